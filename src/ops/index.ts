@@ -1,0 +1,11 @@
+// Every op, in one import.
+export * from './elementwise.js';
+export * from './reduce.js';
+export * from './matmul.js';
+export * from './softmax.js';
+export * from './loss.js';
+export * from './norm.js';
+export * from './rope.js';
+export * from './attention.js';
+export * from './indexing.js';
+export * from './shape.js';

@@ -1,0 +1,99 @@
+// Scopes: `tidy(fn)` releases every tensor created inside fn except what fn returns
+// (and what was `keep()`-ed); `noGrad(fn)` runs fn without recording the autograd tape.
+import type { Tensor } from './tensor.js';
+
+const scopes: Set<Tensor>[] = [];
+let gradEnabled = true;
+
+/** Registers a new tensor with the innermost scope (no-op outside scopes). */
+export function track(t: Tensor): void {
+  const s = scopes[scopes.length - 1];
+  if (s) s.add(t);
+}
+
+/** Excludes a tensor from automatic release by the enclosing scopes. */
+export function keep<T extends Tensor>(t: T): T {
+  for (const s of scopes) s.delete(t);
+  return t;
+}
+
+type Kept = Tensor | Kept[] | { [k: string]: unknown } | number | string | boolean | null | undefined | void;
+
+function collect(v: unknown, out: Set<Tensor>, seen: Set<unknown>): void {
+  if (v === null || typeof v !== 'object' || seen.has(v)) return;
+  seen.add(v);
+  if (isTensor(v)) { out.add(v); return; }
+  if (Array.isArray(v)) { for (const x of v) collect(x, out, seen); return; }
+  if (Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) collect(x, out, seen);
+}
+
+let isTensor: (v: unknown) => v is Tensor = (_v): _v is Tensor => false;
+/** Called once by tensor.ts to teach scopes how to recognise tensors (avoids an import cycle). */
+export function setTensorCheck(fn: (v: unknown) => v is Tensor): void {
+  isTensor = fn;
+}
+
+/**
+ * Runs fn in a new scope. Tensors created inside are disposed when it returns, except the
+ * tensors in its result (a tensor, or arrays / plain objects of them), which move to the outer scope.
+ */
+export function tidy<T extends Kept>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  const kept = new Set<Tensor>();
+  collect(result, kept, new Set());
+  const outer = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (kept.has(t)) { if (outer) outer.add(t); } else t.dispose();
+  }
+  return result;
+}
+
+/** Like tidy, for async functions (the scope stays open across awaits: do not interleave two of them). */
+export async function tidyAsync<T extends Kept>(fn: () => Promise<T>): Promise<T> {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = await fn();
+  } finally {
+    const i = scopes.lastIndexOf(scope);
+    if (i >= 0) scopes.splice(i, 1);
+  }
+  const kept = new Set<Tensor>();
+  collect(result, kept, new Set());
+  const outer = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (kept.has(t)) { if (outer) outer.add(t); } else t.dispose();
+  }
+  return result;
+}
+
+/** Whether ops record the autograd tape. */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn with autograd recording off (inference, optimizer updates). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Sets grad recording on or off; returns the previous value. */
+export function setGradEnabled(on: boolean): boolean {
+  const prev = gradEnabled;
+  gradEnabled = on;
+  return prev;
+}

@@ -1,0 +1,97 @@
+// Reference-counted buffers with a size-keyed free pool.
+//
+// A training step allocates the same sizes every time, so intermediate buffers released
+// at the end of a step (see scope.ts) are reused by the next one instead of being left to
+// the garbage collector: memory stays flat, and `liveBuffers()` makes that testable.
+
+export type DType = 'f32' | 'i32';
+export type TypedArr = Float32Array | Int32Array;
+
+const pool = new Map<number, Float32Array[]>();
+
+// Float64 mode exists for gradient checks only: with the reference backend every kernel then
+// runs in double precision, so central finite differences are accurate to ~1e-10.
+let float64Mode = false;
+
+/** Switches float storage to Float64Array (tests with the reference backend only). */
+export function setFloat64Mode(on: boolean): void {
+  if (on !== float64Mode) clearPool();
+  float64Mode = on;
+}
+
+/** Whether float64 mode is on. */
+export function isFloat64Mode(): boolean {
+  return float64Mode;
+}
+
+/** A new float array of n zeros in the current precision (typed as Float32Array for the kernels). */
+export function floatArray(n: number): Float32Array {
+  return (float64Mode ? new Float64Array(n) : new Float32Array(n)) as unknown as Float32Array;
+}
+let live = 0;
+let pooledBytes = 0;
+const MAX_POOLED_BYTES = 1 << 30; // keep at most 1 GiB of free buffers
+
+/** A buffer shared by a tensor and its views; released to the pool when the last reference goes. */
+export class Storage {
+  refs = 1;
+  released = false;
+  constructor(readonly data: TypedArr, readonly pooled: boolean) {
+    live++;
+  }
+
+  /** Adds a reference (a new view of this buffer). */
+  retain(): void {
+    this.refs++;
+  }
+
+  /** Drops a reference; the buffer returns to the pool when none are left. */
+  release(): void {
+    if (this.released) return;
+    if (--this.refs > 0) return;
+    this.released = true;
+    live--;
+    if (this.pooled && !(this.data instanceof Int32Array)) {
+      const n = this.data.length;
+      if (pooledBytes + n * 4 <= MAX_POOLED_BYTES) {
+        let list = pool.get(n);
+        if (!list) pool.set(n, (list = []));
+        list.push(this.data as Float32Array);
+        pooledBytes += n * 4;
+      }
+    }
+  }
+}
+
+/** A float32 storage of n elements, reused from the pool when possible (contents undefined unless zero). */
+export function allocF32(n: number, zero = false): Storage {
+  const list = pool.get(n);
+  const buf = list?.pop();
+  if (buf) {
+    pooledBytes -= n * 4;
+    if (zero) buf.fill(0);
+    return new Storage(buf, true);
+  }
+  return new Storage(floatArray(n), true);
+}
+
+/** Wraps an existing array without copying (never pooled: the caller may still hold it). */
+export function wrapArray(data: TypedArr): Storage {
+  return new Storage(data, false);
+}
+
+/** Number of storages alive (allocated and not yet released). */
+export function liveBuffers(): number {
+  return live;
+}
+
+/** Bytes held in the free pool. */
+export function pooledBufferBytes(): number {
+  return pooledBytes;
+}
+
+/** Empties the free pool (lets the GC reclaim it). */
+export function clearPool(): void {
+  pool.clear();
+  pooledBytes = 0;
+}
