@@ -1,0 +1,82 @@
+// The DeepSeekMoE router (DeepSeek-V3 eqs. 12–16 and inference/model.py `Gate`).
+//
+//   s = x·Wᵀ; s = sigmoid(s) (V3) or softmax(s) (V2)            scores [N, E]
+//   selection uses s + b (e_score_correction_bias) — b affects WHICH experts, never the weights
+//   group-limited routing: groups of E/n_group experts, group score = sum of its top-2 biased
+//   scores (V3, noaux_tc) or max (V2, group_limited_greedy); keep topk_group groups, mask the rest to −∞
+//   idx = topk(masked, k); w = s.gather(idx) (unbiased); w /= Σw if norm_topk_prob; w *= routed_scaling_factor
+import { Tensor, Rng } from '../tensor/index.js';
+import { Module } from '../nn/module.js';
+import type { ModelConfig } from './config.js';
+import { linear, sigmoid, softmax, gather, sum, div, addScalar, mulScalar } from '../ops/index.js';
+
+/** Routing decision for N tokens. */
+export interface Routing {
+  /** Selected experts per token, int32 [N, k]. */
+  indices: Tensor;
+  /** Their combine weights (differentiable), [N, k]. */
+  weights: Tensor;
+  /** Unbiased affinity scores s (differentiable), [N, E] — used by the sequence-wise balance loss. */
+  scores: Tensor;
+}
+
+/** Chooses experts on biased scores with group limits; pure function on plain arrays (testable by hand). */
+export function selectExperts(
+  scores: Float32Array, bias: Float32Array | null, N: number, E: number, k: number,
+  nGroup: number, topkGroup: number, groupScore: 'top2sum' | 'max',
+): Int32Array {
+  const out = new Int32Array(N * k);
+  const per = E / nGroup;
+  const s = new Float64Array(E);
+  const gs = new Float64Array(nGroup);
+  for (let n = 0; n < N; n++) {
+    for (let e = 0; e < E; e++) s[e] = scores[n * E + e] + (bias ? bias[e] : 0);
+    if (nGroup > 1) {
+      for (let g = 0; g < nGroup; g++) {
+        let a = -Infinity, b = -Infinity; // top two of the group
+        for (let j = 0; j < per; j++) {
+          const v = s[g * per + j];
+          if (v > a) { b = a; a = v; } else if (v > b) b = v;
+        }
+        gs[g] = groupScore === 'max' ? a : a + (per > 1 ? b : 0);
+      }
+      // keep the topk_group best groups (ties → lower group index), mask others to −∞
+      const order = Array.from({ length: nGroup }, (_, g) => g).sort((x, y) => gs[y] - gs[x] || x - y);
+      const keep = new Set(order.slice(0, topkGroup));
+      for (let g = 0; g < nGroup; g++) if (!keep.has(g)) for (let j = 0; j < per; j++) s[g * per + j] = -Infinity;
+    }
+    const order = Array.from({ length: E }, (_, e) => e).sort((x, y) => (s[y] > s[x] ? 1 : s[y] < s[x] ? -1 : x - y));
+    for (let j = 0; j < k; j++) out[n * k + j] = order[j];
+  }
+  return out;
+}
+
+/** The router: weight [E, D] and, for noaux_tc, the e_score_correction_bias [E] (a buffer, no gradient). */
+export class Gate extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(readonly cfg: ModelConfig, rng: Rng, std: number) {
+    super();
+    this.weight = this.param('weight', Tensor.randn([cfg.nRoutedExperts, cfg.hiddenSize], rng, std));
+    this.bias = cfg.topkMethod === 'noaux_tc' ? this.buffer('e_score_correction_bias', Tensor.zeros([cfg.nRoutedExperts], { track: false })) : null;
+  }
+
+  /** x [N, D] → routing of every token. */
+  forward(x: Tensor): Routing {
+    const c = this.cfg;
+    const E = c.nRoutedExperts, k = c.numExpertsPerTok, N = x.shape[0];
+    const logits = linear(x, this.weight); // [N, E]
+    const scores = c.scoringFunc === 'sigmoid' ? sigmoid(logits) : softmax(logits, -1);
+    const grouped = c.topkMethod !== 'greedy' && c.nGroup > 1;
+    const idx = selectExperts(
+      scores.contiguous().f32(), this.bias ? this.bias.f32() : null, N, E, k,
+      grouped ? c.nGroup : 1, grouped ? c.topkGroup : 1, c.topkMethod === 'noaux_tc' ? 'top2sum' : 'max',
+    );
+    const indices = Tensor.ints(idx, [N, k]);
+    let weights = gather(scores, -1, indices); // unbiased scores of the chosen experts
+    // HF deepseek_v3 normalizes whenever norm_topk_prob; deepseek_v2 only when k > 1.
+    if (c.normTopkProb && (c.modelType === 'deepseek_v3' || k > 1)) weights = div(weights, addScalar(sum(weights, -1, true), 1e-20));
+    if (c.routedScalingFactor !== 1) weights = mulScalar(weights, c.routedScalingFactor);
+    return { indices, weights, scores };
+  }
+}

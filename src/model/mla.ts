@@ -1,0 +1,159 @@
+// Multi-head Latent Attention (DeepSeek-V2 §2.1, V3 eqs. 1–11; inference/model.py `MLA`).
+//
+//   q      = q_b_proj(q_a_layernorm(q_a_proj(x)))  or  q_proj(x)       [B, T, H, dn + dr]
+//   q_pe   = RoPE(q[..., dn:])                      (adjacent pairs, YaRN)
+//   kv     = kv_a_proj_with_mqa(x) → c_kv [B, T, r], k_pe [B, T, dr]; k_pe = RoPE(k_pe), shared by heads
+//   naive:  k_nope, v = kv_b_proj(kv_a_layernorm(c_kv)) split per head; k = [k_nope ; k_pe]
+//   absorb: W_UK folded into the query (q_lat = q_nope·W_UK [B, T, H, r]), W_UV into the output;
+//           attention runs over the latent [norm(c_kv) ; k_pe] with ONE kv head — the only thing cached.
+//   scale  = (dn + dr)^-½ · mscale²  (YaRN)
+// Both forms are exact and differentiable; training uses naive, generation absorb.
+import { Tensor, Rng } from '../tensor/index.js';
+import { Module } from '../nn/module.js';
+import { Linear, RMSNorm } from '../nn/layers.js';
+import type { ModelConfig } from './config.js';
+import { softmaxScale } from './config.js';
+import type { CacheView } from './cache.js';
+import type { RopeTables } from '../ops/rope.js';
+import { attention, concat, contiguous, expand, matmul, permute, reshape, rope, slice, split } from '../ops/index.js';
+
+/** Which of the two exact MLA forms to run (as `attn_impl` in DeepSeek's reference). */
+export type AttnImpl = 'naive' | 'absorb';
+
+/** Per-forward context shared by all layers. */
+export interface AttnContext {
+  /** Absolute position of each (batch row, token), int32 [B·T]. */
+  positions: Int32Array;
+  rope: RopeTables;
+  impl: AttnImpl;
+  /** KV cache to read and append to (generation). */
+  cache?: CacheView;
+  /** Cached tokens per row before this forward, [B] (with a cache). */
+  starts?: Int32Array;
+}
+
+/** One MLA attention layer with Hugging Face tensor names under `self_attn`. */
+export class MLA extends Module {
+  readonly H: number;
+  readonly dn: number;
+  readonly dr: number;
+  readonly dv: number;
+  readonly r: number;
+  readonly qProj: Linear | null = null;
+  readonly qAProj: Linear | null = null;
+  readonly qANorm: RMSNorm | null = null;
+  readonly qBProj: Linear | null = null;
+  readonly kvAProj: Linear;
+  readonly kvANorm: RMSNorm;
+  readonly kvBProj: Linear;
+  readonly oProj: Linear;
+  readonly scale: number;
+
+  constructor(readonly cfg: ModelConfig, readonly layerIdx: number, rng: Rng, std: number) {
+    super();
+    const D = cfg.hiddenSize;
+    this.H = cfg.numAttentionHeads;
+    this.dn = cfg.qkNopeHeadDim;
+    this.dr = cfg.qkRopeHeadDim;
+    this.dv = cfg.vHeadDim;
+    this.r = cfg.kvLoraRank;
+    const qk = this.dn + this.dr;
+    if (cfg.qLoraRank) {
+      this.qAProj = this.module('q_a_proj', new Linear(D, cfg.qLoraRank, rng, { std }));
+      this.qANorm = this.module('q_a_layernorm', new RMSNorm(cfg.qLoraRank, cfg.rmsNormEps));
+      this.qBProj = this.module('q_b_proj', new Linear(cfg.qLoraRank, this.H * qk, rng, { std }));
+    } else {
+      this.qProj = this.module('q_proj', new Linear(D, this.H * qk, rng, { std }));
+    }
+    this.kvAProj = this.module('kv_a_proj_with_mqa', new Linear(D, this.r + this.dr, rng, { std }));
+    this.kvANorm = this.module('kv_a_layernorm', new RMSNorm(this.r, cfg.rmsNormEps));
+    this.kvBProj = this.module('kv_b_proj', new Linear(this.r, this.H * (this.dn + this.dv), rng, { std }));
+    this.oProj = this.module('o_proj', new Linear(this.H * this.dv, D, rng, { std }));
+    this.scale = softmaxScale(cfg);
+  }
+
+  /** x [B, T, D] → [B, T, D]. */
+  forward(x: Tensor, ctx: AttnContext): Tensor {
+    const [B, T] = x.shape;
+    const { H, dn, dr, dv, r } = this;
+    // Queries.
+    const qFlat = this.qProj ? this.qProj.forward(x) : this.qBProj!.forward(this.qANorm!.forward(this.qAProj!.forward(x)));
+    const q = reshape(qFlat, [B, T, H, dn + dr]);
+    const [qNope, qPeRaw] = split(q, [dn, dr], -1);
+    const qPe = rope(qPeRaw, ctx.positions, ctx.rope); // [B, T, H, dr]
+    // Latent keys/values: the normalized c_kv and the shared, rotated k_pe.
+    const kv = this.kvAProj.forward(x); // [B, T, r + dr]
+    const [cKv, kPeRaw] = split(kv, [r, dr], -1);
+    const kPe = rope(reshape(kPeRaw, [B, T, 1, dr]), ctx.positions, ctx.rope); // [B, T, 1, dr]
+    const latent = concat([reshape(this.kvANorm.forward(cKv), [B, T, 1, r]), kPe], -1); // [B, T, 1, r + dr]
+
+    // With a cache: append this step's latents, then attend over everything cached so far.
+    let keys = latent; // [B, Tk, 1, r + dr]
+    let mask: Tensor | null = null;
+    let causal = true;
+    if (ctx.cache) {
+      const got = appendAndRead(ctx.cache, this.layerIdx, latent, ctx.starts!);
+      keys = got.keys;
+      mask = got.mask;
+      causal = false; // the mask carries causality per row
+    }
+    const Tk = keys.shape[1];
+
+    let o: Tensor; // [B, T, H, dv]
+    if (ctx.impl === 'naive') {
+      const [cAll, kPeAll] = split(keys, [r, dr], -1);
+      const kvb = reshape(this.kvBProj.forward(reshape(cAll, [B, Tk, r])), [B, Tk, H, dn + dv]);
+      const [kNope, v] = split(kvb, [dn, dv], -1);
+      const k = concat([kNope, expand(kPeAll, [B, Tk, H, dr])], -1); // [B, Tk, H, dn + dr]
+      const qFull = concat([qNope, qPe], -1);
+      o = attention(qFull, k, v, { scale: this.scale, causal, mask });
+    } else {
+      // W = kv_b_proj.weight viewed [H, dn + dv, r]; W_UK = W[:, :dn], W_UV = W[:, dn:].
+      const W = reshape(this.kvBProj.weight, [H, dn + dv, r]);
+      const wUK = slice(W, 1, 0, dn); // [H, dn, r]
+      const wUV = slice(W, 1, dn, dn + dv); // [H, dv, r]
+      const qh = reshape(contiguous(permute(qNope, [2, 0, 1, 3])), [H, B * T, dn]);
+      const qLat = permute(reshape(matmul(qh, wUK), [H, B, T, r]), [1, 2, 0, 3]); // [B, T, H, r]
+      const qAbs = concat([qLat, qPe], -1); // [B, T, H, r + dr]
+      const v = slice(keys, 3, 0, r); // [B, Tk, 1, r]
+      const oLat = attention(qAbs, keys, v, { scale: this.scale, causal, mask }); // [B, T, H, r]
+      const oh = reshape(contiguous(permute(oLat, [2, 0, 1, 3])), [H, B * T, r]);
+      o = permute(reshape(matmul(oh, permute(wUV, [0, 2, 1])), [H, B, T, dv]), [1, 2, 0, 3]); // [B, T, H, dv]
+    }
+    return this.oProj.forward(reshape(o, [B, T, H * dv]));
+  }
+}
+
+/**
+ * Writes latent [B, T, 1, w] into the cache at each row's slot after its `starts[b]` tokens, and returns
+ * keys [B, Lmax, 1, w] (rows padded to the longest) with an additive mask [B, T, Lmax] that is 0 where
+ * key j ≤ starts[b] + t and −∞ elsewhere (causality and padding in one).
+ */
+function appendAndRead(view: CacheView, layer: number, latent: Tensor, starts: Int32Array): { keys: Tensor; mask: Tensor } {
+  const { cache, slots } = view;
+  const [B, T, , w] = latent.shape;
+  const buf = cache.data[layer];
+  const lat = contiguous(latent).f32();
+  let Lmax = 0;
+  for (let b = 0; b < B; b++) {
+    const base = (slots[b] * cache.maxLen + starts[b]) * w;
+    buf.set(lat.subarray(b * T * w, (b + 1) * T * w), base);
+    Lmax = Math.max(Lmax, starts[b] + T);
+  }
+  const keys = Tensor.empty([B, Lmax, 1, w]);
+  const kd = keys.f32();
+  const mask = Tensor.empty([B, T, Lmax]);
+  const md = mask.f32();
+  for (let b = 0; b < B; b++) {
+    const len = starts[b] + T;
+    const src = slots[b] * cache.maxLen * w;
+    kd.set(buf.subarray(src, src + len * w), b * Lmax * w);
+    if (len < Lmax) kd.fill(0, (b * Lmax + len) * w, (b + 1) * Lmax * w);
+    for (let t = 0; t < T; t++) {
+      const row = (b * T + t) * Lmax;
+      const lim = starts[b] + t;
+      for (let j = 0; j < Lmax; j++) md[row + j] = j <= lim ? 0 : -Infinity;
+    }
+  }
+  return { keys, mask };
+}

@@ -1,0 +1,237 @@
+// DeepSeek-V3 for causal LM: embedding → decoder layers → final norm → lm_head, plus the MTP
+// modules. Stages are separate methods (embed / layer ranges / head) so that a pipeline stage is a
+// contiguous range of layers.
+import { Tensor, Rng, noGrad } from '../tensor/index.js';
+import { Module } from '../nn/module.js';
+import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
+import type { ModelConfig } from './config.js';
+import { validateConfig } from './config.js';
+import { Block } from './block.js';
+import { MTPModule } from './mtp.js';
+import { MoE } from './moe.js';
+import type { ExpertLoad } from './moe.js';
+import type { AttnContext, AttnImpl } from './mla.js';
+import type { CacheView } from './cache.js';
+import { KVCache } from './cache.js';
+import { ropeTables } from '../ops/rope.js';
+import type { RopeTables } from '../ops/rope.js';
+import { crossEntropy, linear, slice, add, mulScalar, contiguous } from '../ops/index.js';
+import { TensorError, fmtShape } from '../tensor/errors.js';
+
+/** Options of a forward pass. */
+export interface ForwardOptions {
+  /** MLA form (default: naive without a cache, absorb with one). */
+  impl?: AttnImpl;
+  /** Read/append the KV cache for these slots (generation). */
+  cache?: CacheView;
+  /** Only compute logits of the last position of each row (generation). */
+  lastOnly?: boolean;
+}
+
+/** Output of a forward pass. */
+export interface ForwardResult {
+  /** [B, T, V] or [B, 1, V] with lastOnly. */
+  logits: Tensor;
+  /** Final hidden states after the final norm (the input of lm_head), [B, T, D]. */
+  hidden: Tensor;
+}
+
+/** Loss terms of a training step. */
+export interface LossResult {
+  /** Total: main CE + λ·MTP + balance losses. */
+  loss: Tensor;
+  ce: number;
+  mtp: number;
+  balance: number;
+  tokens: number;
+}
+
+/** The inner `model.*` module: embed_tokens, layers (incl. MTP layers), norm. */
+class DeepseekV3Inner extends Module {
+  readonly embedTokens: Embedding;
+  readonly layers: Block[] = [];
+  readonly mtp: MTPModule[] = [];
+  readonly norm: RMSNorm;
+  constructor(cfg: ModelConfig, rng: Rng, std: number) {
+    super();
+    this.embedTokens = this.module('embed_tokens', new Embedding(cfg.vocabSize, cfg.hiddenSize, rng, std));
+    for (let l = 0; l < cfg.numHiddenLayers; l++) this.layers.push(this.module(`layers.${l}`, new Block(cfg, l, rng, std)));
+    this.norm = this.module('norm', new RMSNorm(cfg.hiddenSize, cfg.rmsNormEps));
+    for (let k = 1; k <= cfg.numNextnPredictLayers; k++) this.mtp.push(this.module(`layers.${cfg.numHiddenLayers + k - 1}`, new MTPModule(cfg, k, rng, std)));
+  }
+}
+
+/** DeepseekV3ForCausalLM (Hugging Face tensor names: `model.*`, `lm_head.weight`). */
+export class DeepseekV3 extends Module {
+  readonly model: DeepseekV3Inner;
+  readonly lmHead: Linear | null;
+  readonly rope: RopeTables;
+
+  constructor(readonly cfg: ModelConfig, seed = 0) {
+    super();
+    validateConfig(cfg);
+    const rng = new Rng(seed);
+    const std = typeof cfg.extra.initializer_range === 'number' ? cfg.extra.initializer_range : 0.02;
+    this.model = this.module('model', new DeepseekV3Inner(cfg, rng, std));
+    this.lmHead = cfg.tieWordEmbeddings ? null : this.module('lm_head', new Linear(cfg.hiddenSize, cfg.vocabSize, rng, { std }));
+    this.rope = ropeTables(cfg.qkRopeHeadDim, cfg.ropeTheta, cfg.maxPositionEmbeddings, cfg.ropeScaling);
+  }
+
+  /** The head weight [V, D] (the embedding when tied). */
+  headWeight(): Tensor {
+    return this.lmHead ? this.lmHead.weight : this.model.embedTokens.weight;
+  }
+
+  /** Embedding stage: ids [B, T] → h [B, T, D]. */
+  embed(ids: Tensor): Tensor {
+    return this.model.embedTokens.forward(ids);
+  }
+
+  /** Runs decoder layers [from, to) (a pipeline stage). */
+  runLayers(h: Tensor, ctx: AttnContext, from = 0, to = this.cfg.numHiddenLayers): Tensor {
+    for (let l = from; l < to; l++) h = this.model.layers[l].forward(h, ctx);
+    return h;
+  }
+
+  /** Head stage: h [B, T, D] → normed hidden and logits [B, T, V]. */
+  head(h: Tensor): ForwardResult {
+    const hidden = this.model.norm.forward(h);
+    return { hidden, logits: linear(hidden, this.headWeight()) };
+  }
+
+  /** Builds the per-forward attention context (positions from the cache lengths when generating). */
+  context(B: number, T: number, opts: ForwardOptions = {}): AttnContext {
+    const positions = new Int32Array(B * T);
+    let starts: Int32Array | undefined;
+    if (opts.cache) {
+      const { cache, slots } = opts.cache;
+      if (slots.length !== B) throw new TensorError('forward', `expected ${B} cache slots (one per row), found ${slots.length}`);
+      cache.ensureRoom(slots, T);
+      starts = Int32Array.from(slots, (s) => cache.lengths[s]);
+    }
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = (starts ? starts[b] : 0) + t;
+    return { positions, rope: this.rope, impl: opts.impl ?? (opts.cache ? 'absorb' : 'naive'), cache: opts.cache, starts };
+  }
+
+  /** ids int32 [B, T] → logits (all positions, or the last with lastOnly) and final hidden states. */
+  forward(ids: Tensor, opts: ForwardOptions = {}): ForwardResult {
+    if (ids.dtype !== 'i32' || ids.ndim !== 2) throw new TensorError('forward', `expected int32 token ids [B, T], found ${ids.dtype} ${fmtShape(ids.shape)}`);
+    const [B, T] = ids.shape;
+    const ctx = this.context(B, T, opts);
+    let h = this.runLayers(this.embed(ids), ctx);
+    if (opts.lastOnly) h = slice(h, 1, T - 1, T);
+    const out = this.head(h);
+    if (opts.cache) for (const s of opts.cache.slots) opts.cache.cache.lengths[s] += T;
+    return out;
+  }
+
+  /**
+   * The training loss for ids [B, T+1] viewed as inputs ids[:, :T] and next-token targets ids[:, 1:]:
+   * CE + (λ/D)·Σ_k MTP_k + Σ balance losses. `weights` [B, T] (optional) weight each target token
+   * (0 masks it, e.g. prompt tokens in SFT); target positions equal to `ignoreIndex` are skipped.
+   */
+  loss(ids: Tensor, opts: { mtpWeight?: number; weights?: Tensor; ignoreIndex?: number } = {}): LossResult {
+    const [B, T1] = ids.shape;
+    const T = T1 - 1;
+    const ignore = opts.ignoreIndex ?? -100;
+    const all = ids.i32();
+    const inp = new Int32Array(B * T), tgt = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
+      inp[b * T + t] = all[b * T1 + t];
+      tgt[b * T + t] = all[b * T1 + t + 1];
+    }
+    if (opts.weights) {
+      const w = contiguous(opts.weights).f32();
+      for (let i = 0; i < B * T; i++) if (w[i] === 0) tgt[i] = ignore;
+    }
+    const inputs = Tensor.ints(inp, [B, T]);
+    const ctx = this.context(B, T);
+    const h = this.runLayers(this.embed(inputs), ctx);
+    const { hidden, logits } = this.head(h);
+    const targets = Tensor.ints(tgt, [B, T]);
+    const ce = crossEntropy(logits, targets, { ignoreIndex: ignore, weights: opts.weights });
+    let total = ce;
+
+    // MTP depth k at position i sees h_i and Emb(t_{i+k}) and predicts t_{i+k+1}.
+    let mtpSum = 0;
+    const D = this.cfg.numNextnPredictLayers;
+    const lambda = opts.mtpWeight ?? 0.3;
+    if (D > 0 && lambda > 0) {
+      let hPrev = hidden;
+      for (let k = 1; k <= D && T - k > 0; k++) {
+        const Tk = T - k;
+        const m = this.model.mtp[k - 1];
+        const embIds = new Int32Array(B * Tk), mt = new Int32Array(B * Tk);
+        for (let b = 0; b < B; b++) for (let i = 0; i < Tk; i++) {
+          embIds[b * Tk + i] = all[b * T1 + i + k];
+          mt[b * Tk + i] = tgt[b * T + i + k];
+        }
+        const hk = m.forward(slice(hPrev, 1, 0, Tk), this.embed(Tensor.ints(embIds, [B, Tk])), this.context(B, Tk));
+        const normed = m.headNorm.forward(hk);
+        const mlogits = linear(normed, this.headWeight());
+        const l = crossEntropy(mlogits, Tensor.ints(mt, [B, Tk]), { ignoreIndex: ignore });
+        mtpSum += l.item();
+        total = add(total, mulScalar(l, lambda / D));
+        hPrev = hk;
+      }
+    }
+    let balance = 0;
+    for (const moe of this.moeLayers()) {
+      if (moe.lastBalanceLoss) {
+        balance += moe.lastBalanceLoss.item();
+        total = add(total, moe.lastBalanceLoss);
+      }
+    }
+    let tokens = 0;
+    for (const t of tgt) if (t !== ignore) tokens++;
+    return { loss: total, ce: ce.item(), mtp: D > 0 ? mtpSum / D : 0, balance, tokens };
+  }
+
+  /**
+   * MTP logits for speculative decoding: given the main model's final hidden state of the last
+   * position [B, 1, D] and the token just sampled there [B], returns the depth-1 module's logits for the
+   * token after it [B, 1, V], and its hidden state. Uses its own cache layer when `cache` is given.
+   */
+  mtpDraft(hidden: Tensor, nextTokens: Int32Array, opts: ForwardOptions = {}): ForwardResult {
+    const m = this.model.mtp[0];
+    if (!m) throw new TensorError('mtpDraft', 'the model has no MTP module (num_nextn_predict_layers = 0)');
+    const B = hidden.shape[0], T = hidden.shape[1];
+    const ctx = this.context(B, T, opts);
+    const hk = m.forward(hidden, this.embed(Tensor.ints(nextTokens, [B, T])), ctx);
+    const normed = m.headNorm.forward(hk);
+    if (opts.cache) for (const s of opts.cache.slots) opts.cache.cache.lengths[s] += T;
+    return { hidden: hk, logits: linear(normed, this.headWeight()) };
+  }
+
+  /** The MoE layers of the main model. */
+  moeLayers(): MoE[] {
+    return this.model.layers.map((l) => l.mlp).filter((m): m is MoE => m instanceof MoE);
+  }
+
+  /** Per-layer expert load since the last call (resets the counters). */
+  takeExpertLoad(): { layer: number; load: ExpertLoad }[] {
+    return this.model.layers.flatMap((l) => (l.mlp instanceof MoE ? [{ layer: l.layerIdx, load: l.mlp.takeLoad() }] : []));
+  }
+
+  /** Auxiliary-loss-free bias update of every MoE layer from a load snapshot. */
+  updateRoutingBias(loads: { layer: number; load: ExpertLoad }[], gamma: number): void {
+    noGrad(() => {
+      for (const { layer, load } of loads) {
+        const m = this.model.layers[layer].mlp;
+        if (m instanceof MoE) m.updateBias(load.counts, gamma);
+      }
+    });
+  }
+
+  /** A KV cache of the main layers. */
+  newCache(slots: number, maxLen: number): KVCache {
+    if (maxLen > this.cfg.maxPositionEmbeddings) throw new TensorError('newCache', `cache length ${maxLen} exceeds max_position_embeddings ${this.cfg.maxPositionEmbeddings}`);
+    return new KVCache(this.cfg, slots, maxLen, this.cfg.numHiddenLayers);
+  }
+
+  /** A KV cache of the MTP layers (they advance one token behind the main model, so they have their own). */
+  newMtpCache(slots: number, maxLen: number): KVCache {
+    return new KVCache(this.cfg, slots, maxLen, this.cfg.numNextnPredictLayers);
+  }
+}
+

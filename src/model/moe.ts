@@ -1,0 +1,121 @@
+// DeepSeekMoE layer: shared experts always on, routed experts chosen by the Gate.
+//
+// Dispatch groups tokens by expert (gather → one expert MLP per group → weighted
+// scatter-add), so the cost follows the activated parameters, not the total.
+// Load balancing as in DeepSeek-V3: the auxiliary-loss-free bias update (after each
+// optimizer step, from the batch's expert load) and the sequence-wise balance loss α·Σ f_i P_i.
+import { Tensor, Rng } from '../tensor/index.js';
+import { Module } from '../nn/module.js';
+import type { ModelConfig } from './config.js';
+import { Gate } from './gate.js';
+import { MLP } from './mlp.js';
+import { add, concat, indexAdd, indexSelect, mean, mul, mulScalar, reshape, sum, div, slice } from '../ops/index.js';
+
+/** Expert-load statistics of one MoE layer over the tokens seen since the last reset. */
+export interface ExpertLoad {
+  /** Tokens routed to each expert. */
+  counts: number[];
+  /** max(count) / mean(count): 1 is perfect balance. */
+  maxOverMean: number;
+  /** (max − mean) / mean: the "MaxVio" of the aux-loss-free paper. */
+  maxViolation: number;
+}
+
+/** One MoE feed-forward layer (HF: `mlp` with `gate`, `experts.{e}`, `shared_experts`). */
+export class MoE extends Module {
+  readonly gate: Gate;
+  readonly experts: MLP[];
+  readonly sharedExperts: MLP | null;
+  /** Tokens per expert accumulated since the last `takeLoad()` (training statistics, no gradient). */
+  readonly load: Float64Array;
+  /** The sequence-wise balance loss of the last forward (null when α = 0 or not training). */
+  lastBalanceLoss: Tensor | null = null;
+
+  constructor(readonly cfg: ModelConfig, rng: Rng, std: number) {
+    super();
+    this.gate = this.module('gate', new Gate(cfg, rng, std));
+    this.experts = [];
+    for (let e = 0; e < cfg.nRoutedExperts; e++) this.experts.push(this.module(`experts.${e}`, new MLP(cfg.hiddenSize, cfg.moeIntermediateSize, rng, std)));
+    this.sharedExperts = cfg.nSharedExperts > 0
+      ? this.module('shared_experts', new MLP(cfg.hiddenSize, cfg.nSharedExperts * cfg.moeIntermediateSize, rng, std))
+      : null;
+    this.load = new Float64Array(cfg.nRoutedExperts);
+  }
+
+  /** x [B, T, D] → [B, T, D]. */
+  forward(x: Tensor): Tensor {
+    const [B, T, D] = x.shape;
+    const N = B * T, E = this.cfg.nRoutedExperts, k = this.cfg.numExpertsPerTok;
+    const flat = reshape(x, [N, D]);
+    const { indices, weights, scores } = this.gate.forward(flat);
+    const idx = indices.i32();
+
+    // Group the N·k (token, slot) assignments by expert: a counting sort keeps token order within an expert.
+    const counts = new Int32Array(E);
+    for (let a = 0; a < N * k; a++) counts[idx[a]]++;
+    const start = new Int32Array(E + 1);
+    for (let e = 0; e < E; e++) start[e + 1] = start[e] + counts[e];
+    const fill = start.slice(0, E);
+    const tokenOf = new Int32Array(N * k); // sorted position → token
+    const slotOf = new Int32Array(N * k); // sorted position → flat (token, slot) index into weights
+    for (let a = 0; a < N * k; a++) {
+      const p = fill[idx[a]]++;
+      tokenOf[p] = Math.floor(a / k);
+      slotOf[p] = a;
+    }
+    if (this.training) for (let e = 0; e < E; e++) this.load[e] += counts[e];
+
+    const xs = indexSelect(flat, 0, tokenOf); // [N·k, D] tokens ordered by expert
+    const outs: Tensor[] = [];
+    for (let e = 0; e < E; e++) {
+      if (counts[e] === 0) continue;
+      outs.push(this.experts[e].forward(slice(xs, 0, start[e], start[e + 1])));
+    }
+    const ys = outs.length === 1 ? outs[0] : concat(outs, 0); // [N·k, D]
+    const w = indexSelect(reshape(weights, [N * k]), 0, slotOf); // [N·k]
+    const weighted = mul(ys, reshape(w, [N * k, 1]));
+    let y = indexAdd(Tensor.zeros([N, D]), tokenOf, weighted); // Σ_i g_i FFN_i(u)
+    if (this.sharedExperts) y = add(y, this.sharedExperts.forward(flat));
+
+    this.lastBalanceLoss = this.training && this.cfg.auxLossAlpha > 0 ? this.balanceLoss(scores, idx, B, T) : null;
+    return reshape(y, [B, T, D]);
+  }
+
+  /**
+   * Sequence-wise balance loss (V3 eqs. 17–20): per sequence, f_i = N_r/(K_r·T) Σ_t 1[i ∈ TopK_t],
+   * P_i = (1/T) Σ_t s'_{i,t} with s' = s / Σ_j s_j; L = α Σ_i f_i P_i, averaged over sequences.
+   */
+  balanceLoss(scores: Tensor, idx: Int32Array, B: number, T: number): Tensor {
+    const E = this.cfg.nRoutedExperts, k = this.cfg.numExpertsPerTok;
+    const f = new Float32Array(B * E);
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) for (let j = 0; j < k; j++) f[b * E + idx[(b * T + t) * k + j]] += 1;
+      for (let e = 0; e < E; e++) f[b * E + e] *= E / (k * T);
+    }
+    const s = reshape(scores, [B, T, E]);
+    const sNorm = div(s, sum(s, -1, true));
+    const P = mean(sNorm, 1); // [B, E]
+    const fT = Tensor.from(f, [B, E]);
+    return mulScalar(sum(mul(fT, P)), this.cfg.auxLossAlpha / B);
+  }
+
+  /** Returns the accumulated load statistics and resets them. */
+  takeLoad(): ExpertLoad {
+    const counts = Array.from(this.load);
+    this.load.fill(0);
+    const m = counts.reduce((a, b) => a + b, 0) / counts.length;
+    const mx = Math.max(...counts);
+    return { counts, maxOverMean: m > 0 ? mx / m : 1, maxViolation: m > 0 ? (mx - m) / m : 0 };
+  }
+
+  /**
+   * Auxiliary-loss-free balancing: b_i −= γ if expert i is overloaded, += γ if underloaded
+   * (b_i += γ·sign(mean − load_i), as Megatron implements V3's rule). No gradient.
+   */
+  updateBias(counts: readonly number[], gamma: number): void {
+    if (!this.gate.bias || gamma === 0) return;
+    const b = this.gate.bias.f32();
+    const m = counts.reduce((a, c) => a + c, 0) / counts.length;
+    for (let e = 0; e < counts.length; e++) b[e] += gamma * Math.sign(m - counts[e]);
+  }
+}
