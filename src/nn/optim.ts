@@ -47,12 +47,17 @@ export class AdamW {
     }
   }
 
-  /** One update of every parameter that has a gradient. */
+  /**
+   * One update of every parameter. A parameter that received no gradient this step (e.g. an expert
+   * no token was routed to) is updated with a zero gradient — its moments decay and weight decay
+   * applies — as with contiguous gradient buffers (Megatron); this keeps a resumed run identical
+   * to an uninterrupted one.
+   */
   step(): void {
     this.stepCount++;
     const k = backend();
     for (const [, p] of this.params) {
-      if (!p.grad) continue;
+      if (!p.grad) p.grad = Tensor.zeros(p.shape, { track: false });
       const wd = this.decay.get(p) ? this.weightDecay : 0;
       k.adamw(p.numel, p.f32(), p.grad.f32(), this.m.get(p)!, this.v.get(p)!, this.lr, this.beta1, this.beta2, this.eps, wd, this.stepCount);
     }

@@ -1,0 +1,50 @@
+// Sequence packing: documents become BOS + tokens + EOS, are concatenated in a seeded order
+// (reshuffled every epoch) and cut into blocks of seqLen + 1 tokens (inputs and shifted targets).
+// Block g of the run is a pure function of (seed, g): a resumed run sees exactly the same data.
+import { Rng } from '../tensor/random.js';
+
+/** Packs tokenized documents into fixed-length training blocks. */
+export class PackedDataset {
+  private epoch = -1;
+  private stream = new Int32Array(0);
+  readonly blocksPerEpoch: number;
+  readonly totalTokens: number;
+
+  /** `docs`: token ids per document (without BOS/EOS). */
+  constructor(private readonly docs: Int32Array[], readonly seqLen: number, readonly seed: number, private readonly bos: number, private readonly eos: number) {
+    this.totalTokens = docs.reduce((a, d) => a + d.length + 2, 0);
+    this.blocksPerEpoch = Math.floor(this.totalTokens / (seqLen + 1));
+    if (this.blocksPerEpoch < 1) throw new Error(`packing: the corpus has ${this.totalTokens} tokens, fewer than one block of ${seqLen + 1}`);
+  }
+
+  private buildEpoch(e: number): void {
+    const order = this.docs.map((_, i) => i);
+    new Rng((this.seed * 7919 + e * 104729 + 1) >>> 0).shuffle(order);
+    const s = new Int32Array(this.totalTokens);
+    let o = 0;
+    for (const i of order) {
+      s[o++] = this.bos;
+      s.set(this.docs[i], o);
+      o += this.docs[i].length;
+      s[o++] = this.eos;
+    }
+    this.stream = s;
+    this.epoch = e;
+  }
+
+  /** Block g (0-based over the whole run): seqLen + 1 token ids. */
+  block(g: number): Int32Array {
+    const e = Math.floor(g / this.blocksPerEpoch);
+    if (e !== this.epoch) this.buildEpoch(e);
+    const i = g % this.blocksPerEpoch;
+    return this.stream.subarray(i * (this.seqLen + 1), (i + 1) * (this.seqLen + 1));
+  }
+
+  /** Blocks [g0, g0 + n) as one [n, seqLen + 1] array. */
+  batch(g0: number, n: number): Int32Array {
+    const T1 = this.seqLen + 1;
+    const out = new Int32Array(n * T1);
+    for (let j = 0; j < n; j++) out.set(this.block(g0 + j), j * T1);
+    return out;
+  }
+}

@@ -1,0 +1,90 @@
+// The trainer on `nano`: the loss falls, an interrupted run resumes bit-exactly, SFT masks the prompt.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseRunRecipe } from '../src/train/recipe.js';
+import { train, learningRate } from '../src/train/trainer.js';
+import { readMetrics } from '../src/train/metrics.js';
+import { encodeExample } from '../src/train/sft-data.js';
+import { Tokenizer } from '../src/tokenizer/index.js';
+import { PackedDataset } from '../src/train/packing.js';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-train-'));
+
+function nanoRecipe(steps: number, over: Record<string, unknown> = {}) {
+  return parseRunRecipe({
+    kind: 'pretrain', name: 'test-nano', seed: 3,
+    model: { preset: 'nano' },
+    tokenizer: { vocabSize: 400 },
+    data: { recipe: 'default', tokens: 20000 },
+    train: { steps, batchSize: 4, seqLen: 48, lr: { peak: 0.01, warmup: 3 }, mtpWeight: 0.3, biasUpdateSpeed: 0.001 },
+    eval: { every: 0, final: false },
+    checkpoint: { every: 4 },
+    ...over,
+  });
+}
+
+test('a nano pretraining run drives the loss well below its start', async () => {
+  const out = tmp();
+  const res = await train({ recipe: nanoRecipe(40), out, quiet: true });
+  const first = res.history[0].ce, last = res.history.slice(-5).reduce((a, m) => a + m.ce, 0) / 5;
+  assert.ok(last < first * 0.55, `loss ${first} → ${last}`);
+  assert.ok(fs.existsSync(path.join(out, 'final', 'config.json')) && fs.existsSync(path.join(out, 'final', 'tokenizer.json')));
+  const rows = readMetrics(path.join(out, 'metrics.jsonl'));
+  assert.equal(rows.length, 40);
+  for (const k of ['loss', 'ce', 'mtp_loss', 'lr', 'grad_norm', 'tokens_per_s', 'expert_load']) assert.ok(k in rows[0], `metric ${k}`);
+  const load = rows[0].expert_load as { layer: number; counts: number[] }[];
+  assert.equal(load.length, 1);
+  assert.equal(load[0].counts.reduce((a, b) => a + b, 0), 4 * 48 * 2, 'every token routed to k = 2 experts');
+});
+
+test('an interrupted run resumed from its checkpoint reproduces the losses bit for bit', async () => {
+  const a = tmp(), b = tmp();
+  const r = nanoRecipe(8);
+  const full = await train({ recipe: r, out: a, quiet: true });
+  const part = await train({ recipe: r, out: b, quiet: true, stopAfter: 5 });
+  assert.equal(part.interrupted, true);
+  assert.equal(part.lastStep, 5);
+  const rest = await train({ recipe: r, out: b, quiet: true, resume: true });
+  assert.deepEqual(rest.history.map((m) => m.loss), full.history.slice(5).map((m) => m.loss));
+  assert.deepEqual(rest.history.map((m) => m.grad_norm), full.history.slice(5).map((m) => m.grad_norm));
+  // The run's metrics file is continuous: steps 1..8 once each.
+  assert.deepEqual(readMetrics(path.join(b, 'metrics.jsonl')).map((m) => m.step), [1, 2, 3, 4, 5, 6, 7, 8]);
+  // Starting over an existing run without --resume is refused.
+  await assert.rejects(train({ recipe: r, out: b, quiet: true }), /--resume/);
+});
+
+test('learning-rate schedule has DeepSeek-V3\'s shape', () => {
+  const r = parseRunRecipe({ name: 'x', train: { steps: 100, lr: { peak: 1, warmup: 10, constantFrac: 0.5, decayEndFrac: 0.9, decayTo: 0.1, final: 0.03 } } });
+  assert.equal(learningRate(r, 4), 0.5);
+  assert.equal(learningRate(r, 30), 1);
+  assert.ok(learningRate(r, 70) < 1 && learningRate(r, 70) > 0.1);
+  assert.equal(learningRate(r, 95), 0.03);
+});
+
+test('packing is a pure function of (seed, block index) with BOS/EOS around documents', () => {
+  const docs = [Int32Array.of(5, 6, 7), Int32Array.of(8, 9), Int32Array.of(10, 11, 12, 13)];
+  // 15 tokens with BOS/EOS = 3 blocks of seqLen + 1 = 5.
+  const d1 = new PackedDataset(docs, 4, 1, 0, 1), d2 = new PackedDataset(docs, 4, 1, 0, 1);
+  assert.deepEqual(Array.from(d1.batch(0, 3)), Array.from(d2.batch(0, 3)));
+  assert.deepEqual(Array.from(d1.block(7)), Array.from(d2.block(7)));
+  const all = Array.from(d1.batch(0, d1.blocksPerEpoch));
+  assert.equal(d1.blocksPerEpoch, 3);
+  assert.equal(all.filter((t) => t === 0).length, 3);
+  assert.equal(all.filter((t) => t === 1).length, 3);
+  assert.equal(all[0], 0);
+  assert.notDeepEqual(Array.from(d1.block(0)), Array.from(new PackedDataset(docs, 4, 2, 0, 1).block(0)), 'another seed, another order');
+});
+
+test('SFT examples put the loss on the response tokens only', () => {
+  const tok = Tokenizer.train(['What is 2 + 3? The answer is 5.', 'hello world'], { vocabSize: 300 });
+  const { ids, weights } = encodeExample({ prompt: 'What is 2 + 3?', response: '<think>\n2 + 3 = 5\n</think> 5' }, tok, 64);
+  const promptText = tok.applyChatTemplate([{ role: 'user', content: 'What is 2 + 3?' }], { addGenerationPrompt: true });
+  const nPrompt = tok.encode(promptText, { allowSpecial: true }).length;
+  // Targets ids[t+1] for t + 1 < nPrompt (except the shared "<think>\n" opening) carry no loss.
+  for (let t = 0; t + 1 < nPrompt - 2; t++) assert.equal(weights[t], 0, `prompt target ${t}`);
+  assert.equal(weights[ids.length - 2], 1, 'the final EOS target is learned');
+  assert.ok(weights.slice(ids.length - 1).every((w) => w === 0), 'padding carries no loss');
+});
