@@ -1,0 +1,328 @@
+// The GRPO trainer (DeepSeekMath §4.1; R1-Zero): for each prompt sample a group of G completions
+// from π_old with the shared Generator, score them with rule-based rewards, turn rewards into
+// group-relative advantages, and take μ optimizer passes of the clipped objective (minus β·KL to a
+// frozen reference reset every N steps). Metrics are named as TRL's; runs checkpoint and resume exactly.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Tensor, Rng, tidy, noGrad } from '../tensor/index.js';
+import { DeepseekV3 } from '../model/model.js';
+import { loadModel } from '../model/checkpoint.js';
+import { AdamW, clipGradNorm } from '../nn/optim.js';
+import { Tokenizer } from '../tokenizer/index.js';
+import { sampleProblem, hashSeed } from '../tasks/index.js';
+import type { Problem } from '../tasks/index.js';
+import { Generator } from '../infer/generator.js';
+import type { GenerateResult } from '../infer/generator.js';
+import { completionStops, evaluate, promptIds } from '../infer/evaluate.js';
+import type { EvalReport } from '../infer/evaluate.js';
+import { mulScalar, nllFromLogits, logSoftmax } from '../ops/index.js';
+import { MetricsWriter } from '../train/metrics.js';
+import { Progress } from '../train/progress.js';
+import { latestCheckpoint, loadTrainerCheckpoint, saveTrainerCheckpoint } from '../train/checkpoint.js';
+import { writeFileAtomic } from '../io/index.js';
+import { saveModel } from '../model/checkpoint.js';
+import type { GrpoRecipe } from './config.js';
+import { rewardFunctions, scoreCompletions } from './rewards.js';
+import type { CompletionInfo } from './rewards.js';
+import { groupAdvantages, groupStd } from './advantages.js';
+import { aggregationWeights, grpoLoss } from './loss.js';
+
+/** Options of a GRPO run. */
+export interface GrpoOptions {
+  recipe: GrpoRecipe;
+  out: string;
+  resume?: boolean;
+  quiet?: boolean;
+  /** Stop after this step (tests). */
+  stopAfter?: number;
+  onStep?: (m: Record<string, number> & { step: number }) => void;
+}
+
+/** One rollout: a prompt's completion with its reward and advantage. */
+interface Rollout {
+  problem: Problem;
+  prompt: number[];
+  result: GenerateResult;
+  reward: number;
+  advantage: number;
+  truncated: boolean;
+}
+
+/** Copies weights (and buffers) from one model to another of the same config. */
+function copyWeights(dst: DeepseekV3, src: DeepseekV3): void {
+  const s = new Map(src.namedTensors());
+  for (const [n, t] of dst.namedTensors()) t.f32().set(s.get(n)!.f32());
+}
+
+/** Token log-probs (temperature-scaled) of each rollout's completion under `model`: [N, L] layout. */
+export function completionLogprobs(
+  model: DeepseekV3, ids: Int32Array, N: number, L: number, temperature: number, withGrad: boolean,
+): { logp: Tensor; entropy: Float32Array | null; targets: Int32Array } {
+  const inputs = new Int32Array(N * L), targets = new Int32Array(N * L);
+  for (let i = 0; i < N; i++) for (let t = 0; t < L; t++) {
+    inputs[i * L + t] = ids[i * (L + 1) + t];
+    targets[i * L + t] = ids[i * (L + 1) + t + 1];
+  }
+  const run = () => {
+    const logits = model.forward(Tensor.ints(inputs, [N, L])).logits;
+    const scaled = temperature === 1 ? logits : mulScalar(logits, 1 / temperature);
+    const logp = mulScalar(nllFromLogits(scaled, Tensor.ints(targets, [N, L])), -1);
+    return { logp, scaled };
+  };
+  if (withGrad) {
+    const { logp } = run();
+    return { logp, entropy: null, targets };
+  }
+  return noGrad(() => {
+    const { logp, scaled } = run();
+    const ls = logSoftmax(scaled).contiguous().f32();
+    const V = model.cfg.vocabSize;
+    const ent = new Float32Array(N * L);
+    for (let r = 0; r < N * L; r++) {
+      let h = 0;
+      for (let v = 0; v < V; v++) { const l = ls[r * V + v]; h -= Math.exp(l) * l; }
+      ent[r] = h;
+    }
+    return { logp, entropy: ent, targets };
+  });
+}
+
+/** Runs (or resumes) GRPO. Returns the final model directory. */
+export async function grpo(opts: GrpoOptions): Promise<{ finalDir: string; lastStep: number; evals: { step: number; report: EvalReport }[] }> {
+  const r = opts.recipe;
+  const out = opts.out;
+  fs.mkdirSync(out, { recursive: true });
+  const ckpt = latestCheckpoint(out);
+  if (ckpt && !opts.resume) throw new Error(`${out} already holds a run; pass --resume to continue it, or choose another --out`);
+
+  const tok = Tokenizer.fromDir(r.init);
+  const tokFiles: Record<string, Uint8Array> = {};
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) if (fs.existsSync(path.join(r.init, f))) tokFiles[f] = fs.readFileSync(path.join(r.init, f));
+
+  let policy: DeepseekV3;
+  let start = 0;
+  let promptRng = new Rng(hashSeed('grpo-prompts', r.seed));
+  let restore: ((o: AdamW) => void) | null = null;
+  let ref: DeepseekV3 | null = null;
+  if (opts.resume && ckpt) {
+    const c = loadTrainerCheckpoint(ckpt);
+    if (JSON.stringify(c.state.recipe) !== JSON.stringify(r)) throw new Error(`--resume: the recipe differs from the one ${out} was started with`);
+    policy = c.model;
+    start = c.state.step;
+    restore = c.optimizer;
+    promptRng.setState((c.state.extra?.promptRng as number[]) ?? []);
+    if (r.beta > 0) ref = loadModel(path.join(ckpt, 'ref'));
+  } else {
+    policy = loadModel(r.init);
+  }
+  if (r.beta > 0 && !ref) {
+    ref = new DeepseekV3(policy.cfg, 0);
+    copyWeights(ref, policy);
+  }
+  ref?.eval();
+  policy.eval(); // no balance loss or routing statistics during RL; the routing bias stays fixed
+  const opt = new AdamW(policy.namedParameters(), { lr: r.lr, weightDecay: r.weightDecay });
+  if (restore) restore(opt);
+
+  const gen = new Generator(policy, { maxBatch: Math.min(256, r.promptsPerStep * r.numGenerations * (r.dynamicSampling === 'replace' ? 2 : 1)), maxLen: Math.min(policy.cfg.maxPositionEmbeddings, 512), decode: (ids) => tok.decode(ids) });
+  const stops = completionStops(tok);
+  const fns = rewardFunctions(r.rewards);
+  const metrics = new MetricsWriter(out);
+  if (start > 0) metrics.truncateAfter(start);
+  else if (fs.existsSync(metrics.file)) fs.rmSync(metrics.file);
+  writeFileAtomic(path.join(out, 'recipe.json'), JSON.stringify(r, null, 2) + '\n');
+
+  const G = r.numGenerations;
+  const progress = new Progress(r.steps, start, opts.quiet, 'grpo');
+  const evals: { step: number; report: EvalReport }[] = [];
+  const t0 = performance.now();
+  let interrupted = false;
+  const onSigint = () => { interrupted = true; };
+  process.on('SIGINT', onSigint);
+  const save = (step: number) => {
+    const dir = saveTrainerCheckpoint(out, policy, opt, { step, seed: r.seed, recipe: r, extra: { promptRng: promptRng.getState() } }, tokFiles);
+    if (ref) saveModel(path.join(dir, 'ref'), ref);
+    return dir;
+  };
+  const samplePrompts = (n: number): Problem[] => Array.from({ length: n }, () => {
+    const fam = r.tasks.families[promptRng.int(r.tasks.families.length)];
+    const d = r.tasks.difficulties[promptRng.int(r.tasks.difficulties.length)];
+    return sampleProblem(fam, d, 'train', promptRng.nextU32());
+  });
+
+  let step = start;
+  try {
+    for (; step < r.steps; step++) {
+      if (interrupted || (opts.stopAfter !== undefined && step >= opts.stopAfter)) break;
+      if (r.maxMinutes > 0 && (performance.now() - t0) / 60000 >= r.maxMinutes) break;
+      const tStep = performance.now();
+      if (ref && r.refResetEvery > 0 && step > 0 && step % r.refResetEvery === 0) copyWeights(ref, policy);
+
+      // ---- rollouts
+      const tGen = performance.now();
+      const genTokens0 = gen.stats.generatedTokens;
+      const rollouts: Rollout[] = [];
+      let allGroups: Rollout[][] = [];
+      let attempts = 0;
+      while (rollouts.length < r.promptsPerStep * G && attempts < 4) {
+        const need = r.promptsPerStep - rollouts.length / G;
+        const problems = samplePrompts(attempts === 0 || r.dynamicSampling !== 'replace' ? need : need * 2);
+        const prompts = problems.map((p) => promptIds(tok, p, r.template));
+        const reqs = problems.flatMap((p, i) => Array.from({ length: G }, (_, j) => ({
+          prompt: prompts[i], maxNewTokens: r.maxCompletionLength, sampling: { temperature: r.temperature, topP: r.topP },
+          seed: hashSeed('grpo-sample', r.seed, step, attempts, i, j), stopTokenIds: stops,
+        })));
+        const results = await gen.generateAll(reqs);
+        const infos: CompletionInfo[] = results.map((res, k) => {
+          const toks = res.finishReason === 'stop' && res.tokens.at(-1) === tok.eosId ? res.tokens.slice(0, -1) : res.tokens;
+          return { problem: problems[Math.floor(k / G)], text: tok.decode(toks), length: res.tokens.length, truncated: res.finishReason === 'length' };
+        });
+        const { total } = scoreCompletions(fns, infos);
+        if (r.overlong === 'soft') {
+          // DAPO's soft overlong punishment over the last `overlongCache` tokens of the budget.
+          const Lmax = r.maxCompletionLength, cache = r.overlongCache;
+          infos.forEach((info, k) => { if (info.length > Lmax - cache) total[k] += Math.max(-1, (Lmax - cache - info.length) / Math.max(1, cache)); });
+        }
+        const groups: Rollout[][] = problems.map((p, i) => Array.from({ length: G }, (_, j) => {
+          const k = i * G + j;
+          return { problem: p, prompt: prompts[i], result: results[k], reward: total[k], advantage: 0, truncated: infos[k].truncated };
+        }));
+        allGroups = allGroups.concat(groups);
+        for (const g of groups) {
+          const std = groupStd(g.map((x) => x.reward), G)[0];
+          if (r.dynamicSampling !== 'off' && std === 0) continue;
+          if (rollouts.length < r.promptsPerStep * G) rollouts.push(...g);
+        }
+        attempts++;
+        if (r.dynamicSampling !== 'replace') break;
+      }
+      const genSeconds = (performance.now() - tGen) / 1000;
+      const genTokens = gen.stats.generatedTokens - genTokens0;
+
+      // ---- advantages
+      const adv = groupAdvantages(rollouts.map((x) => x.reward), G, r.scaleRewards);
+      rollouts.forEach((x, i) => (x.advantage = adv[i]));
+
+      // ---- the batch: [N, L+1] ids (right-padded), completion masks, old log-probs
+      const N = rollouts.length;
+      let stepStats = { loss: 0, clipLow: 0, clipHigh: 0, kl: 0, entropy: 0, gradNorm: 0 };
+      if (N > 0) {
+        const L = Math.max(...rollouts.map((x) => x.prompt.length + x.result.tokens.length)) - 1;
+        const ids = new Int32Array(N * (L + 1)).fill(tok.padId);
+        const mask = new Float32Array(N * L), old = new Float32Array(N * L), advTok = new Float32Array(N * L);
+        rollouts.forEach((x, i) => {
+          const P = x.prompt.length, C = x.result.tokens.length;
+          ids.set(x.prompt, i * (L + 1));
+          ids.set(x.result.tokens, i * (L + 1) + P);
+          const useful = !(r.overlong === 'mask' && x.truncated);
+          for (let j = 0; j < C; j++) {
+            const pos = i * L + P - 1 + j;
+            mask[pos] = useful ? 1 : 0;
+            old[pos] = x.result.logprobs[j];
+            advTok[pos] = x.advantage;
+          }
+        });
+        const weights = aggregationWeights(mask, N, L, r.lossType, r.maxCompletionLength);
+        // Reference log-probs and entropy, once per batch (no gradient).
+        let refLp: Float32Array | null = null;
+        let entSum = 0, entCount = 0;
+        for (let s = 0; s < N; s += r.microBatch) {
+          const m = Math.min(r.microBatch, N - s);
+          const sub = ids.subarray(s * (L + 1), (s + m) * (L + 1));
+          tidy(() => {
+            const cur = completionLogprobs(policy, sub, m, L, r.temperature, false);
+            for (let q = 0; q < m * L; q++) if (mask[s * L + q]) { entSum += cur.entropy![q]; entCount++; }
+            if (ref) {
+              if (!refLp) refLp = new Float32Array(N * L);
+              refLp.set(completionLogprobs(ref, sub, m, L, r.temperature, false).logp.contiguous().f32(), s * L);
+            }
+          });
+        }
+        // μ optimization passes over the rollouts.
+        for (let it = 0; it < r.numIterations; it++) {
+          opt.zeroGrad();
+          let lossSum = 0, low = 0, high = 0, kl = 0, toks = 0;
+          for (let s = 0; s < N; s += r.microBatch) {
+            const m = Math.min(r.microBatch, N - s);
+            tidy(() => {
+              const cur = completionLogprobs(policy, ids.subarray(s * (L + 1), (s + m) * (L + 1)), m, L, r.temperature, true);
+              const { loss, stats } = grpoLoss(
+                cur.logp, old.subarray(s * L, (s + m) * L), refLp ? (refLp as Float32Array).subarray(s * L, (s + m) * L) : null,
+                advTok.subarray(s * L, (s + m) * L), weights.subarray(s * L, (s + m) * L), { epsLow: r.epsLow, epsHigh: r.epsHigh, beta: r.beta },
+              );
+              loss.backward();
+              lossSum += loss.item();
+              low += stats.clipLow * stats.tokens;
+              high += stats.clipHigh * stats.tokens;
+              kl += stats.kl * stats.tokens;
+              toks += stats.tokens;
+            });
+          }
+          const lr = r.warmup > 0 && step < r.warmup ? (r.lr * (step + 1)) / r.warmup : r.lr;
+          opt.lr = lr;
+          const gn = clipGradNorm(policy.parameters(), r.clip);
+          noGrad(() => opt.step());
+          if (it === 0) stepStats = { loss: lossSum, clipLow: toks ? low / toks : 0, clipHigh: toks ? high / toks : 0, kl: toks ? kl / toks : 0, entropy: entCount ? entSum / entCount : 0, gradNorm: gn };
+        }
+      }
+
+      // ---- metrics (TRL names)
+      const rewardsAll = allGroups.flat().map((x) => x.reward);
+      const mean = (a: number[]) => (a.length ? a.reduce((p, q) => p + q, 0) / a.length : 0);
+      const std = (a: number[]) => { const m = mean(a); return a.length > 1 ? Math.sqrt(a.reduce((p, q) => p + (q - m) ** 2, 0) / (a.length - 1)) : 0; };
+      const lens = allGroups.flat().map((x) => x.result.tokens.length);
+      const zeroStd = allGroups.filter((g) => groupStd(g.map((x) => x.reward), G)[0] === 0).length / Math.max(1, allGroups.length);
+      const rec: Record<string, number> & { step: number } = {
+        step: step + 1,
+        loss: stepStats.loss,
+        reward: mean(rewardsAll),
+        reward_std: std(rewardsAll),
+        frac_reward_zero_std: zeroStd,
+        'completions/mean_length': mean(lens),
+        'completions/min_length': lens.length ? Math.min(...lens) : 0,
+        'completions/max_length': lens.length ? Math.max(...lens) : 0,
+        'completions/clipped_ratio': allGroups.flat().filter((x) => x.truncated).length / Math.max(1, lens.length),
+        kl: stepStats.kl,
+        entropy: stepStats.entropy,
+        'clip_ratio/low_mean': stepStats.clipLow,
+        'clip_ratio/high_mean': stepStats.clipHigh,
+        'clip_ratio/region_mean': stepStats.clipLow + stepStats.clipHigh,
+        grad_norm: stepStats.gradNorm,
+        lr: opt.lr,
+        num_groups_used: N / G,
+        step_time: (performance.now() - tStep) / 1000,
+        generation_tokens_per_s: genTokens / Math.max(1e-9, genSeconds),
+        elapsed_minutes: (performance.now() - t0) / 60000,
+      };
+      for (const f of fns) {
+        const vals = allGroups.flat().map((x) => {
+          const info: CompletionInfo = { problem: x.problem, text: tok.decode(x.result.tokens.at(-1) === tok.eosId ? x.result.tokens.slice(0, -1) : x.result.tokens), length: x.result.tokens.length, truncated: x.truncated };
+          return f.fn(info);
+        });
+        rec[`rewards/${f.name}/mean`] = mean(vals);
+        rec[`rewards/${f.name}/std`] = std(vals);
+      }
+      metrics.write(rec);
+      opts.onStep?.(rec);
+      progress.update(step + 1, { loss: rec.reward, tokS: rec.generation_tokens_per_s, len: rec['completions/mean_length'] });
+      const done = step + 1;
+      if (r.checkpoint.every > 0 && done % r.checkpoint.every === 0 && done < r.steps) save(done);
+      if (r.eval.every > 0 && done % r.eval.every === 0) {
+        const report = await evaluate(gen, tok, { families: r.tasks.families, difficulties: r.eval.difficulties ?? r.tasks.difficulties, n: r.eval.n, k: r.eval.k, maxNewTokens: r.maxCompletionLength, seed: r.seed, template: r.template });
+        evals.push({ step: done, report });
+        metrics.write({ step: done, eval_pass1: report.mean.pass1, eval_greedy: report.mean.greedy, eval_lenient_pass1: report.mean.lenientPass1 });
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    progress.stop();
+  }
+  if (step < r.steps && (interrupted || opts.stopAfter !== undefined)) {
+    const dir = save(step);
+    return { finalDir: dir, lastStep: step, evals };
+  }
+  const finalDir = path.join(out, 'final');
+  saveModel(finalDir, policy, { tokenizerFiles: tokFiles });
+  save(step);
+  return { finalDir, lastStep: step, evals };
+}
