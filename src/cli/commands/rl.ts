@@ -1,0 +1,86 @@
+// `tinyseek grpo`, `tinyseek eval` and `tinyseek r1-zero`: reinforcement learning with verifiable
+// rewards, held-out evaluation as R1 reports it, and the R1-Zero experiment end to end.
+import type { Command } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CliError } from '../errors.js';
+import { loadGrpoRecipe, parseGrpoRecipe } from '../../rl/config.js';
+import { grpo } from '../../rl/grpo.js';
+import { runR1Zero } from '../../rl/r1zero.js';
+import { loadModel } from '../../model/checkpoint.js';
+import { Tokenizer } from '../../tokenizer/index.js';
+import { Generator } from '../../infer/generator.js';
+import { evaluate, formatEvalTable } from '../../infer/evaluate.js';
+import { writeFileAtomic } from '../../io/index.js';
+
+const num = (name: string, int = false) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || (int && !Number.isInteger(n))) throw new CliError(`--${name} expects a non-negative ${int ? 'integer' : 'number'}, found "${v}"`);
+  return n;
+};
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+
+/** Registers the RL commands. */
+export function register(program: Command): void {
+  program
+    .command('grpo')
+    .description('GRPO with rule-based rewards from a recipe (recipes/grpo-<name>.json or a file)')
+    .requiredOption('--config <fileOrName>', 'GRPO recipe')
+    .option('--init <dir>', 'override the starting model directory')
+    .option('--out <dir>', 'run directory (default runs/<name>)')
+    .option('--steps <n>', 'override steps', num('steps', true))
+    .option('--resume', 'continue the run in --out', false)
+    .option('--quiet', 'no progress output', false)
+    .action(async (f: { config: string; init?: string; out?: string; steps?: number; resume: boolean; quiet: boolean }) => {
+      let r;
+      try {
+        r = loadGrpoRecipe(f.config);
+        r = parseGrpoRecipe({ ...r, ...(f.init ? { init: f.init } : {}), ...(f.steps ? { steps: f.steps } : {}) });
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
+      if (!fs.existsSync(path.join(r.init, 'config.json'))) throw new CliError(`the starting model ${r.init} is not a model directory (no config.json); train one with \`tinyseek pretrain\``);
+      const res = await grpo({ recipe: r, out: f.out ?? path.join('runs', r.name), resume: f.resume, quiet: f.quiet });
+      console.log(`done: ${res.lastStep} steps → ${res.finalDir}`);
+    });
+
+  program
+    .command('eval')
+    .description('held-out pass@1 (k samples, T=0.6, top-p 0.95), cons@k and greedy accuracy per task family')
+    .argument('<model_dir>', 'model directory')
+    .option('--families <list>', 'comma-separated task families (default all)', list)
+    .option('--difficulties <list>', 'comma-separated difficulty levels', (v) => list(v).map(Number), [1, 2, 3])
+    .option('--n <n>', 'problems per family and difficulty', num('n', true), 20)
+    .option('--k <k>', 'samples per problem (0 = greedy only)', num('k', true), 8)
+    .option('--temperature <t>', 'sampling temperature', num('temperature'), 0.6)
+    .option('--top-p <p>', 'nucleus mass', num('top-p'), 0.95)
+    .option('--max-tokens <n>', 'completion limit', num('max-tokens', true), 256)
+    .option('--template <name>', 'prompt template (r1zero or default)', 'r1zero')
+    .option('--seed <s>', 'seed of the held-out problems and samplers', num('seed', true), 0)
+    .option('--out <file>', 'also write the JSON report to this file')
+    .option('--json', 'print JSON', false)
+    .action(async (dir: string, f: { families?: string[]; difficulties: number[]; n: number; k: number; temperature: number; topP: number; maxTokens: number; template: string; seed: number; out?: string; json: boolean }) => {
+      if (!fs.existsSync(path.join(dir, 'config.json'))) throw new CliError(`${dir} is not a model directory (no config.json)`);
+      const model = loadModel(dir);
+      model.eval();
+      const tok = Tokenizer.fromDir(dir);
+      const gen = new Generator(model, { maxBatch: 128, maxLen: Math.min(512, model.cfg.maxPositionEmbeddings) });
+      const rep = await evaluate(gen, tok, { families: f.families, difficulties: f.difficulties, n: f.n, k: f.k, temperature: f.temperature, topP: f.topP, maxNewTokens: f.maxTokens, seed: f.seed, template: f.template });
+      if (f.out) writeFileAtomic(f.out, JSON.stringify(rep, null, 2) + '\n');
+      if (f.json) console.log(JSON.stringify(rep));
+      else console.log(`${formatEvalTable(rep)}\n(${rep.seconds.toFixed(1)} s; percentages; difficulties ${f.difficulties.join(',')}, ${f.n} problems each)`);
+    });
+
+  program
+    .command('r1-zero')
+    .description('the R1-Zero experiment: base model → GRPO with accuracy + format rewards only → before/after evaluation and report')
+    .option('--preset <name>', 'experiment preset (recipes/grpo-<preset>.json; base from recipes/pretrain-<preset>.json)', 'mini')
+    .option('--base <dir>', 'base model directory (default runs/pretrain-<preset>/final, trained first if missing)')
+    .option('--out <dir>', 'RL run directory (default runs/r1-zero-<preset>)')
+    .option('--minutes <m>', 'RL time budget in minutes', num('minutes'), 60)
+    .option('--report <dir>', 'where to write the report', 'docs/results')
+    .option('--resume', 'continue an interrupted RL run', false)
+    .action(async (f: { preset: string; base?: string; out?: string; minutes: number; report: string; resume: boolean }) => {
+      await runR1Zero({ preset: f.preset, base: f.base, out: f.out, minutes: f.minutes, reportDir: f.report, resume: f.resume });
+    });
+}
