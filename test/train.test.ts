@@ -83,8 +83,10 @@ test('SFT examples put the loss on the response tokens only', () => {
   const { ids, weights } = encodeExample({ prompt: 'What is 2 + 3?', response: '<think>\n2 + 3 = 5\n</think> 5' }, tok, 64);
   const promptText = tok.applyChatTemplate([{ role: 'user', content: 'What is 2 + 3?' }], { addGenerationPrompt: true });
   const nPrompt = tok.encode(promptText, { allowSpecial: true }).length;
-  // Targets ids[t+1] for t + 1 < nPrompt (except the shared "<think>\n" opening) carry no loss.
-  for (let t = 0; t + 1 < nPrompt - 2; t++) assert.equal(weights[t], 0, `prompt target ${t}`);
+  // Targets ids[t+1] inside the prompt carry no loss; the first response token does.
+  for (let t = 0; t + 1 < nPrompt; t++) assert.equal(weights[t], 0, `prompt target ${t}`);
+  assert.equal(weights[nPrompt - 1], 1, 'the first response token is learned');
+  assert.ok(tok.decode(Array.from(ids.slice(nPrompt))).includes('2 + 3 = 5'), 'the reasoning is kept in the trained response');
   assert.equal(weights[ids.length - 2], 1, 'the final EOS target is learned');
   assert.ok(weights.slice(ids.length - 1).every((w) => w === 0), 'padding carries no loss');
 });

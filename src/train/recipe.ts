@@ -44,6 +44,8 @@ export const recipeSchema = z.object({
     tokens: z.number().int().positive().optional(),
     /** An existing corpus JSONL (documents) or, for SFT, a JSONL of {prompt, response} or {messages}. */
     file: z.string().optional(),
+    /** SFT from the task families' worked solutions (chat format): problems per family and difficulty. */
+    sftTasks: z.object({ families: z.array(z.string()).optional(), difficulties: z.array(z.number().int()), n: z.number().int().positive() }).optional(),
   }).prefault({}),
   train: z.object({
     steps: z.number().int().positive(),

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { Tensor } from '../tensor/index.js';
 import { Rng } from '../tensor/random.js';
 import type { Tokenizer } from '../tokenizer/index.js';
+import { getTask, sampleProblem, streamSeed, taskNames } from '../tasks/index.js';
 
 /** One SFT example as stored in JSONL. */
 export interface SftExample {
@@ -38,6 +39,25 @@ export class SftDataset {
     return new SftDataset(rows, seqLen, seed, tok.padId);
   }
 
+  /**
+   * Chat examples built from the task families' worked solutions (R1's "cold start" data): the user
+   * asks the problem, the assistant reasons in <think>…</think> and then states the answer.
+   */
+  static fromTasks(spec: { families?: string[]; difficulties: number[]; n: number }, tok: Tokenizer, seqLen: number, seed: number): SftDataset {
+    const rows: { ids: Int32Array; weights: Float32Array }[] = [];
+    for (const family of spec.families ?? taskNames()) {
+      const task = getTask(family);
+      for (const d of spec.difficulties) {
+        for (let i = 0; i < spec.n; i++) {
+          const p = sampleProblem(family, d, 'train', streamSeed('train', seed, family, d, i));
+          const w = task.work(p);
+          rows.push(encodeExample({ prompt: p.prompt, response: sftResponse(w.trace, w.answer) }, tok, seqLen, `${family} d${d} #${i}`));
+        }
+      }
+    }
+    return new SftDataset(rows, seqLen, seed, tok.padId);
+  }
+
   /** Examples [g0, g0 + n) of the run (seeded order, reshuffled each epoch). */
   batch(g0: number, n: number): { ids: Tensor; weights: Tensor } {
     const T1 = this.seqLen + 1;
@@ -58,22 +78,30 @@ export class SftDataset {
   }
 }
 
-/** Renders and tokenizes one example; weights mark the response's target positions. */
+/**
+ * Tokenizes one example: the conversation up to the last assistant turn goes through the chat
+ * template (with its generation prompt, which for R1's template already opens "<think>\n"), then the
+ * response's tokens and EOS follow. Weights mark the response's target positions. (R1's template
+ * strips reasoning from assistant turns it renders, so the trained response is not rendered by it.)
+ */
 export function encodeExample(ex: SftExample, tok: Tokenizer, seqLen: number, where = 'example'): { ids: Int32Array; weights: Float32Array } {
   const msgs = ex.messages ?? (ex.prompt !== undefined && ex.response !== undefined ? [{ role: 'user' as const, content: ex.prompt }, { role: 'assistant' as const, content: ex.response }] : null);
   if (!msgs || msgs.length < 2 || msgs[msgs.length - 1].role !== 'assistant') {
     throw new Error(`${where}: expected {"prompt", "response"} or {"messages"} ending with an assistant message`);
   }
   const promptText = tok.applyChatTemplate(msgs.slice(0, -1), { addGenerationPrompt: true, template: ex.template });
-  const fullText = tok.applyChatTemplate(msgs, { template: ex.template });
-  if (!fullText.startsWith(promptText.replace(/<think>\n$/, ''))) throw new Error(`${where}: the chat template does not render the prompt as a prefix of the conversation`);
+  let response = msgs[msgs.length - 1].content;
+  const opened = promptText.endsWith('<think>\n');
+  if (opened && response.startsWith('<think>\n')) response = response.slice('<think>\n'.length);
   const promptIds = tok.encode(promptText, { allowSpecial: true });
-  let ids = tok.encode(fullText, { allowSpecial: true });
-  // The R1 template opens the generation prompt with "<think>\n"; the response (which starts with it) is what we learn.
-  let p = 0;
-  while (p < promptIds.length && p < ids.length && promptIds[p] === ids[p]) p++;
+  let ids = [...promptIds, ...tok.encode(response, { allowSpecial: true }), tok.eosId];
   if (ids.length > seqLen + 1) ids = ids.slice(0, seqLen + 1);
   const weights = new Float32Array(seqLen);
-  for (let t = 0; t + 1 < ids.length; t++) if (t + 1 >= p) weights[t] = 1; // target ids[t+1] is a response token
+  for (let t = 0; t + 1 < ids.length; t++) if (t + 1 >= promptIds.length) weights[t] = 1; // target ids[t+1] is a response token
   return { ids: Int32Array.from(ids), weights };
+}
+
+/** The assistant turn of a task SFT example: reasoning in <think>, then the answer. */
+export function sftResponse(trace: string, answer: string): string {
+  return `<think>\n${trace}\n</think>\n\nThe answer is ${answer}.`;
 }

@@ -93,10 +93,11 @@ function log(quiet: boolean | undefined, msg: string): void {
 function prepareData(r: Recipe, out: string, quiet?: boolean): { tok: Tokenizer; data: PackedDataset | SftDataset } {
   const tokDir = path.join(out, 'tokenizer');
   if (r.kind === 'sft') {
-    if (!r.data.file) throw new Error('an SFT recipe needs data.file: a JSONL of {"prompt", "response"} or {"messages"}');
+    if (!r.data.file && !r.data.sftTasks) throw new Error('an SFT recipe needs data.file (a JSONL of {"prompt", "response"} or {"messages"}) or data.sftTasks');
     const tok = r.tokenizer.path ? Tokenizer.fromDir(r.tokenizer.path) : r.model.init ? Tokenizer.fromDir(r.model.init) : null;
     if (!tok) throw new Error('an SFT recipe needs tokenizer.path or model.init (a model directory with tokenizer files)');
-    return { tok, data: SftDataset.fromFile(r.data.file, tok, r.train.seqLen, r.seed) };
+    const data = r.data.file ? SftDataset.fromFile(r.data.file, tok, r.train.seqLen, r.seed) : SftDataset.fromTasks(r.data.sftTasks!, tok, r.train.seqLen, r.seed);
+    return { tok, data };
   }
   // Pretraining corpus: written once into the run directory, so a resume reads the very same documents.
   const corpusFile = path.join(out, 'corpus.jsonl');
