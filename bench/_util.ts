@@ -1,5 +1,6 @@
 // Shared benchmark helpers: timing, medians and output (a table, or one JSON object per line).
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 /** Median of a list of numbers. */
 export function median(xs: number[]): number {
@@ -37,8 +38,14 @@ export function report(rows: Record<string, string | number>[], json: boolean, t
   for (const r of rows) console.log(keys.map((k, i) => fmt(r[k]).padStart(widths[i])).join('  '));
 }
 
-/** Whether a python3 module can be imported; returns the error text otherwise. */
+/**
+ * The Python that has Debian's packages (python3-torch): /usr/bin/python3 when present — a
+ * pyenv or venv python3 earlier on PATH would not see them.
+ */
+export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+/** Whether a Python module can be imported; returns the error text otherwise. */
 export function pythonHas(module: string): string | null {
-  const r = spawnSync('python3', ['-c', `import ${module}`], { encoding: 'utf8' });
+  const r = spawnSync(PYTHON, ['-c', `import ${module}`], { encoding: 'utf8' });
   return r.status === 0 ? null : (r.stderr || r.error?.message || 'python3 not found').trim().split('\n').pop() ?? 'unknown error';
 }

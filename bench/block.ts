@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Tensor, Rng, tidy } from '../src/tensor/index.js';
 import { backend } from '../src/backend/index.js';
 import * as O from '../src/ops/index.js';
-import { pythonHas, report, timeIt } from './_util.js';
+import { PYTHON, pythonHas, report, timeIt } from './_util.js';
 import type { BenchOptions } from '../src/cli/commands/bench.js';
 
 export const description = 'transformer block forward+backward vs PyTorch CPU (ratio = torch ms / tinyseek ms)';
@@ -51,7 +51,7 @@ export async function run(opts: BenchOptions): Promise<void> {
   if (missing) {
     note = `PyTorch not available (${missing}); install it with: apt-get install -y python3-torch`;
   } else {
-    const r = spawnSync('python3', [peerScript, String(B), String(T), String(D), String(H), String(F), String(opts.seconds)], { encoding: 'utf8' });
+    const r = spawnSync(PYTHON, [peerScript, String(B), String(T), String(D), String(H), String(F), String(opts.seconds)], { encoding: 'utf8' });
     if (r.status !== 0) note = `PyTorch peer failed: ${r.stderr.trim().split('\n').pop()}`;
     else torchMs = (JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms: number }).ms;
   }
