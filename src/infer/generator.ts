@@ -91,6 +91,9 @@ interface Active {
   done: boolean;
 }
 
+/** Most prompt tokens prefilled in one forward pass (distinct prompts of one length are batched). */
+const PREFILL_TOKENS = 4096;
+
 interface Waiting {
   req: GenerateRequest;
   resolve: (r: GenerateResult) => void;
@@ -190,10 +193,14 @@ export class Generator {
         await new Promise<void>((r) => setImmediate(r));
       }
     } catch (e) {
-      for (const a of this.active) a.reject(e);
+      // Fail every request in flight, but give their cache slots back so the engine stays usable.
+      for (const a of this.active) {
+        a.done = true;
+        a.reject(e);
+      }
       for (const w of this.waiting) w.reject(e);
-      this.active.length = 0;
       this.waiting.length = 0;
+      this.sweep();
     } finally {
       this.running = false;
     }
@@ -211,7 +218,10 @@ export class Generator {
     this.sweep();
   }
 
-  /** Admits waiting requests into free slots; identical prompts share one prefill. */
+  /**
+   * Admits waiting requests into free slots. Identical prompts share one prefill; distinct prompts
+   * of the same length are prefilled together in one forward pass (up to PREFILL_TOKENS tokens).
+   */
   private admit(): void {
     if (!this.waiting.length || !this.freeSlots.length) return;
     const batch = this.waiting.splice(0, this.freeSlots.length);
@@ -222,33 +232,49 @@ export class Generator {
       if (g) g.push(w);
       else groups.set(key, [w]);
     }
-    for (const group of groups.values()) this.prefill(group);
+    const byLength = new Map<number, Waiting[][]>();
+    for (const g of groups.values()) {
+      const P = g[0].req.prompt.length;
+      const l = byLength.get(P);
+      if (l) l.push(g);
+      else byLength.set(P, [g]);
+    }
+    for (const [P, gs] of byLength) {
+      const per = Math.max(1, Math.floor(PREFILL_TOKENS / P));
+      for (let i = 0; i < gs.length; i += per) this.prefill(gs.slice(i, i + per));
+    }
   }
 
-  private prefill(group: Waiting[]): void {
-    const prompt = Int32Array.from(group[0].req.prompt);
-    const P = prompt.length;
-    const slots = group.map(() => this.freeSlots.pop()!);
-    for (const s of slots) this.cache.reset(s);
-    const first = slots[0];
+  /** Prefills G distinct prompts of one length P as a [G, P] batch; each group's copies share its cache rows. */
+  private prefill(groups: Waiting[][]): void {
+    const G = groups.length;
+    const P = groups[0][0].req.prompt.length;
+    const ids = new Int32Array(G * P);
+    groups.forEach((g, i) => ids.set(g[0].req.prompt, i * P));
+    const slots = groups.map((g) => g.map(() => this.freeSlots.pop()!));
+    for (const ss of slots) for (const s of ss) this.cache.reset(s);
     noGrad(() => tidy(() => {
-      const ids = Tensor.ints(prompt, [1, P]);
-      const out = this.model.forward(ids, { cache: { cache: this.cache, slots: Int32Array.of(first) }, lastOnly: !this.speculative });
-      const V = this.model.cfg.vocabSize;
-      const logits = out.logits.contiguous().f32();
-      const last = logits.subarray(logits.length - V);
-      this.stats.promptTokens += P;
-      const hidden = this.speculative ? out.hidden.contiguous().toFloat32Array() : null;
-      group.forEach((w, j) => {
-        const slot = slots[j];
-        if (j > 0) this.copySlot(first, slot, P);
-        const a: Active = {
-          req: w.req, slot, rng: new Rng(w.req.seed ?? 0), tokens: [], logprobs: [], pending: -1, draft: -1,
-          resolve: w.resolve, reject: w.reject, done: false,
-        };
-        this.active.push(a);
-        const s = sampleToken(last, w.req.sampling ?? {}, a.rng, this.scratch);
-        if (this.emit(a, s.token, s.logprob) && this.speculative) this.mtpPrefill(a, prompt, hidden!);
+      const firsts = Int32Array.from(slots, (ss) => ss[0]);
+      const out = this.model.forward(Tensor.ints(ids, [G, P]), { cache: { cache: this.cache, slots: firsts }, lastOnly: !this.speculative });
+      const V = this.model.cfg.vocabSize, D = this.model.cfg.hiddenSize;
+      const Tout = this.speculative ? P : 1;
+      const logits = out.logits.contiguous().f32(); // [G, Tout, V]
+      this.stats.promptTokens += G * P;
+      const hidden = this.speculative ? out.hidden.contiguous().toFloat32Array() : null; // [G, P, D]
+      groups.forEach((group, gi) => {
+        const last = logits.subarray((gi * Tout + Tout - 1) * V, (gi * Tout + Tout) * V);
+        const prompt = ids.subarray(gi * P, (gi + 1) * P);
+        group.forEach((w, j) => {
+          const slot = slots[gi][j];
+          if (j > 0) this.copySlot(slots[gi][0], slot, P);
+          const a: Active = {
+            req: w.req, slot, rng: new Rng(w.req.seed ?? 0), tokens: [], logprobs: [], pending: -1, draft: -1,
+            resolve: w.resolve, reject: w.reject, done: false,
+          };
+          this.active.push(a);
+          const s = sampleToken(last, w.req.sampling ?? {}, a.rng, this.scratch);
+          if (this.emit(a, s.token, s.logprob) && this.speculative) this.mtpPrefill(a, prompt, hidden!.subarray(gi * P * D, (gi + 1) * P * D));
+        });
       });
     }));
     this.sweep();
@@ -268,7 +294,7 @@ export class Generator {
     const next = new Int32Array(P);
     for (let i = 0; i < P - 1; i++) next[i] = prompt[i + 1];
     next[P - 1] = a.pending;
-    const h = Tensor.from(hidden.slice(0, P * D), [1, P, D]);
+    const h = Tensor.from(hidden.slice(0, P * D), [1, P, D]); // a copy: `hidden` may be a view of a larger array
     const d = this.model.mtpDraft(h, next, { cache: { cache: this.mtpCache!, slots: Int32Array.of(a.slot) } });
     a.draft = argmaxLast(d.logits.contiguous().f32(), this.model.cfg.vocabSize);
   }

@@ -8,12 +8,12 @@
 //           attention runs over the latent [norm(c_kv) ; k_pe] with ONE kv head — the only thing cached.
 //   scale  = (dn + dr)^-½ · mscale²  (YaRN)
 // Both forms are exact and differentiable; training uses naive, generation absorb.
-import { Tensor, Rng } from '../tensor/index.js';
+import { Tensor, Rng, isGradEnabled } from '../tensor/index.js';
 import { Module } from '../nn/module.js';
 import { Linear, RMSNorm } from '../nn/layers.js';
 import type { ModelConfig } from './config.js';
 import { softmaxScale } from './config.js';
-import type { CacheView } from './cache.js';
+import type { CacheView, KVCache } from './cache.js';
 import type { RopeTables } from '../ops/rope.js';
 import { attention, concat, contiguous, expand, matmul, permute, reshape, rope, slice, split } from '../ops/index.js';
 
@@ -88,11 +88,12 @@ export class MLA extends Module {
     const latent = concat([reshape(this.kvANorm.forward(cKv), [B, T, 1, r]), kPe], -1); // [B, T, 1, r + dr]
 
     // With a cache: append this step's latents, then attend over everything cached so far.
+    // The absorbed form reads the mask per (token, head) row (see below), the naive one per token.
     let keys = latent; // [B, Tk, 1, r + dr]
     let mask: Tensor | null = null;
     let causal = true;
     if (ctx.cache) {
-      const got = appendAndRead(ctx.cache, this.layerIdx, latent, ctx.starts!);
+      const got = appendAndRead(ctx.cache, this.layerIdx, latent, ctx.starts!, ctx.impl === 'absorb' ? H : 1);
       keys = got.keys;
       mask = got.mask;
       causal = false; // the mask carries causality per row
@@ -115,8 +116,20 @@ export class MLA extends Module {
       const qh = reshape(contiguous(permute(qNope, [2, 0, 1, 3])), [H, B * T, dn]);
       const qLat = permute(reshape(matmul(qh, wUK), [H, B, T, r]), [1, 2, 0, 3]); // [B, T, H, r]
       const qAbs = concat([qLat, qPe], -1); // [B, T, H, r + dr]
-      const v = slice(keys, 3, 0, r); // [B, Tk, 1, r]
-      const oLat = attention(qAbs, keys, v, { scale: this.scale, causal, mask }); // [B, T, H, r]
+      let oLat: Tensor; // [B, T, H, r]
+      if (ctx.cache) {
+        // One latent kv head shared by all heads (MQA): the H heads of a token are H query rows
+        // against the same keys — [B, T·H, 1, r + dr] — so the kernel runs one GEMM per sequence
+        // instead of H matrix-vector products; the mask has one row per (token, head). The values
+        // are the keys themselves (v = c_kv is their first r columns): attending with v = keys and
+        // dropping the last dr output columns avoids copying a strided [B, Tk, 1, r] view.
+        const q2 = reshape(qAbs, [B, T * H, 1, r + dr]);
+        const o2 = attention(q2, keys, keys, { scale: this.scale, causal: false, mask }); // [B, T·H, 1, r + dr]
+        oLat = slice(reshape(o2, [B, T, H, r + dr]), 3, 0, r);
+      } else {
+        const v = slice(keys, 3, 0, r); // [B, Tk, 1, r]
+        oLat = attention(qAbs, keys, v, { scale: this.scale, causal, mask });
+      }
       const oh = reshape(contiguous(permute(oLat, [2, 0, 1, 3])), [H, B * T, r]);
       o = permute(reshape(matmul(oh, permute(wUV, [0, 2, 1])), [H, B, T, dv]), [1, 2, 0, 3]); // [B, T, H, dv]
     }
@@ -124,12 +137,29 @@ export class MLA extends Module {
   }
 }
 
+/** Reusable read buffers of a cache (generation only: no autograd keeps them alive). */
+interface ReadScratch {
+  keys: Float32Array;
+  mask: Float32Array;
+}
+const scratch = new WeakMap<KVCache, ReadScratch>();
+
+/** A float view of n elements from a grow-only scratch array. */
+function scratchView(s: ReadScratch, which: 'keys' | 'mask', n: number): Float32Array {
+  if (s[which].length < n) s[which] = new Float32Array(Math.max(n, Math.ceil(s[which].length * 1.5)));
+  return s[which].subarray(0, n);
+}
+
 /**
  * Writes latent [B, T, 1, w] into the cache at each row's slot after its `starts[b]` tokens, and returns
- * keys [B, Lmax, 1, w] (rows padded to the longest) with an additive mask [B, T, Lmax] that is 0 where
- * key j ≤ starts[b] + t and −∞ elsewhere (causality and padding in one).
+ * keys [B, Lmax, 1, w] (rows padded to the longest) with an additive mask [B, T·maskHeads, Lmax] that is
+ * 0 where key j ≤ starts[b] + t and −∞ elsewhere (causality and padding in one); row (t, h) of a
+ * sequence is the mask of token t, repeated for `maskHeads` heads (1: one row per token). With
+ * maskHeads > 1, Lmax is at least T·maskHeads (extra keys are zero and masked).
+ * Without gradients the keys and mask live in per-cache scratch buffers (no allocation per step);
+ * they are valid until the next call on the same cache.
  */
-function appendAndRead(view: CacheView, layer: number, latent: Tensor, starts: Int32Array): { keys: Tensor; mask: Tensor } {
+function appendAndRead(view: CacheView, layer: number, latent: Tensor, starts: Int32Array, maskHeads = 1): { keys: Tensor; mask: Tensor } {
   const { cache, slots } = view;
   const [B, T, , w] = latent.shape;
   const buf = cache.data[layer];
@@ -140,9 +170,20 @@ function appendAndRead(view: CacheView, layer: number, latent: Tensor, starts: I
     buf.set(lat.subarray(b * T * w, (b + 1) * T * w), base);
     Lmax = Math.max(Lmax, starts[b] + T);
   }
-  const keys = Tensor.empty([B, Lmax, 1, w]);
+  const R = T * maskHeads;
+  // The attention op wants at least as many keys as query rows: pad (zero keys, masked out) if needed.
+  Lmax = Math.max(Lmax, maskHeads > 1 ? R : 0);
+  let keys: Tensor, mask: Tensor;
+  if (isGradEnabled()) {
+    keys = Tensor.empty([B, Lmax, 1, w]);
+    mask = Tensor.empty([B, R, Lmax]);
+  } else {
+    let s = scratch.get(cache);
+    if (!s) scratch.set(cache, (s = { keys: new Float32Array(0), mask: new Float32Array(0) }));
+    keys = Tensor.from(scratchView(s, 'keys', B * Lmax * w), [B, Lmax, 1, w]);
+    mask = Tensor.from(scratchView(s, 'mask', B * R * Lmax), [B, R, Lmax]);
+  }
   const kd = keys.f32();
-  const mask = Tensor.empty([B, T, Lmax]);
   const md = mask.f32();
   for (let b = 0; b < B; b++) {
     const len = starts[b] + T;
@@ -150,9 +191,11 @@ function appendAndRead(view: CacheView, layer: number, latent: Tensor, starts: I
     kd.set(buf.subarray(src, src + len * w), b * Lmax * w);
     if (len < Lmax) kd.fill(0, (b * Lmax + len) * w, (b + 1) * Lmax * w);
     for (let t = 0; t < T; t++) {
-      const row = (b * T + t) * Lmax;
-      const lim = starts[b] + t;
-      for (let j = 0; j < Lmax; j++) md[row + j] = j <= lim ? 0 : -Infinity;
+      const row = (b * R + t * maskHeads) * Lmax;
+      const lim = starts[b] + t + 1; // keys [0, lim) are visible
+      md.fill(0, row, row + lim);
+      md.fill(-Infinity, row + lim, row + Lmax);
+      for (let h = 1; h < maskHeads; h++) md.copyWithin(row + h * Lmax, row, row + Lmax);
     }
   }
   return { keys, mask };

@@ -1,0 +1,192 @@
+// `tinyseek generate MODEL_DIR --prompt TEXT`: one completion from a model directory, streamed to
+// stdout (reasoning dimmed with --chat), or one JSON object with --json.
+import type { Command } from 'commander';
+import { CliError } from '../errors.js';
+import { loadModelDir, createGenerator, samplingFrom, chatPrompt, completionPrompt } from '../../infer/load.js';
+import type { LoadedModel } from '../../infer/load.js';
+import { ReasoningSplitter } from '../../infer/chat-stream.js';
+import type { ChatDelta } from '../../infer/chat-stream.js';
+import type { ChatMessage } from '../../tokenizer/index.js';
+
+/** Parses a positive integer option. */
+export function positiveInt(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new CliError(`${name}: expected a positive integer, found "${v}"`);
+    return n;
+  };
+}
+
+/** Parses an integer option (a seed). */
+export function integer(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n)) throw new CliError(`${name}: expected an integer, found "${v}"`);
+    return n;
+  };
+}
+
+/** Parses a number option within [lo, hi] (lo excluded when `loOpen`). */
+export function numberIn(name: string, lo: number, hi: number, loOpen = false): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < lo || (loOpen && n === lo) || n > hi) {
+      throw new CliError(`${name}: expected a number in ${loOpen ? '(' : '['}${lo}, ${hi}], found "${v}"`);
+    }
+    return n;
+  };
+}
+
+/** Parses true/false (also yes/no, 1/0) for options written `--flag=false`. */
+export function boolArg(name: string): (v: string) => boolean {
+  return (v) => {
+    const s = v.trim().toLowerCase();
+    if (['true', 'yes', '1', 'on'].includes(s)) return true;
+    if (['false', 'no', '0', 'off'].includes(s)) return false;
+    throw new CliError(`${name}: expected true or false, found "${v}"`);
+  };
+}
+
+/** Loads a model directory for a command; a bad directory becomes a one-line CliError. */
+export function loadForCli(dir: string): LoadedModel {
+  try {
+    return loadModelDir(dir);
+  } catch (e) {
+    throw new CliError(`cannot load model directory ${dir}: ${(e as Error).message}`);
+  }
+}
+
+/** ANSI styling of reasoning text when writing to a terminal (off with NO_COLOR or a pipe). */
+export function reasoningStyle(stream: NodeJS.WriteStream): { open: string; close: string } {
+  const color = !!stream.isTTY && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+  return color ? { open: '\x1b[2m', close: '\x1b[22m' } : { open: '<think>\n', close: '\n</think>\n' };
+}
+
+/** Writes chat deltas: reasoning styled (or hidden), then the answer. Tracks whether a reasoning block is open. */
+export class DeltaPrinter {
+  private inReasoning = false;
+  private wrote = false;
+  constructor(private readonly out: NodeJS.WriteStream, private readonly showThinking: boolean, private readonly style = reasoningStyle(out)) {}
+
+  write(deltas: ChatDelta[]): void {
+    for (const d of deltas) {
+      if (d.kind === 'reasoning') {
+        if (!this.showThinking) continue;
+        if (!this.inReasoning) { this.out.write(this.style.open); this.inReasoning = true; }
+        this.out.write(d.text);
+      } else {
+        this.closeReasoning(true);
+        this.out.write(d.text);
+      }
+      this.wrote = true;
+    }
+  }
+
+  /** Closes an open reasoning block (and separates it from the answer). */
+  closeReasoning(beforeAnswer = false): void {
+    if (!this.inReasoning) return;
+    this.out.write(this.style.close);
+    if (beforeAnswer && !this.style.close.endsWith('\n')) this.out.write('\n\n');
+    else if (beforeAnswer) this.out.write('\n');
+    this.inReasoning = false;
+  }
+
+  /** Ends the reply with a newline. */
+  end(): void {
+    this.closeReasoning();
+    if (this.wrote) this.out.write('\n');
+  }
+}
+
+interface GenerateOptions {
+  prompt?: string;
+  maxTokens: number;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  seed: number;
+  chat: boolean;
+  system?: string;
+  speculative: boolean;
+  json: boolean;
+  showThinking: boolean;
+}
+
+/** Registers `tinyseek generate`. */
+export function register(program: Command): void {
+  program
+    .command('generate')
+    .description('generate one completion from a model directory (streams text; --json prints one object)')
+    .argument('<model_dir>', 'model directory (config.json, model.safetensors, tokenizer.json)')
+    .requiredOption('--prompt <text>', 'the prompt (a user message with --chat)')
+    .option('--max-tokens <n>', 'new tokens at most', positiveInt('--max-tokens'), 128)
+    .option('--temperature <t>', 'sampling temperature, 0 = greedy (default: generation_config.json)', numberIn('--temperature', 0, 100))
+    .option('--top-p <p>', 'nucleus mass (default: generation_config.json)', numberIn('--top-p', 0, 1, true))
+    .option('--top-k <k>', 'keep the k most likely tokens (0 = off)', integer('--top-k'))
+    .option('--seed <s>', 'sampling seed', integer('--seed'), 0)
+    .option('--chat', 'apply the chat template to the prompt and split reasoning from the answer', false)
+    .option('--system <text>', 'a system message (with --chat)')
+    .option('--speculative', 'MTP speculative decoding (reports the acceptance rate)', false)
+    .option('--show-thinking [bool]', 'show the reasoning (with --chat, text output); --show-thinking=false hides it', boolArg('--show-thinking'), true)
+    .option('--json', 'print one JSON object: text, tokens, finish_reason, usage', false)
+    .action(async (dir: string, o: GenerateOptions) => {
+      if (!o.prompt) throw new CliError('--prompt: expected a non-empty prompt');
+      if (o.topK !== undefined && o.topK < 0) throw new CliError(`--top-k: expected an integer ≥ 0, found ${o.topK}`);
+      if (o.system !== undefined && !o.chat) throw new CliError('--system needs --chat');
+      const lm = loadForCli(dir);
+      if (o.speculative && lm.model.cfg.numNextnPredictLayers < 1) throw new CliError(`--speculative: ${dir} has no MTP module (num_nextn_predict_layers = 0)`);
+      const tok = lm.tokenizer;
+      let ids: number[];
+      let opensThinking = false;
+      if (o.chat) {
+        const messages: ChatMessage[] = [];
+        if (o.system !== undefined) messages.push({ role: 'system', content: o.system });
+        messages.push({ role: 'user', content: o.prompt });
+        const p = chatPrompt(tok, messages);
+        ids = p.ids;
+        opensThinking = p.opensThinking;
+      } else {
+        ids = completionPrompt(tok, o.prompt);
+        if (ids.length === 0) throw new CliError('--prompt: the prompt encodes to no tokens');
+      }
+      const maxLen = lm.model.cfg.maxPositionEmbeddings;
+      if (ids.length >= maxLen) throw new CliError(`--prompt: ${ids.length} tokens do not fit the model's context of ${maxLen} tokens`);
+      const gen = createGenerator(lm, { maxBatch: 1, maxLen, speculative: o.speculative });
+      const splitter = new ReasoningSplitter(tok, { startInThinking: opensThinking });
+      const printer = o.json ? null : new DeltaPrinter(process.stdout, o.showThinking);
+      const t0 = performance.now();
+      const res = await gen.generate({
+        prompt: ids,
+        maxNewTokens: o.maxTokens,
+        sampling: samplingFrom(lm, o),
+        seed: o.seed,
+        stopTokenIds: lm.stopTokenIds,
+        onToken: (ev) => {
+          const deltas = splitter.push(ev.token);
+          printer?.write(deltas);
+        },
+      });
+      const tail = splitter.finish();
+      printer?.write(tail);
+      const seconds = (performance.now() - t0) / 1000;
+      printer?.end();
+      if (!o.json) return;
+      // The text without the EOS that ended it; specials such as <think> kept (plain mode).
+      const body = res.finishReason === 'stop' && lm.stopTokenIds.includes(res.tokens.at(-1)!) ? res.tokens.slice(0, -1) : res.tokens;
+      const out: Record<string, unknown> = {
+        model: lm.name,
+        text: o.chat ? splitter.content : tok.decode(body),
+        ...(o.chat ? { reasoning: splitter.reasoning } : {}),
+        tokens: res.tokens,
+        finish_reason: res.finishReason,
+        usage: { prompt_tokens: res.promptTokens, completion_tokens: res.tokens.length, total_tokens: res.promptTokens + res.tokens.length },
+        seconds: Number(seconds.toFixed(3)),
+        tokens_per_second: Number((res.tokens.length / seconds).toFixed(2)),
+      };
+      if (o.speculative) {
+        const rate = gen.acceptanceRate();
+        out.speculative = { drafted: gen.stats.drafted, accepted: gen.stats.accepted, acceptance_rate: Number.isFinite(rate) ? Number(rate.toFixed(4)) : null };
+      }
+      console.log(JSON.stringify(out));
+    });
+}

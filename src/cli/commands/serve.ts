@@ -1,0 +1,121 @@
+// `tinyseek serve [MODEL_DIR]`: the OpenAI-compatible API (DeepSeek's reasoning_content format), the
+// web chat at / and the training-runs page at /runs, all from one process. Without MODEL_DIR it
+// serves the model shipped in the repository (models/tinyseek-r1-mini).
+import type { Command } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { CliError } from '../errors.js';
+import { positiveInt, loadForCli } from './generate.js';
+import { startServer } from '../../serve/server.js';
+import type { ReasoningFormat } from '../../serve/schemas.js';
+
+interface ServeOptions {
+  port: number;
+  host: string;
+  apiKey?: string;
+  open: boolean;
+  maxBatch: number;
+  speculative: boolean;
+  reasoningFormat: ReasoningFormat;
+  runsDir: string;
+  maxBody: number;
+  name?: string;
+  log: boolean;
+}
+
+/** The repository root (the directory holding package.json above this file). */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    dir = path.dirname(dir);
+  }
+  return process.cwd();
+}
+
+/** The model served when no directory is given. */
+export function defaultModelDir(): string {
+  return path.join(packageRoot(), 'models', 'tinyseek-r1-mini');
+}
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`--port: expected an integer in [0, 65535], found "${v}"`);
+  return n;
+}
+
+function reasoningFormat(v: string): ReasoningFormat {
+  if (v !== 'separate' && v !== 'inline') throw new CliError(`--reasoning-format: expected "separate" or "inline", found "${v}"`);
+  return v;
+}
+
+/** Opens a URL in the desktop's browser, if there is one (errors are ignored). */
+function openBrowser(url: string): void {
+  const cmd = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'cmd' : 'xdg-open';
+  const args = process.platform === 'win32' ? ['/c', 'start', '', url] : [url];
+  try {
+    const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
+    child.on('error', () => console.error(`(could not open a browser; visit ${url})`));
+    child.unref();
+  } catch {
+    console.error(`(could not open a browser; visit ${url})`);
+  }
+}
+
+/** Registers `tinyseek serve`. */
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('serve a model: OpenAI-compatible API with reasoning_content, web chat at /, training runs at /runs')
+    .argument('[model_dir]', 'model directory (default: the shipped models/tinyseek-r1-mini)')
+    .option('--port <n>', 'port (0 = any free port)', port, 8080)
+    .option('--host <addr>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
+    .option('--api-key <key>', 'require "Authorization: Bearer KEY" on /v1 and /api (default: $TINYSEEK_API_KEY)')
+    .option('--open', 'open the chat in a browser', false)
+    .option('--max-batch <n>', 'sequences decoded together (KV-cache slots); more requests queue', positiveInt('--max-batch'), 32)
+    .option('--speculative', 'MTP speculative decoding', false)
+    .option('--reasoning-format <f>', 'default for requests: "separate" (reasoning_content) or "inline" (<think> in content)', reasoningFormat, 'separate')
+    .option('--runs-dir <dir>', 'training runs shown at /runs', 'runs')
+    .option('--max-body <bytes>', 'largest request body', positiveInt('--max-body'), 1 << 20)
+    .option('--name <id>', 'model id clients send (default: the directory name)')
+    .option('--log', 'log one line per request', false)
+    .action(async (dir: string | undefined, o: ServeOptions) => {
+      const modelDir = dir ?? defaultModelDir();
+      if (!dir && !fs.existsSync(path.join(modelDir, 'config.json'))) {
+        throw new CliError(`no model directory given and the shipped model is missing (${modelDir}); pass MODEL_DIR (a directory written by tinyseek train)`);
+      }
+      const lm = loadForCli(modelDir);
+      if (o.speculative && lm.model.cfg.numNextnPredictLayers < 1) throw new CliError('--speculative: the model has no MTP module (num_nextn_predict_layers = 0)');
+      const apiKey = o.apiKey ?? process.env.TINYSEEK_API_KEY ?? undefined;
+      let running;
+      try {
+        running = await startServer({
+          model: lm, id: o.name, port: o.port, hostname: o.host, apiKey: apiKey || undefined, maxBatch: o.maxBatch, speculative: o.speculative,
+          reasoningFormat: o.reasoningFormat, runsDir: o.runsDir, maxBodyBytes: o.maxBody,
+          log: o.log ? (line) => console.log(line) : undefined,
+        });
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (err.code === 'EADDRINUSE') throw new CliError(`port ${o.port} on ${o.host} is already in use; pass --port N (0 picks a free one)`);
+        if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') throw new CliError(`--host ${o.host}: cannot listen on that address`);
+        throw e;
+      }
+      const { url, host } = running;
+      console.log(`tinyseek serve — model "${host.id}" (${lm.model.cfg.numHiddenLayers} layers, context ${host.contextLength}, batch ${host.generator.maxBatch})`);
+      console.log(`  chat     ${url}/`);
+      console.log(`  runs     ${url}/runs`);
+      console.log(`  API      ${url}/v1  (OpenAI-compatible; reasoning in reasoning_content)${apiKey ? ' — API key required' : ''}`);
+      if (o.open) openBrowser(`${url}/`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void running.close().then(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}
