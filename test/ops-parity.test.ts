@@ -46,3 +46,24 @@ for (const c of OP_CASES) {
     a.grads.forEach((g, i) => close(g, b.grads[i], `grad of input ${i}`));
   });
 }
+
+test('gemm matrix-vector shapes (M = 1, N = 1; every transpose; beta 0 and 1) match the reference', { skip: native ? false : 'native addon not built' }, () => {
+  const ref = referenceBackend();
+  const rng = new Rng(3);
+  const rnd = (n: number) => Float32Array.from({ length: n }, () => rng.uniform() * 2 - 1);
+  for (const [M, N, K] of [[1, 37, 19], [23, 1, 17], [1, 1, 9]]) {
+    for (const tA of [false, true]) for (const tB of [false, true]) for (const beta of [0, 1]) {
+      const lda = (tA ? M : K) + 2, ldb = (tB ? K : N) + 1, ldc = N + 3;
+      const A = rnd((tA ? K : M) * lda), B = rnd((tB ? N : K) * ldb);
+      const C0 = rnd(M * ldc);
+      if (beta === 0) C0[0] = NaN; // garbage in C must not survive beta = 0
+      const c1 = Float32Array.from(C0), c2 = Float32Array.from(C0);
+      native!.gemm(1, tA, tB, M, N, K, 0.5, A, 0, lda, B, 0, ldb, beta, c1, 0, ldc);
+      ref.gemm(1, tA, tB, M, N, K, 0.5, A, 0, lda, B, 0, ldb, beta, c2, 0, ldc);
+      for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+        const a = c1[i * ldc + j], b = c2[i * ldc + j];
+        assert.ok(Math.abs(a - b) < 1e-5, `M${M} N${N} K${K} tA${tA} tB${tB} beta${beta} [${i},${j}]: ${a} vs ${b}`);
+      }
+    }
+  }
+});

@@ -75,7 +75,8 @@ export async function evaluate(gen: Generator, tok: Tokenizer, opts: EvalOptions
   const t0 = performance.now();
   const families = opts.families ?? taskNames();
   const stops = completionStops(tok);
-  const decode = (ids: number[]) => tok.decode(ids);
+  // The completion as the verifiers expect it: without the EOS token that ended it.
+  const decode = (ids: number[]) => tok.decode(ids.length && ids[ids.length - 1] === tok.eosId ? ids.slice(0, -1) : ids);
   const seed = opts.seed ?? 0;
   const rows: FamilyScores[] = [];
   for (const family of families) {
