@@ -29,6 +29,7 @@ export function selectExperts(
   const per = E / nGroup;
   const s = new Float64Array(E);
   const gs = new Float64Array(nGroup);
+  const taken = new Uint8Array(Math.max(E, nGroup));
   for (let n = 0; n < N; n++) {
     for (let e = 0; e < E; e++) s[e] = scores[n * E + e] + (bias ? bias[e] : 0);
     if (nGroup > 1) {
@@ -40,13 +41,23 @@ export function selectExperts(
         }
         gs[g] = groupScore === 'max' ? a : a + (per > 1 ? b : 0);
       }
-      // keep the topk_group best groups (ties → lower group index), mask others to −∞
-      const order = Array.from({ length: nGroup }, (_, g) => g).sort((x, y) => gs[y] - gs[x] || x - y);
-      const keep = new Set(order.slice(0, topkGroup));
-      for (let g = 0; g < nGroup; g++) if (!keep.has(g)) for (let j = 0; j < per; j++) s[g * per + j] = -Infinity;
+      // keep the topk_group best groups (ties → lower group index), mask the others to −∞
+      taken.fill(0, 0, nGroup);
+      for (let r = 0; r < topkGroup; r++) {
+        let best = -1;
+        for (let g = 0; g < nGroup; g++) if (!taken[g] && (best < 0 || gs[g] > gs[best])) best = g;
+        taken[best] = 1;
+      }
+      for (let g = 0; g < nGroup; g++) if (!taken[g]) for (let j = 0; j < per; j++) s[g * per + j] = -Infinity;
     }
-    const order = Array.from({ length: E }, (_, e) => e).sort((x, y) => (s[y] > s[x] ? 1 : s[y] < s[x] ? -1 : x - y));
-    for (let j = 0; j < k; j++) out[n * k + j] = order[j];
+    // top-k by repeated selection (k is small): highest first, ties → lower expert index
+    taken.fill(0, 0, E);
+    for (let j = 0; j < k; j++) {
+      let best = -1;
+      for (let e = 0; e < E; e++) if (!taken[e] && (best < 0 || s[e] > s[best])) best = e;
+      taken[best] = 1;
+      out[n * k + j] = best;
+    }
   }
   return out;
 }
