@@ -111,3 +111,21 @@ test('stream() yields tokens as they are generated', async () => {
   for await (const ev of events) got.push(ev.token);
   assert.deepEqual(got, (await result).tokens);
 });
+
+test('a failed prefill rejects its requests and returns their cache slots', async () => {
+  const gen = new Generator(model, { maxBatch: 2, maxLen: 64 });
+  const orig = model.forward.bind(model);
+  let fail = true;
+  model.forward = (ids, opts) => {
+    if (fail) { fail = false; throw new Error('injected failure'); }
+    return orig(ids, opts);
+  };
+  try {
+    await assert.rejects(gen.generate({ prompt: [1, 2, 3], maxNewTokens: 3, sampling: { temperature: 0 } }), /injected failure/);
+    const both = await gen.generateAll([1, 2].map((s) => ({ prompt: [4, 5, 6], maxNewTokens: 3, sampling: { temperature: 1 }, seed: s })));
+    assert.ok(both.every((r) => r.tokens.length === 3), 'both slots are usable again');
+    assert.equal(gen.activeCount(), 0);
+  } finally {
+    model.forward = orig;
+  }
+});

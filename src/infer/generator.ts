@@ -253,30 +253,40 @@ export class Generator {
     groups.forEach((g, i) => ids.set(g[0].req.prompt, i * P));
     const slots = groups.map((g) => g.map(() => this.freeSlots.pop()!));
     for (const ss of slots) for (const s of ss) this.cache.reset(s);
-    noGrad(() => tidy(() => {
-      const firsts = Int32Array.from(slots, (ss) => ss[0]);
-      const out = this.model.forward(Tensor.ints(ids, [G, P]), { cache: { cache: this.cache, slots: firsts }, lastOnly: !this.speculative });
-      const V = this.model.cfg.vocabSize, D = this.model.cfg.hiddenSize;
-      const Tout = this.speculative ? P : 1;
-      const logits = out.logits.contiguous().f32(); // [G, Tout, V]
-      this.stats.promptTokens += G * P;
-      const hidden = this.speculative ? out.hidden.contiguous().toFloat32Array() : null; // [G, P, D]
-      groups.forEach((group, gi) => {
-        const last = logits.subarray((gi * Tout + Tout - 1) * V, (gi * Tout + Tout) * V);
-        const prompt = ids.subarray(gi * P, (gi + 1) * P);
-        group.forEach((w, j) => {
-          const slot = slots[gi][j];
-          if (j > 0) this.copySlot(slots[gi][0], slot, P);
-          const a: Active = {
-            req: w.req, slot, rng: new Rng(w.req.seed ?? 0), tokens: [], logprobs: [], pending: -1, draft: -1,
-            resolve: w.resolve, reject: w.reject, done: false,
-          };
-          this.active.push(a);
-          const s = sampleToken(last, w.req.sampling ?? {}, a.rng, this.scratch);
-          if (this.emit(a, s.token, s.logprob) && this.speculative) this.mtpPrefill(a, prompt, hidden!.subarray(gi * P * D, (gi + 1) * P * D));
+    const act0 = this.active.length;
+    try {
+      noGrad(() => tidy(() => {
+        const firsts = Int32Array.from(slots, (ss) => ss[0]);
+        const out = this.model.forward(Tensor.ints(ids, [G, P]), { cache: { cache: this.cache, slots: firsts }, lastOnly: !this.speculative });
+        const V = this.model.cfg.vocabSize, D = this.model.cfg.hiddenSize;
+        const Tout = this.speculative ? P : 1;
+        const logits = out.logits.contiguous().f32(); // [G, Tout, V]
+        this.stats.promptTokens += G * P;
+        const hidden = this.speculative ? out.hidden.contiguous().toFloat32Array() : null; // [G, P, D]
+        groups.forEach((group, gi) => {
+          const last = logits.subarray((gi * Tout + Tout - 1) * V, (gi * Tout + Tout) * V);
+          const prompt = ids.subarray(gi * P, (gi + 1) * P);
+          group.forEach((w, j) => {
+            const slot = slots[gi][j];
+            if (j > 0) this.copySlot(slots[gi][0], slot, P);
+            const a: Active = {
+              req: w.req, slot, rng: new Rng(w.req.seed ?? 0), tokens: [], logprobs: [], pending: -1, draft: -1,
+              resolve: w.resolve, reject: w.reject, done: false,
+            };
+            this.active.push(a);
+            const s = sampleToken(last, w.req.sampling ?? {}, a.rng, this.scratch);
+            if (this.emit(a, s.token, s.logprob) && this.speculative) this.mtpPrefill(a, prompt, hidden!.subarray(gi * P * D, (gi + 1) * P * D));
+          });
         });
-      });
-    }));
+      }));
+    } catch (e) {
+      // A failed prefill fails its own requests only: every slot it took goes back to the pool.
+      const started = this.active.splice(act0);
+      for (const a of started) if (!a.done) { a.done = true; a.reject(e); }
+      for (const g of groups) for (const w of g) if (!started.some((a) => a.req === w.req)) w.reject(e);
+      for (const ss of slots) for (const s of ss) { this.cache.reset(s); this.mtpCache?.reset(s); this.freeSlots.push(s); }
+      return;
+    }
     this.sweep();
   }
 
