@@ -3,7 +3,6 @@
 // Views (reshape of a contiguous tensor, transpose/permute, slice, expand, squeeze/unsqueeze)
 // share storage and cost no copy. Kernels work on contiguous data; ops call `.contiguous()`,
 // which is free for tensors that already are.
-import { backend } from '../backend/index.js';
 import { TensorError, fmtShape } from './errors.js';
 import { allocF32, floatArray, Storage, wrapArray } from './storage.js';
 import type { DType, TypedArr } from './storage.js';
@@ -362,8 +361,3 @@ function floatFrom(data: number[]): Float32Array {
 }
 
 setTensorCheck((v: unknown): v is Tensor => v instanceof Tensor);
-
-/** Shortcut used by ops: the active kernels. */
-export function K(): ReturnType<typeof backend> {
-  return backend();
-}
