@@ -11,13 +11,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Tensor, Rng, tidy } from '../src/tensor/index.js';
+import { Rng } from '../src/tensor/index.js';
 import { createRequire } from 'node:module';
 import { backend, addonPath } from '../src/backend/index.js';
 import { getPreset } from '../src/model/presets.js';
 import { DeepseekV3 } from '../src/model/model.js';
 import { saveModel, isModelDir } from '../src/model/checkpoint.js';
 import { AdamW } from '../src/nn/optim.js';
+import { fitTokenCycle } from '../src/train/stream-fit.js';
 import { Tokenizer, DEFAULT_SPECIAL_TOKENS, BYTE_TO_UNICODE } from '../src/tokenizer/index.js';
 import { Generator } from '../src/infer/generator.js';
 import { loadModelDir } from '../src/infer/load.js';
@@ -77,23 +78,7 @@ function prepare(): { dir: string; gguf: string } {
   const cfg = getPreset('mini');
   const model = new DeepseekV3(cfg, 0);
   const opt = new AdamW(model.namedParameters(), { lr: 2e-3, weightDecay: 0.01 });
-  const cycle = tokenCycle(cfg.vocabSize);
-  const stream: number[] = [];
-  while (stream.length < 4000) stream.push(...cycle);
-  const rng = new Rng(5);
-  const B = 8, T1 = 65;
-  for (let s = 0; s < 40; s++) {
-    const ids = new Int32Array(B * T1);
-    for (let b = 0; b < B; b++) {
-      const o = Math.floor(rng.uniform() * (stream.length - T1));
-      for (let t = 0; t < T1; t++) ids[b * T1 + t] = stream[o + t];
-    }
-    tidy(() => {
-      opt.zeroGrad();
-      model.loss(Tensor.ints(ids, [B, T1])).loss.backward();
-      opt.step();
-    });
-  }
+  fitTokenCycle(model, opt, tokenCycle(cfg.vocabSize), { steps: 40, batch: 8, seqLen: 64, seed: 5 });
   const tmp = `${dir}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   saveModel(tmp, model);

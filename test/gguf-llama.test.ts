@@ -7,12 +7,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Tensor, Rng, tidy, noGrad } from '../src/tensor/index.js';
+import { Tensor, tidy, noGrad } from '../src/tensor/index.js';
 import { getPreset } from '../src/model/presets.js';
 import { DeepseekV3 } from '../src/model/model.js';
 import { saveModel } from '../src/model/checkpoint.js';
 import { AdamW } from '../src/nn/optim.js';
 import { warmupCosine } from '../src/nn/schedule.js';
+import { fitTokenCycle } from '../src/train/stream-fit.js';
 import { Tokenizer } from '../src/tokenizer/index.js';
 import { Generator } from '../src/infer/generator.js';
 import { loadModelDir, type LoadedModel } from '../src/infer/load.js';
@@ -38,26 +39,11 @@ let skipReason = '';
 
 /** Trains nano on the repeated text for a few hundred small steps (loss → ~0.02: it memorizes the cycle). */
 function trainNano(tok: Tokenizer, steps: number): DeepseekV3 {
-  const cycle = tok.encode(TEXT);
-  const stream: number[] = [];
-  while (stream.length < 4000) stream.push(...cycle);
   const model = new DeepseekV3(getPreset('nano'), 3);
   const opt = new AdamW(model.namedParameters(), { lr: 3e-3, weightDecay: 0.01 });
-  const rng = new Rng(5);
-  const B = 4, T1 = 49;
-  for (let s = 0; s < steps; s++) {
-    opt.lr = warmupCosine(s, { peak: 3e-3, min: 3e-4, warmup: 20, total: steps });
-    const ids = new Int32Array(B * T1);
-    for (let b = 0; b < B; b++) {
-      const o = Math.floor(rng.uniform() * (stream.length - T1));
-      for (let t = 0; t < T1; t++) ids[b * T1 + t] = stream[o + t];
-    }
-    tidy(() => {
-      opt.zeroGrad();
-      model.loss(Tensor.ints(ids, [B, T1])).loss.backward();
-      opt.step();
-    });
-  }
+  fitTokenCycle(model, opt, tok.encode(TEXT), {
+    steps, batch: 4, seqLen: 48, seed: 5, lr: (s) => warmupCosine(s, { peak: 3e-3, min: 3e-4, warmup: 20, total: steps }),
+  });
   return model;
 }
 
