@@ -595,6 +595,36 @@ static napi_value js_index_add(napi_env env, napi_callback_info info) { return i
 static napi_value js_gather(napi_env env, napi_callback_info info) { return index_op(env, info, "gather", 2); }
 static napi_value js_scatter_add(napi_env env, napi_callback_info info) { return index_op(env, info, "scatterAdd", 3); }
 
+/* (n, inner, m, out, src, w, idx) */
+static napi_value js_weighted_index_add(napi_env env, napi_callback_info info) {
+  BEGIN("weightedIndexAdd", 7);
+  int64_t n, inner, m;
+  f32_t out, src, w;
+  i32_t idx;
+  CHECK(size_arg(c, 0, "n", &n) && size_arg(c, 1, "inner", &inner) && size_arg(c, 2, "m", &m) && f32(c, 3, "out", &out) &&
+        f32(c, 4, "src", &src) && f32(c, 5, "w", &w) && i32(c, 6, "idx", &idx));
+  CHECK(need(c, "out", out.len, mul3(1, n, inner)) && need(c, "src", src.len, mul3(1, m, inner)) && need(c, "w", w.len, m) &&
+        need(c, "idx", idx.len, m));
+  int64_t bad = ts_weighted_index_add(n, inner, m, out.p, src.p, w.p, idx.p);
+  if (bad >= 0) { bad_index(c, "idx", bad, idx.p[bad], n); return NULL; }
+  return undefined(env);
+}
+
+/* (n, inner, m, dsrc, dw, src, w, dy, idx) */
+static napi_value js_weighted_index_add_backward(napi_env env, napi_callback_info info) {
+  BEGIN("weightedIndexAddBackward", 9);
+  int64_t n, inner, m;
+  f32_t dsrc, dw, src, w, dy;
+  i32_t idx;
+  CHECK(size_arg(c, 0, "n", &n) && size_arg(c, 1, "inner", &inner) && size_arg(c, 2, "m", &m) && f32(c, 3, "dsrc", &dsrc) &&
+        f32(c, 4, "dw", &dw) && f32(c, 5, "src", &src) && f32(c, 6, "w", &w) && f32(c, 7, "dy", &dy) && i32(c, 8, "idx", &idx));
+  CHECK(need(c, "dsrc", dsrc.len, mul3(1, m, inner)) && need(c, "dw", dw.len, m) && need(c, "src", src.len, mul3(1, m, inner)) &&
+        need(c, "w", w.len, m) && need(c, "dy", dy.len, mul3(1, n, inner)) && need(c, "idx", idx.len, m));
+  int64_t bad = ts_weighted_index_add_backward(n, inner, m, dsrc.p, dw.p, src.p, w.p, dy.p, idx.p);
+  if (bad >= 0) { bad_index(c, "idx", bad, idx.p[bad], n); return NULL; }
+  return undefined(env);
+}
+
 static napi_value js_topk(napi_env env, napi_callback_info info) {
   BEGIN("topk", 6);
   int64_t rows, cols, k;
@@ -687,7 +717,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"crossEntropyBackward", js_cross_entropy_backward}, {"rmsNorm", js_rms_norm},
     {"rmsNormBackward", js_rms_norm_backward}, {"rope", js_rope}, {"attention", js_attention},
     {"attentionBackward", js_attention_backward}, {"indexSelect", js_index_select}, {"indexAdd", js_index_add},
-    {"gather", js_gather}, {"scatterAdd", js_scatter_add}, {"topk", js_topk}, {"where", js_where},
+    {"gather", js_gather}, {"scatterAdd", js_scatter_add}, {"topk", js_topk}, {"weightedIndexAdd", js_weighted_index_add},
+    {"weightedIndexAddBackward", js_weighted_index_add_backward}, {"where", js_where},
     {"sumSquares", js_sum_squares}, {"axpy", js_axpy}, {"adamw", js_adamw}, {"coreName", js_core_name},
     {"numThreads", js_num_threads}, {"setNumThreads", js_set_num_threads}, {"blasThreads", js_blas_threads},
   };

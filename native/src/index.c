@@ -66,6 +66,62 @@ int64_t ts_index_add(int64_t outer, int64_t n, int64_t inner, int64_t m, float *
   return -1;
 }
 
+/* ---- weightedIndexAdd (MoE combine): out[idx[j], :] += w[j] * src[j, :]; threads split the columns ---- */
+typedef struct {
+  int64_t n, inner, m, cols_per;
+  float *out, *dsrc, *dw;
+  const float *src, *w, *dy;
+  const int32_t *idx;
+} wia_job;
+
+static void wia_range(void *p, int64_t c0, int64_t c1) {
+  const wia_job *j = p;
+  const int64_t a = c0 * j->cols_per, b = c1 * j->cols_per < j->inner ? c1 * j->cols_per : j->inner;
+  for (int64_t t = 0; t < j->m; t++) {
+    float *d = j->out + (int64_t)j->idx[t] * j->inner;
+    const float *s = j->src + t * j->inner;
+    const float wt = j->w[t];
+    for (int64_t i = a; i < b; i++) d[i] += wt * s[i];
+  }
+}
+
+int64_t ts_weighted_index_add(int64_t n, int64_t inner, int64_t m, float *out, const float *src, const float *w,
+                              const int32_t *idx) {
+  int64_t bad = check_idx(idx, m, n);
+  if (bad >= 0) return bad;
+  if (inner <= 0 || m <= 0) return -1;
+  wia_job j = {n, inner, m, 64, out, NULL, NULL, src, w, NULL, idx};
+  ts_parallel_auto((inner + 63) / 64, (double)m * 64.0 * 2.0, wia_range, &j);
+  return -1;
+}
+
+/* backward: dsrc[j, :] = w[j] * dy[idx[j], :], dw[j] = <src[j, :], dy[idx[j], :]>; threads split the rows */
+static void wiab_range(void *p, int64_t r0, int64_t r1) {
+  const wia_job *j = p;
+  for (int64_t t = r0; t < r1; t++) {
+    const float *g = j->dy + (int64_t)j->idx[t] * j->inner;
+    const float *s = j->src + t * j->inner;
+    float *ds = j->dsrc + t * j->inner;
+    const float wt = j->w[t];
+    float acc = 0.f;
+    for (int64_t i = 0; i < j->inner; i++) {
+      ds[i] = wt * g[i];
+      acc += s[i] * g[i];
+    }
+    j->dw[t] = acc;
+  }
+}
+
+int64_t ts_weighted_index_add_backward(int64_t n, int64_t inner, int64_t m, float *dsrc, float *dw, const float *src,
+                                       const float *w, const float *dy, const int32_t *idx) {
+  int64_t bad = check_idx(idx, m, n);
+  if (bad >= 0) return bad;
+  if (m <= 0) return -1;
+  wia_job j = {n, inner, m, 0, NULL, dsrc, dw, src, w, dy, idx};
+  ts_parallel_auto(m, (double)inner * 3.0, wiab_range, &j);
+  return -1;
+}
+
 /* ---- gather: out[o, j, i] = x[o, idx[o, j, i], i] ---- */
 static void gat_range(void *p, int64_t r0, int64_t r1) {
   const ix_job *j = p;

@@ -101,6 +101,10 @@ int64_t ts_index_add(int64_t outer, int64_t n, int64_t inner, int64_t m, float *
 int64_t ts_gather(int64_t outer, int64_t n, int64_t inner, int64_t m, float *out, const float *x, const int32_t *idx);
 int64_t ts_scatter_add(int64_t outer, int64_t n, int64_t inner, int64_t m, float *dx, const float *dout,
                        const int32_t *idx);
+int64_t ts_weighted_index_add(int64_t n, int64_t inner, int64_t m, float *out, const float *src, const float *w,
+                              const int32_t *idx);
+int64_t ts_weighted_index_add_backward(int64_t n, int64_t inner, int64_t m, float *dsrc, float *dw, const float *src,
+                                       const float *w, const float *dy, const int32_t *idx);
 void ts_topk(int64_t rows, int64_t cols, int64_t k, float *values, int32_t *indices, const float *x);
 
 /* optim.c */

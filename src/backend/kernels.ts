@@ -130,6 +130,19 @@ export interface Kernels {
   indexAdd(outer: number, n: number, inner: number, m: number, dx: Float32Array, dout: Float32Array, idx: Int32Array): void;
 
   /**
+   * Weighted row scatter-add (the MoE combine): out[idx[j], :] += w[j] · src[j, :] for src [m, inner],
+   * out [n, inner], w [m], idx [m] (0 ≤ idx < n).
+   */
+  weightedIndexAdd(n: number, inner: number, m: number, out: Float32Array, src: Float32Array, w: Float32Array, idx: Int32Array): void;
+  /**
+   * Backward of weightedIndexAdd for dy [n, inner]: dsrc[j, :] = w[j] · dy[idx[j], :] and
+   * dw[j] = Σ_i src[j, i] · dy[idx[j], i].
+   */
+  weightedIndexAddBackward(
+    n: number, inner: number, m: number, dsrc: Float32Array, dw: Float32Array, src: Float32Array, w: Float32Array, dy: Float32Array, idx: Int32Array,
+  ): void;
+
+  /**
    * Element gather along the middle axis: x [outer, n, inner], idx [outer, m, inner],
    * out[o, j, i] = x[o, idx[o, j, i], i]. (torch.gather)
    */

@@ -374,6 +374,25 @@ export function createReferenceBackend(): Kernels {
       }
     },
 
+    weightedIndexAdd(n, inner, m, out, src, w, idx) {
+      for (let j = 0; j < m; j++) {
+        const dst = idx[j] * inner, s = j * inner, wj = w[j];
+        for (let i = 0; i < inner; i++) out[dst + i] += wj * src[s + i];
+      }
+    },
+
+    weightedIndexAddBackward(n, inner, m, dsrc, dw, src, w, dy, idx) {
+      for (let j = 0; j < m; j++) {
+        const g = idx[j] * inner, s = j * inner, wj = w[j];
+        let acc = 0;
+        for (let i = 0; i < inner; i++) {
+          dsrc[s + i] = wj * dy[g + i];
+          acc += src[s + i] * dy[g + i];
+        }
+        dw[j] = acc;
+      }
+    },
+
     gather(outer, n, inner, m, out, x, idx) {
       for (let o = 0; o < outer; o++)
         for (let j = 0; j < m; j++)

@@ -1,6 +1,6 @@
 // DeepSeekMoE layer: shared experts always on, routed experts chosen by the Gate.
 //
-// Dispatch groups tokens by expert (gather → one expert MLP per group → weighted
+// Dispatch groups tokens by expert (gather → one expert MLP per group → one fused weighted
 // scatter-add), so the cost follows the activated parameters, not the total.
 // Load balancing as in DeepSeek-V3: the auxiliary-loss-free bias update (after each
 // optimizer step, from the batch's expert load) and the sequence-wise balance loss α·Σ f_i P_i.
@@ -9,7 +9,7 @@ import { Module } from '../nn/module.js';
 import type { ModelConfig } from './config.js';
 import { Gate } from './gate.js';
 import { MLP } from './mlp.js';
-import { add, concat, indexAdd, indexSelect, mean, mul, mulScalar, reshape, sum, div, slice } from '../ops/index.js';
+import { add, indexSelect, mean, mul, mulScalar, reshape, sum, div, slice, weightedIndexAdd } from '../ops/index.js';
 
 /** Expert-load statistics of one MoE layer over the tokens seen since the last reset. */
 export interface ExpertLoad {
@@ -71,10 +71,8 @@ export class MoE extends Module {
       if (counts[e] === 0) continue;
       outs.push(this.experts[e].forward(slice(xs, 0, start[e], start[e + 1])));
     }
-    const ys = outs.length === 1 ? outs[0] : concat(outs, 0); // [N·k, D]
-    const w = indexSelect(reshape(weights, [N * k]), 0, slotOf); // [N·k]
-    const weighted = mul(ys, reshape(w, [N * k, 1]));
-    let y = indexAdd(Tensor.zeros([N, D]), tokenOf, weighted); // Σ_i g_i FFN_i(u)
+    const w = indexSelect(reshape(weights, [N * k]), 0, slotOf); // [N·k] gate weights in dispatch order
+    let y = weightedIndexAdd(N, outs, w, tokenOf); // [N, D]: Σ_i g_i FFN_i(u), one fused pass
     if (this.sharedExperts) y = add(y, this.sharedExperts.forward(flat));
 
     this.lastBalanceLoss = this.training && this.cfg.auxLossAlpha > 0 ? this.balanceLoss(scores, idx, B, T) : null;

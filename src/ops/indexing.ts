@@ -80,6 +80,58 @@ export function indexAdd(base: Tensor, idx: Tensor | Int32Array, src: Tensor): T
   }));
 }
 
+/**
+ * The MoE combine, fused: out [n, ...] = 0; out[idx[j]] += w[j] · src[j] where src = concat(srcs, 0)
+ * (srcs: the experts' outputs [m_e, ...] in dispatch order, Σ m_e = m), w [m], idx [m].
+ * Replaces concat → mul → indexAdd (and their three backwards) by one pass each way:
+ * d src[j] = w[j] · g[idx[j]], d w[j] = ⟨src[j], g[idx[j]]⟩.
+ */
+export function weightedIndexAdd(n: number, srcs: readonly Tensor[], w: Tensor, idx: Int32Array): Tensor {
+  if (srcs.length === 0) throw new TensorError('weightedIndexAdd', 'expected at least one source tensor, found none');
+  const rowShape = srcs[0].shape.slice(1);
+  const inner = numelOf(rowShape);
+  let m = 0;
+  for (const s of srcs) {
+    if (s.ndim < 1 || numelOf(s.shape.slice(1)) !== inner) {
+      throw new TensorError('weightedIndexAdd', `every source must be [rows, ...${fmtShape(rowShape)}], found ${fmtShape(s.shape)}`);
+    }
+    m += s.shape[0];
+  }
+  if (idx.length !== m || w.numel !== m) {
+    throw new TensorError('weightedIndexAdd', `expected ${m} indices and weights (the sources' rows), found ${idx.length} indices and weights ${fmtShape(w.shape)}`);
+  }
+  checkIdx('weightedIndexAdd', idx, n);
+  const parts = srcs.map((s) => contiguous(s));
+  const wc = contiguous(w);
+  const out = Tensor.zeros([n, ...rowShape]);
+  const wf = wc.f32(), of = out.f32();
+  let off = 0;
+  for (const p of parts) {
+    const rows = p.shape[0];
+    backend().weightedIndexAdd(n, inner, rows, of, p.f32(), wf.subarray(off, off + rows), idx.subarray(off, off + rows));
+    off += rows;
+  }
+  return out.withNode([...parts, wc], () => ({
+    op: 'weightedIndexAdd', inputs: [...parts, wc],
+    backward: (g) => {
+      const gc = contiguous(g);
+      const dw = Tensor.empty(wc.shape);
+      const dwf = dw.f32(), gf = gc.f32();
+      const grads: (Tensor | null)[] = [];
+      let o = 0;
+      for (const p of parts) {
+        const rows = p.shape[0];
+        const ds = Tensor.empty(p.shape);
+        backend().weightedIndexAddBackward(n, inner, rows, ds.f32(), dwf.subarray(o, o + rows), p.f32(), wf.subarray(o, o + rows), gf, idx.subarray(o, o + rows));
+        grads.push(p.requiresGrad ? ds : null);
+        o += rows;
+      }
+      grads.push(wc.requiresGrad ? dw : null);
+      return grads;
+    },
+  }));
+}
+
 /** torch.gather: out[..., j, ...] = x[..., idx[..., j, ...], ...] along dim; idx int32 with x's rank. */
 export function gather(x: Tensor, dim: number, idx: Tensor): Tensor {
   const d = x.dim(dim);

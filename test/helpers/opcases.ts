@@ -63,6 +63,11 @@ export const OP_CASES: OpCase[] = [
   { name: 'indexSelect dim 1', inputs: (g) => [r([3, 5, 2])(g)], f: ([x]) => O.indexSelect(x, 1, Int32Array.from([4, 0, 4, 2])) },
   { name: 'gather dim -1', inputs: (g) => [r([3, 5])(g)], f: ([x]) => O.gather(x, -1, Tensor.ints([0, 4, 4, 1, 2, 3], [3, 2])) },
   { name: 'indexAdd', inputs: (g) => [r([5, 3])(g), r([4, 3])(g)], f: ([b, s]) => O.indexAdd(b, Int32Array.from([1, 4, 1, 0]), s) },
+  {
+    name: 'weightedIndexAdd (MoE combine, two sources)',
+    inputs: (g) => [r([3, 4])(g), r([2, 4])(g), r([5])(g)],
+    f: ([a, b, w]) => O.weightedIndexAdd(4, [a, b], w, Int32Array.from([2, 0, 2, 3, 0])),
+  },
   { name: 'topk values', inputs: (g) => [distinct([3, 8])(g)], f: ([x]) => O.topk(x, 3).values },
   { name: 'concat dim 1', inputs: (g) => [r([2, 3, 2])(g), r([2, 1, 2])(g)], f: ([a, b]) => O.concat([a, b], 1) },
   { name: 'split + slice', inputs: (g) => [r([4, 6])(g)], f: ([a]) => O.mul(O.split(a, [2, 4], 1)[1], O.slice(a, 1, 0, 4)) },
