@@ -229,6 +229,40 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* (transA, transB, desc [g × 6: M, N, K, offA, offB, offC], lda, ldb, ldc, A, B, C) */
+static napi_value js_gemm_grouped(napi_env env, napi_callback_info info) {
+  BEGIN("gemmGrouped", 9);
+  int tA, tB;
+  int64_t lda, ldb, ldc;
+  i32_t desc;
+  f32_t A, Bm, C;
+  CHECK(flag(c, 0, "transA", &tA) && flag(c, 1, "transB", &tB) && i32(c, 2, "desc", &desc) && size_arg(c, 3, "lda", &lda) &&
+        size_arg(c, 4, "ldb", &ldb) && size_arg(c, 5, "ldc", &ldc) && f32(c, 6, "A", &A) && f32(c, 7, "B", &Bm) &&
+        f32(c, 8, "C", &C));
+  if (desc.len % 6 != 0) return fail(c, true, "desc has %lld entries; expected 6 per group (M, N, K, offA, offB, offC)", (long long)desc.len), NULL;
+  const int64_t groups = desc.len / 6;
+  for (int64_t g = 0; g < groups; g++) {
+    const int32_t *d = desc.p + 6 * g;
+    for (int q = 0; q < 6; q++)
+      if (d[q] < 0) return fail(c, true, "desc[%lld] (group %lld) is negative (%d)", (long long)(6 * g + q), (long long)g, d[q]), NULL;
+    const int64_t M = d[0], N = d[1], K = d[2];
+    if (M == 0 || N == 0) continue;
+    int64_t l = ldc;
+    f32_t Cg = {C.p + d[5], C.len - d[5]};
+    if (d[5] > C.len) return fail(c, true, "group %lld: offC %d is past the end of C (%lld)", (long long)g, d[5], (long long)C.len), NULL;
+    CHECK(gemm_operand(c, "C", "ldc", Cg, 1, 0, M, N, &l));
+    if (K == 0) continue;
+    if (d[3] > A.len || d[4] > Bm.len) return fail(c, true, "group %lld: an operand offset is past the end of its buffer", (long long)g), NULL;
+    f32_t Ag = {A.p + d[3], A.len - d[3]}, Bg = {Bm.p + d[4], Bm.len - d[4]};
+    l = lda;
+    CHECK(gemm_operand(c, "A", "lda", Ag, 1, 0, tA ? K : M, tA ? M : K, &l));
+    l = ldb;
+    CHECK(gemm_operand(c, "B", "ldb", Bg, 1, 0, tB ? N : K, tB ? K : N, &l));
+  }
+  ts_gemm_grouped(groups, tA, tB, desc.p, lda, ldb, ldc, A.p, Bm.p, C.p);
+  return undefined(env);
+}
+
 /* ---------------- strided helpers ---------------- */
 
 static bool shape_arg(call_t *c, int i, int64_t *shape, int *ndim, int64_t *n) {
@@ -331,6 +365,29 @@ static napi_value js_unary_backward(napi_env env, napi_callback_info info) {
   if (uses[op] == 'x') CHECK(need(c, "x", x.len, n));
   if (uses[op] == 'y') CHECK(need(c, "y", y.len, n));
   ts_unary_backward((int)op, n, dx.p, x.p, y.p, dy.p, p, acc);
+  return undefined(env);
+}
+
+/* (rows, inter, out [rows, inter], h [rows, 2 inter]) */
+static napi_value js_swiglu(napi_env env, napi_callback_info info) {
+  BEGIN("swiglu", 4);
+  int64_t rows, inter;
+  f32_t out, h;
+  CHECK(size_arg(c, 0, "rows", &rows) && size_arg(c, 1, "inter", &inter) && f32(c, 2, "out", &out) && f32(c, 3, "h", &h) &&
+        need(c, "out", out.len, mul3(1, rows, inter)) && need(c, "h", h.len, mul3(2, rows, inter)));
+  ts_swiglu(rows, inter, out.p, h.p);
+  return undefined(env);
+}
+
+/* (rows, inter, dh [rows, 2 inter], h [rows, 2 inter], dy [rows, inter]) */
+static napi_value js_swiglu_backward(napi_env env, napi_callback_info info) {
+  BEGIN("swigluBackward", 5);
+  int64_t rows, inter;
+  f32_t dh, h, dy;
+  CHECK(size_arg(c, 0, "rows", &rows) && size_arg(c, 1, "inter", &inter) && f32(c, 2, "dh", &dh) && f32(c, 3, "h", &h) &&
+        f32(c, 4, "dy", &dy) && need(c, "dh", dh.len, mul3(2, rows, inter)) && need(c, "h", h.len, mul3(2, rows, inter)) &&
+        need(c, "dy", dy.len, mul3(1, rows, inter)));
+  ts_swiglu_backward(rows, inter, dh.p, h.p, dy.p);
   return undefined(env);
 }
 
@@ -718,6 +775,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"rmsNormBackward", js_rms_norm_backward}, {"rope", js_rope}, {"attention", js_attention},
     {"attentionBackward", js_attention_backward}, {"indexSelect", js_index_select}, {"indexAdd", js_index_add},
     {"gather", js_gather}, {"scatterAdd", js_scatter_add}, {"topk", js_topk}, {"weightedIndexAdd", js_weighted_index_add},
+    {"swiglu", js_swiglu}, {"gemmGrouped", js_gemm_grouped}, {"swigluBackward", js_swiglu_backward},
     {"weightedIndexAddBackward", js_weighted_index_add_backward}, {"where", js_where},
     {"sumSquares", js_sum_squares}, {"axpy", js_axpy}, {"adamw", js_adamw}, {"coreName", js_core_name},
     {"numThreads", js_num_threads}, {"setNumThreads", js_set_num_threads}, {"blasThreads", js_blas_threads},

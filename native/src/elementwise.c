@@ -281,3 +281,55 @@ void ts_where(int64_t n, float *out, const float *cond, const float *a, const fl
   cw_job j = {0, 0, out, NULL, cond, a, b};
   ts_parallel_auto(n, 1.0, where_range, &j);
 }
+
+/* ---------------- SwiGLU, fused: h [rows, 2I] (gate half, then up half) -> y [rows, I] ---------------- */
+
+typedef struct {
+  int64_t inter;
+  float *out;
+  const float *h, *dy;
+} sw_job;
+
+/* y = silu(a) * b with a = h[r, :I], b = h[r, I:] */
+static void sw_range(void *p, int64_t r0, int64_t r1) {
+  const sw_job *j = p;
+  const int64_t I = j->inter;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *a = j->h + r * 2 * I, *b = a + I;
+    float *y = j->out + r * I;
+    int64_t i = 0;
+    for (; i + 8 <= I; i += 8) _mm256_storeu_ps(y + i, _mm256_mul_ps(v_silu(_mm256_loadu_ps(a + i)), _mm256_loadu_ps(b + i)));
+    for (; i < I; i++) y[i] = a[i] / (1.0f + expf(-a[i])) * b[i];
+  }
+}
+
+void ts_swiglu(int64_t rows, int64_t inter, float *out, const float *h) {
+  sw_job j = {inter, out, h, NULL};
+  ts_parallel_auto(rows, (double)inter * 6.0, sw_range, &j);
+}
+
+/* da = dy * b * silu'(a), db = dy * silu(a), written into dh [rows, 2I] */
+static void swb_range(void *p, int64_t r0, int64_t r1) {
+  const sw_job *j = p;
+  const int64_t I = j->inter;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *a = j->h + r * 2 * I, *b = a + I, *dy = j->dy + r * I;
+    float *da = j->out + r * 2 * I, *db = da + I;
+    int64_t i = 0;
+    for (; i + 8 <= I; i += 8) {
+      const __m256 va = _mm256_loadu_ps(a + i), vg = _mm256_loadu_ps(dy + i);
+      _mm256_storeu_ps(da + i, _mm256_mul_ps(_mm256_mul_ps(vg, _mm256_loadu_ps(b + i)), v_silu_grad(va)));
+      _mm256_storeu_ps(db + i, _mm256_mul_ps(vg, v_silu(va)));
+    }
+    for (; i < I; i++) {
+      const float s = 1.0f / (1.0f + expf(-a[i]));
+      da[i] = dy[i] * b[i] * s * (1.0f + a[i] * (1.0f - s));
+      db[i] = dy[i] * a[i] * s;
+    }
+  }
+}
+
+void ts_swiglu_backward(int64_t rows, int64_t inter, float *dh, const float *h, const float *dy) {
+  sw_job j = {inter, dh, h, dy};
+  ts_parallel_auto(rows, (double)inter * 10.0, swb_range, &j);
+}

@@ -95,3 +95,44 @@ void ts_gemm(int64_t batch, int transA, int transB, int64_t M, int64_t N, int64_
     gemm_range(&j, 0, batch);
   }
 }
+
+/*
+ * Grouped GEMM (the MoE experts): g independent products C_g = op(A_g) · op(B_g) (alpha 1, beta 0) with
+ * per-group M, N, K and element offsets into shared A, B, C buffers (desc: g × {M, N, K, offA, offB, offC}).
+ * Whole groups run in parallel on the pool with single-threaded BLAS, like a batch of small GEMMs.
+ */
+typedef struct {
+  CBLAS_TRANSPOSE ta, tb;
+  int lda, ldb, ldc;
+  const int32_t *desc;
+  const float *A, *B;
+  float *C;
+} grouped_job;
+
+static void grouped_range(void *p, int64_t g0, int64_t g1) {
+  const grouped_job *j = p;
+  for (int64_t g = g0; g < g1; g++) {
+    const int32_t *d = j->desc + 6 * g;
+    const int M = d[0], N = d[1], K = d[2];
+    float *C = j->C + d[5];
+    if (M == 0 || N == 0) continue;
+    if (K == 0) { scale_c(M, N, 0.0f, C, j->ldc); continue; }
+    cblas_sgemm(CblasRowMajor, j->ta, j->tb, M, N, K, 1.0f, j->A + d[3], j->lda, j->B + d[4], j->ldb, 0.0f, C, j->ldc);
+  }
+}
+
+void ts_gemm_grouped(int64_t groups, int transA, int transB, const int32_t *desc, int64_t lda, int64_t ldb, int64_t ldc,
+                     const float *A, const float *B, float *C) {
+  if (groups <= 0) return;
+  grouped_job j = {transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, (int)lda, (int)ldb, (int)ldc,
+                   desc, A, B, C};
+  double flops = 0;
+  for (int64_t g = 0; g < groups; g++) flops += 2.0 * desc[6 * g] * (double)desc[6 * g + 1] * desc[6 * g + 2];
+  if (groups > 1 && ts_num_threads() > 1 && flops >= 2e6) {
+    int prev = ts_blas_single_begin();
+    ts_parallel_for(groups, 1, grouped_range, &j);
+    ts_blas_single_end(prev);
+  } else {
+    grouped_range(&j, 0, groups);
+  }
+}

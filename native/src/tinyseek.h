@@ -93,6 +93,12 @@ int ts_attention_backward(int64_t B, int64_t Tq, int64_t Tk, int64_t H, int64_t 
                            float scale, const float *q, const float *k, const float *v, const float *probs,
                            const float *dout, float *dq, float *dk, float *dv);
 
+void ts_swiglu(int64_t rows, int64_t inter, float *out, const float *h);
+void ts_swiglu_backward(int64_t rows, int64_t inter, float *dh, const float *h, const float *dy);
+
+void ts_gemm_grouped(int64_t groups, int transA, int transB, const int32_t *desc, int64_t lda, int64_t ldb, int64_t ldc,
+                     const float *A, const float *B, float *C);
+
 /* index.c */
 int64_t ts_index_select(int64_t outer, int64_t n, int64_t inner, int64_t m, float *out, const float *x,
                         const int32_t *idx);

@@ -130,6 +130,18 @@ export interface Kernels {
   indexAdd(outer: number, n: number, inner: number, m: number, dx: Float32Array, dout: Float32Array, idx: Int32Array): void;
 
   /**
+   * Grouped GEMM: for each group g (desc[6g..6g+5] = M, N, K, offA, offB, offC),
+   * C[offC..] = op(A[offA..]) · op(B[offB..]) with shared row strides lda, ldb, ldc (alpha 1, beta 0).
+   * The MoE experts: one call runs every expert's matmul on its own rows and its own weight.
+   */
+  gemmGrouped(transA: boolean, transB: boolean, desc: Int32Array, lda: number, ldb: number, ldc: number, A: Float32Array, B: Float32Array, C: Float32Array): void;
+
+  /** SwiGLU, fused: h [rows, 2·inter] = [a | b] → out [rows, inter] = silu(a) ⊙ b. */
+  swiglu(rows: number, inter: number, out: Float32Array, h: Float32Array): void;
+  /** Its backward: dh = [dy ⊙ b ⊙ silu'(a) | dy ⊙ silu(a)] (overwrites dh). */
+  swigluBackward(rows: number, inter: number, dh: Float32Array, h: Float32Array, dy: Float32Array): void;
+
+  /**
    * Weighted row scatter-add (the MoE combine): out[idx[j], :] += w[j] · src[j, :] for src [m, inner],
    * out [n, inner], w [m], idx [m] (0 ≤ idx < n).
    */

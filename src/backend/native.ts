@@ -20,6 +20,8 @@ export function wrapNativeAddon(addon: Record<string, unknown>): Kernels {
   const crossEntropyBackward = f('crossEntropyBackward'), rmsNorm = f('rmsNorm'), rmsNormBackward = f('rmsNormBackward');
   const rope = f('rope'), attention = f('attention'), attentionBackward = f('attentionBackward');
   const indexSelect = f('indexSelect'), indexAdd = f('indexAdd'), gather = f('gather'), scatterAdd = f('scatterAdd');
+  const gemmGrouped = f('gemmGrouped');
+  const swiglu = f('swiglu'), swigluBackward = f('swigluBackward');
   const weightedIndexAdd = f('weightedIndexAdd'), weightedIndexAddBackward = f('weightedIndexAddBackward');
   const topk = f('topk'), where = f('where'), sumSquares = f('sumSquares'), axpy = f('axpy'), adamw = f('adamw');
   return {
@@ -48,6 +50,9 @@ export function wrapNativeAddon(addon: Record<string, unknown>): Kernels {
       void attentionBackward(B, Tq, Tk, H, Hkv, Dk, Dv, scale, q, k, v, probs, dout, dq, dk, dv),
     indexSelect: (o, n, i, m, out, x, idx) => void indexSelect(o, n, i, m, out, x, idx),
     indexAdd: (o, n, i, m, dx, dout, idx) => void indexAdd(o, n, i, m, dx, dout, idx),
+    gemmGrouped: (tA, tB, desc, lda, ldb, ldc, A, B, C) => void gemmGrouped(tA ? 1 : 0, tB ? 1 : 0, desc, lda, ldb, ldc, A, B, C),
+    swiglu: (rows, inter, out, h) => void swiglu(rows, inter, out, h),
+    swigluBackward: (rows, inter, dh, h, dy) => void swigluBackward(rows, inter, dh, h, dy),
     weightedIndexAdd: (n, i, m, out, src, w, idx) => void weightedIndexAdd(n, i, m, out, src, w, idx),
     weightedIndexAddBackward: (n, i, m, dsrc, dw, src, w, dy, idx) => void weightedIndexAddBackward(n, i, m, dsrc, dw, src, w, dy, idx),
     gather: (o, n, i, m, out, x, idx) => void gather(o, n, i, m, out, x, idx),

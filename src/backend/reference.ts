@@ -374,6 +374,31 @@ export function createReferenceBackend(): Kernels {
       }
     },
 
+    gemmGrouped(transA, transB, desc, lda, ldb, ldc, A, B, C) {
+      for (let g = 0; g < desc.length / 6; g++) {
+        const [M, N, K, oa, ob, oc] = desc.subarray(6 * g, 6 * g + 6);
+        this.gemm(1, transA, transB, M, N, K, 1, A.subarray(oa), 0, lda, B.subarray(ob), 0, ldb, 0, C.subarray(oc), 0, ldc);
+      }
+    },
+
+    swiglu(rows, inter, out, h) {
+      for (let r = 0; r < rows; r++) {
+        const a = r * 2 * inter, b = a + inter, o = r * inter;
+        for (let i = 0; i < inter; i++) out[o + i] = (h[a + i] / (1 + Math.exp(-h[a + i]))) * h[b + i];
+      }
+    },
+
+    swigluBackward(rows, inter, dh, h, dy) {
+      for (let r = 0; r < rows; r++) {
+        const a = r * 2 * inter, b = a + inter, o = r * inter;
+        for (let i = 0; i < inter; i++) {
+          const x = h[a + i], s = 1 / (1 + Math.exp(-x)), g = dy[o + i];
+          dh[a + i] = g * h[b + i] * s * (1 + x * (1 - s));
+          dh[b + i] = g * x * s;
+        }
+      }
+    },
+
     weightedIndexAdd(n, inner, m, out, src, w, idx) {
       for (let j = 0; j < m; j++) {
         const dst = idx[j] * inner, s = j * inner, wj = w[j];

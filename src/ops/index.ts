@@ -9,3 +9,5 @@ export * from './rope.js';
 export * from './attention.js';
 export * from './indexing.js';
 export * from './shape.js';
+export * from './swiglu.js';
+export * from './grouped-linear.js';
