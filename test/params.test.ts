@@ -97,6 +97,11 @@ test('CLI: tinyseek params --preset deepseek-v3 --json', () => {
   assert.equal(j.activated, 36_625_625_600);
   assert.equal(j.mtp_total, 11_610_068_224);
   assert.ok(j.mtp_activated > 0);
+  // The card's pair at its own precision (one decimal, in billions): 11.5B unique, 2.4B activated.
+  const card = j.mtp_card_convention as unknown as { total: number; activated: number };
+  assert.equal((card.total / 1e9).toFixed(1), '11.5');
+  assert.equal((card.activated / 1e9).toFixed(1), '2.4');
+  assert.equal(card.total, 11_610_068_224 - 2 * 7168 * 7168);
   const text = spawnSync(process.execPath, [CLI, 'params', '--preset', 'nano'], { encoding: 'utf8' });
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /routed_experts/);

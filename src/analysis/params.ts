@@ -33,6 +33,8 @@ export interface ParamCounts {
   mtpTotal: number;
   mtpActivated: number;
   mtpActivatedWithEmbeddingTable: number;
+  /** eh_proj's parameters over all MTP modules (reported apart: the weight card's MTP figures leave it out). */
+  mtpEhProj: number;
 }
 
 /** Parameters of one MLA block: q path (low-rank or not), kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj, o_proj. */
@@ -154,6 +156,7 @@ export function countParams(c: ModelConfig): ParamCounts {
     // each MTP module looks up one embedding row and runs the shared head once per token
     mtpActivated: D === 0 ? 0 : mtpOwnActive + D * (d + table),
     mtpActivatedWithEmbeddingTable: D === 0 ? 0 : mtpOwnActive + 2 * table,
+    mtpEhProj: mtpProj.total,
   };
 }
 

@@ -31,6 +31,13 @@ export function paramsJson(label: string, p: ParamCounts): Record<string, unknow
     mtp_total: p.mtpTotal,
     mtp_activated: p.mtpActivated,
     mtp_activated_with_embedding_table: p.mtpActivatedWithEmbeddingTable,
+    // DeepSeek's weight card (11.5B unique / 2.4B activated) is reproduced at its one-decimal precision
+    // only by leaving eh_proj out of both figures and counting the shared embedding and head whole.
+    mtp_card_convention: {
+      total: p.mtpTotal - p.mtpEhProj,
+      activated: p.mtpActivatedWithEmbeddingTable - p.mtpEhProj,
+      rule: 'without eh_proj; activated counts the shared embedding table and head whole',
+    },
     components: rows(p.components),
     mtp_components: rows(p.mtpComponents),
     convention:
