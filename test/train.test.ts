@@ -8,7 +8,8 @@ import { parseRunRecipe } from '../src/train/recipe.js';
 import { train, learningRate } from '../src/train/trainer.js';
 import { readMetrics } from '../src/train/metrics.js';
 import { encodeExample } from '../src/train/sft-data.js';
-import { Tokenizer } from '../src/tokenizer/index.js';
+import { Tokenizer, SPECIAL } from '../src/tokenizer/index.js';
+import { encodeDocuments } from '../src/train/packing.js';
 import { PackedDataset } from '../src/train/packing.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-train-'));
@@ -28,12 +29,12 @@ function nanoRecipe(steps: number, over: Record<string, unknown> = {}) {
 
 test('a nano pretraining run drives the loss well below its start', async () => {
   const out = tmp();
-  const res = await train({ recipe: nanoRecipe(40), out, quiet: true });
+  const res = await train({ recipe: nanoRecipe(60), out, quiet: true });
   const first = res.history[0].ce, last = res.history.slice(-5).reduce((a, m) => a + m.ce, 0) / 5;
   assert.ok(last < first * 0.55, `loss ${first} → ${last}`);
   assert.ok(fs.existsSync(path.join(out, 'final', 'config.json')) && fs.existsSync(path.join(out, 'final', 'tokenizer.json')));
   const rows = readMetrics(path.join(out, 'metrics.jsonl'));
-  assert.equal(rows.length, 40);
+  assert.equal(rows.length, 60);
   for (const k of ['loss', 'ce', 'mtp_loss', 'lr', 'grad_norm', 'tokens_per_s', 'expert_load']) assert.ok(k in rows[0], `metric ${k}`);
   const load = rows[0].expert_load as { layer: number; counts: number[] }[];
   assert.equal(load.length, 1);
@@ -89,4 +90,14 @@ test('SFT examples put the loss on the response tokens only', () => {
   assert.ok(tok.decode(Array.from(ids.slice(nPrompt))).includes('2 + 3 = 5'), 'the reasoning is kept in the trained response');
   assert.equal(weights[ids.length - 2], 1, 'the final EOS target is learned');
   assert.ok(weights.slice(ids.length - 1).every((w) => w === 0), 'padding carries no loss');
+});
+
+test('pretraining encodes R1-Zero tags as their special tokens, as eval and RL prompts do', () => {
+  const doc = 'User: Compute 2 + 3. Assistant: <think>\n2 + 3 = 5\n</think> <answer>5</answer>';
+  const tok = Tokenizer.train([doc, 'Compute 12 + 30'], { vocabSize: 300 });
+  const [ids] = encodeDocuments(tok, [doc]);
+  for (const tag of [SPECIAL.thinkOpen, SPECIAL.thinkClose, SPECIAL.answerOpen, SPECIAL.answerClose]) {
+    assert.ok(ids.includes(tok.idOf(tag)), `${tag} should be one special token`);
+  }
+  assert.deepEqual(Array.from(ids), tok.encode(doc, { allowSpecial: true }));
 });

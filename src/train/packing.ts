@@ -2,6 +2,16 @@
 // (reshuffled every epoch) and cut into blocks of seqLen + 1 tokens (inputs and shifted targets).
 // Block g of the run is a pure function of (seed, g): a resumed run sees exactly the same data.
 import { Rng } from '../tensor/random.js';
+import type { Tokenizer } from '../tokenizer/index.js';
+
+/**
+ * Corpus documents → token ids, with special tokens recognised: R1-Zero-format documents carry
+ * <think>/<answer> tags, and evaluation and RL prompts encode them as their special tokens, so the
+ * base model must see them the same way in pretraining (not as byte pieces).
+ */
+export function encodeDocuments(tok: Tokenizer, texts: readonly string[]): Int32Array[] {
+  return texts.map((t) => Int32Array.from(tok.encode(t, { allowSpecial: true })));
+}
 
 /** Packs tokenized documents into fixed-length training blocks. */
 export class PackedDataset {

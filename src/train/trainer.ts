@@ -19,7 +19,7 @@ import { Generator } from '../infer/generator.js';
 import { evaluate } from '../infer/evaluate.js';
 import type { EvalReport } from '../infer/evaluate.js';
 import { MetricsWriter } from './metrics.js';
-import { PackedDataset } from './packing.js';
+import { PackedDataset, encodeDocuments } from './packing.js';
 import { SftDataset } from './sft-data.js';
 import type { Recipe } from './recipe.js';
 import { latestCheckpoint, loadTrainerCheckpoint, saveTrainerCheckpoint } from './checkpoint.js';
@@ -120,7 +120,7 @@ function prepareData(r: Recipe, out: string, quiet?: boolean): { tok: Tokenizer;
     tok.save(tokDir);
     log(quiet, `tokenizer: trained byte-level BPE, ${tok.vocabSize} tokens, in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
-  const ids = texts.map((t) => Int32Array.from(tok.encode(t)));
+  const ids = encodeDocuments(tok, texts);
   return { tok, data: new PackedDataset(ids, r.train.seqLen, r.seed, tok.bosId, tok.eosId) };
 }
 
