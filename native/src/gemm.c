@@ -117,6 +117,9 @@ static void grouped_range(void *p, int64_t g0, int64_t g1) {
     float *C = j->C + d[5];
     if (M == 0 || N == 0) continue;
     if (K == 0) { scale_c(M, N, 0.0f, C, j->ldc); continue; }
+    /* decode: an expert with one token is a matrix-vector product (sgemv, several times cheaper) */
+    const gemm_job one = {j->ta, j->tb, M, N, K, j->lda, j->ldb, j->ldc, 1.0f, 0.0f, j->A + d[3], j->B + d[4], C, 0, 0, 0};
+    if (gemv_path(&one, 1)) continue;
     cblas_sgemm(CblasRowMajor, j->ta, j->tb, M, N, K, 1.0f, j->A + d[3], j->lda, j->B + d[4], j->ldb, 0.0f, C, j->ldc);
   }
 }

@@ -64,9 +64,9 @@ export const OP_CASES: OpCase[] = [
   { name: 'gather dim -1', inputs: (g) => [r([3, 5])(g)], f: ([x]) => O.gather(x, -1, Tensor.ints([0, 4, 4, 1, 2, 3], [3, 2])) },
   { name: 'indexAdd', inputs: (g) => [r([5, 3])(g), r([4, 3])(g)], f: ([b, s]) => O.indexAdd(b, Int32Array.from([1, 4, 1, 0]), s) },
   {
-    name: 'groupedLinear (3 experts, one empty)',
+    name: 'groupedLinear (3 experts: one row, none, four rows)',
     inputs: (g) => [r([5, 4])(g), r([3, 2, 4])(g)],
-    f: ([x, w]) => O.groupedLinear(x, w, Int32Array.from([0, 2, 2, 5])),
+    f: ([x, w]) => O.groupedLinear(x, w, Int32Array.from([0, 1, 1, 5])),
   },
   { name: 'swiglu (fused gate)', inputs: (g) => [r([2, 3, 10], -3, 3)(g)], f: ([h]) => O.swiglu(h) },
   {
