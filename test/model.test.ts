@@ -8,6 +8,7 @@ import type { ModelConfig } from '../src/model/config.js';
 import { DeepseekV3 } from '../src/model/model.js';
 import { selectExperts } from '../src/model/gate.js';
 import { MoE } from '../src/model/moe.js';
+import { MLP } from '../src/model/mlp.js';
 import * as O from '../src/ops/index.js';
 
 function nano(over: Partial<ModelConfig> = {}): ModelConfig {
@@ -135,12 +136,14 @@ test('gate weights use unbiased scores, normalized, times routed_scaling_factor'
   }));
 });
 
-test('MoE grouped dispatch equals a dense per-token reference', () => {
+for (const grouped of [true, false]) test(`MoE dispatch (${grouped ? 'grouped GEMMs' : 'expert by expert'}) equals a dense per-token reference`, () => {
   const cfg = nano();
   const model = new DeepseekV3(cfg, 6);
   randomizeBias(model, new Rng(4));
   const moe = model.moeLayers()[0];
-  noGrad(() => tidy(() => {
+  const prev = MoE.groupedMinRowsPerExpert;
+  MoE.groupedMinRowsPerExpert = grouped ? 0 : Infinity;
+  try { noGrad(() => tidy(() => {
     const x = Tensor.randn([2, 5, cfg.hiddenSize], new Rng(8));
     const y = moe.forward(x).toFloat32Array();
     const flat = x.reshape(10, cfg.hiddenSize);
@@ -158,7 +161,7 @@ test('MoE grouped dispatch equals a dense per-token reference', () => {
     }
     for (let i = 0; i < ref.length; i++) ref[i] += shared[i];
     assert.ok(maxDiff(y, ref) < 1e-5, `dispatch differs by ${maxDiff(y, ref)}`);
-  }));
+  })); } finally { MoE.groupedMinRowsPerExpert = prev; }
 });
 
 test('auxiliary-loss-free bias update moves overloaded experts down and underloaded up', () => {
@@ -249,5 +252,20 @@ test('whole nano model: finite-difference gradient check on a sample of paramete
   } finally {
     setFloat64Mode(false);
     setBackend(prev);
+  }
+});
+
+test('SwiGLU MLP: the stacked gate/up GEMM + fused gating equals silu(gate x) ⊙ up x', () => {
+  const mlp = new MLP(24, 40, new Rng(5), 0.2);
+  const x = Tensor.randn([3, 11, 24], new Rng(6));
+  const prev = MLP.stackedMinRows;
+  try {
+    MLP.stackedMinRows = 0;
+    const fused = noGrad(() => mlp.forward(x).toFloat32Array());
+    MLP.stackedMinRows = Infinity;
+    const plain = noGrad(() => mlp.forward(x).toFloat32Array());
+    assert.ok(maxDiff(fused, plain) < 1e-5, `differ by ${maxDiff(fused, plain)}`);
+  } finally {
+    MLP.stackedMinRows = prev;
   }
 });

@@ -9,7 +9,7 @@ import { Module } from '../nn/module.js';
 import type { ModelConfig } from './config.js';
 import { Gate } from './gate.js';
 import { MLP } from './mlp.js';
-import { add, concat, groupedLinear, indexSelect, mean, mul, mulScalar, reshape, sum, div, swiglu, weightedIndexAdd } from '../ops/index.js';
+import { add, concat, groupedLinear, indexSelect, mean, mul, mulScalar, reshape, slice, sum, div, swiglu, weightedIndexAdd } from '../ops/index.js';
 
 /** Expert-load statistics of one MoE layer over the tokens seen since the last reset. */
 export interface ExpertLoad {
@@ -28,6 +28,11 @@ export class MoE extends Module {
   readonly sharedExperts: MLP | null;
   /** Tokens per expert accumulated since the last `takeLoad()` (training statistics, no gradient). */
   readonly load: Float64Array;
+  /**
+   * Grouped expert GEMMs when the routed rows (tokens × k) reach this many per expert; below it
+   * (decode) the active experts run one by one. Both compute the same values.
+   */
+  static groupedMinRowsPerExpert = 16;
   /** The sequence-wise balance loss of the last forward (null when α = 0 or not training). */
   lastBalanceLoss: Tensor | null = null;
 
@@ -66,14 +71,22 @@ export class MoE extends Module {
     if (this.training) for (let e = 0; e < E; e++) this.load[e] += counts[e];
 
     const xs = indexSelect(flat, 0, tokenOf); // [N·k, D] tokens ordered by expert
-    // Every expert's SwiGLU at once: grouped GEMMs over the stacked expert weights, expert e on rows
-    // [start[e], start[e+1]) — the same math as experts[e].forward on its slice, in two native calls.
-    const I = this.cfg.moeIntermediateSize;
-    const w13 = reshape(concat(this.experts.flatMap((m) => [m.gateProj.weight, m.upProj.weight]), 0), [E, 2 * I, D]);
-    const w2 = reshape(concat(this.experts.map((m) => m.downProj.weight), 0), [E, D, I]);
-    const ys = groupedLinear(swiglu(groupedLinear(xs, w13, start)), w2, start); // [N·k, D]
+    let ys: Tensor[];
+    if (N * k >= MoE.groupedMinRowsPerExpert * E) {
+      // Every expert's SwiGLU at once: grouped GEMMs over the stacked expert weights, expert e on rows
+      // [start[e], start[e+1]) — the same math as experts[e].forward on its slice, in two native calls.
+      const I = this.cfg.moeIntermediateSize;
+      const w13 = reshape(concat(this.experts.flatMap((m) => [m.gateProj.weight, m.upProj.weight]), 0), [E, 2 * I, D]);
+      const w2 = reshape(concat(this.experts.map((m) => m.downProj.weight), 0), [E, D, I]);
+      ys = [groupedLinear(swiglu(groupedLinear(xs, w13, start)), w2, start)]; // [N·k, D]
+    } else {
+      // Few tokens (decode): stacking all E experts' weights would cost more than the matmuls, so
+      // only the experts that received tokens run, one by one.
+      ys = [];
+      for (let e = 0; e < E; e++) if (counts[e] > 0) ys.push(this.experts[e].forward(slice(xs, 0, start[e], start[e + 1])));
+    }
     const w = indexSelect(reshape(weights, [N * k]), 0, slotOf); // [N·k] gate weights in dispatch order
-    let y = weightedIndexAdd(N, [ys], w, tokenOf); // [N, D]: Σ_i g_i FFN_i(u), one fused pass
+    let y = weightedIndexAdd(N, ys, w, tokenOf); // [N, D]: Σ_i g_i FFN_i(u), one fused pass
     if (this.sharedExperts) y = add(y, this.sharedExperts.forward(flat));
 
     this.lastBalanceLoss = this.training && this.cfg.auxLossAlpha > 0 ? this.balanceLoss(scores, idx, B, T) : null;
