@@ -269,3 +269,23 @@ test('SwiGLU MLP: the stacked gate/up GEMM + fused gating equals silu(gate x) âŠ
     MLP.stackedMinRows = prev;
   }
 });
+
+test('document mask: a packed row gives each document the logits it has alone', () => {
+  const cfg = nano();
+  const model = new DeepseekV3(cfg, 9);
+  const bos = cfg.bosTokenId;
+  const docA = [bos, 17, 23, 5, 99], docB = [bos, 42, 7, 311, 8, 64];
+  noGrad(() => tidy(() => {
+    const packed = model.forward(Tensor.ints([...docA, ...docB], [1, docA.length + docB.length]), { documentMask: true }).logits.toFloat32Array();
+    const alone = model.forward(Tensor.ints(docB, [1, docB.length])).logits.toFloat32Array();
+    const V = cfg.vocabSize;
+    const tail = packed.subarray(docA.length * V);
+    assert.ok(maxDiff(tail, alone) < 1e-4, `second document differs by ${maxDiff(tail, alone)}`);
+    const unmasked = model.forward(Tensor.ints([...docA, ...docB], [1, docA.length + docB.length])).logits.toFloat32Array();
+    assert.ok(maxDiff(unmasked.subarray(docA.length * V), alone) > 1e-3, 'without the mask the second document sees the first');
+    // the loss path builds the same mask (targets shifted by one)
+    const ids = Tensor.ints([...docA, ...docB, 3], [1, docA.length + docB.length + 1]);
+    const masked = model.loss(ids, { documentMask: true, mtpWeight: 0.3 });
+    assert.ok(Number.isFinite(masked.ce) && Number.isFinite(masked.mtp));
+  }));
+});

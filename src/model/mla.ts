@@ -13,6 +13,7 @@ import { Module } from '../nn/module.js';
 import { Linear, RMSNorm } from '../nn/layers.js';
 import type { ModelConfig } from './config.js';
 import { softmaxScale } from './config.js';
+import { TensorError } from '../tensor/errors.js';
 import type { CacheView, KVCache } from './cache.js';
 import type { RopeTables } from '../ops/rope.js';
 import { attention, concat, contiguous, expand, matmul, permute, reshape, rope, slice, split } from '../ops/index.js';
@@ -30,6 +31,11 @@ export interface AttnContext {
   cache?: CacheView;
   /** Cached tokens per row before this forward, [B] (with a cache). */
   starts?: Int32Array;
+  /**
+   * Document mask for packed training rows, additive [B, T, T]: 0 where query and key are in the same
+   * document, −∞ across documents (causality is applied on top). Without a cache only.
+   */
+  docMask?: Tensor;
 }
 
 /** One MLA attention layer with Hugging Face tensor names under `self_attn`. */
@@ -90,9 +96,10 @@ export class MLA extends Module {
     // With a cache: append this step's latents, then attend over everything cached so far.
     // The absorbed form reads the mask per (token, head) row (see below), the naive one per token.
     let keys = latent; // [B, Tk, 1, r + dr]
-    let mask: Tensor | null = null;
+    let mask: Tensor | null = ctx.docMask ?? null;
     let causal = true;
     if (ctx.cache) {
+      if (ctx.docMask) throw new TensorError('MLA', 'a document mask applies to training forwards, not to cached generation');
       const got = appendAndRead(ctx.cache, this.layerIdx, latent, ctx.starts!, ctx.impl === 'absorb' ? H : 1);
       keys = got.keys;
       mask = got.mask;

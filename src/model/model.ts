@@ -26,6 +26,8 @@ export interface ForwardOptions {
   cache?: CacheView;
   /** Only compute logits of the last position of each row (generation). */
   lastOnly?: boolean;
+  /** Packed rows: attend only within each document (a document starts at every BOS token). */
+  documentMask?: boolean;
 }
 
 /** Output of a forward pass. */
@@ -44,6 +46,28 @@ export interface LossResult {
   mtp: number;
   balance: number;
   tokens: number;
+}
+
+/**
+ * Additive attention mask [B, T, T] for packed rows ids [B, rowLen] (the first T tokens of each row
+ * are the positions): 0 where query i and key j belong to the same document, −∞ otherwise. A document
+ * starts at every BOS token. (Llama-3-style intra-document attention; DeepSeek-V3 trained without it.)
+ */
+export function documentMask(ids: Int32Array, B: number, rowLen: number, T: number, bos: number): Tensor {
+  const m = new Float32Array(B * T * T);
+  const seg = new Int32Array(T);
+  for (let b = 0; b < B; b++) {
+    let s = 0;
+    for (let t = 0; t < T; t++) {
+      if (t > 0 && ids[b * rowLen + t] === bos) s++;
+      seg[t] = s;
+    }
+    for (let i = 0; i < T; i++) {
+      const row = (b * T + i) * T;
+      for (let j = 0; j < T; j++) if (seg[j] !== seg[i]) m[row + j] = -Infinity;
+    }
+  }
+  return Tensor.from(m, [B, T, T]);
 }
 
 /** The inner `model.*` module: embed_tokens, layers (incl. MTP layers), norm. */
@@ -100,7 +124,7 @@ export class DeepseekV3 extends Module {
   }
 
   /** Builds the per-forward attention context (positions from the cache lengths when generating). */
-  context(B: number, T: number, opts: ForwardOptions = {}): AttnContext {
+  context(B: number, T: number, opts: ForwardOptions = {}, docMask?: Tensor): AttnContext {
     const positions = new Int32Array(B * T);
     let starts: Int32Array | undefined;
     if (opts.cache) {
@@ -110,14 +134,14 @@ export class DeepseekV3 extends Module {
       starts = Int32Array.from(slots, (s) => cache.lengths[s]);
     }
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = (starts ? starts[b] : 0) + t;
-    return { positions, rope: this.rope, impl: opts.impl ?? (opts.cache ? 'absorb' : 'naive'), cache: opts.cache, starts };
+    return { positions, rope: this.rope, impl: opts.impl ?? (opts.cache ? 'absorb' : 'naive'), cache: opts.cache, starts, docMask };
   }
 
   /** ids int32 [B, T] → logits (all positions, or the last with lastOnly) and final hidden states. */
   forward(ids: Tensor, opts: ForwardOptions = {}): ForwardResult {
     if (ids.dtype !== 'i32' || ids.ndim !== 2) throw new TensorError('forward', `expected int32 token ids [B, T], found ${ids.dtype} ${fmtShape(ids.shape)}`);
     const [B, T] = ids.shape;
-    const ctx = this.context(B, T, opts);
+    const ctx = this.context(B, T, opts, opts.documentMask ? documentMask(ids.i32(), B, T, T, this.cfg.bosTokenId) : undefined);
     let h = this.runLayers(this.embed(ids), ctx);
     if (opts.lastOnly) h = slice(h, 1, T - 1, T);
     const out = this.head(h);
@@ -130,7 +154,7 @@ export class DeepseekV3 extends Module {
    * CE + (λ/D)·Σ_k MTP_k + Σ balance losses. `weights` [B, T] (optional) weight each target token
    * (0 masks it, e.g. prompt tokens in SFT); target positions equal to `ignoreIndex` are skipped.
    */
-  loss(ids: Tensor, opts: { mtpWeight?: number; weights?: Tensor; ignoreIndex?: number } = {}): LossResult {
+  loss(ids: Tensor, opts: { mtpWeight?: number; weights?: Tensor; ignoreIndex?: number; documentMask?: boolean } = {}): LossResult {
     const [B, T1] = ids.shape;
     const T = T1 - 1;
     const ignore = opts.ignoreIndex ?? -100;
@@ -145,7 +169,8 @@ export class DeepseekV3 extends Module {
       for (let i = 0; i < B * T; i++) if (w[i] === 0) tgt[i] = ignore;
     }
     const inputs = Tensor.ints(inp, [B, T]);
-    const ctx = this.context(B, T);
+    const bos = this.cfg.bosTokenId;
+    const ctx = this.context(B, T, {}, opts.documentMask ? documentMask(all, B, T1, T, bos) : undefined);
     const h = this.runLayers(this.embed(inputs), ctx);
     const { hidden, logits } = this.head(h);
     const targets = Tensor.ints(tgt, [B, T]);
@@ -166,7 +191,7 @@ export class DeepseekV3 extends Module {
           embIds[b * Tk + i] = all[b * T1 + i + k];
           mt[b * Tk + i] = tgt[b * T + i + k];
         }
-        const hk = m.forward(slice(hPrev, 1, 0, Tk), this.embed(Tensor.ints(embIds, [B, Tk])), this.context(B, Tk));
+        const hk = m.forward(slice(hPrev, 1, 0, Tk), this.embed(Tensor.ints(embIds, [B, Tk])), this.context(B, Tk, {}, opts.documentMask ? documentMask(all, B, T1, Tk, bos) : undefined));
         const normed = m.headNorm.forward(hk);
         const mlogits = linear(normed, this.headWeight());
         const l = crossEntropy(mlogits, Tensor.ints(mt, [B, Tk]), { ignoreIndex: ignore });

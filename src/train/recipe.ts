@@ -62,6 +62,8 @@ export const recipeSchema = z.object({
     mtpWeight: z.number().nonnegative().default(0.3),
     /** Bias update speed γ of auxiliary-loss-free balancing (V3: 0.001). */
     biasUpdateSpeed: z.number().nonnegative().default(0.001),
+    /** Attend only within each packed document (Llama-3 style; DeepSeek-V3 trained without it). */
+    documentMask: z.boolean().default(false),
   }),
   eval: z.object({
     every: z.number().int().nonnegative().default(0),

@@ -196,7 +196,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           const batch = data instanceof PackedDataset
             ? { ids: Tensor.ints(data.batch(g, B), [B, T + 1]), weights: undefined }
             : data.batch(g, B);
-          const res = model.loss(batch.ids, { mtpWeight: r.train.mtpWeight, weights: batch.weights });
+          const res = model.loss(batch.ids, { mtpWeight: r.train.mtpWeight, weights: batch.weights, documentMask: r.train.documentMask && data instanceof PackedDataset });
           res.loss.mul(1 / A).backward();
           loss += res.loss.item() / A;
           ce += res.ce / A;
