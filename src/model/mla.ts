@@ -161,8 +161,7 @@ function scratchView(s: ReadScratch, which: 'keys' | 'mask', n: number): Float32
  * Writes latent [B, T, 1, w] into the cache at each row's slot after its `starts[b]` tokens, and returns
  * keys [B, Lmax, 1, w] (rows padded to the longest) with an additive mask [B, T·maskHeads, Lmax] that is
  * 0 where key j ≤ starts[b] + t and −∞ elsewhere (causality and padding in one); row (t, h) of a
- * sequence is the mask of token t, repeated for `maskHeads` heads (1: one row per token). With
- * maskHeads > 1, Lmax is at least T·maskHeads (extra keys are zero and masked).
+ * sequence is the mask of token t, repeated for `maskHeads` heads (1: one row per token).
  * Without gradients the keys and mask live in per-cache scratch buffers (no allocation per step);
  * they are valid until the next call on the same cache.
  */
@@ -178,8 +177,6 @@ function appendAndRead(view: CacheView, layer: number, latent: Tensor, starts: I
     Lmax = Math.max(Lmax, starts[b] + T);
   }
   const R = T * maskHeads;
-  // The attention op wants at least as many keys as query rows: pad (zero keys, masked out) if needed.
-  Lmax = Math.max(Lmax, maskHeads > 1 ? R : 0);
   let keys: Tensor, mask: Tensor;
   if (isGradEnabled()) {
     keys = Tensor.empty([B, Lmax, 1, w]);

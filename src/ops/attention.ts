@@ -25,11 +25,11 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const [B, Tq, H, Dk] = q.shape;
   const [Bk, Tk, Hkv, Dk2] = k.shape;
   const [Bv, Tv, Hv, Dv] = v.shape;
-  if (Bk !== B || Bv !== B || Tv !== Tk || Hv !== Hkv || Dk2 !== Dk || Hkv === 0 || H % Hkv !== 0 || Tq > Tk) {
-    throw new TensorError('attention', `incompatible shapes q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)} (need equal B, Tk = Tv, Dk equal, H % Hkv = 0, Tq ≤ Tk)`);
+  const causal = opts.causal ?? true;
+  if (Bk !== B || Bv !== B || Tv !== Tk || Hv !== Hkv || Dk2 !== Dk || Hkv === 0 || H % Hkv !== 0 || (causal && Tq > Tk)) {
+    throw new TensorError('attention', `incompatible shapes q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)} (need equal B, Tk = Tv, Dk equal, H % Hkv = 0, and Tq ≤ Tk when causal)`);
   }
   const scale = opts.scale ?? 1 / Math.sqrt(Dk);
-  const causal = opts.causal ?? true;
   let maskData: Float32Array | null = null;
   let maskBatchStride = 0;
   if (opts.mask) {

@@ -111,4 +111,14 @@ export const OP_CASES: OpCase[] = [
     inputs: (g) => [r([1, 3, 4, 2])(g), r([1, 3, 2, 2])(g), r([1, 3, 2, 2])(g)],
     f: ([q, k, v]) => O.attention(q, k, v, { causal: false }),
   },
+  {
+    // more query rows than keys (MLA's absorbed decode: T·H query rows against one latent kv head)
+    name: 'attention non-causal Tq>Tk with mask',
+    inputs: (g) => [r([2, 6, 1, 3])(g), r([2, 2, 1, 3])(g), r([2, 2, 1, 2])(g)],
+    f: ([q, k, v]) => {
+      const m = Tensor.zeros([2, 6, 2]);
+      m.f32()[2 * 6 * 2 - 1] = -Infinity; // the last row of the second batch sees only its first key
+      return O.attention(q, k, v, { causal: false, mask: m });
+    },
+  },
 ];
