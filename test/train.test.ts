@@ -10,6 +10,9 @@ import { readMetrics } from '../src/train/metrics.js';
 import { encodeExample } from '../src/train/sft-data.js';
 import { Tokenizer, SPECIAL } from '../src/tokenizer/index.js';
 import { encodeDocuments } from '../src/train/packing.js';
+import { copyProbe } from '../src/infer/copy-probe.js';
+import { DeepseekV3 } from '../src/model/model.js';
+import { getPreset } from '../src/model/presets.js';
 import { PackedDataset } from '../src/train/packing.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-train-'));
@@ -100,4 +103,21 @@ test('pretraining encodes R1-Zero tags as their special tokens, as eval and RL p
     assert.ok(ids.includes(tok.idOf(tag)), `${tag} should be one special token`);
   }
   assert.deepEqual(Array.from(ids), tok.encode(doc, { allowSpecial: true }));
+});
+
+test('copy probe: an untrained model pays about ln(vocab) per digit; the trainer logs it every probeEvery steps', async () => {
+  const out = tmp();
+  const res = await train({ recipe: nanoRecipe(4, { eval: { every: 0, final: false, probeEvery: 2 } }), out, quiet: true });
+  const rows = readMetrics(path.join(out, 'metrics.jsonl')).filter((m) => typeof m.digit_nll === 'number');
+  assert.deepEqual(rows.map((m) => m.step), [2, 4]);
+  assert.ok(Number.isFinite(rows[1].digit_nll as number));
+  const tok = Tokenizer.fromDir(res.finalDir);
+  const fresh = new DeepseekV3({ ...getPreset('nano'), vocabSize: tok.vocabSize }, 1);
+  fresh.eval();
+  const p = copyProbe(fresh, tok, { n: 2, families: ['add', 'sort'] });
+  assert.equal(p.families.length, 2);
+  for (const f of p.families) {
+    assert.ok(f.digits > 10, `${f.family}: ${f.digits} digits`);
+    assert.ok(Math.abs(f.digitNll - Math.log(tok.vocabSize)) < 0.5, `${f.family}: ${f.digitNll} vs ln V = ${Math.log(tok.vocabSize)}`);
+  }
 });

@@ -74,6 +74,8 @@ export const recipeSchema = z.object({
     difficulties: z.array(z.number().int()).default([1, 2, 3]),
     families: z.array(z.string()).optional(),
     maxNewTokens: z.number().int().positive().default(200),
+    /** Every this many steps, the copy probe (digit NLL of held-out worked solutions) into metrics.jsonl; 0 = off. */
+    probeEvery: z.number().int().nonnegative().default(0),
   }).prefault({}),
   checkpoint: z.object({ every: z.number().int().nonnegative().default(100) }).prefault({}),
 });

@@ -20,6 +20,7 @@ import { evaluate } from '../infer/evaluate.js';
 import type { EvalReport } from '../infer/evaluate.js';
 import { MetricsWriter } from './metrics.js';
 import { PackedDataset, encodeDocuments } from './packing.js';
+import { copyProbe } from '../infer/copy-probe.js';
 import { SftDataset } from './sft-data.js';
 import type { Recipe } from './recipe.js';
 import { latestCheckpoint, loadTrainerCheckpoint, saveTrainerCheckpoint } from './checkpoint.js';
@@ -222,6 +223,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       progress.update(step + 1, { loss: m.ce, tokS: m.tokens_per_s });
       const done = step + 1;
       if (r.checkpoint.every > 0 && done % r.checkpoint.every === 0 && done < r.train.steps) save(done);
+      if (r.eval.probeEvery > 0 && done % r.eval.probeEvery === 0) {
+        model.eval();
+        const probe = copyProbe(model, tok, { seed: r.seed + 1000 });
+        model.train();
+        metrics.write({ step: done, digit_nll: probe.meanDigitNll, digit_nll_by_family: Object.fromEntries(probe.families.map((f) => [f.family, f.digitNll])) });
+      }
       if (r.eval.every > 0 && done % r.eval.every === 0) {
         const report = await runEval(model, tok, r);
         evals.push({ step: done, report });

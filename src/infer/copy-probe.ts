@@ -1,0 +1,61 @@
+// Does a base model read digits off the problem? Teacher-forced on held-out worked solutions (plain
+// format), the mean NLL of the digit tokens after "Solution:". ln 10 ≈ 2.30 nats means the model knows
+// only that a digit comes; a base that copies operands and carries digits goes far below it. Before
+// that, GRPO has no rewards to work with (docs/data.md, "Training the base").
+import { Tensor, noGrad, tidy } from '../tensor/index.js';
+import type { DeepseekV3 } from '../model/model.js';
+import type { Tokenizer } from '../tokenizer/index.js';
+import { getTask, taskNames } from '../tasks/registry.js';
+import { sampleProblem } from '../tasks/splits.js';
+import { renderWorked } from '../data/formats.js';
+
+/** Options of the probe. */
+export interface CopyProbeOptions {
+  families?: readonly string[];
+  /** Held-out problems per family (default 8). */
+  n?: number;
+  difficulty?: number;
+  seed?: number;
+}
+
+/** Mean digit NLL per family (nats per digit token) and their mean. */
+export interface CopyProbeReport {
+  difficulty: number;
+  n: number;
+  meanDigitNll: number;
+  families: { family: string; digitNll: number; digits: number }[];
+}
+
+/** Runs the probe (no gradients; the model's train/eval mode is left as it is). */
+export function copyProbe(model: DeepseekV3, tok: Tokenizer, opts: CopyProbeOptions = {}): CopyProbeReport {
+  const n = opts.n ?? 8, difficulty = opts.difficulty ?? 2, seed = opts.seed ?? 1000;
+  const isDigit = new Set<number>();
+  for (let d = 0; d <= 9; d++) for (const id of tok.encode(String(d))) isDigit.add(id);
+  const families = (opts.families ?? taskNames()).map((family) => {
+    let sum = 0, digits = 0;
+    for (let i = 0; i < n; i++) {
+      const p = sampleProblem(family, difficulty, 'test', seed + i);
+      const w = getTask(family).work(p);
+      const text = renderWorked('plain', p.prompt, w.trace, w.answer);
+      const ids = tok.encode(text, { allowSpecial: true });
+      const from = tok.encode(text.slice(0, text.indexOf('\nSolution:')), { allowSpecial: true }).length;
+      noGrad(() => tidy(() => {
+        const logits = model.forward(Tensor.ints(ids, [1, ids.length])).logits; // [1, T, V]
+        const V = logits.shape[2], L = logits.toFloat32Array();
+        for (let t = from; t < ids.length - 1; t++) {
+          if (!isDigit.has(ids[t + 1])) continue;
+          const row = L.subarray(t * V, (t + 1) * V);
+          let m = -Infinity;
+          for (const v of row) m = Math.max(m, v);
+          let s = 0;
+          for (const v of row) s += Math.exp(v - m);
+          sum += m + Math.log(s) - row[ids[t + 1]];
+          digits++;
+        }
+      }));
+    }
+    return { family, digitNll: digits > 0 ? sum / digits : NaN, digits };
+  });
+  const meanDigitNll = families.reduce((a, f) => a + f.digitNll, 0) / families.length;
+  return { difficulty, n, meanDigitNll, families };
+}
