@@ -129,3 +129,11 @@ test('a failed prefill rejects its requests and returns their cache slots', asyn
     model.forward = orig;
   }
 });
+
+test('a completion prompt encodes tag text as the special tokens (as the corpus, eval and RL do)', async () => {
+  const { completionPrompt } = await import('../src/infer/load.js');
+  const { Tokenizer, SPECIAL } = await import('../src/tokenizer/index.js');
+  const tok = Tokenizer.train(['enclosed within <think> </think> tags. User: Compute 2 + 3. Assistant:'], { vocabSize: 300 });
+  const ids = completionPrompt(tok, 'enclosed within <think> </think> tags. Assistant:');
+  assert.ok(ids.includes(tok.idOf(SPECIAL.thinkOpen)) && ids.includes(tok.idOf(SPECIAL.thinkClose)));
+});

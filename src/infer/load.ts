@@ -118,8 +118,12 @@ export function chatPrompt(tok: Tokenizer, messages: readonly ChatMessage[], tem
   return { text, ids: tok.encode(text, { allowSpecial: true }), opensThinking: endsInsideThink(text) };
 }
 
-/** Encodes a plain completion prompt (a BOS first when tokenizer_config.json says add_bos_token). */
+/**
+ * Encodes a plain completion prompt (a BOS first when tokenizer_config.json says add_bos_token).
+ * Special-token text such as `<think>` becomes the special token, as Hugging Face tokenizers do by
+ * default and as the corpus, eval and RL encode it (an R1-Zero prompt names the tags).
+ */
 export function completionPrompt(tok: Tokenizer, text: string): number[] {
-  const ids = tok.encode(text);
+  const ids = tok.encode(text, { allowSpecial: true });
   return tok.config.add_bos_token ? [tok.bosId, ...ids] : ids;
 }
