@@ -247,9 +247,9 @@ static napi_value js_gemm_grouped(napi_env env, napi_callback_info info) {
       if (d[q] < 0) return fail(c, true, "desc[%lld] (group %lld) is negative (%d)", (long long)(6 * g + q), (long long)g, d[q]), NULL;
     const int64_t M = d[0], N = d[1], K = d[2];
     if (M == 0 || N == 0) continue;
+    if (d[5] > C.len) return fail(c, true, "group %lld: offC %d is past the end of C (%lld)", (long long)g, d[5], (long long)C.len), NULL;
     int64_t l = ldc;
     f32_t Cg = {C.p + d[5], C.len - d[5]};
-    if (d[5] > C.len) return fail(c, true, "group %lld: offC %d is past the end of C (%lld)", (long long)g, d[5], (long long)C.len), NULL;
     CHECK(gemm_operand(c, "C", "ldc", Cg, 1, 0, M, N, &l));
     if (K == 0) continue;
     if (d[3] > A.len || d[4] > Bm.len) return fail(c, true, "group %lld: an operand offset is past the end of its buffer", (long long)g), NULL;

@@ -170,7 +170,8 @@ export class DeepseekV3 extends Module {
     }
     const inputs = Tensor.ints(inp, [B, T]);
     const bos = this.cfg.bosTokenId;
-    const ctx = this.context(B, T, {}, opts.documentMask ? documentMask(all, B, T1, T, bos) : undefined);
+    const docMask = opts.documentMask ? documentMask(all, B, T1, T, bos) : undefined;
+    const ctx = this.context(B, T, {}, docMask);
     const h = this.runLayers(this.embed(inputs), ctx);
     const { hidden, logits } = this.head(h);
     const targets = Tensor.ints(tgt, [B, T]);
@@ -191,7 +192,7 @@ export class DeepseekV3 extends Module {
           embIds[b * Tk + i] = all[b * T1 + i + k];
           mt[b * Tk + i] = tgt[b * T + i + k];
         }
-        const hk = m.forward(slice(hPrev, 1, 0, Tk), this.embed(Tensor.ints(embIds, [B, Tk])), this.context(B, Tk, {}, opts.documentMask ? documentMask(all, B, T1, Tk, bos) : undefined));
+        const hk = m.forward(slice(hPrev, 1, 0, Tk), this.embed(Tensor.ints(embIds, [B, Tk])), this.context(B, Tk, {}, docMask && slice(slice(docMask, 1, 0, Tk), 2, 0, Tk)));
         const normed = m.headNorm.forward(hk);
         const mlogits = linear(normed, this.headWeight());
         const l = crossEntropy(mlogits, Tensor.ints(mt, [B, Tk]), { ignoreIndex: ignore });
