@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseRunRecipe } from '../src/train/recipe.js';
 import { train, learningRate } from '../src/train/trainer.js';
 import { readMetrics } from '../src/train/metrics.js';
+import { sameRecipe } from '../src/train/checkpoint.js';
 import { encodeExample } from '../src/train/sft-data.js';
 import { Tokenizer, SPECIAL } from '../src/tokenizer/index.js';
 import { encodeDocuments } from '../src/train/packing.js';
@@ -120,4 +121,17 @@ test('copy probe: an untrained model pays about ln(vocab) per digit; the trainer
     assert.ok(f.digits > 10, `${f.family}: ${f.digits} digits`);
     assert.ok(Math.abs(f.digitNll - Math.log(tok.vocabSize)) < 0.5, `${f.family}: ${f.digitNll} vs ln V = ${Math.log(tok.vocabSize)}`);
   }
+});
+
+test('resume compares recipes by meaning: key order and options added with defaults later do not count, a changed value does', () => {
+  const r = nanoRecipe(8);
+  // A checkpoint written before `eval.probeEvery` existed, with keys in another order.
+  const stored = JSON.parse(JSON.stringify(r)) as Record<string, Record<string, unknown>>;
+  delete stored.eval.probeEvery;
+  const reordered = Object.fromEntries(Object.entries(stored).reverse());
+  assert.equal(sameRecipe(reordered, r, parseRunRecipe), true);
+  const changed = JSON.parse(JSON.stringify(r)) as { train: { steps: number } };
+  changed.train.steps = 9;
+  assert.equal(sameRecipe(changed, r, parseRunRecipe), false);
+  assert.equal(sameRecipe({ kind: 'nonsense' }, r, parseRunRecipe), false);
 });

@@ -18,9 +18,10 @@ import type { EvalReport } from '../infer/evaluate.js';
 import { mulScalar, nllFromLogits, logSoftmax } from '../ops/index.js';
 import { MetricsWriter } from '../train/metrics.js';
 import { Progress } from '../train/progress.js';
-import { latestCheckpoint, loadTrainerCheckpoint, saveTrainerCheckpoint } from '../train/checkpoint.js';
+import { latestCheckpoint, loadTrainerCheckpoint, saveTrainerCheckpoint, sameRecipe } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../io/index.js';
 import { saveModel } from '../model/checkpoint.js';
+import { parseGrpoRecipe } from './config.js';
 import type { GrpoRecipe } from './config.js';
 import { rewardFunctions, scoreCompletions } from './rewards.js';
 import type { CompletionInfo } from './rewards.js';
@@ -106,7 +107,7 @@ export async function grpo(opts: GrpoOptions): Promise<{ finalDir: string; lastS
   let ref: DeepseekV3 | null = null;
   if (opts.resume && ckpt) {
     const c = loadTrainerCheckpoint(ckpt);
-    if (JSON.stringify(c.state.recipe) !== JSON.stringify(r)) throw new Error(`--resume: the recipe differs from the one ${out} was started with`);
+    if (!sameRecipe(c.state.recipe, r, parseGrpoRecipe)) throw new Error(`--resume: the recipe differs from the one ${out} was started with`);
     policy = c.model;
     start = c.state.step;
     restore = c.optimizer;

@@ -73,3 +73,28 @@ export function loadTrainerCheckpoint(dir: string): { model: DeepseekV3; state: 
   };
   return { model, state, optimizer };
 }
+
+/** JSON with object keys sorted, so two equal recipes compare equal whatever their key order. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * Whether a resumed run's recipe is the one its checkpoint was started with. The stored recipe is
+ * re-validated through `parse` first, so an option added (with its default) after the run started
+ * does not count as a change.
+ */
+export function sameRecipe<R>(stored: unknown, current: R, parse: (obj: unknown) => R): boolean {
+  let normalized: R;
+  try {
+    normalized = parse(stored);
+  } catch {
+    return false;
+  }
+  return canonicalJson(normalized) === canonicalJson(current);
+}

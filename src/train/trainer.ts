@@ -22,8 +22,9 @@ import { MetricsWriter } from './metrics.js';
 import { PackedDataset, encodeDocuments } from './packing.js';
 import { copyProbe } from '../infer/copy-probe.js';
 import { SftDataset } from './sft-data.js';
+import { parseRunRecipe } from './recipe.js';
 import type { Recipe } from './recipe.js';
-import { latestCheckpoint, loadTrainerCheckpoint, saveTrainerCheckpoint } from './checkpoint.js';
+import { latestCheckpoint, loadTrainerCheckpoint, saveTrainerCheckpoint, sameRecipe } from './checkpoint.js';
 import { Progress } from './progress.js';
 
 /** How to run. */
@@ -151,7 +152,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let restoreOpt: ((o: AdamW) => void) | null = null;
   if (opts.resume && ckpt) {
     const c = loadTrainerCheckpoint(ckpt);
-    if (JSON.stringify(c.state.recipe) !== JSON.stringify(r)) throw new Error(`--resume: the recipe differs from the one ${out} was started with (see ${ckpt}/trainer_state.json)`);
+    if (!sameRecipe(c.state.recipe, r, parseRunRecipe)) throw new Error(`--resume: the recipe differs from the one ${out} was started with (see ${ckpt}/trainer_state.json)`);
     model = c.model;
     start = c.state.step;
     restoreOpt = c.optimizer;
