@@ -160,3 +160,26 @@ test('GRPO run on a nano model: metrics with TRL names, and exact resume', async
   assert.deepEqual(mb.map((m) => [m.step, m.loss, m.reward, m['completions/mean_length']]), ma.map((m) => [m.step, m.loss, m.reward, m['completions/mean_length']]));
 
 });
+
+test('completion log-probs and entropy at temperature T: the grad pass reads the same entropy as a no-grad pass and a softmax by hand', () => {
+  const cfg = { ...getPreset('nano'), vocabSize: 16, numNextnPredictLayers: 0 };
+  const model = new DeepseekV3(cfg, 2);
+  model.eval();
+  const N = 2, L = 4, T = 0.7;
+  const ids = Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  const a = noGrad(() => tidy(() => { const c = completionLogprobs(model, ids, N, L, T, false); return { lp: c.logp.toFloat32Array(), ent: c.entropy! }; }));
+  const b = tidy(() => { const c = completionLogprobs(model, ids, N, L, T, true, true); return { lp: c.logp.toFloat32Array(), ent: c.entropy! }; });
+  assert.equal(completionLogprobs(model, ids, N, L, T, true).entropy, null, 'the grad pass skips entropy unless asked');
+  const logits = noGrad(() => tidy(() => ({ v: model.forward(Tensor.ints([1, 2, 3, 4, 6, 7, 8, 9], [N, L])).logits.toFloat32Array() }))).v;
+  const targets = [2, 3, 4, 5, 7, 8, 9, 10];
+  for (let r = 0; r < N * L; r++) {
+    const z = Array.from(logits.subarray(r * 16, r * 16 + 16), (x) => x / T);
+    const mx = Math.max(...z), lse = mx + Math.log(z.reduce((s, x) => s + Math.exp(x - mx), 0));
+    const p = z.map((x) => Math.exp(x - lse));
+    const H = -p.reduce((s, q, v) => s + q * (z[v] - lse), 0);
+    close(a.lp[r], z[targets[r]] - lse, 1e-4);
+    close(b.lp[r], a.lp[r], 1e-6);
+    close(a.ent[r], H, 1e-4);
+    close(b.ent[r], H, 1e-4);
+  }
+});

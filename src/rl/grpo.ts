@@ -15,7 +15,7 @@ import { Generator } from '../infer/generator.js';
 import type { GenerateResult } from '../infer/generator.js';
 import { completionStops, evaluate, promptIds } from '../infer/evaluate.js';
 import type { EvalReport } from '../infer/evaluate.js';
-import { mulScalar, nllFromLogits, logSoftmax } from '../ops/index.js';
+import { mulScalar, nllFromLogits } from '../ops/index.js';
 import { MetricsWriter } from '../train/metrics.js';
 import { Progress } from '../train/progress.js';
 import { latestCheckpoint, loadTrainerCheckpoint, saveTrainerCheckpoint, sameRecipe } from '../train/checkpoint.js';
@@ -55,9 +55,26 @@ function copyWeights(dst: DeepseekV3, src: DeepseekV3): void {
   for (const [n, t] of dst.namedTensors()) t.f32().set(s.get(n)!.f32());
 }
 
-/** Token log-probs (temperature-scaled) of each rollout's completion under `model`: [N, L] layout. */
+/** Per-row entropy (nats) of softmax(logits) for logits [rows, V] laid out flat. */
+function rowEntropy(logits: Float32Array, rows: number, V: number): Float32Array {
+  const ent = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let mx = -Infinity;
+    for (let v = 0; v < V; v++) mx = Math.max(mx, logits[r * V + v]);
+    let z = 0, s = 0;
+    for (let v = 0; v < V; v++) { const l = logits[r * V + v] - mx, e = Math.exp(l); z += e; s += e * l; }
+    ent[r] = Math.log(z) - s / z; // H = log Z − E[l]
+  }
+  return ent;
+}
+
+/**
+ * Token log-probs (temperature-scaled) of each rollout's completion under `model`: [N, L] layout.
+ * With `wantEntropy`, also the per-token entropy of the (temperature-scaled) distribution, read off
+ * the same forward pass (no gradient flows through it).
+ */
 export function completionLogprobs(
-  model: DeepseekV3, ids: Int32Array, N: number, L: number, temperature: number, withGrad: boolean,
+  model: DeepseekV3, ids: Int32Array, N: number, L: number, temperature: number, withGrad: boolean, wantEntropy = !withGrad,
 ): { logp: Tensor; entropy: Float32Array | null; targets: Int32Array } {
   const inputs = new Int32Array(N * L), targets = new Int32Array(N * L);
   for (let i = 0; i < N; i++) for (let t = 0; t < L; t++) {
@@ -68,24 +85,10 @@ export function completionLogprobs(
     const logits = model.forward(Tensor.ints(inputs, [N, L])).logits;
     const scaled = temperature === 1 ? logits : mulScalar(logits, 1 / temperature);
     const logp = mulScalar(nllFromLogits(scaled, Tensor.ints(targets, [N, L])), -1);
-    return { logp, scaled };
+    const entropy = wantEntropy ? rowEntropy(scaled.contiguous().f32(), N * L, model.cfg.vocabSize) : null;
+    return { logp, entropy, targets };
   };
-  if (withGrad) {
-    const { logp } = run();
-    return { logp, entropy: null, targets };
-  }
-  return noGrad(() => {
-    const { logp, scaled } = run();
-    const ls = logSoftmax(scaled).contiguous().f32();
-    const V = model.cfg.vocabSize;
-    const ent = new Float32Array(N * L);
-    for (let r = 0; r < N * L; r++) {
-      let h = 0;
-      for (let v = 0; v < V; v++) { const l = ls[r * V + v]; h -= Math.exp(l) * l; }
-      ent[r] = h;
-    }
-    return { logp, entropy: ent, targets };
-  });
+  return withGrad ? run() : noGrad(run);
 }
 
 /** Runs (or resumes) GRPO. Returns the final model directory. */
@@ -224,21 +227,17 @@ export async function grpo(opts: GrpoOptions): Promise<{ finalDir: string; lastS
           }
         });
         const weights = aggregationWeights(mask, N, L, r.lossType, r.maxCompletionLength);
-        // Reference log-probs and entropy, once per batch (no gradient).
+        // Reference log-probs, once per batch (no gradient).
         let refLp: Float32Array | null = null;
-        let entSum = 0, entCount = 0;
-        for (let s = 0; s < N; s += r.microBatch) {
-          const m = Math.min(r.microBatch, N - s);
-          const sub = ids.subarray(s * (L + 1), (s + m) * (L + 1));
-          tidy(() => {
-            const cur = completionLogprobs(policy, sub, m, L, r.temperature, false);
-            for (let q = 0; q < m * L; q++) if (mask[s * L + q]) { entSum += cur.entropy![q]; entCount++; }
-            if (ref) {
-              if (!refLp) refLp = new Float32Array(N * L);
-              refLp.set(completionLogprobs(ref, sub, m, L, r.temperature, false).logp.contiguous().f32(), s * L);
-            }
-          });
+        if (ref) {
+          refLp = new Float32Array(N * L);
+          for (let s = 0; s < N; s += r.microBatch) {
+            const m = Math.min(r.microBatch, N - s);
+            tidy(() => refLp!.set(completionLogprobs(ref!, ids.subarray(s * (L + 1), (s + m) * (L + 1)), m, L, r.temperature, false, false).logp.contiguous().f32(), s * L));
+          }
         }
+        // The policy's entropy over completion tokens, read off the first optimization pass.
+        let entSum = 0, entCount = 0;
         // μ optimization passes over the rollouts.
         for (let it = 0; it < r.numIterations; it++) {
           opt.zeroGrad();
@@ -246,7 +245,8 @@ export async function grpo(opts: GrpoOptions): Promise<{ finalDir: string; lastS
           for (let s = 0; s < N; s += r.microBatch) {
             const m = Math.min(r.microBatch, N - s);
             tidy(() => {
-              const cur = completionLogprobs(policy, ids.subarray(s * (L + 1), (s + m) * (L + 1)), m, L, r.temperature, true);
+              const cur = completionLogprobs(policy, ids.subarray(s * (L + 1), (s + m) * (L + 1)), m, L, r.temperature, true, it === 0);
+              if (cur.entropy) for (let q = 0; q < m * L; q++) if (mask[s * L + q]) { entSum += cur.entropy[q]; entCount++; }
               const { loss, stats } = grpoLoss(
                 cur.logp, old.subarray(s * L, (s + m) * L), refLp ? (refLp as Float32Array).subarray(s * L, (s + m) * L) : null,
                 advTok.subarray(s * L, (s + m) * L), weights.subarray(s * L, (s + m) * L), { epsLow: r.epsLow, epsHigh: r.epsHigh, beta: r.beta },
