@@ -138,6 +138,10 @@ test('lenientExtract ignores the tags and takes the last number / list / express
   assert.equal(lenientExtract('sort', 'sorted: 1, 2, 3 and then 7'), '1, 2, 3');
   assert.equal(lenientExtract('sort', 'list [ -4, 0 ,12 ]'), '-4, 0, 12');
   assert.equal(lenientExtract('countdown', 'try 3 * 4 = 12. So (50 + 25) - 3 = 72'), '(50 + 25) - 3');
+  // A worked search then the tagged answer: the answer, not the search line run into it.
+  assert.equal(lenientExtract('countdown', '<think>\n25 + 50 = 75\n</think> <answer>19 + 13</answer>'), '19 + 13');
+  assert.equal(lenientExtract('countdown', '<think>25 + 50 = 75</think><answer>19 + 13</answer>'), '19 + 13');
+  assert.equal(lenientExtract('countdown', 'so 75 19 + 13'), '19 + 13');
   assert.equal(lenientExtract('countdown', 'answer: (so 50 + 25)'), '50 + 25');
   assert.equal(lenientExtract('countdown', 'nothing'), null);
   assert.equal(lenientExtract('linear', 'x = -5'), '-5');

@@ -31,5 +31,5 @@ export function isWellFormed(completion: string): boolean {
 
 /** Removes every think/answer tag (used by lenient extraction, which ignores the format). */
 export function stripTags(text: string): string {
-  return text.replace(/<\/?(?:think|answer)>/g, ' ');
+  return text.replace(/<\/?(?:think|answer)>/g, '\n');
 }

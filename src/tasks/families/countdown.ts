@@ -200,13 +200,17 @@ export function checkCountdown(numbers: readonly number[], target: number, answe
   return value !== null && eqR(value, rat(BigInt(target)));
 }
 
-const EXPR_RUN = /[\d\s+\-−–*×·/÷()]+/g;
+// Runs stay within one line: a line break (or a stripped tag) ends an expression.
+const EXPR_RUN = /[\d \t+\-−–*×·/÷()]+/g;
 
 /** The last expression-looking run of text (digits, operators, parentheses) with an operator in it. */
 export function lastExpression(text: string): string | null {
   const runs = (text.match(EXPR_RUN) ?? []).map((r) => r.trim()).filter((r) => /\d/.test(r) && /[+\-−–*×·/÷]/.test(r));
-  let e = runs[runs.length - 1];
-  if (e === undefined) return null;
+  const last = runs[runs.length - 1];
+  if (last === undefined) return null;
+  // Two numbers side by side ("= 75  19 + 13") are not one expression: keep the last piece with an operator.
+  const pieces = last.split(/(?<=[\d)])\s+(?=[\d(])/).filter((r) => /\d/.test(r) && /[+\-−–*×·/÷]/.test(r));
+  let e = pieces[pieces.length - 1] ?? last;
   e = e.replace(/^[)\s]+/, '').replace(/[(\s+\-−–*×·/÷]+$/, '');
   // drop unmatched parentheses at the ends ("(so 50 + 25)" leaves "50 + 25)")
   const count = (ch: string): number => (e as string).split(ch).length - 1;
