@@ -4,6 +4,7 @@
 // completion-length curves.
 import fs from 'node:fs';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { builtinRecipe } from '../train/recipe.js';
 import { train } from '../train/trainer.js';
 import { loadGrpoRecipe, parseGrpoRecipe } from './config.js';
@@ -13,7 +14,7 @@ import { loadModel } from '../model/checkpoint.js';
 import { Tokenizer } from '../tokenizer/index.js';
 import { Generator } from '../infer/generator.js';
 import { evaluate, formatEvalTable } from '../infer/evaluate.js';
-import type { EvalReport } from '../infer/evaluate.js';
+import type { EvalOptions, EvalReport } from '../infer/evaluate.js';
 import { readMetrics } from '../train/metrics.js';
 import { writeFileAtomic } from '../io/index.js';
 
@@ -27,15 +28,43 @@ export interface R1ZeroOptions {
   resume?: boolean;
 }
 
+/** The held-out evaluation of the experiment (n ≥ 50 problems per family and level, k ≥ 8 samples). */
+function evalOptions(r: GrpoRecipe): EvalOptions {
+  return {
+    families: r.tasks.families, difficulties: r.eval.difficulties ?? r.tasks.difficulties, n: Math.max(r.eval.n, 50), k: Math.max(r.eval.k, 8),
+    maxNewTokens: r.maxCompletionLength, seed: 12345, template: r.template,
+  };
+}
+
 async function evalModel(dir: string, r: GrpoRecipe): Promise<EvalReport> {
   const model = loadModel(dir);
   model.eval();
   const tok = Tokenizer.fromDir(dir);
   const gen = new Generator(model, { maxBatch: 128, maxLen: Math.min(512, model.cfg.maxPositionEmbeddings) });
-  return evaluate(gen, tok, {
-    families: r.tasks.families, difficulties: r.eval.difficulties ?? r.tasks.difficulties, n: Math.max(r.eval.n, 50), k: Math.max(r.eval.k, 8),
-    maxNewTokens: r.maxCompletionLength, seed: 12345, template: r.template,
-  });
+  return evaluate(gen, tok, evalOptions(r));
+}
+
+/**
+ * The base model's evaluation, cached under `cacheDir` by a hash of its weights, tokenizer and the
+ * evaluation options (evaluation is deterministic given those), so a second RL run from the same
+ * base does not spend minutes re-measuring it.
+ */
+async function evalBaseCached(dir: string, r: GrpoRecipe, cacheDir: string): Promise<EvalReport> {
+  const h = createHash('sha256');
+  for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors') || f.startsWith('tokenizer') || f === 'config.json').sort()) {
+    h.update(f);
+    h.update(fs.readFileSync(path.join(dir, f)));
+  }
+  h.update(JSON.stringify(evalOptions(r)));
+  const file = path.join(cacheDir, `${h.digest('hex').slice(0, 16)}.json`);
+  if (fs.existsSync(file)) {
+    console.error(`r1-zero: base evaluation from cache ${file}`);
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as EvalReport;
+  }
+  const report = await evalModel(dir, r);
+  fs.mkdirSync(cacheDir, { recursive: true });
+  writeFileAtomic(file, JSON.stringify(report));
+  return report;
 }
 
 /** A small SVG line chart of one metric over steps. */
@@ -64,7 +93,7 @@ export async function runR1Zero(o: R1ZeroOptions): Promise<void> {
   const r = parseGrpoRecipe({ ...loadGrpoRecipe(o.preset), init: base, maxMinutes: o.minutes });
   const out = o.out ?? path.join('runs', `r1-zero-${o.preset}`);
   console.error('r1-zero: evaluating the base model');
-  const before = await evalModel(base, r);
+  const before = await evalBaseCached(base, r, path.join(path.dirname(out), '.eval-cache'));
   console.error(formatEvalTable(before));
   const t0 = performance.now();
   const res = await grpo({ recipe: r, out, resume: o.resume });
