@@ -17,6 +17,8 @@ import { evaluate, formatEvalTable } from '../infer/evaluate.js';
 import type { EvalOptions, EvalReport } from '../infer/evaluate.js';
 import { readMetrics } from '../train/metrics.js';
 import { writeFileAtomic } from '../io/index.js';
+import { familyScores, readReport, writeReport } from './r1zero-report.js';
+import type { R1ZeroReport } from './r1zero-report.js';
 
 /** Options of the experiment. */
 export interface R1ZeroOptions {
@@ -67,21 +69,6 @@ async function evalBaseCached(dir: string, r: GrpoRecipe, cacheDir: string): Pro
   return report;
 }
 
-/** A small SVG line chart of one metric over steps. */
-export function lineChartSvg(title: string, xs: number[], ys: number[], w = 480, h = 200): string {
-  const pad = 36;
-  const xmin = Math.min(...xs), xmax = Math.max(...xs), ymin = Math.min(0, ...ys), ymax = Math.max(...ys, ymin + 1e-9);
-  const X = (x: number) => pad + ((x - xmin) / Math.max(1e-9, xmax - xmin)) * (w - 2 * pad);
-  const Y = (y: number) => h - pad - ((y - ymin) / Math.max(1e-9, ymax - ymin)) * (h - 2 * pad);
-  const pts = xs.map((x, i) => `${X(x).toFixed(1)},${Y(ys[i]).toFixed(1)}`).join(' ');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="11">` +
-    `<rect width="${w}" height="${h}" fill="white"/><text x="${pad}" y="16" font-size="13">${title}</text>` +
-    `<line x1="${pad}" y1="${h - pad}" x2="${w - pad}" y2="${h - pad}" stroke="#888"/><line x1="${pad}" y1="${pad}" x2="${pad}" y2="${h - pad}" stroke="#888"/>` +
-    `<text x="${pad}" y="${h - pad + 14}">${xmin}</text><text x="${w - pad - 20}" y="${h - pad + 14}">${xmax}</text>` +
-    `<text x="2" y="${Y(ymax) + 4}">${ymax.toFixed(2)}</text><text x="2" y="${Y(ymin) + 4}">${ymin.toFixed(2)}</text>` +
-    `<polyline fill="none" stroke="#2563eb" stroke-width="1.5" points="${pts}"/></svg>\n`;
-}
-
 /** Runs the whole experiment and writes the report. */
 export async function runR1Zero(o: R1ZeroOptions): Promise<void> {
   const base = o.base ?? path.join('runs', `pretrain-${o.preset}`, 'final');
@@ -92,6 +79,7 @@ export async function runR1Zero(o: R1ZeroOptions): Promise<void> {
   }
   const r = parseGrpoRecipe({ ...loadGrpoRecipe(o.preset), init: base, maxMinutes: o.minutes });
   const out = o.out ?? path.join('runs', `r1-zero-${o.preset}`);
+  const tAll = performance.now();
   console.error('r1-zero: evaluating the base model');
   const before = await evalBaseCached(base, r, path.join(path.dirname(out), '.eval-cache'));
   console.error(formatEvalTable(before));
@@ -103,32 +91,20 @@ export async function runR1Zero(o: R1ZeroOptions): Promise<void> {
   console.error(formatEvalTable(after));
 
   const m = readMetrics(path.join(out, 'metrics.jsonl')).filter((x) => typeof x.reward === 'number');
-  const steps = m.map((x) => x.step);
-  const json = {
-    preset: o.preset, base, rl_run: out, rl_minutes: rlMinutes, rl_steps: res.lastStep, recipe: r,
-    families: Object.fromEntries(before.families.map((b, i) => {
-      const a = after.families[i];
-      const pick = (s: typeof b) => ({ pass1: s.pass1, cons: s.cons, lenient_pass1: s.lenientPass1, greedy: s.greedy, format: s.formatRate, mean_length: s.meanLength });
-      return [b.family, { base: pick(b), rl: pick(a) }];
-    })),
-    curves: { step: steps, reward: m.map((x) => x.reward), accuracy: m.map((x) => x['rewards/accuracy/mean']), mean_length: m.map((x) => x['completions/mean_length']) },
+  const eo = evalOptions(r);
+  const rep: R1ZeroReport = {
+    preset: o.preset, base, rl_run: out, rl_minutes: rlMinutes, total_minutes: (performance.now() - tAll) / 60000, rl_steps: res.lastStep, recipe: r,
+    eval: { n: eo.n, k: eo.k, difficulties: eo.difficulties, temperature: 0.6, top_p: 0.95, seed: eo.seed ?? 0 },
+    families: Object.fromEntries(before.families.map((b, i) => [b.family, { base: familyScores(b), rl: familyScores(after.families[i]) }])),
+    curves: {
+      step: m.map((x) => x.step), reward: m.map((x) => x.reward as number), accuracy: m.map((x) => x['rewards/accuracy/mean'] as number),
+      format: m.map((x) => x['rewards/format/mean'] as number), mean_length: m.map((x) => x['completions/mean_length'] as number),
+    },
   };
-  fs.mkdirSync(o.reportDir, { recursive: true });
-  const stem = path.join(o.reportDir, `r1-zero-${o.preset}`);
-  writeFileAtomic(`${stem}.json`, JSON.stringify(json, null, 2) + '\n');
-  writeFileAtomic(`${stem}-reward.svg`, lineChartSvg('reward (mean over rollouts) per GRPO step', steps, m.map((x) => x.reward as number)));
-  writeFileAtomic(`${stem}-length.svg`, lineChartSvg('completion length (tokens) per GRPO step', steps, m.map((x) => x['completions/mean_length'] as number)));
-  const pct = (x: number) => (100 * x).toFixed(1);
-  const rows = before.families.map((b, i) => {
-    const a = after.families[i];
-    return `| ${b.family} | ${pct(b.pass1)} → **${pct(a.pass1)}** | ${pct(b.cons)} → ${pct(a.cons)} | ${pct(b.lenientPass1)} → **${pct(a.lenientPass1)}** | ${b.meanLength.toFixed(0)} → ${a.meanLength.toFixed(0)} |`;
-  });
-  const md = `# R1-Zero on tinyseek-${o.preset}\n\nCommand: \`tinyseek r1-zero --preset ${o.preset} --minutes ${o.minutes}\` (base: \`${base}\`; RL run: \`${out}\`).\n\n` +
-    `GRPO with accuracy + format rewards only (R1-Zero template verbatim), ${res.lastStep} steps in ${rlMinutes.toFixed(1)} minutes on this 2-core machine. ` +
-    `Held-out test-split problems (difficulties ${(r.eval.difficulties ?? r.tasks.difficulties).join(', ')}); pass@1 estimated from k samples at T = 0.6, top-p = 0.95; ` +
-    `"lenient" ignores the tags and takes the last number/list/expression in the completion.\n\n` +
-    `| family | pass@1 % (base → RL) | cons@k % | lenient pass@1 % | mean length |\n|---|---|---|---|---|\n${rows.join('\n')}\n\n` +
-    `![reward](r1-zero-${o.preset}-reward.svg)\n\n![length](r1-zero-${o.preset}-length.svg)\n`;
-  writeFileAtomic(`${stem}.md`, md);
-  console.log(`report: ${stem}.md`);
+  console.log(`report: ${await writeReport(rep, o.reportDir)}`);
+}
+
+/** Redraws a report (Markdown and SVGs) from its JSON. */
+export async function renderR1ZeroReport(preset: string, reportDir: string): Promise<string> {
+  return writeReport(readReport(path.join(reportDir, `r1-zero-${preset}.json`)), reportDir);
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { CliError } from '../errors.js';
 import { loadGrpoRecipe, parseGrpoRecipe } from '../../rl/config.js';
 import { grpo } from '../../rl/grpo.js';
-import { runR1Zero } from '../../rl/r1zero.js';
+import { renderR1ZeroReport, runR1Zero } from '../../rl/r1zero.js';
 import { loadModel } from '../../model/checkpoint.js';
 import { Tokenizer } from '../../tokenizer/index.js';
 import { Generator } from '../../infer/generator.js';
@@ -80,7 +80,12 @@ export function register(program: Command): void {
     .option('--minutes <m>', 'RL time budget in minutes', num('minutes'), 60)
     .option('--report <dir>', 'where to write the report', 'docs/results')
     .option('--resume', 'continue an interrupted RL run', false)
-    .action(async (f: { preset: string; base?: string; out?: string; minutes: number; report: string; resume: boolean }) => {
+    .option('--render', 'only redraw the report (Markdown and SVG curves) from its JSON', false)
+    .action(async (f: { preset: string; base?: string; out?: string; minutes: number; report: string; resume: boolean; render: boolean }) => {
+      if (f.render) {
+        console.log(`report: ${await renderR1ZeroReport(f.preset, f.report)}`);
+        return;
+      }
       await runR1Zero({ preset: f.preset, base: f.base, out: f.out, minutes: f.minutes, reportDir: f.report, resume: f.resume });
     });
 }
