@@ -62,7 +62,7 @@ export function reportMarkdown(rep: R1ZeroReport): string {
   const lines = [
     `# R1-Zero on tinyseek-${rep.preset}`,
     '',
-    `Command: \`tinyseek r1-zero --preset ${rep.preset} --base ${rep.base}\` (RL run in \`${rep.rl_run}\`; \`tinyseek r1-zero --render\` redraws this page from [r1-zero-${rep.preset}.json](r1-zero-${rep.preset}.json)).`,
+    `Command: \`tinyseek r1-zero --preset ${rep.preset} --base ${rep.base}${r.maxMinutes !== undefined ? ` --minutes ${r.maxMinutes}` : ''}\` (RL run in \`${rep.rl_run}\`; \`tinyseek r1-zero --render\` redraws this page from [r1-zero-${rep.preset}.json](r1-zero-${rep.preset}.json)).`,
     '',
     `GRPO with rule-based rewards only (accuracy ${JSON.stringify((r.rewards as Record<string, number> | undefined)?.accuracy ?? 1)}, format ${JSON.stringify((r.rewards as Record<string, number> | undefined)?.format ?? 0)}), the R1-Zero template verbatim, ` +
       `on training-split problems of ${rep.recipe.tasks.families.join(', ')} at difficulty ${rep.recipe.tasks.difficulties.join(', ')}: ` +
