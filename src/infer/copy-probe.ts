@@ -3,6 +3,7 @@
 // only that a digit comes; a base that copies operands and carries digits goes far below it. Before
 // that, GRPO has no rewards to work with (docs/data.md, "Training the base").
 import { Tensor, noGrad, tidy } from '../tensor/index.js';
+import { nllFromLogits } from '../ops/index.js';
 import type { DeepseekV3 } from '../model/model.js';
 import type { Tokenizer } from '../tokenizer/index.js';
 import { getTask, taskNames } from '../tasks/registry.js';
@@ -40,16 +41,11 @@ export function copyProbe(model: DeepseekV3, tok: Tokenizer, opts: CopyProbeOpti
       const ids = tok.encode(text, { allowSpecial: true });
       const from = tok.encode(text.slice(0, text.indexOf('\nSolution:')), { allowSpecial: true }).length;
       noGrad(() => tidy(() => {
-        const logits = model.forward(Tensor.ints(ids, [1, ids.length])).logits; // [1, T, V]
-        const V = logits.shape[2], L = logits.toFloat32Array();
+        const logits = model.forward(Tensor.ints(ids.slice(0, -1), [1, ids.length - 1])).logits; // [1, T-1, V]
+        const nll = nllFromLogits(logits, Tensor.ints(ids.slice(1), [1, ids.length - 1])).toFloat32Array(); // [1, T-1]
         for (let t = from; t < ids.length - 1; t++) {
           if (!isDigit.has(ids[t + 1])) continue;
-          const row = L.subarray(t * V, (t + 1) * V);
-          let m = -Infinity;
-          for (const v of row) m = Math.max(m, v);
-          let s = 0;
-          for (const v of row) s += Math.exp(v - m);
-          sum += m + Math.log(s) - row[ids[t + 1]];
+          sum += nll[t];
           digits++;
         }
       }));

@@ -34,7 +34,7 @@ export interface R1ZeroOptions {
 function evalOptions(r: GrpoRecipe): EvalOptions {
   return {
     families: r.tasks.families, difficulties: r.eval.difficulties ?? r.tasks.difficulties, n: Math.max(r.eval.n, 50), k: Math.max(r.eval.k, 8),
-    maxNewTokens: r.maxCompletionLength, seed: 12345, template: r.template,
+    maxNewTokens: r.maxCompletionLength, seed: 12345, template: r.template, temperature: 0.6, topP: 0.95,
   };
 }
 
@@ -94,7 +94,7 @@ export async function runR1Zero(o: R1ZeroOptions): Promise<void> {
   const eo = evalOptions(r);
   const rep: R1ZeroReport = {
     preset: o.preset, base, rl_run: out, rl_minutes: rlMinutes, total_minutes: (performance.now() - tAll) / 60000, rl_steps: res.lastStep, recipe: r,
-    eval: { n: eo.n, k: eo.k, difficulties: eo.difficulties, temperature: 0.6, top_p: 0.95, seed: eo.seed ?? 0 },
+    eval: { n: eo.n, k: eo.k, difficulties: eo.difficulties, temperature: eo.temperature!, top_p: eo.topP!, seed: eo.seed! },
     families: Object.fromEntries(before.families.map((b, i) => [b.family, { base: familyScores(b), rl: familyScores(after.families[i]) }])),
     curves: {
       step: m.map((x) => x.step), reward: m.map((x) => x.reward as number), accuracy: m.map((x) => x['rewards/accuracy/mean'] as number),
