@@ -9,6 +9,7 @@ import { saveModel, loadModel } from '../model/checkpoint.js';
 import type { AdamW, OptimizerState } from '../nn/optim.js';
 import { saveSafetensors, loadAsFloat32, writeFileAtomic } from '../io/index.js';
 import type { TensorRecord } from '../io/index.js';
+import { faultPoint } from '../io/fault.js';
 
 /** Everything besides weights and moments that a resumed run needs. */
 export interface TrainerState {
@@ -39,10 +40,15 @@ export function saveTrainerCheckpoint(
     recs.push({ name: `v.${n}`, dtype: 'F32', shape: [...p.shape], data: o.v[n] });
   }
   saveSafetensors(path.join(tmp, 'optimizer.safetensors'), recs, { step: String(o.step) });
+  faultPoint('checkpoint:files-written');
   writeFileAtomic(path.join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
+  faultPoint('checkpoint:complete');
   fs.rmSync(final, { recursive: true, force: true });
+  faultPoint('checkpoint:old-aside');
   fs.renameSync(tmp, final);
+  faultPoint('checkpoint:in-place');
   writeFileAtomic(path.join(root, 'latest'), name + '\n');
+  faultPoint('checkpoint:latest');
   // Prune older checkpoints.
   const all = fs.readdirSync(root).filter((f) => /^step-\d+$/.test(f)).sort();
   for (const f of all.slice(0, Math.max(0, all.length - keep))) fs.rmSync(path.join(root, f), { recursive: true, force: true });
