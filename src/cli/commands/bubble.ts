@@ -1,8 +1,8 @@
 // `tinyseek bubble`: pipeline bubbles of 1F1B, ZB1P, DualPipe and DualPipeV — the formula next to the
 // value simulated from each method's actual schedule — and their per-rank timelines (text or SVG).
 import type { Command } from 'commander';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { CliError } from '../errors.js';
+import { writeFileAtomic } from '../../io/index.js';
 import { compareSchedules, textTimeline, timelineSvg, type BubbleRow, type OpTimes } from '../../analysis/bubble.js';
 import { ScheduleError } from '../../parallel/schedule.js';
 import { formatTable } from '../../analysis/table.js';
@@ -98,14 +98,11 @@ export function bubbleText(pp: number, chunks: number, t: OpTimes, rows: BubbleR
   return out;
 }
 
-/** Writes a file via a temporary name and a rename, so a reader never sees half a file. */
+/** Writes a file through the one atomic-write helper, reporting a failure as a CliError. */
 function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
   try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, file);
+    writeFileAtomic(file, text);
   } catch (e) {
-    rmSync(tmp, { force: true });
     throw new CliError(`cannot write ${file}: ${(e as Error).message}`);
   }
 }
