@@ -96,6 +96,11 @@ for (const point of POINTS) {
     const out = await finishedRun();
     await killResumeAt(out, point);
     const temps = ckptEntries(out).filter((f) => f.startsWith('.') || f.includes('.tmp-'));
+    if (point === 'checkpoint:old-aside') {
+      // The window of the reported bug: no step-000008 folder while `latest` names it.
+      assert.ok(!fs.existsSync(path.join(out, 'checkpoints', 'step-000008')), 'killed while step-000008 is out of place');
+      assert.equal(fs.readFileSync(path.join(out, 'checkpoints', 'latest'), 'utf8').trim(), 'step-000008');
+    }
     const { value: res, error, lines } = await captureStderr(() => train({ recipe, out, resume: true, quiet: true }));
     assert.equal(error, undefined, `resume failed: ${error?.message}\n${lines.join('\n')}`);
     const r = res as TrainResult;
@@ -135,6 +140,16 @@ test('a half-deleted newest checkpoint (config.json gone) is skipped with a warn
   assert.ok(lines.some((l) => l.includes('step-000008') && /incomplete|skipp/.test(l)), lines.join('\n'));
   assert.deepEqual(steps(out), [1, 2, 3, 4, 5, 6, 7, 8]);
   assert.deepEqual(ckptEntries(out), ['latest', 'step-000004', 'step-000008']);
+});
+
+test('checkpoints written before the COMPLETE marker existed still resume (judged by their files), and the message says so', async () => {
+  const out = await finishedRun();
+  for (const s of ['step-000004', 'step-000008']) fs.rmSync(path.join(out, 'checkpoints', s, 'COMPLETE'));
+  const { value: res, error, lines } = await captureStderr(() => train({ recipe, out, resume: true, quiet: true }));
+  assert.equal(error, undefined, `resume failed: ${error?.message}`);
+  assert.equal((res as TrainResult).history.length, 0, 'resumed from step 8');
+  assert.ok(lines.some((l) => l.includes('step-000008') && /predates/.test(l)), lines.join('\n'));
+  assert.ok(fs.existsSync(path.join(out, 'checkpoints', 'step-000008', 'COMPLETE')), 'the re-save writes the marker');
 });
 
 test('a run folder with metrics but no complete checkpoint is never silently restarted from step 0', async () => {

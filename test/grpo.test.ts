@@ -155,6 +155,9 @@ test('GRPO run on a nano model: metrics with TRL names, and exact resume', async
     assert.ok(k in ma[0], `metric ${k}`);
   }
   await grpo({ recipe, out: path.join(root, 'b'), quiet: true, stopAfter: 1 });
+  // The reference model is part of the checkpoint before it is marked complete.
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'b', 'checkpoints', 'step-000001', 'COMPLETE'), 'utf8')) as { files: Record<string, number> };
+  assert.ok('ref/model.safetensors' in manifest.files && 'ref/config.json' in manifest.files, Object.keys(manifest.files).join(', '));
   await grpo({ recipe, out: path.join(root, 'b'), quiet: true, resume: true });
   const mb = readMetrics(path.join(root, 'b', 'metrics.jsonl'));
   assert.deepEqual(mb.map((m) => [m.step, m.loss, m.reward, m['completions/mean_length']]), ma.map((m) => [m.step, m.loss, m.reward, m['completions/mean_length']]));

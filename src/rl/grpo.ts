@@ -18,7 +18,7 @@ import type { EvalReport } from '../infer/evaluate.js';
 import { mulScalar, nllFromLogits } from '../ops/index.js';
 import { MetricsWriter } from '../train/metrics.js';
 import { Progress } from '../train/progress.js';
-import { latestCheckpoint, loadTrainerCheckpoint, saveTrainerCheckpoint, sameRecipe } from '../train/checkpoint.js';
+import { loadTrainerCheckpoint, openRun, saveTrainerCheckpoint, sameRecipe } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../io/index.js';
 import { saveModel } from '../model/checkpoint.js';
 import { parseGrpoRecipe } from './config.js';
@@ -95,9 +95,12 @@ export function completionLogprobs(
 export async function grpo(opts: GrpoOptions): Promise<{ finalDir: string; lastStep: number; evals: { step: number; report: EvalReport }[] }> {
   const r = opts.recipe;
   const out = opts.out;
-  fs.mkdirSync(out, { recursive: true });
-  const ckpt = latestCheckpoint(out);
-  if (ckpt && !opts.resume) throw new Error(`${out} already holds a run; pass --resume to continue it, or choose another --out`);
+  // Cleans up after killed saves; refuses to start over a folder with history; picks the newest
+  // complete checkpoint (with its reference model when beta > 0) on --resume.
+  const resumed = openRun(out, opts.resume ?? false, (dir) => ({
+    ckpt: loadTrainerCheckpoint(dir),
+    ref: r.beta > 0 ? loadModel(path.join(dir, 'ref')) : null,
+  }));
 
   const tok = Tokenizer.fromDir(r.init);
   const tokFiles: Record<string, Uint8Array> = {};
@@ -108,14 +111,15 @@ export async function grpo(opts: GrpoOptions): Promise<{ finalDir: string; lastS
   let promptRng = new Rng(hashSeed('grpo-prompts', r.seed));
   let restore: ((o: AdamW) => void) | null = null;
   let ref: DeepseekV3 | null = null;
-  if (opts.resume && ckpt) {
-    const c = loadTrainerCheckpoint(ckpt);
+  if (resumed) {
+    const c = resumed.loaded.ckpt;
     if (!sameRecipe(c.state.recipe, r, parseGrpoRecipe)) throw new Error(`--resume: the recipe differs from the one ${out} was started with`);
     policy = c.model;
     start = c.state.step;
     restore = c.optimizer;
     promptRng.setState((c.state.extra?.promptRng as number[]) ?? []);
-    if (r.beta > 0) ref = loadModel(path.join(ckpt, 'ref'));
+    ref = resumed.loaded.ref;
+    console.error(`resume: continuing from step ${start} (${resumed.dir})`);
   } else {
     policy = loadModel(r.init);
   }
@@ -144,9 +148,10 @@ export async function grpo(opts: GrpoOptions): Promise<{ finalDir: string; lastS
   const onSigint = () => { interrupted = true; };
   process.on('SIGINT', onSigint);
   const save = (step: number) => {
-    const dir = saveTrainerCheckpoint(out, policy, opt, { step, seed: r.seed, recipe: r, extra: { promptRng: promptRng.getState() } }, tokFiles);
-    if (ref) saveModel(path.join(dir, 'ref'), ref);
-    return dir;
+    // The reference model is written inside the checkpoint before it is marked complete.
+    return saveTrainerCheckpoint(out, policy, opt, { step, seed: r.seed, recipe: r, extra: { promptRng: promptRng.getState() } }, tokFiles, {
+      writeExtra: ref ? (dir) => saveModel(path.join(dir, 'ref'), ref!) : undefined,
+    });
   };
   const samplePrompts = (n: number): Problem[] => Array.from({ length: n }, () => {
     const fam = r.tasks.families[promptRng.int(r.tasks.families.length)];

@@ -1,15 +1,28 @@
 // Trainer checkpoints: `<out>/checkpoints/step-NNNNNN/` holds a Hugging Face model directory (with
-// the tokenizer), `optimizer.safetensors` (AdamW moments) and `trainer_state.json`; `<out>/checkpoints/latest`
-// names the newest. A checkpoint directory is written under a temporary name and renamed into place,
-// so a crash never leaves a half-written checkpoint behind `latest`.
+// the tokenizer), `optimizer.safetensors` (AdamW moments), `trainer_state.json` and, written last,
+// `COMPLETE`: a manifest of every file in the folder with its size. `<out>/checkpoints/latest` names
+// the newest save.
+//
+// A save never shows a partial folder under a step name and never drops the last complete copy of a step:
+//   1. everything is written to `.step-N.tmp-PID/`, the COMPLETE manifest last;
+//   2. a re-save of an existing `step-N` first renames the old folder aside to `.step-N.old-PID`;
+//   3. the new folder is renamed to `step-N`, then `latest` is rewritten atomically;
+//   4. the old copy is deleted, and checkpoints beyond `keep` are pruned (each renamed to
+//      `.step-N.del-PID` before it is deleted, so a half-deleted folder never keeps a step name).
+// A kill at any point leaves a complete `step-N` or a complete `.step-N.tmp-PID` / `.step-N.old-PID`;
+// `recoverCheckpoints` (run at every start) puts such a copy back in place and deletes other leftovers.
+// Resume takes the newest complete checkpoint that loads (`latest` is only advisory) and says what it
+// skipped. Checkpoints written before the manifest existed (no COMPLETE file) count as complete when
+// config.json, the weights, optimizer.safetensors and a readable trainer_state.json are all there.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DeepseekV3 } from '../model/model.js';
 import { saveModel, loadModel } from '../model/checkpoint.js';
 import type { AdamW, OptimizerState } from '../nn/optim.js';
-import { saveSafetensors, loadAsFloat32, writeFileAtomic } from '../io/index.js';
+import { saveSafetensors, loadAsFloat32, writeFileAtomic, syncDir, CheckpointError, INDEX_FILE, SINGLE_FILE } from '../io/index.js';
 import type { TensorRecord } from '../io/index.js';
 import { faultPoint } from '../io/fault.js';
+import { readMetrics } from './metrics.js';
 
 /** Everything besides weights and moments that a resumed run needs. */
 export interface TrainerState {
@@ -21,46 +34,279 @@ export interface TrainerState {
   extra?: Record<string, unknown>;
 }
 
-/** Saves a checkpoint; keeps the newest `keep` checkpoints. Returns its directory. */
+/** Name of the completeness marker, written last into a checkpoint folder. */
+export const COMPLETE_FILE = 'COMPLETE';
+const STEP_RE = /^step-(\d+)$/;
+/** Leftovers of interrupted saves: `.step-N.tmp-PID` (new copy), `.step-N.old-PID` (replaced copy), `.step-N.del-PID` (being pruned), `latest.tmp-PID`. */
+const LEFTOVER_RE = /^(?:\.(step-\d+)\.(tmp|old|del)-\d+|latest\.tmp-\d+)$/;
+
+/** Options of `saveTrainerCheckpoint`. */
+export interface SaveCheckpointOptions {
+  /** How many complete checkpoints to keep (default 2). */
+  keep?: number;
+  /** Writes extra files into the checkpoint folder before it is marked complete (e.g. GRPO's reference model). */
+  writeExtra?: (dir: string) => void;
+}
+
+function stepName(step: number): string {
+  return `step-${String(step).padStart(6, '0')}`;
+}
+
+/** Every file under `dir`, as paths relative to it. */
+function listFiles(dir: string, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(path.join(dir, prefix), { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...listFiles(dir, rel));
+    else out.push(rel);
+  }
+  return out.sort();
+}
+
+/** Deletes a folder by renaming it aside first, so a kill mid-delete never leaves a partial folder under its name. */
+function removeDir(root: string, name: string): void {
+  const aside = path.join(root, `.${name}.del-${process.pid}`);
+  fs.renameSync(path.join(root, name), aside);
+  fs.rmSync(aside, { recursive: true, force: true });
+}
+
+/**
+ * Saves a checkpoint of step `state.step` (replacing an existing one of that step safely) and prunes
+ * all but the newest `keep` complete ones. Returns its directory. A save that fails (e.g. disk full)
+ * removes its temporary folder and throws a CheckpointError naming the path; older checkpoints stay.
+ */
 export function saveTrainerCheckpoint(
   out: string, model: DeepseekV3, opt: AdamW, state: TrainerState,
-  tokenizerFiles: Record<string, string | Uint8Array>, keep = 2,
+  tokenizerFiles: Record<string, string | Uint8Array>, options: SaveCheckpointOptions = {},
 ): string {
+  const keep = options.keep ?? 2;
   const root = path.join(out, 'checkpoints');
   fs.mkdirSync(root, { recursive: true });
-  const name = `step-${String(state.step).padStart(6, '0')}`;
+  const name = stepName(state.step);
   const final = path.join(root, name);
   const tmp = path.join(root, `.${name}.tmp-${process.pid}`);
-  fs.rmSync(tmp, { recursive: true, force: true });
-  saveModel(tmp, model, { tokenizerFiles });
-  const o = opt.stateDict();
-  const recs: TensorRecord[] = [];
-  for (const [n, p] of model.namedParameters()) {
-    recs.push({ name: `m.${n}`, dtype: 'F32', shape: [...p.shape], data: o.m[n] });
-    recs.push({ name: `v.${n}`, dtype: 'F32', shape: [...p.shape], data: o.v[n] });
+  try {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    saveModel(tmp, model, { tokenizerFiles });
+    const o = opt.stateDict();
+    const recs: TensorRecord[] = [];
+    for (const [n, p] of model.namedParameters()) {
+      recs.push({ name: `m.${n}`, dtype: 'F32', shape: [...p.shape], data: o.m[n] });
+      recs.push({ name: `v.${n}`, dtype: 'F32', shape: [...p.shape], data: o.v[n] });
+    }
+    saveSafetensors(path.join(tmp, 'optimizer.safetensors'), recs, { step: String(o.step) });
+    faultPoint('checkpoint:files-written');
+    writeFileAtomic(path.join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
+    options.writeExtra?.(tmp);
+    const files: Record<string, number> = {};
+    for (const f of listFiles(tmp)) files[f] = fs.statSync(path.join(tmp, f)).size;
+    writeFileAtomic(path.join(tmp, COMPLETE_FILE), JSON.stringify({ step: state.step, files }, null, 2) + '\n');
+  } catch (e) {
+    let cleaned = 'removed the partial folder';
+    try {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    } catch (e2) {
+      cleaned = `could not remove the partial folder: ${(e2 as Error).message}`;
+    }
+    throw new CheckpointError(`cannot save checkpoint ${name} to ${tmp}: ${(e as Error).message} (${cleaned}; the previous checkpoints are untouched)`);
   }
-  saveSafetensors(path.join(tmp, 'optimizer.safetensors'), recs, { step: String(o.step) });
-  faultPoint('checkpoint:files-written');
-  writeFileAtomic(path.join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
   faultPoint('checkpoint:complete');
-  fs.rmSync(final, { recursive: true, force: true });
-  faultPoint('checkpoint:old-aside');
+  let old: string | null = null;
+  if (fs.existsSync(final)) {
+    old = path.join(root, `.${name}.old-${process.pid}`);
+    fs.rmSync(old, { recursive: true, force: true });
+    fs.renameSync(final, old);
+    faultPoint('checkpoint:old-aside');
+  }
   fs.renameSync(tmp, final);
+  syncDir(root);
   faultPoint('checkpoint:in-place');
   writeFileAtomic(path.join(root, 'latest'), name + '\n');
   faultPoint('checkpoint:latest');
-  // Prune older checkpoints.
-  const all = fs.readdirSync(root).filter((f) => /^step-\d+$/.test(f)).sort();
-  for (const f of all.slice(0, Math.max(0, all.length - keep))) fs.rmSync(path.join(root, f), { recursive: true, force: true });
+  if (old) fs.rmSync(old, { recursive: true, force: true });
+  // Prune: keep the newest `keep` complete checkpoints (always including this one); incomplete
+  // folders are left for the user to look at (resume warns about them).
+  const complete = listCheckpoints(out).filter((c) => c.complete && c.name !== name);
+  for (const c of complete.slice(Math.max(0, keep - 1))) removeDir(root, c.name);
   return final;
 }
 
-/** The newest checkpoint directory of a run, or null. */
+/** A checkpoint folder of a run and whether it can be resumed from. */
+export interface CheckpointStatus {
+  name: string;
+  dir: string;
+  step: number;
+  complete: boolean;
+  /** Written before the COMPLETE marker existed (judged by its files). */
+  legacy: boolean;
+  /** Why it is incomplete. */
+  problem?: string;
+}
+
+/** Whether a checkpoint folder is complete: its COMPLETE manifest matches the files, or (older saves) all required files are there. */
+export function checkpointStatus(dir: string): CheckpointStatus {
+  const name = path.basename(dir);
+  const step = Number(STEP_RE.exec(name)?.[1] ?? NaN);
+  const bad = (problem: string, legacy: boolean): CheckpointStatus => ({ name, dir, step, complete: false, legacy, problem });
+  const marker = path.join(dir, COMPLETE_FILE);
+  if (fs.existsSync(marker)) {
+    let files: Record<string, number>;
+    try {
+      files = (JSON.parse(fs.readFileSync(marker, 'utf8')) as { files: Record<string, number> }).files;
+      if (!files || typeof files !== 'object') throw new Error('no "files"');
+    } catch (e) {
+      return bad(`${COMPLETE_FILE} is unreadable (${(e as Error).message})`, false);
+    }
+    for (const [f, size] of Object.entries(files)) {
+      let actual: number;
+      try {
+        actual = fs.statSync(path.join(dir, f)).size;
+      } catch {
+        return bad(`${f} is missing`, false);
+      }
+      if (actual !== size) return bad(`${f} is ${actual} bytes, ${COMPLETE_FILE} says ${size}`, false);
+    }
+    return { name, dir, step, complete: true, legacy: false };
+  }
+  // A checkpoint from before the marker existed: complete if every required file is there.
+  const required = ['config.json', 'optimizer.safetensors', 'trainer_state.json'];
+  required.push(fs.existsSync(path.join(dir, INDEX_FILE)) ? INDEX_FILE : SINGLE_FILE);
+  for (const f of required) if (!fs.existsSync(path.join(dir, f))) return bad(`${f} is missing (and there is no ${COMPLETE_FILE} marker)`, true);
+  try {
+    const st = JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8')) as TrainerState;
+    if (typeof st.step !== 'number') throw new Error('no step');
+  } catch (e) {
+    return bad(`trainer_state.json is unreadable (${(e as Error).message})`, true);
+  }
+  return { name, dir, step, complete: true, legacy: true };
+}
+
+/** The `step-N` folders of a run, newest first, each with its completeness. */
+export function listCheckpoints(out: string): CheckpointStatus[] {
+  const root = path.join(out, 'checkpoints');
+  if (!fs.existsSync(root)) return [];
+  return fs.readdirSync(root).filter((f) => STEP_RE.test(f) && fs.statSync(path.join(root, f)).isDirectory())
+    .map((f) => checkpointStatus(path.join(root, f)))
+    .sort((a, b) => b.step - a.step);
+}
+
+/**
+ * Cleans up after saves that were killed: a complete copy of a step whose `step-N` folder is missing
+ * (killed between the renames of a re-save) is put back in place; every other leftover
+ * (`.step-N.tmp-PID`, `.step-N.old-PID`, `.step-N.del-PID`, `latest.tmp-PID`, and `*.tmp-PID` files of
+ * atomic writes in the run folder) is deleted. Returns one message per action.
+ */
+export function recoverCheckpoints(out: string): string[] {
+  const msgs: string[] = [];
+  const root = path.join(out, 'checkpoints');
+  if (fs.existsSync(root)) {
+    const leftovers = fs.readdirSync(root).filter((f) => LEFTOVER_RE.test(f));
+    // Newer copies (tmp) before older ones (old); pruned folders (del) are never restored.
+    const rank = (f: string) => (f.includes('.tmp-') ? 0 : f.includes('.old-') ? 1 : 2);
+    for (const f of [...leftovers].sort((a, b) => rank(a) - rank(b))) {
+      const m = LEFTOVER_RE.exec(f)!;
+      const step = m[1], kind = m[2];
+      const p = path.join(root, f);
+      if (step && kind !== 'del' && !fs.existsSync(path.join(root, step)) && checkpointStatus(p).complete && !checkpointStatus(p).legacy) {
+        fs.renameSync(p, path.join(root, step));
+        msgs.push(`checkpoints: recovered ${path.join(root, step)} from ${f}, a complete copy left by an interrupted save`);
+        continue;
+      }
+      fs.rmSync(p, { recursive: true, force: true });
+      msgs.push(`checkpoints: removed ${p}, left by an interrupted save`);
+    }
+    if (leftovers.length) syncDir(root);
+  }
+  if (fs.existsSync(out)) {
+    for (const f of fs.readdirSync(out)) {
+      const p = path.join(out, f);
+      if (/\.tmp-\d+$/.test(f) && fs.lstatSync(p).isFile()) {
+        fs.rmSync(p, { force: true });
+        msgs.push(`removed ${p}, left by an interrupted write`);
+      }
+    }
+  }
+  return msgs;
+}
+
+/** How many steps a run's metrics.jsonl records (its largest step; 0 if none). */
+function metricsSteps(out: string): number {
+  const file = path.join(out, 'metrics.jsonl');
+  if (!fs.existsSync(file)) return 0;
+  return readMetrics(file).reduce((a, r) => Math.max(a, r.step), 0);
+}
+
+/** A one-line description of what a run folder holds (for refusals). */
+function describeRun(out: string, ckpts: CheckpointStatus[]): string {
+  const parts: string[] = [];
+  const n = metricsSteps(out);
+  if (n > 0) parts.push(`metrics.jsonl with ${n} steps`);
+  const complete = ckpts.filter((c) => c.complete).map((c) => c.name);
+  const partial = ckpts.filter((c) => !c.complete).map((c) => `${c.name} (${c.problem})`);
+  if (complete.length) parts.push(`complete checkpoints ${complete.join(', ')}`);
+  if (partial.length) parts.push(`incomplete checkpoints ${partial.join(', ')}`);
+  return parts.join('; ');
+}
+
+/** A checkpoint a run resumes from, with what its loader returned. */
+export interface Resumed<T> {
+  dir: string;
+  step: number;
+  loaded: T;
+}
+
+/**
+ * Opens a run folder at the start of a run. First cleans up after killed saves. Then, with `resume`,
+ * loads the newest complete checkpoint that `load` accepts, saying which checkpoints it skipped and
+ * why (and when `latest` names another one); without `resume`, checks that the folder holds no
+ * history. Returns null when the run starts from step 0. Never starts over a folder that holds
+ * metrics or checkpoints: throws an error saying what is there instead. `say` prints one line
+ * per decision (stderr by default).
+ */
+export function openRun<T>(out: string, resume: boolean, load: (dir: string) => T, say: (msg: string) => void = (m) => console.error(m)): Resumed<T> | null {
+  fs.mkdirSync(out, { recursive: true });
+  for (const m of recoverCheckpoints(out)) say(m);
+  const ckpts = listCheckpoints(out);
+  const history = metricsSteps(out) > 0 || ckpts.length > 0;
+  if (!resume) {
+    if (!history) return null;
+    const how = ckpts.some((c) => c.complete) ? 'pass --resume to continue it' : 'it has no complete checkpoint to resume from, so move it away to start afresh';
+    throw new CheckpointError(`${out} already holds a run (${describeRun(out, ckpts)}); ${how}, or choose another --out`);
+  }
+  const latestFile = path.join(out, 'checkpoints', 'latest');
+  const latest = fs.existsSync(latestFile) ? fs.readFileSync(latestFile, 'utf8').trim() : null;
+  const skipped: string[] = [];
+  const unloadable: string[] = [];
+  for (const c of ckpts) {
+    if (!c.complete) {
+      skipped.push(`skipping ${c.name}: incomplete (${c.problem})`);
+      continue;
+    }
+    let loaded: T;
+    try {
+      loaded = load(c.dir);
+    } catch (e) {
+      skipped.push(`skipping ${c.name}: it does not load (${(e as Error).message})`);
+      unloadable.push(`${c.name} does not load (${(e as Error).message})`);
+      continue;
+    }
+    const named = ckpts.find((x) => x.name === latest);
+    if (latest && latest !== c.name && !named) skipped.unshift(`checkpoints/latest names ${latest}, which does not exist`);
+    if (latest && latest !== c.name && named?.complete && named.step < c.step) skipped.unshift(`checkpoints/latest names ${latest}, but ${c.name} is newer and complete (a save was interrupted before it updated latest)`);
+    for (const s of skipped) say(`resume: ${s}; resuming from ${c.name}, the newest complete checkpoint`);
+    if (c.legacy) say(`resume: ${c.name} predates completeness markers; it has all its files, so it counts as complete`);
+    return { dir: c.dir, step: c.step, loaded };
+  }
+  if (history) {
+    throw new CheckpointError(`--resume: ${out} has no complete checkpoint to resume from (it holds ${describeRun(out, ckpts)}${unloadable.length ? `; ${unloadable.join('; ')}` : ''}); refusing to start over from step 0 on top of that history. Move it away to start afresh, or choose another --out`);
+  }
+  say(`resume: no checkpoint in ${out}; starting from step 0`);
+  return null;
+}
+
+/** The newest complete checkpoint directory of a run, or null. */
 export function latestCheckpoint(out: string): string | null {
-  const file = path.join(out, 'checkpoints', 'latest');
-  if (!fs.existsSync(file)) return null;
-  const dir = path.join(out, 'checkpoints', fs.readFileSync(file, 'utf8').trim());
-  return fs.existsSync(dir) ? dir : null;
+  return listCheckpoints(out).find((c) => c.complete)?.dir ?? null;
 }
 
 /** Loads a checkpoint's model, trainer state and optimizer moments (applied to `opt` by the caller). */

@@ -14,7 +14,7 @@ import { AdamW, clipGradNorm } from '../nn/optim.js';
 import { deepseekV3Schedule, warmupCosine } from '../nn/schedule.js';
 import { Tokenizer } from '../tokenizer/index.js';
 import { loadRecipe, readCorpus, writeCorpus } from '../data/index.js';
-import { writeFileAtomic } from '../io/index.js';
+import { copyFileAtomic, writeFileAtomic } from '../io/index.js';
 import { Generator } from '../infer/generator.js';
 import { evaluate } from '../infer/evaluate.js';
 import type { EvalReport } from '../infer/evaluate.js';
@@ -24,7 +24,7 @@ import { copyProbe } from '../infer/copy-probe.js';
 import { SftDataset } from './sft-data.js';
 import { parseRunRecipe } from './recipe.js';
 import type { Recipe } from './recipe.js';
-import { latestCheckpoint, loadTrainerCheckpoint, saveTrainerCheckpoint, sameRecipe } from './checkpoint.js';
+import { loadTrainerCheckpoint, openRun, saveTrainerCheckpoint, sameRecipe } from './checkpoint.js';
 import { Progress } from './progress.js';
 
 /** How to run. */
@@ -104,7 +104,7 @@ function prepareData(r: Recipe, out: string, quiet?: boolean): { tok: Tokenizer;
   // Pretraining corpus: written once into the run directory, so a resume reads the very same documents.
   const corpusFile = path.join(out, 'corpus.jsonl');
   if (!fs.existsSync(corpusFile)) {
-    if (r.data.file) fs.copyFileSync(r.data.file, corpusFile);
+    if (r.data.file) copyFileAtomic(r.data.file, corpusFile);
     else {
       const t0 = performance.now();
       const dataRecipe = loadRecipe(r.data.recipe);
@@ -139,10 +139,9 @@ function tokenizerFiles(tok: Tokenizer): Record<string, string | Uint8Array> {
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const r = opts.recipe;
   const out = opts.out;
-  fs.mkdirSync(out, { recursive: true });
-  const ckpt = latestCheckpoint(out);
-  if (ckpt && !opts.resume) throw new Error(`${out} already holds a run (checkpoint ${path.basename(ckpt)}); pass --resume to continue it, or choose another --out`);
-  if (opts.resume && !ckpt) log(opts.quiet, `resume: no checkpoint in ${out}; starting from step 0`);
+  // Cleans up after killed saves; refuses to start over a folder with history; picks the newest
+  // complete checkpoint on --resume (printing what it skipped).
+  const resumed = openRun(out, opts.resume ?? false, loadTrainerCheckpoint);
 
   const { tok, data } = prepareData(r, out, opts.quiet);
   const tokFiles = tokenizerFiles(tok);
@@ -150,13 +149,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let model: DeepseekV3;
   let start = 0;
   let restoreOpt: ((o: AdamW) => void) | null = null;
-  if (opts.resume && ckpt) {
-    const c = loadTrainerCheckpoint(ckpt);
-    if (!sameRecipe(c.state.recipe, r, parseRunRecipe)) throw new Error(`--resume: the recipe differs from the one ${out} was started with (see ${ckpt}/trainer_state.json)`);
+  if (resumed) {
+    const c = resumed.loaded;
+    if (!sameRecipe(c.state.recipe, r, parseRunRecipe)) throw new Error(`--resume: the recipe differs from the one ${out} was started with (see ${resumed.dir}/trainer_state.json)`);
     model = c.model;
     start = c.state.step;
     restoreOpt = c.optimizer;
-    log(opts.quiet, `resume: continuing from step ${start} (${ckpt})`);
+    console.error(`resume: continuing from step ${start} (${resumed.dir})`);
   } else if (r.model.init) {
     model = loadModel(r.model.init);
     if (model.cfg.vocabSize !== tok.vocabSize) throw new Error(`model.init ${r.model.init} has vocab ${model.cfg.vocabSize}, the tokenizer ${tok.vocabSize}`);
@@ -171,6 +170,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   writeFileAtomic(path.join(out, 'recipe.json'), JSON.stringify(r, null, 2) + '\n');
   const metrics = new MetricsWriter(out);
+  // Lines after the resumed step are from the interrupted part of the run; starting at step 0 is
+  // only allowed when the file holds no records (openRun refuses otherwise).
   if (start > 0) metrics.truncateAfter(start);
   else if (fs.existsSync(metrics.file)) fs.rmSync(metrics.file);
 
