@@ -304,11 +304,6 @@ export function openRun<T>(out: string, resume: boolean, load: (dir: string) => 
   return null;
 }
 
-/** The newest complete checkpoint directory of a run, or null. */
-export function latestCheckpoint(out: string): string | null {
-  return listCheckpoints(out).find((c) => c.complete)?.dir ?? null;
-}
-
 /** Loads a checkpoint's model, trainer state and optimizer moments (applied to `opt` by the caller). */
 export function loadTrainerCheckpoint(dir: string): { model: DeepseekV3; state: TrainerState; optimizer: (opt: AdamW) => void } {
   const model = loadModel(dir);
