@@ -118,7 +118,12 @@ export function saveTrainerCheckpoint(
     fs.renameSync(final, old);
     faultPoint('checkpoint:old-aside');
   }
-  fs.renameSync(tmp, final);
+  try {
+    fs.renameSync(tmp, final);
+  } catch (e) {
+    if (old) fs.renameSync(old, final); // put the previous copy back
+    throw new CheckpointError(`cannot move checkpoint ${tmp} to ${final}: ${(e as Error).message}${old ? ' (the previous copy is back in place)' : ''}`);
+  }
   syncDir(root);
   faultPoint('checkpoint:in-place');
   writeFileAtomic(path.join(root, 'latest'), name + '\n');
