@@ -209,3 +209,35 @@ test('a save that runs out of space (RLIMIT_FSIZE → EFBIG) removes its tempora
   assert.deepEqual(ckptEntries(out), ['latest', 'step-000002'], 'no partial folder left behind');
   assert.equal(fs.readFileSync(path.join(out, 'checkpoints', 'latest'), 'utf8').trim(), 'step-000002');
 });
+
+test('two runs never share a folder: a live run holds run.lock, a second start is refused naming its pid; a killed run\'s lock is taken over', async () => {
+  const out = await finishedRun();
+  const script = `
+    const { train } = await import(${JSON.stringify(mod('train/trainer.js'))});
+    const { parseRunRecipe } = await import(${JSON.stringify(mod('train/recipe.js'))});
+    await train({ recipe: parseRunRecipe(${JSON.stringify(recipeObj)}), out: ${JSON.stringify(out)}, resume: true, quiet: true });`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, TINYSEEK_FAULT_POINT: 'checkpoint:files-written' }, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  let stderr = '';
+  await new Promise<void>((resolve) => {
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); if (stderr.includes('fault point')) resolve(); });
+    void exited.then(() => resolve());
+  });
+  assert.match(stderr, /fault point checkpoint:files-written/, stderr);
+  // The child is alive, paused inside its save with a temporary folder in flight.
+  const inflight = ckptEntries(out).filter((f) => f.includes('.tmp-'));
+  assert.equal(inflight.length, 1, ckptEntries(out).join(', '));
+  const second = await captureStderr(() => train({ recipe, out, resume: true, quiet: true }));
+  assert.ok(second.error, 'a second run on the same folder must be refused');
+  assert.match(second.error.message, new RegExp(`in use by another run \\(process ${child.pid}`));
+  assert.deepEqual(ckptEntries(out).filter((f) => f.includes('.tmp-')), inflight, 'the live run\'s save in flight was left alone');
+  child.kill('SIGKILL');
+  await exited;
+  const third = await captureStderr(() => train({ recipe, out, resume: true, quiet: true }));
+  assert.ifError(third.error);
+  assert.ok(third.lines.some((l) => l.includes('run.lock') && l.includes(`process ${child.pid}, which is no longer running`)), third.lines.join('\n'));
+  assert.ok(!fs.existsSync(path.join(out, 'run.lock')), 'the lock is released when the run ends');
+  assert.deepEqual(steps(out), [1, 2, 3, 4, 5, 6, 7, 8]);
+});

@@ -18,7 +18,7 @@ import type { EvalReport } from '../infer/evaluate.js';
 import { mulScalar, nllFromLogits } from '../ops/index.js';
 import { MetricsWriter } from '../train/metrics.js';
 import { Progress } from '../train/progress.js';
-import { loadTrainerCheckpoint, openRun, saveTrainerCheckpoint, sameRecipe } from '../train/checkpoint.js';
+import { loadTrainerCheckpoint, openRun, saveTrainerCheckpoint, sameRecipe, unlockRun } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../io/index.js';
 import { saveModel } from '../model/checkpoint.js';
 import { parseGrpoRecipe } from './config.js';
@@ -93,6 +93,14 @@ export function completionLogprobs(
 
 /** Runs (or resumes) GRPO. Returns the final model directory. */
 export async function grpo(opts: GrpoOptions): Promise<{ finalDir: string; lastStep: number; evals: { step: number; report: EvalReport }[] }> {
+  try {
+    return await grpoLocked(opts);
+  } finally {
+    unlockRun(opts.out); // taken by openRun
+  }
+}
+
+async function grpoLocked(opts: GrpoOptions): Promise<{ finalDir: string; lastStep: number; evals: { step: number; report: EvalReport }[] }> {
   const r = opts.recipe;
   const out = opts.out;
   // Cleans up after killed saves; refuses to start over a folder with history; picks the newest

@@ -253,6 +253,76 @@ function describeRun(out: string, ckpts: CheckpointStatus[]): string {
   return parts.join('; ');
 }
 
+/** Run folders this process holds the lock of (released when the process exits). */
+const heldLocks = new Set<string>();
+
+/** True if a process with this pid exists (signal 0 checks without signalling). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes `<out>/run.lock` (created exclusively, holding this process's pid) so that two runs never
+ * share a folder: a second start would otherwise delete the first one's in-flight saves as leftovers.
+ * A lock whose process is gone (killed) is taken over, with a message; one held by a live process
+ * is refused. Re-entrant within a process; released at exit.
+ */
+export function lockRun(out: string): string[] {
+  const file = path.join(out, 'run.lock');
+  const key = path.resolve(file);
+  if (heldLocks.has(key)) return [];
+  const msgs: string[] = [];
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(file, 'wx');
+      fs.writeSync(fd, `${process.pid}\n`);
+      fs.closeSync(fd);
+      heldLocks.add(key);
+      if (heldLocks.size === 1) process.on('exit', releaseLocks);
+      return msgs;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new CheckpointError(`${file}: cannot create the run lock (${(e as Error).message})`);
+    }
+    const text = fs.readFileSync(file, 'utf8').trim();
+    const pid = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (Number.isFinite(pid) && pid !== process.pid && processAlive(pid)) {
+      throw new CheckpointError(`${out} is in use by another run (process ${pid} holds ${file}); wait for it to finish or stop it, or choose another --out`);
+    }
+    fs.rmSync(file, { force: true });
+    const who = !Number.isFinite(pid) ? 'an earlier run (unreadable pid)' : pid === process.pid ? 'an earlier run in this process' : `process ${pid}, which is no longer running`;
+    msgs.push(`removed ${file}, left by ${who}`);
+  }
+  throw new CheckpointError(`${file}: another process took the run lock at the same moment; try again`);
+}
+
+/** Releases the lock of one run folder (at the end of a run). */
+export function unlockRun(out: string): void {
+  const key = path.resolve(path.join(out, 'run.lock'));
+  if (!heldLocks.delete(key)) return;
+  try {
+    if (fs.readFileSync(key, 'utf8').trim() === String(process.pid)) fs.rmSync(key, { force: true });
+  } catch {
+    // already gone
+  }
+}
+
+/** Releases every run lock this process holds (at exit). */
+function releaseLocks(): void {
+  for (const f of heldLocks) {
+    try {
+      if (fs.readFileSync(f, 'utf8').trim() === String(process.pid)) fs.rmSync(f, { force: true });
+    } catch {
+      // already gone
+    }
+  }
+  heldLocks.clear();
+}
+
 /** A checkpoint a run resumes from, with what its loader returned. */
 export interface Resumed<T> {
   dir: string;
@@ -270,6 +340,7 @@ export interface Resumed<T> {
  */
 export function openRun<T>(out: string, resume: boolean, load: (dir: string) => T, say: (msg: string) => void = (m) => console.error(m)): Resumed<T> | null {
   fs.mkdirSync(out, { recursive: true });
+  for (const m of lockRun(out)) say(m);
   for (const m of recoverCheckpoints(out)) say(m);
   const ckpts = listCheckpoints(out);
   const history = metricsSteps(out) > 0 || ckpts.length > 0;

@@ -24,7 +24,7 @@ import { copyProbe } from '../infer/copy-probe.js';
 import { SftDataset } from './sft-data.js';
 import { parseRunRecipe } from './recipe.js';
 import type { Recipe } from './recipe.js';
-import { loadTrainerCheckpoint, openRun, saveTrainerCheckpoint, sameRecipe } from './checkpoint.js';
+import { loadTrainerCheckpoint, openRun, saveTrainerCheckpoint, sameRecipe, unlockRun } from './checkpoint.js';
 import { Progress } from './progress.js';
 
 /** How to run. */
@@ -137,6 +137,14 @@ function tokenizerFiles(tok: Tokenizer): Record<string, string | Uint8Array> {
 
 /** Runs (or resumes) a pretraining or SFT run. */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
+  try {
+    return await trainLocked(opts);
+  } finally {
+    unlockRun(opts.out); // taken by openRun
+  }
+}
+
+async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const r = opts.recipe;
   const out = opts.out;
   // Cleans up after killed saves; refuses to start over a folder with history; picks the newest
