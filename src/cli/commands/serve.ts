@@ -84,7 +84,7 @@ export function register(program: Command): void {
     .action(async (dir: string | undefined, o: ServeOptions) => {
       const modelDir = dir ?? defaultModelDir();
       if (!dir && !fs.existsSync(path.join(modelDir, 'config.json'))) {
-        throw new CliError(`no model directory given and the shipped model is missing (${modelDir}); pass MODEL_DIR (a directory written by tinyseek train)`);
+        throw new CliError(`no model directory given and the shipped model is missing (${modelDir}); pass MODEL_DIR (a model directory such as runs/NAME/final, written by tinyseek pretrain, sft, grpo or r1-zero)`);
       }
       const lm = loadForCli(modelDir);
       if (o.speculative && lm.model.cfg.numNextnPredictLayers < 1) throw new CliError('--speculative: the model has no MTP module (num_nextn_predict_layers = 0)');
