@@ -146,7 +146,7 @@ test('a prompt longer than the context can hold is refused by its size, before a
 });
 
 test('/health is answered while 8 large prompts are being tokenized (tokenizing yields to the event loop)', async () => {
-  // A long context, so that ~0.9 MB prompts pass the size bound and really are tokenized (they are
+  // A long context, so that ~300 KB prompts pass the size bound and really are tokenized (they are
   // then refused: more tokens than even this context holds).
   const cfg = { ...lm.model.cfg, maxPositionEmbeddings: 65_536 };
   const host = new ModelHost({ ...lm, model: new DeepseekV3(cfg, 3), name: 'long' }, { maxBatch: 1 });
@@ -156,7 +156,7 @@ test('/health is answered while 8 large prompts are being tokenized (tokenizing 
   const bigs = Array.from({ length: 8 }, () => {
     const parts: string[] = [];
     let n = 0;
-    while (n < 900_000) { const w = word(); parts.push(w); n += w.length + 1; }
+    while (n < 300_000) { const w = word(); parts.push(w); n += w.length + 1; }
     return parts.join(' ');
   });
   const spy = countEncodes(lm);
@@ -174,10 +174,7 @@ test('/health is answered while 8 large prompts are being tokenized (tokenizing 
     const finishedAtHealth = finished;
     const results = await Promise.all(bigReqs);
     assert.equal(finishedAtHealth, 0, `/health answered while all 8 large requests were in flight (${finishedAtHealth} had finished)`);
-    for (const r of results) {
-      assert.ok(r.status === 400 || r.status === 503, `large request: ${r.status}`);
-      if (r.status === 400) assert.equal(r.code, 'context_length_exceeded');
-    }
+    for (const r of results) assert.deepEqual(r, { status: 400, code: 'context_length_exceeded' });
   } finally {
     spy.restore();
     await s2.close();
