@@ -72,6 +72,8 @@ export function createApp(o: AppOptions): Hono {
       context_length: o.host.contextLength,
       active: o.host.generator.activeCount(),
       max_batch: o.host.generator.maxBatch,
+      queued_tokens: o.host.queuedTokens(),
+      max_queued_tokens: o.host.maxQueuedTokens,
       auth: o.apiKey !== undefined,
     }),
   );
