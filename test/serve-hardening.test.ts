@@ -236,7 +236,7 @@ test('fair scheduling: client B\'s first token arrives before client A\'s 16th o
   }
 });
 
-test('a body trickled slowly is cut off by the request timeout, slow headers by the headers timeout', async () => {
+test('a body trickled slowly is cut off by the request timeout, slow headers by the headers timeout; streamed answers are not', async () => {
   const s2 = await startServer({ model: srv.host, port: 0, requestTimeoutMs: 1000, headersTimeoutMs: 500 } as ServerOptions);
   try {
     const total = 200;
@@ -266,6 +266,22 @@ test('a body trickled slowly is cut off by the request timeout, slow headers by 
     assert.ok(slow.closedByServer && hsent < header.length, `headers cut off (${hsent} of ${header.length} bytes sent)`);
   } finally {
     await s2.close();
+  }
+  // The timeouts bound reading the request only: a streamed answer may run far longer.
+  const host = new ModelHost(await longRunningModel(lm, promptIds(ask('Tell me everything.')), 400), { maxBatch: 1 });
+  const s3 = await startServer({ model: host, port: 0, requestTimeoutMs: 200, headersTimeoutMs: 100 } as ServerOptions);
+  try {
+    const c3 = new OpenAI({ baseURL: `${s3.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    const s = await c3.chat.completions.create({ model: 'random', messages: ask('Tell me everything.'), max_tokens: 400, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    let finish: string | null = null, tokens = 0;
+    for await (const ch of s) {
+      if (ch.choices[0]?.finish_reason) finish = ch.choices[0].finish_reason;
+      if (ch.usage) tokens = ch.usage.completion_tokens;
+    }
+    assert.equal(finish, 'length');
+    assert.equal(tokens, 400);
+  } finally {
+    await s3.close();
   }
 });
 

@@ -67,6 +67,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(shortest / 4))),
   }, (req, res) => {
     if (!guard(req, res)) void listener(req, res);
+    else o.log?.(`${req.method} ${req.url} ${res.statusCode} (refused before reading: Host ${JSON.stringify(req.headers.host ?? '')}, Content-Length ${req.headers['content-length'] ?? '-'})`);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
