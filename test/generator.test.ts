@@ -137,3 +137,36 @@ test('a completion prompt encodes tag text as the special tokens (as the corpus,
   const ids = completionPrompt(tok, 'enclosed within <think> </think> tags. Assistant:');
   assert.ok(ids.includes(tok.idOf(SPECIAL.thinkOpen)) && ids.includes(tok.idOf(SPECIAL.thinkClose)));
 });
+
+test('owners share the slots round-robin within a per-owner cap; outputs do not depend on the schedule', async () => {
+  const gen = new Generator(model, { maxBatch: 4, maxLen: 64, maxSlotsPerOwner: 3 });
+  const a = {}, b = {};
+  const firsts: string[] = [];
+  const req = (owner: object, name: string, seed: number) => ({
+    prompt: [3, 1, 4, 1, 5], maxNewTokens: 6, sampling: { temperature: 1 }, seed, owner,
+    onToken: (ev: { index: number }) => { if (ev.index === 0) firsts.push(name); },
+  });
+  // A asks for 12 sequences before B asks for 1: B still starts with A's first ones.
+  const as = Array.from({ length: 12 }, (_, i) => gen.generate(req(a, `a${i}`, i)));
+  const bs = gen.generate(req(b, 'b', 100));
+  const res = await Promise.all([...as, bs]);
+  assert.ok(firsts.indexOf('b') < firsts.indexOf('a3'), `B starts before A's 4th sequence: ${firsts.join(' ')}`);
+  // The same requests without owners (first come, first served) give the same tokens: each samples with its own seed.
+  const plain = await new Generator(model, { maxBatch: 4, maxLen: 64 }).generateAll([...Array.from({ length: 12 }, (_, i) => ({ prompt: [3, 1, 4, 1, 5], maxNewTokens: 6, sampling: { temperature: 1 }, seed: i })), { prompt: [3, 1, 4, 1, 5], maxNewTokens: 6, sampling: { temperature: 1 }, seed: 100 }]);
+  assert.deepEqual(res.map((r) => r.tokens), plain.map((r) => r.tokens));
+  assert.equal(gen.activeCount(), 0);
+});
+
+test('an owner never holds more than maxSlotsPerOwner slots, even alone', async () => {
+  const gen = new Generator(model, { maxBatch: 4, maxLen: 64, maxSlotsPerOwner: 2 });
+  const owner = {};
+  let maxActive = 0;
+  const reqs = Array.from({ length: 6 }, (_, i) => ({
+    prompt: [2, 7, 1, 8], maxNewTokens: 4, sampling: { temperature: 1 }, seed: i, owner,
+    onToken: () => { maxActive = Math.max(maxActive, gen.activeCount()); },
+  }));
+  const res = await gen.generateAll(reqs);
+  assert.equal(res.length, 6);
+  assert.ok(res.every((r) => r.tokens.length === 4));
+  assert.equal(maxActive, 2);
+});

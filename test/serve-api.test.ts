@@ -400,8 +400,12 @@ test('a client that disconnects mid-stream aborts its generation and frees its c
   }
 });
 
-test('chatPrompt from infer/load is what the server uses (R1 generation prompt opens <think>)', () => {
+test('chatPrompt from infer/load is what the server uses (R1 generation prompt opens <think>)', async () => {
   const p = chatPrompt(lm.tokenizer, ask('hi'));
   assert.ok(p.opensThinking);
   assert.deepEqual(p.ids, promptIds(ask('hi')));
+  // The server renders and encodes (in slices) on its own: its prompt has chatPrompt's length.
+  const messages: ChatMessage[] = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'What is 3 + 4? <think> 12345 héllo' }];
+  const res = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 1, temperature: 0 });
+  assert.equal(res.usage!.prompt_tokens, chatPrompt(lm.tokenizer, messages).ids.length);
 });

@@ -4,6 +4,11 @@
 // and their cache rows copied (a GRPO group shares its prompt). Optional MTP speculative decoding
 // (DeepSeek-V3 §5.4.3): the MTP module drafts the token after next and the main model verifies it
 // in the same step; the output distribution is unchanged (greedy output is identical).
+// Fairness: requests may name an owner (the server: one per HTTP request). Free slots are handed out
+// round-robin between the owners waiting, least recently served first, and an owner holds at most
+// `maxSlotsPerOwner` slots, so one owner's many requests cannot keep another's first token waiting.
+// Requests without an owner share one, admitted first-come first-served as before (GRPO, eval).
+// Each request samples from its own seeded generator, so outputs do not depend on the schedule.
 import { Tensor, Rng, tidy, noGrad } from '../tensor/index.js';
 import type { DeepseekV3 } from '../model/model.js';
 import type { KVCache } from '../model/cache.js';
@@ -27,6 +32,8 @@ export interface GenerateRequest {
   signal?: AbortSignal;
   /** Called for every emitted token, in order. */
   onToken?: (ev: TokenEvent) => void;
+  /** Who the request belongs to (compared by identity); slots are shared fairly between owners. */
+  owner?: object;
 }
 
 /** A streamed token. */
@@ -63,6 +70,8 @@ export interface GeneratorOptions {
   decode?: (ids: number[]) => string;
   /** Use MTP speculative decoding (needs num_nextn_predict_layers ≥ 1). */
   speculative?: boolean;
+  /** Slots one owner may hold at once (default maxBatch: no limit). */
+  maxSlotsPerOwner?: number;
 }
 
 /** Counters since creation. */
@@ -105,6 +114,7 @@ export class Generator {
   readonly maxBatch: number;
   readonly maxLen: number;
   readonly speculative: boolean;
+  readonly maxSlotsPerOwner: number;
   readonly stats: GeneratorStats = { promptTokens: 0, generatedTokens: 0, decodeSteps: 0, drafted: 0, accepted: 0 };
   private readonly cache: KVCache;
   private readonly mtpCache: KVCache | null;
@@ -113,11 +123,15 @@ export class Generator {
   private readonly active: Active[] = [];
   private running = false;
   private readonly scratch: Float64Array;
+  /** When each owner was last given a slot (a counter), for round-robin admission. */
+  private readonly lastServed = new Map<object, number>();
+  private serveClock = 0;
 
   constructor(readonly model: DeepseekV3, private readonly opts: GeneratorOptions = {}) {
     this.maxBatch = opts.maxBatch ?? 64;
     this.maxLen = opts.maxLen ?? model.cfg.maxPositionEmbeddings;
     this.speculative = !!opts.speculative;
+    this.maxSlotsPerOwner = Math.max(1, Math.min(opts.maxSlotsPerOwner ?? this.maxBatch, this.maxBatch));
     if (this.speculative && model.cfg.numNextnPredictLayers < 1) throw new TensorError('Generator', 'speculative decoding needs an MTP module (num_nextn_predict_layers ≥ 1)');
     this.cache = model.newCache(this.maxBatch, this.maxLen);
     this.mtpCache = this.speculative ? model.newMtpCache(this.maxBatch, this.maxLen) : null;
@@ -219,12 +233,52 @@ export class Generator {
   }
 
   /**
-   * Admits waiting requests into free slots. Identical prompts share one prefill; distinct prompts
-   * of the same length are prefilled together in one forward pass (up to PREFILL_TOKENS tokens).
+   * Picks the waiting requests that get the free slots: round-robin between owners (least recently
+   * served first), each owner up to maxSlotsPerOwner slots; in arrival order within an owner. With
+   * a single owner this is the first `free` requests, as plain first-come first-served.
+   */
+  private pickWaiting(): Waiting[] {
+    let free = this.freeSlots.length;
+    const held = new Map<object, number>();
+    for (const a of this.active) if (!a.done) held.set(ownerOf(a.req), (held.get(ownerOf(a.req)) ?? 0) + 1);
+    const queues = new Map<object, number[]>();
+    this.waiting.forEach((w, i) => {
+      const o = ownerOf(w.req);
+      const q = queues.get(o);
+      if (q) q.push(i);
+      else queues.set(o, [i]);
+    });
+    for (const o of this.lastServed.keys()) if (!queues.has(o) && !held.has(o)) this.lastServed.delete(o);
+    const owners = [...queues.keys()].sort((a, b) => (this.lastServed.get(a) ?? -1) - (this.lastServed.get(b) ?? -1) || queues.get(a)![0] - queues.get(b)![0]);
+    const picked: number[] = [];
+    for (let progress = true; free > 0 && progress;) {
+      progress = false;
+      for (const o of owners) {
+        const q = queues.get(o)!;
+        const h = held.get(o) ?? 0;
+        if (free === 0 || !q.length || h >= this.maxSlotsPerOwner) continue;
+        picked.push(q.shift()!);
+        held.set(o, h + 1);
+        this.lastServed.set(o, ++this.serveClock);
+        free--;
+        progress = true;
+      }
+    }
+    picked.sort((a, b) => a - b);
+    const batch = picked.map((i) => this.waiting[i]);
+    for (let k = picked.length - 1; k >= 0; k--) this.waiting.splice(picked[k], 1);
+    return batch;
+  }
+
+  /**
+   * Admits waiting requests into free slots (see pickWaiting). Identical prompts share one prefill;
+   * distinct prompts of the same length are prefilled together in one forward pass (up to
+   * PREFILL_TOKENS tokens).
    */
   private admit(): void {
     if (!this.waiting.length || !this.freeSlots.length) return;
-    const batch = this.waiting.splice(0, this.freeSlots.length);
+    const batch = this.pickWaiting();
+    if (!batch.length) return;
     const groups = new Map<string, Waiting[]>();
     for (const w of batch) {
       const key = Array.prototype.join.call(w.req.prompt, ',');
@@ -424,6 +478,13 @@ export class Generator {
       this.active.splice(i, 1);
     }
   }
+}
+
+/** The owner of requests that name none (all of them share it). */
+const NO_OWNER = {};
+
+function ownerOf(req: GenerateRequest): object {
+  return req.owner ?? NO_OWNER;
 }
 
 function argmaxLast(x: Float32Array, V: number): number {

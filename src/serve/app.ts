@@ -1,12 +1,15 @@
 // The HTTP application: the OpenAI-compatible API under /v1, the runs API under /api, /health, and
-// the web UI at /. Cross-cutting rules live here: the body size limit (413), the API key (401),
-// CORS for /v1 (browser clients on other origins), and one error handler that answers every
-// failure in OpenAI's error shape.
+// the web UI at /. Cross-cutting rules live here: the body size limit (413, and the connection is
+// closed rather than the rest of the body read), the API key (401), CORS for /v1 (off unless
+// origins are named: the API needs no browser on another site, and a permissive default would let
+// any web page the user visits call a local server), and one error handler that answers every
+// failure in OpenAI's error shape. The Host check and the Content-Length check run before the app
+// (guard.ts).
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
-import { ApiError, payloadTooLarge, toApiError } from './errors.js';
+import { ApiError, CLIENT_CLOSED, payloadTooLarge, toApiError } from './errors.js';
 import { requireApiKey } from './auth.js';
 import { openaiRoutes } from './openai.js';
 import { runsRoutes } from './runs.js';
@@ -29,6 +32,15 @@ export interface AppOptions {
   reasoningFormat?: ReasoningFormat;
   /** Log one line per request to this function. */
   log?: (line: string) => void;
+  /** Origins allowed to call /v1 from a browser on another site ("*" = any); default none (no CORS headers). */
+  cors?: string | readonly string[];
+}
+
+/** Whether an error means the client went away (mid-body, or while its request was being prepared). */
+function clientGone(err: unknown, signal: AbortSignal): boolean {
+  if (err instanceof ApiError) return err.code === CLIENT_CLOSED;
+  const e = err as NodeJS.ErrnoException | undefined;
+  return signal.aborted || e?.code === 'ECONNRESET' || e?.message === 'aborted';
 }
 
 /** Builds the Hono app. */
@@ -44,10 +56,14 @@ export function createApp(o: AppOptions): Hono {
       log(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - t0).toFixed(0)}ms`);
     });
   }
-  app.use('/v1/*', cors({ origin: '*', allowHeaders: ['Authorization', 'Content-Type'], allowMethods: ['GET', 'POST', 'OPTIONS'] }));
+  const origins = o.cors === undefined ? [] : typeof o.cors === 'string' ? [o.cors] : [...o.cors];
+  if (origins.length) {
+    const origin = origins.includes('*') ? '*' : (requested: string) => (origins.includes(requested) ? requested : null);
+    app.use('/v1/*', cors({ origin, allowHeaders: ['Authorization', 'Content-Type'], allowMethods: ['GET', 'POST', 'OPTIONS'] }));
+  }
   app.use('/v1/*', requireApiKey(o.apiKey));
   app.use('/api/*', requireApiKey(o.apiKey));
-  app.use('/v1/*', bodyLimit({ maxSize: limit, onError: () => { throw payloadTooLarge(limit); } }));
+  app.use('*', bodyLimit({ maxSize: limit, onError: () => { throw payloadTooLarge(limit); } }));
 
   app.get('/health', (c) =>
     c.json({
@@ -56,6 +72,8 @@ export function createApp(o: AppOptions): Hono {
       context_length: o.host.contextLength,
       active: o.host.generator.activeCount(),
       max_batch: o.host.generator.maxBatch,
+      queued_tokens: o.host.queuedTokens(),
+      max_queued_tokens: o.host.maxQueuedTokens,
       auth: o.apiKey !== undefined,
     }),
   );
@@ -68,9 +86,16 @@ export function createApp(o: AppOptions): Hono {
     return c.json(e.body(), 404);
   });
   app.onError((err, c) => {
+    if (clientGone(err, c.req.raw.signal)) {
+      // Nobody is left to answer: one line, not a server error with a stack trace.
+      console.error(`tinyseek serve: ${c.req.method} ${c.req.path}: the client disconnected before its request was read`);
+      return c.json(new ApiError(400, 'The client disconnected.', 'invalid_request_error', null, CLIENT_CLOSED).body(), 400);
+    }
     const e = err instanceof HTTPException && !(err instanceof ApiError) ? new ApiError(err.status === 413 ? 413 : 400, err.message || 'Bad request') : toApiError(err);
-    if (e.status >= 500) console.error(`tinyseek serve: ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
-    return c.json(e.body(), e.status);
+    if (e.status === 500) console.error(`tinyseek serve: ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
+    // A body over the limit is not read to its end: close the connection instead.
+    const headers: Record<string, string> = e.status === 413 ? { connection: 'close' } : e.status === 503 ? { 'retry-after': '1' } : {};
+    return c.json(e.body(), e.status, headers);
   });
   return app;
 }

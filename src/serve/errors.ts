@@ -13,7 +13,7 @@ export interface ApiErrorBody {
 /** An error answered to the client with an HTTP status and OpenAI's error body. */
 export class ApiError extends Error {
   constructor(
-    readonly status: 400 | 401 | 404 | 405 | 413 | 415 | 429 | 500 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 405 | 413 | 415 | 429 | 500 | 503,
     message: string,
     readonly type: ApiErrorType = 'invalid_request_error',
     readonly param: string | null = null,
@@ -47,9 +47,43 @@ export function unauthorized(found: 'missing' | 'wrong'): ApiError {
   return new ApiError(401, message, 'invalid_request_error', null, 'invalid_api_key');
 }
 
-/** The body is larger than the server accepts. */
-export function payloadTooLarge(limit: number): ApiError {
-  return new ApiError(413, `Request body too large: expected at most ${limit} bytes.`, 'invalid_request_error', null, 'request_too_large');
+/** The body is larger than the server accepts (`found`: its Content-Length, when it announced one). */
+export function payloadTooLarge(limit: number, found?: number): ApiError {
+  const what = found === undefined ? '' : `; this one announces ${found} bytes`;
+  return new ApiError(413, `Request body too large: expected at most ${limit} bytes${what} (the server's --max-body).`, 'invalid_request_error', null, 'request_too_large');
+}
+
+/**
+ * The prompt is certainly longer than the context, judged by its size before tokenizing: no token
+ * covers more than `maxTokenBytes` bytes, so `bytes` of text are at least bytes / maxTokenBytes tokens.
+ */
+export function promptTooLarge(bytes: number, contextLength: number, maxTokenBytes: number, limit: number, param: string): ApiError {
+  return new ApiError(
+    400,
+    `This model's maximum context length is ${contextLength} tokens. However, your prompt is ${bytes} bytes (UTF-8) long, and since no token of this model covers more than ${maxTokenBytes} bytes it has more than ${Math.floor(bytes / maxTokenBytes)} tokens: a prompt that leaves room for a completion has at most ${limit} bytes. Please shorten it.`,
+    'invalid_request_error',
+    param,
+    'context_length_exceeded',
+  );
+}
+
+/** Too many prompt tokens are queued or decoding to accept this request now (load shedding; retry later). */
+export function serverBusy(queued: number, needed: number, limit: number): ApiError {
+  return new ApiError(
+    503,
+    `The server is busy: ${queued} prompt tokens are queued or decoding and this request needs up to ${needed} more, over the limit of ${limit} (--max-queued-tokens). Please retry later.`,
+    'server_error',
+    null,
+    'server_overloaded',
+  );
+}
+
+/** Error code of a request whose client went away before sending its whole body. */
+export const CLIENT_CLOSED = 'client_closed_request';
+
+/** The client disconnected before sending the whole body (nobody receives the answer; logged in one line). */
+export function clientClosed(): ApiError {
+  return new ApiError(400, 'The client disconnected before sending the whole request body.', 'invalid_request_error', null, CLIENT_CLOSED);
 }
 
 /** The prompt does not leave room for one generated token. */

@@ -4,16 +4,20 @@
 //   GET  /v1/models[/:id]      the served model
 // Streaming answers are SSE `chat.completion.chunk`s ending with `data: [DONE]`; a client that
 // disconnects aborts its generation (the generator frees its cache slot at the next step).
+// Prompts go through admitPrompts: refused by size before tokenizing when they cannot fit the
+// context, counted against the queue limit (503 when full), and tokenized in slices that leave the
+// event loop free (prompt.ts).
 import crypto from 'node:crypto';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
-import { chatPrompt, completionPrompt } from '../infer/load.js';
+import { endsInsideThink } from '../infer/load.js';
 import { SPECIAL } from '../tokenizer/index.js';
 import type { ChatMessage } from '../tokenizer/index.js';
-import { ApiError, contextExceeded, invalidJson, modelNotFound, toApiError } from './errors.js';
+import { ApiError, clientClosed, contextExceeded, invalidJson, modelNotFound, toApiError } from './errors.js';
 import { ChatCompletionRequest, CompletionRequest, parseRequest } from './schemas.js';
 import type { ChatMessageIn, ReasoningFormat } from './schemas.js';
 import type { ChoiceResult, ModelHost } from './model-host.js';
+import { checkPromptSize, encodeSliced, maxPromptTokens } from './prompt.js';
 import type { ReplyDelta } from './reply.js';
 import { SseStream } from './sse.js';
 
@@ -33,6 +37,38 @@ async function readJson(c: Context): Promise<unknown> {
     return JSON.parse(text) as unknown;
   } catch (e) {
     throw invalidJson((e as Error).message);
+  }
+}
+
+/** Prompts of one request, tokenized, and the queue reservation they hold (released once by `release`). */
+interface AdmittedPrompts {
+  ids: number[][];
+  release: () => void;
+}
+
+/**
+ * Refuses prompts that cannot fit the context by their size, reserves their (upper-bound) tokens × n
+ * in the host's queue (503 when full), tokenizes them in slices and shrinks the reservation to the
+ * exact count. `bos`: a BOS id is prepended (raw completions when add_bos_token is set).
+ */
+async function admitPrompts(c: Context, host: ModelHost, texts: readonly string[], n: number, param: string, bos: boolean): Promise<AdmittedPrompts> {
+  const tok = host.lm.tokenizer;
+  const ctx = host.contextLength;
+  const extra = bos ? 1 : 0;
+  const bounds = texts.map((t) => maxPromptTokens(checkPromptSize(tok, t, ctx, param, extra), ctx, extra));
+  const reservation = host.reserve(bounds.reduce((a, b) => a + b, 0) * n);
+  const signal = c.req.raw.signal;
+  try {
+    const ids: number[][] = [];
+    for (const t of texts) {
+      const enc = await encodeSliced(tok, t, { allowSpecial: true, signal });
+      ids.push(bos ? [tok.bosId, ...enc] : enc);
+    }
+    reservation.resize(ids.reduce((a, p) => a + p.length, 0) * n);
+    return { ids, release: () => reservation.release() };
+  } catch (e) {
+    reservation.release();
+    throw signal.aborted ? clientClosed() : e;
   }
 }
 
@@ -157,50 +193,59 @@ export function openaiRoutes(host: ModelHost, opts: OpenAIRoutesOptions): Hono {
     checkModel(host, body.model);
     if (body.logprobs) throw new ApiError(400, 'logprobs is not supported by this server (as with deepseek-reasoner).', 'invalid_request_error', 'logprobs', 'unsupported_parameter');
     const tok = host.lm.tokenizer;
-    const prompt = chatPrompt(tok, toChatMessages(body.messages));
-    const maxTokens = budget(host, prompt.ids.length, body.max_completion_tokens ?? body.max_tokens, body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens', 'messages');
-    const mode = body.reasoning_format ?? opts.reasoningFormat;
     const n = body.n ?? 1;
-    const id = `chatcmpl-${crypto.randomUUID().replace(/-/g, '')}`;
-    const created = Math.floor(Date.now() / 1000);
-    const run = (signal: AbortSignal, onDelta?: (i: number, ds: ReplyDelta[]) => void, onChoiceEnd?: (r: ChoiceResult) => void) =>
-      host.runChoices({
-        prompt: prompt.ids, n, maxTokens, temperature: body.temperature ?? undefined, topP: body.top_p ?? undefined, topK: body.top_k ?? undefined, minP: body.min_p ?? undefined,
-        seed: body.seed ?? undefined, stop: stopList(body.stop), mode, startInThinking: prompt.opensThinking, signal, onDelta, onChoiceEnd,
-      });
-    const usage = (rs: ChoiceResult[]) => usageOf(prompt.ids.length, rs);
+    // The chat template rendered as chatPrompt (infer/load) does, then encoded here in slices.
+    const text = tok.applyChatTemplate(toChatMessages(body.messages), { addGenerationPrompt: true });
+    const admitted = await admitPrompts(c, host, [text], n, 'messages', false);
+    try {
+      const prompt = { ids: admitted.ids[0], opensThinking: endsInsideThink(text) };
+      const maxTokens = budget(host, prompt.ids.length, body.max_completion_tokens ?? body.max_tokens, body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens', 'messages');
+      const mode = body.reasoning_format ?? opts.reasoningFormat;
+      const id = `chatcmpl-${crypto.randomUUID().replace(/-/g, '')}`;
+      const created = Math.floor(Date.now() / 1000);
+      const owner = {};
+      const run = (signal: AbortSignal, onDelta?: (i: number, ds: ReplyDelta[]) => void, onChoiceEnd?: (r: ChoiceResult) => void) =>
+        host.runChoices({
+          prompt: prompt.ids, n, maxTokens, temperature: body.temperature ?? undefined, topP: body.top_p ?? undefined, topK: body.top_k ?? undefined, minP: body.min_p ?? undefined,
+          seed: body.seed ?? undefined, stop: stopList(body.stop), mode, startInThinking: prompt.opensThinking, signal, owner, onDelta, onChoiceEnd,
+        }).finally(admitted.release);
+      const usage = (rs: ChoiceResult[]) => usageOf(prompt.ids.length, rs);
 
-    if (body.stream) {
-      const separate = mode === 'separate';
-      return streamChoices(c, run, {
-        first: (i) => ({ index: i, delta: separate ? { role: 'assistant', content: '', reasoning_content: '' } : { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }),
-        delta: (i, d) => ({
-          index: i,
-          delta: !separate ? { content: d.text } : d.kind === 'reasoning' ? { content: null, reasoning_content: d.text } : { content: d.text, reasoning_content: null },
+      if (body.stream) {
+        const separate = mode === 'separate';
+        return streamChoices(c, run, {
+          first: (i) => ({ index: i, delta: separate ? { role: 'assistant', content: '', reasoning_content: '' } : { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }),
+          delta: (i, d) => ({
+            index: i,
+            delta: !separate ? { content: d.text } : d.kind === 'reasoning' ? { content: null, reasoning_content: d.text } : { content: d.text, reasoning_content: null },
+            logprobs: null,
+            finish_reason: null,
+          }),
+          end: (r) => ({ index: r.index, delta: {}, logprobs: null, finish_reason: finishReason(r) }),
+          chunk: (choices, u) => ({ id, object: 'chat.completion.chunk', created, model: host.id, system_fingerprint: FINGERPRINT, choices, ...(u !== undefined ? { usage: u } : {}) }),
+        }, n, !!body.stream_options?.include_usage, usage);
+      }
+
+      const ac = clientSignal(c);
+      const results = await run(ac.signal);
+      return c.json({
+        id,
+        object: 'chat.completion',
+        created,
+        model: host.id,
+        system_fingerprint: FINGERPRINT,
+        choices: results.map((r) => ({
+          index: r.index,
+          message: mode === 'separate' ? { role: 'assistant', content: r.content, reasoning_content: r.reasoning } : { role: 'assistant', content: r.content },
           logprobs: null,
-          finish_reason: null,
-        }),
-        end: (r) => ({ index: r.index, delta: {}, logprobs: null, finish_reason: finishReason(r) }),
-        chunk: (choices, u) => ({ id, object: 'chat.completion.chunk', created, model: host.id, system_fingerprint: FINGERPRINT, choices, ...(u !== undefined ? { usage: u } : {}) }),
-      }, n, !!body.stream_options?.include_usage, usage);
+          finish_reason: finishReason(r),
+        })),
+        usage: usage(results),
+      });
+    } catch (e) {
+      admitted.release();
+      throw e;
     }
-
-    const ac = clientSignal(c);
-    const results = await run(ac.signal);
-    return c.json({
-      id,
-      object: 'chat.completion',
-      created,
-      model: host.id,
-      system_fingerprint: FINGERPRINT,
-      choices: results.map((r) => ({
-        index: r.index,
-        message: mode === 'separate' ? { role: 'assistant', content: r.content, reasoning_content: r.reasoning } : { role: 'assistant', content: r.content },
-        logprobs: null,
-        finish_reason: finishReason(r),
-      })),
-      usage: usage(results),
-    });
   });
 
   app.post('/completions', async (c) => {
@@ -209,51 +254,62 @@ export function openaiRoutes(host: ModelHost, opts: OpenAIRoutesOptions): Hono {
     if (body.logprobs != null) throw new ApiError(400, 'logprobs is not supported by this server.', 'invalid_request_error', 'logprobs', 'unsupported_parameter');
     const tok = host.lm.tokenizer;
     const texts = typeof body.prompt === 'string' ? [body.prompt] : body.prompt;
-    const prompts = texts.map((t, i) => {
-      const ids = completionPrompt(tok, t);
-      if (!ids.length) throw new ApiError(400, `Invalid 'prompt'${texts.length > 1 ? `[${i}]` : ''}: expected at least one token; the prompt is empty.`, 'invalid_request_error', 'prompt', 'invalid_value');
-      return ids;
-    });
-    const param = 'max_tokens';
-    const budgets = prompts.map((p) => budget(host, p.length, body.max_tokens ?? Math.min(16, host.contextLength), param, 'prompt'));
     const n = body.n ?? 1;
-    const id = `cmpl-${crypto.randomUUID().replace(/-/g, '')}`;
-    const created = Math.floor(Date.now() / 1000);
-    const echo = !!body.echo;
-    const stop = stopList(body.stop);
-    const promptTokens = prompts.reduce((a, p) => a + p.length, 0);
-    // Choice index = prompt index × n + sample index, as OpenAI numbers them.
-    const run = async (signal: AbortSignal, onDelta?: (i: number, ds: ReplyDelta[]) => void, onChoiceEnd?: (r: ChoiceResult) => void) => {
-      const per = await Promise.all(prompts.map((p, pi) => host.runChoices({
-        prompt: p, n, maxTokens: budgets[pi], temperature: body.temperature ?? undefined, topP: body.top_p ?? undefined, topK: body.top_k ?? undefined, minP: body.min_p ?? undefined,
-        seed: body.seed ?? undefined, stop, mode: 'raw', startInThinking: false, signal,
-        onDelta: onDelta && ((i, ds) => onDelta(pi * n + i, ds)),
-        onChoiceEnd: onChoiceEnd && ((r) => onChoiceEnd({ ...r, index: pi * n + r.index })),
-      })));
-      return per.flatMap((rs, pi) => rs.map((r) => ({ ...r, index: pi * n + r.index })));
-    };
-    const usage = (rs: ChoiceResult[]): Usage => ({ ...usageOf(promptTokens, rs), completion_tokens_details: { reasoning_tokens: 0 } });
-    const choice = (index: number, text: string, finish: 'stop' | 'length' | null) => ({ text, index, logprobs: null, finish_reason: finish });
+    // Encoded as completionPrompt (infer/load) does: special-token text becomes the special token, BOS first if configured.
+    const admitted = await admitPrompts(c, host, texts, n, 'prompt', !!tok.config.add_bos_token);
+    try {
+      const prompts = admitted.ids;
+      prompts.forEach((ids, i) => {
+        if (!ids.length) throw new ApiError(400, `Invalid 'prompt'${texts.length > 1 ? `[${i}]` : ''}: expected at least one token; the prompt is empty.`, 'invalid_request_error', 'prompt', 'invalid_value');
+      });
+      const param = 'max_tokens';
+      const budgets = prompts.map((p) => budget(host, p.length, body.max_tokens ?? Math.min(16, host.contextLength), param, 'prompt'));
+      const id = `cmpl-${crypto.randomUUID().replace(/-/g, '')}`;
+      const created = Math.floor(Date.now() / 1000);
+      const echo = !!body.echo;
+      const stop = stopList(body.stop);
+      const promptTokens = prompts.reduce((a, p) => a + p.length, 0);
+      const owner = {};
+      // Choice index = prompt index × n + sample index, as OpenAI numbers them.
+      const run = async (signal: AbortSignal, onDelta?: (i: number, ds: ReplyDelta[]) => void, onChoiceEnd?: (r: ChoiceResult) => void) => {
+        try {
+          const per = await Promise.all(prompts.map((p, pi) => host.runChoices({
+            prompt: p, n, maxTokens: budgets[pi], temperature: body.temperature ?? undefined, topP: body.top_p ?? undefined, topK: body.top_k ?? undefined, minP: body.min_p ?? undefined,
+            seed: body.seed ?? undefined, stop, mode: 'raw', startInThinking: false, signal, owner,
+            onDelta: onDelta && ((i, ds) => onDelta(pi * n + i, ds)),
+            onChoiceEnd: onChoiceEnd && ((r) => onChoiceEnd({ ...r, index: pi * n + r.index })),
+          })));
+          return per.flatMap((rs, pi) => rs.map((r) => ({ ...r, index: pi * n + r.index })));
+        } finally {
+          admitted.release();
+        }
+      };
+      const usage = (rs: ChoiceResult[]): Usage => ({ ...usageOf(promptTokens, rs), completion_tokens_details: { reasoning_tokens: 0 } });
+      const choice = (index: number, text: string, finish: 'stop' | 'length' | null) => ({ text, index, logprobs: null, finish_reason: finish });
 
-    if (body.stream) {
-      return streamChoices(c, run, {
-        first: (i) => choice(i, echo ? texts[Math.floor(i / n)] : '', null),
-        delta: (i, d) => choice(i, d.text, null),
-        end: (r) => choice(r.index, '', finishReason(r)),
-        chunk: (choices, u) => ({ id, object: 'text_completion', created, model: host.id, system_fingerprint: FINGERPRINT, choices, ...(u !== undefined ? { usage: u } : {}) }),
-      }, texts.length * n, !!body.stream_options?.include_usage, usage);
+      if (body.stream) {
+        return streamChoices(c, run, {
+          first: (i) => choice(i, echo ? texts[Math.floor(i / n)] : '', null),
+          delta: (i, d) => choice(i, d.text, null),
+          end: (r) => choice(r.index, '', finishReason(r)),
+          chunk: (choices, u) => ({ id, object: 'text_completion', created, model: host.id, system_fingerprint: FINGERPRINT, choices, ...(u !== undefined ? { usage: u } : {}) }),
+        }, texts.length * n, !!body.stream_options?.include_usage, usage);
+      }
+      const ac = clientSignal(c);
+      const results = await run(ac.signal);
+      return c.json({
+        id,
+        object: 'text_completion',
+        created,
+        model: host.id,
+        system_fingerprint: FINGERPRINT,
+        choices: results.map((r) => choice(r.index, (echo ? texts[Math.floor(r.index / n)] : '') + r.content, finishReason(r))),
+        usage: usage(results),
+      });
+    } catch (e) {
+      admitted.release();
+      throw e;
     }
-    const ac = clientSignal(c);
-    const results = await run(ac.signal);
-    return c.json({
-      id,
-      object: 'text_completion',
-      created,
-      model: host.id,
-      system_fingerprint: FINGERPRINT,
-      choices: results.map((r) => choice(r.index, (echo ? texts[Math.floor(r.index / n)] : '') + r.content, finishReason(r))),
-      usage: usage(results),
-    });
   });
 
   for (const path of ['/chat/completions', '/completions']) {

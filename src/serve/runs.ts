@@ -2,7 +2,9 @@
 // (one JSON object per line, written by the trainers) and optionally eval.json.
 //   GET /api/runs                 [{name, lines, lastStep, updated, hasEval}]
 //   GET /api/runs/:name/metrics   {name, rows, skipped, sampled, eval}
-// Run names are checked against a strict pattern and resolved inside the root (no path traversal).
+// Run names are checked against a strict pattern, and a run's directory and files are resolved to
+// their real paths, which must lie inside the runs root: a symlink leading outside it is neither
+// listed nor followed (no path traversal, no reading files elsewhere on the machine).
 import fs from 'node:fs';
 import path from 'node:path';
 import { Hono } from 'hono';
@@ -37,23 +39,44 @@ export function validRunName(name: string): boolean {
   return NAME.test(name) && !name.includes('..');
 }
 
-function runDir(root: string, name: string): string {
-  if (!validRunName(name)) throw new ApiError(400, `Invalid run name ${JSON.stringify(name)}: expected letters, digits, ".", "_" or "-".`, 'invalid_request_error', 'name', 'invalid_value');
-  const base = path.resolve(root);
-  const dir = path.resolve(base, name);
-  if (path.dirname(dir) !== base) throw new ApiError(400, 'Invalid run name.', 'invalid_request_error', 'name', 'invalid_value');
+/** The real path of `p` if it exists and lies inside the real root `realRoot`; null otherwise (symlinks leading out are refused). */
+function insideRoot(realRoot: string, p: string): string | null {
   let real: string;
   try {
-    real = fs.realpathSync(dir);
+    real = fs.realpathSync(p);
   } catch {
-    throw new ApiError(404, `No run named ${JSON.stringify(name)}.`, 'invalid_request_error', 'name', 'run_not_found');
+    return null;
   }
-  // A symlink pointing outside the root is not followed.
-  const realBase = fs.realpathSync(base);
-  if (path.dirname(real) !== realBase || !fs.existsSync(path.join(real, 'metrics.jsonl'))) {
-    throw new ApiError(404, `No run named ${JSON.stringify(name)}.`, 'invalid_request_error', 'name', 'run_not_found');
+  return real.startsWith(realRoot + path.sep) ? real : null;
+}
+
+/** The real root directory, or null when it does not exist. */
+function realRootOf(root: string): string | null {
+  try {
+    return fs.realpathSync(path.resolve(root));
+  } catch {
+    return null;
   }
-  return real;
+}
+
+/** A run's directory and files, each resolved (symlinks included) to a real path inside the root; null if it is not a run. */
+function resolveRun(realRoot: string, name: string): { dir: string; metrics: string; evalFile: string | null } | null {
+  if (!validRunName(name)) return null;
+  const dir = insideRoot(realRoot, path.join(realRoot, name));
+  if (!dir || !fs.statSync(dir).isDirectory()) return null;
+  const metrics = insideRoot(realRoot, path.join(dir, 'metrics.jsonl'));
+  if (!metrics || !fs.statSync(metrics).isFile()) return null;
+  const evalFile = insideRoot(realRoot, path.join(dir, 'eval.json'));
+  return { dir, metrics, evalFile: evalFile && fs.statSync(evalFile).isFile() ? evalFile : null };
+}
+
+function runFiles(root: string, name: string): { metrics: string; evalFile: string | null } {
+  if (!validRunName(name)) throw new ApiError(400, `Invalid run name ${JSON.stringify(name)}: expected letters, digits, ".", "_" or "-".`, 'invalid_request_error', 'name', 'invalid_value');
+  const realRoot = realRootOf(root);
+  const run = realRoot ? resolveRun(realRoot, name) : null;
+  // A run whose directory or files lead outside the root (symlinks) is not followed: it does not exist here.
+  if (!run) throw new ApiError(404, `No run named ${JSON.stringify(name)}.`, 'invalid_request_error', 'name', 'run_not_found');
+  return run;
 }
 
 /** Parses metrics.jsonl text into rows (objects), counting lines that do not parse. */
@@ -82,22 +105,23 @@ export function thin<T>(rows: T[], max: number): T[] {
   return out;
 }
 
-/** Lists the runs under root (newest first). */
+/** Lists the runs under root (newest first); entries leading outside the root through symlinks are left out. */
 export function listRuns(root: string): RunSummary[] {
-  if (!fs.existsSync(root)) return [];
+  const realRoot = realRootOf(root);
+  if (!realRoot) return [];
   const out: RunSummary[] = [];
-  for (const e of fs.readdirSync(root, { withFileTypes: true })) {
-    if (!validRunName(e.name)) continue;
-    const file = path.join(root, e.name, 'metrics.jsonl');
+  for (const e of fs.readdirSync(realRoot, { withFileTypes: true })) {
+    let run: ReturnType<typeof resolveRun>;
     let st: fs.Stats;
     try {
-      if (!fs.statSync(path.join(root, e.name)).isDirectory()) continue;
-      st = fs.statSync(file);
+      run = resolveRun(realRoot, e.name);
+      if (!run) continue;
+      st = fs.statSync(run.metrics);
     } catch {
       continue;
     }
     // Listing is polled by the page: count lines and read the last complete row only.
-    const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
+    const lines = fs.readFileSync(run.metrics, 'utf8').split('\n').filter((l) => l.trim());
     let last: unknown = null;
     for (let i = lines.length - 1; i >= 0 && last === null; i--) {
       const { rows } = parseMetrics(lines[i]);
@@ -108,7 +132,7 @@ export function listRuns(root: string): RunSummary[] {
       lines: lines.length,
       lastStep: typeof last === 'number' ? last : null,
       updated: st.mtimeMs,
-      hasEval: fs.existsSync(path.join(root, e.name, 'eval.json')),
+      hasEval: run.evalFile !== null,
     });
   }
   return out.sort((a, b) => b.updated - a.updated || a.name.localeCompare(b.name));
@@ -116,13 +140,12 @@ export function listRuns(root: string): RunSummary[] {
 
 /** Reads one run's metrics (thinned to maxRows) and eval.json. */
 export function readRun(root: string, name: string, maxRows = 2000): RunMetrics {
-  const dir = runDir(root, name);
-  const { rows, skipped } = parseMetrics(fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8'));
+  const files = runFiles(root, name);
+  const { rows, skipped } = parseMetrics(fs.readFileSync(files.metrics, 'utf8'));
   let evalData: unknown = null;
-  const evalFile = path.join(dir, 'eval.json');
-  if (fs.existsSync(evalFile)) {
+  if (files.evalFile) {
     try {
-      evalData = JSON.parse(fs.readFileSync(evalFile, 'utf8')) as unknown;
+      evalData = JSON.parse(fs.readFileSync(files.evalFile, 'utf8')) as unknown;
     } catch (e) {
       evalData = { error: `eval.json does not parse: ${(e as Error).message}` };
     }

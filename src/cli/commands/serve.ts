@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { CliError } from '../errors.js';
 import { positiveInt, loadForCli } from './generate.js';
 import { startServer } from '../../serve/server.js';
+import { isLoopback } from '../../serve/guard.js';
 import type { ReasoningFormat } from '../../serve/schemas.js';
 
 interface ServeOptions {
@@ -23,6 +24,12 @@ interface ServeOptions {
   maxBody: number;
   name?: string;
   log: boolean;
+  cors: string[];
+  allowHost: string[];
+  requestTimeout: number;
+  headersTimeout: number;
+  maxQueuedTokens?: number;
+  maxSlotsPerRequest?: number;
 }
 
 /** The repository root (the directory holding package.json above this file). */
@@ -44,6 +51,18 @@ function port(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`--port: expected an integer in [0, 65535], found "${v}"`);
   return n;
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+function seconds(flag: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new CliError(`${flag}: expected a number of seconds ≥ 0 (0 = no limit), found "${v}"`);
+    return n;
+  };
 }
 
 function reasoningFormat(v: string): ReasoningFormat {
@@ -81,10 +100,16 @@ export function register(program: Command): void {
     .option('--max-body <bytes>', 'largest request body', positiveInt('--max-body'), 1 << 20)
     .option('--name <id>', 'model id clients send (default: the directory name)')
     .option('--log', 'log one line per request', false)
+    .option('--cors <origin>', 'let web pages from this origin call /v1 (repeatable; "*" = any origin); default: no CORS', collect, [])
+    .option('--allow-host <name>', 'accept this Host name besides localhost/127.0.0.1/[::1] on a loopback server (repeatable; "*" = any)', collect, [])
+    .option('--request-timeout <s>', 'seconds to receive a whole request, headers and body (0 = none)', seconds('--request-timeout'), 30)
+    .option('--headers-timeout <s>', 'seconds to receive the request headers', seconds('--headers-timeout'), 10)
+    .option('--max-queued-tokens <n>', 'prompt tokens queued or decoding (per choice) before requests get 503 (default 16 × max-batch × context)', positiveInt('--max-queued-tokens'))
+    .option('--max-slots-per-request <n>', 'cache slots one request may hold, so others start while it runs (default: max-batch minus a quarter)', positiveInt('--max-slots-per-request'))
     .action(async (dir: string | undefined, o: ServeOptions) => {
       const modelDir = dir ?? defaultModelDir();
       if (!dir && !fs.existsSync(path.join(modelDir, 'config.json'))) {
-        throw new CliError(`no model directory given and the shipped model is missing (${modelDir}); pass MODEL_DIR (a directory written by tinyseek train)`);
+        throw new CliError(`no model directory given and the shipped model is missing (${modelDir}); pass MODEL_DIR (a model directory such as runs/NAME/final, written by tinyseek pretrain, sft, grpo or r1-zero)`);
       }
       const lm = loadForCli(modelDir);
       if (o.speculative && lm.model.cfg.numNextnPredictLayers < 1) throw new CliError('--speculative: the model has no MTP module (num_nextn_predict_layers = 0)');
@@ -95,6 +120,9 @@ export function register(program: Command): void {
           model: lm, id: o.name, port: o.port, hostname: o.host, apiKey: apiKey || undefined, maxBatch: o.maxBatch, speculative: o.speculative,
           reasoningFormat: o.reasoningFormat, runsDir: o.runsDir, maxBodyBytes: o.maxBody,
           log: o.log ? (line) => console.log(line) : undefined,
+          cors: o.cors.length ? o.cors : undefined, allowedHosts: o.allowHost,
+          requestTimeoutMs: Math.round(o.requestTimeout * 1000), headersTimeoutMs: Math.round(o.headersTimeout * 1000),
+          maxQueuedTokens: o.maxQueuedTokens, maxSlotsPerRequest: o.maxSlotsPerRequest,
         });
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
@@ -107,6 +135,8 @@ export function register(program: Command): void {
       console.log(`  chat     ${url}/`);
       console.log(`  runs     ${url}/runs`);
       console.log(`  API      ${url}/v1  (OpenAI-compatible; reasoning in reasoning_content)${apiKey ? ' — API key required' : ''}`);
+      if (o.cors.length) console.log(`  CORS     /v1 answers browsers from ${o.cors.join(', ')}`);
+      if (!isLoopback(o.host)) console.log(`  note     listening on ${o.host}: every Host name is accepted; use --api-key on a shared network`);
       if (o.open) openBrowser(`${url}/`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
