@@ -11,7 +11,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getPreset } from '../src/model/presets.js';
 import { DeepseekV3 } from '../src/model/model.js';
-import { saveModel, loadModel } from '../src/model/checkpoint.js';
+import { saveModel, loadModel, modelRecords } from '../src/model/checkpoint.js';
+import { writeModelDir, f32ToBf16Array } from '../src/io/index.js';
+import { readGenerationDefaults, LoadError } from '../src/infer/load.js';
 import { configFromHF, configToHF, ConfigError, type ModelConfig } from '../src/model/config.js';
 import { modelTensors, modelElements } from '../src/model/shapes.js';
 
@@ -130,4 +132,63 @@ test('shapes are checked against the safetensors headers before the model is bui
   refused(dir, 'CheckpointError', /tensors do not match the model: .*with the wrong shape/, /model\.layers\.0\.mlp\.gate_proj\.weight: expected \[96, 64\], found \[128, 64\]/);
   const back = loadModel(good);
   assert.deepEqual(configToHF(back.cfg), JSON.parse(fs.readFileSync(path.join(good, 'config.json'), 'utf8')));
+});
+
+test('non-finite weights and BF16 data labelled F16 load with a warning naming the tensors', () => {
+  const model = new DeepseekV3(getPreset('nano'), 2);
+  const recs = modelRecords(model).map((r) => (r.name === 'model.norm.weight' || r.name === 'model.layers.1.self_attn.o_proj.weight'
+    ? { ...r, data: new Float32Array((r.data as Float32Array).length).fill(NaN) } : r));
+  const nanDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-limits-'));
+  writeModelDir(nanDir, { config: configToHF(model.cfg), tensors: recs });
+  const warnings: string[] = [];
+  loadModel(nanDir, { onWarning: (m) => warnings.push(m) });
+  assert.equal(warnings.length, 1, warnings.join('\n'));
+  assert.match(warnings[0], /2 tensor\(s\) hold NaN or infinite values/);
+  assert.match(warnings[0], /model\.layers\.1\.self_attn\.o_proj\.weight \(4096 of 4096\)/);
+  assert.match(warnings[0], /model\.norm\.weight \(64 of 64\)/);
+
+  // BF16 bits under an F16 label (what a mislabelled conversion writes).
+  const mislabelled = modelRecords(model).map((r) => ({ name: r.name, dtype: 'F16' as const, shape: r.shape, data: f32ToBf16Array(r.data as Float32Array) }));
+  const bfDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-limits-'));
+  writeModelDir(bfDir, { config: configToHF(model.cfg), tensors: mislabelled });
+  warnings.length = 0;
+  loadModel(bfDir, { onWarning: (m) => warnings.push(m) });
+  assert.equal(warnings.length, 1, warnings.join('\n'));
+  assert.match(warnings[0], /stored as F16 .*the signature of BF16 data labelled F16: model\.embed_tokens\.weight/);
+
+  // Real F16 and BF16 saves load silently.
+  for (const dtype of ['F16', 'BF16'] as const) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-limits-'));
+    saveModel(dir, model, { dtype });
+    warnings.length = 0;
+    loadModel(dir, { onWarning: (m) => warnings.push(m) });
+    assert.deepEqual(warnings, [], dtype);
+  }
+});
+
+test('generation_config.json values outside the request ranges are refused, naming file, key, range and value', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-limits-'));
+  const file = path.join(dir, 'generation_config.json');
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ temperature: -5 }, /key "temperature": expected a number in \[0, 2\], found -5$/],
+    [{ top_p: 7 }, /key "top_p": expected a number in \(0, 1\], found 7$/],
+    [{ top_p: 0 }, /key "top_p": expected a number in \(0, 1\], found 0$/],
+    [{ top_k: -3 }, /key "top_k": expected an integer ≥ 0, found -3$/],
+    [{ top_k: 2.5 }, /key "top_k": expected an integer ≥ 0, found 2\.5$/],
+    [{ temperature: '0.7' }, /key "temperature": expected a number in \[0, 2\], found "0\.7"$/],
+    [{ do_sample: 'yes' }, /key "do_sample": expected true or false, found "yes"$/],
+  ];
+  for (const [g, re] of cases) {
+    fs.writeFileSync(file, JSON.stringify(g));
+    assert.throws(() => readGenerationDefaults(dir), (e: unknown) => {
+      assert.ok(e instanceof LoadError, String(e));
+      assert.ok(e.message.startsWith(`${file}: `), e.message);
+      assert.match(e.message, re);
+      return true;
+    }, JSON.stringify(g));
+  }
+  fs.writeFileSync(file, JSON.stringify({ temperature: 0.7, top_p: 0.9, top_k: null, do_sample: true, bos_token_id: 0 }));
+  assert.deepEqual(readGenerationDefaults(dir), { temperature: 0.7, topP: 0.9, topK: 0 });
+  fs.writeFileSync(file, JSON.stringify({ temperature: 0.7, do_sample: false }));
+  assert.equal(readGenerationDefaults(dir).temperature, 0);
 });
