@@ -14,11 +14,15 @@ import { DeepseekV3 } from '../src/model/model.js';
 import { saveModel, loadModel, modelRecords } from '../src/model/checkpoint.js';
 import { writeModelDir, f32ToBf16Array } from '../src/io/index.js';
 import { readGenerationDefaults, LoadError } from '../src/infer/load.js';
+import { applyChatTemplate, renderTemplate, SPECIAL, TokenizerError } from '../src/tokenizer/index.js';
+import { setTemplateLimits } from '../src/tokenizer/template-sandbox.js';
+import { serveFixtureDir } from './helpers/serve-fixture.js';
 import { configFromHF, configToHF, ConfigError, type ModelConfig } from '../src/model/config.js';
 import { modelTensors, modelElements } from '../src/model/shapes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const checkpointJs = path.resolve(here, '../src/model/checkpoint.js');
+const cli = path.resolve(here, '../src/cli/index.js');
 
 let good = '';
 before(() => {
@@ -191,4 +195,53 @@ test('generation_config.json values outside the request ranges are refused, nami
   assert.deepEqual(readGenerationDefaults(dir), { temperature: 0.7, topP: 0.9, topK: 0 });
   fs.writeFileSync(file, JSON.stringify({ temperature: 0.7, do_sample: false }));
   assert.equal(readGenerationDefaults(dir).temperature, 0);
+});
+
+test('a chat template from a file renders in a bounded sandbox: same text, but loops, huge output and errors are refused', { timeout: 60_000 }, () => {
+  const msgs = [{ role: 'user' as const, content: 'hi <b>' }, { role: 'assistant' as const, content: 'ok' }];
+  const custom = "{{ bos_token }}{% for m in messages %}[{{ m.role }}:{{ m.content }}]{% endfor %}{% if add_generation_prompt %}>{% endif %}";
+  assert.equal(applyChatTemplate(msgs, { template: custom, addGenerationPrompt: true }), renderTemplate(custom, { messages: msgs, add_generation_prompt: true, bos_token: SPECIAL.bos }));
+  const prev = setTemplateLimits({ timeMs: 1000, maxChars: 1000 });
+  try {
+    for (const loop of ['{% for i in range(100000000) %}x{% endfor %}', '{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}']) {
+      assert.throws(() => applyChatTemplate(msgs, { template: loop }), (e: unknown) => {
+        assert.ok(e instanceof TokenizerError, String(e));
+        assert.match(e.message, /chat template did not finish rendering within the 1 s limit/);
+        return true;
+      });
+    }
+    assert.throws(() => applyChatTemplate(msgs, { template: '{% for i in range(5000) %}x{% endfor %}' }), /chat template rendered 5000 characters; expected at most 1,000/);
+    assert.throws(() => applyChatTemplate(msgs, { template: '{% if %}' }), /chat template does not parse/);
+    // After a terminated render the next one gets a fresh worker.
+    assert.equal(applyChatTemplate(msgs, { template: custom }), `${SPECIAL.bos}[user:hi <b>][assistant:ok]`);
+  } finally {
+    setTemplateLimits(prev);
+  }
+});
+
+test('generate --chat with a looping chat_template in tokenizer_config.json fails with one line instead of hanging', { timeout: 120_000 }, () => {
+  const src = serveFixtureDir();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-limits-'));
+  for (const f of fs.readdirSync(src)) if (fs.statSync(path.join(src, f)).isFile()) fs.copyFileSync(path.join(src, f), path.join(dir, f));
+  const tc = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+  tc.chat_template = '{% for i in range(100000000) %}{{ i }}{% endfor %}';
+  fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(tc));
+  const r = spawnSync(process.execPath, [cli, 'generate', dir, '--prompt', 'hi', '--chat', '--max-tokens', '2'], { encoding: 'utf8', timeout: 90_000, killSignal: 'SIGKILL' });
+  assert.equal(r.signal, null, 'generate --chat hung');
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /^tinyseek: chat template did not finish rendering within the 5 s limit/);
+});
+
+test('generate on a directory whose config.json is {} fails at once with the missing keys', { timeout: 60_000 }, () => {
+  const src = serveFixtureDir();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-limits-'));
+  for (const f of fs.readdirSync(src)) if (fs.statSync(path.join(src, f)).isFile()) fs.copyFileSync(path.join(src, f), path.join(dir, f));
+  fs.writeFileSync(path.join(dir, 'config.json'), '{}');
+  const r = spawnSync(process.execPath, [cli, 'generate', dir, '--prompt', 'hi'], { encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+  assert.equal(r.signal, null, 'generate hung on config.json {}');
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /config\.json: missing 17 keys "model_type", "vocab_size"/);
+  assert.equal(r.stderr.split(dir).length - 1, 1, `the directory is named once: ${r.stderr}`);
 });
