@@ -150,7 +150,7 @@ export function loadModel(dir: string, opts: LoadModelOptions = {}): DeepseekV3 
       t.f32().set(data);
     }
     if (nonFinite.length > 0) {
-      warn(`${dir}: ${nonFinite.length} tensor(s) hold NaN or infinite values, so the model's outputs will be NaN: ${listSome(nonFinite)}`);
+      warn(`${dir}: ${nonFinite.length} tensor(s) hold NaN or infinite values (the model's outputs may be NaN): ${listSome(nonFinite)}`);
     }
     if (bf16Like.length > 0) {
       warn(`${dir}: ${bf16Like.length} tensor(s) stored as F16 have no element below 0.0625 in magnitude, the signature of BF16 data labelled F16: ${listSome(bf16Like)}`);
