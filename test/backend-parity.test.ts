@@ -496,6 +496,15 @@ if (!nat) {
       throwsLike(() => k.adamw(1, F(1), F(1), F(1), F(1), 1e-3, 0.9, 0.95, 1e-8, 0.1, 0), RangeError, 'adamw', 'step');
     });
 
+    it('gemmGrouped: a row stride BLAS would reject is a RangeError naming it, the expected and the found value', () => {
+      // Strides are shared by all groups and go to BLAS as given: a one-row operand gets no leeway.
+      const C = F(16).fill(7);
+      throwsLike(() => k.gemmGrouped(true, false, Int32Array.from([4, 4, 1, 0, 0, 0]), 1, 4, 4, F(4), F(4), C), RangeError, 'gemmGrouped', '\\blda\\b', 'expected at least 4', 'found 1');
+      throwsLike(() => k.gemmGrouped(false, true, Int32Array.from([4, 4, 1, 0, 0, 0]), 1, 0, 4, F(4), F(4), F(16)), RangeError, 'gemmGrouped', '\\bldb\\b', 'expected at least 1', 'found 0');
+      throwsLike(() => k.gemmGrouped(false, false, Int32Array.from([2, 2, 2, 0, 0, 0, 1, 4, 2, 4, 4, 4]), 2, 4, 2, F(8), F(12), F(8)), RangeError, 'gemmGrouped', '\\bldc\\b', 'group 1', 'expected at least 4', 'found 2');
+      assert.deepEqual(Array.from(C), new Array(16).fill(7));
+    });
+
     it('nothing is written when a call is rejected', () => {
       const out = F(8).fill(7);
       assert.throws(() => k.indexSelect(1, 4, 2, 4, out, F(8), Int32Array.from([0, 1, 2, 4])));

@@ -99,6 +99,14 @@ test('bad input gives one line and exit code 2', () => {
   }
 });
 
+test('a missing model directory is named once in the message', () => {
+  const missing = path.join(os.tmpdir(), 'no-such-model-dir');
+  const r = run(['generate', missing, '--prompt', 'hi']);
+  assert.equal(r.code, 2, r.err);
+  assert.equal(r.err.split(missing).length - 1, 1, r.err);
+  assert.match(r.err, /does not exist/);
+});
+
 test('export gguf writes a deepseek2 file (F16, with and without MTP)', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-export-'));
   try {

@@ -112,7 +112,7 @@ test('checkTensors reports every missing, unexpected, mis-shaped and wrong-dtype
   assert.throws(() => checkTensors(expected, found, '/ckpt'), (e: Error) => {
     assert.ok(e instanceof CheckpointError);
     const m = e.message;
-    assert.match(m, /^\/ckpt: tensors do not match the model: 6 problem\(s\) \(expected 5 tensors, found 6\)/);
+    assert.match(m, /^\/ckpt: tensors do not match the model: 1 missing, 2 unexpected, 2 with the wrong shape, 1 with the wrong dtype \(the model has 5 tensors, the checkpoint 6\)/);
     assert.match(m, /missing \(1\):\n {4}model\.layers\.0\.self_attn\.kv_a_proj_with_mqa\.weight \[12, 8\]/);
     assert.match(m, /unexpected \(2\):\n {4}model\.layers\.0\.extra \[1\] F32\n {4}model\.layers\.1\.extra \[2, 2\] I32/);
     assert.match(m, /wrong shape \(2\):\n {4}model\.norm\.weight: expected \[8\], found \[9\]\n {4}lm_head\.weight: expected \[16, 8\], found \[8, 16\]/);
@@ -120,6 +120,21 @@ test('checkTensors reports every missing, unexpected, mis-shaped and wrong-dtype
     return true;
   });
   checkTensors(expected.slice(0, 1), found.slice(0, 1)); // a match does not throw
+});
+
+test('a mismatch with equal tensor counts says what differs, not "expected N tensors, found N"', () => {
+  const expected = [{ name: 'a.weight', shape: [4, 4] }, { name: 'b.weight', shape: [4] }, { name: 'c.weight', shape: [2] }];
+  const found = [
+    { name: 'a.weight', shape: [4, 5], dtype: 'F32' as const },
+    { name: 'b.weight', shape: [4], dtype: 'F32' as const },
+    { name: 'c.wieght', shape: [2], dtype: 'F32' as const },
+  ];
+  assert.throws(() => checkTensors(expected, found, '/ckpt'), (e: Error) => {
+    const first = e.message.split('\n')[0];
+    assert.doesNotMatch(first, /expected 3 tensors, found 3/);
+    assert.equal(first, '/ckpt: tensors do not match the model: 1 missing, 1 unexpected, 1 with the wrong shape (the model and the checkpoint both have 3 tensors)');
+    return true;
+  });
 });
 
 test('checkTensors against a model directory (scales consumed, floats seen as F32)', () => {

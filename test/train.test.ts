@@ -135,3 +135,18 @@ test('resume compares recipes by meaning: key order and options added with defau
   assert.equal(sameRecipe(changed, r, parseRunRecipe), false);
   assert.equal(sameRecipe({ kind: 'nonsense' }, r, parseRunRecipe), false);
 });
+
+test("a recipe whose seqLen exceeds the model's max_position_embeddings is refused before any work", { timeout: 20_000 }, async () => {
+  for (const [over, M] of [[{}, 256], [{ model: { preset: 'nano', overrides: { max_position_embeddings: 32 } } }, 32]] as const) {
+    const out = path.join(tmp(), 'run');
+    const r = nanoRecipe(2, over);
+    r.train.seqLen = 300;
+    await assert.rejects(train({ recipe: r, out, quiet: true }), (e: Error) => {
+      assert.equal(e.name, 'ConfigError');
+      assert.match(e.message, new RegExp(`train\\.seqLen 300 exceeds the model's max_position_embeddings ${M}`));
+      assert.doesNotMatch(e.message, /rope: position/);
+      return true;
+    });
+    assert.equal(fs.existsSync(out), false, 'nothing was written');
+  }
+});

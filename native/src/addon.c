@@ -229,6 +229,14 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* the row strides are shared by every group and passed to BLAS as given, so unlike gemm's a
+   one-row operand gets no leeway: BLAS rejects ld < row length (and leaves C unwritten) */
+static bool grouped_ld(call_t *c, const char *ldName, int64_t ld, const char *name, int64_t g, int64_t cols) {
+  if (ld >= cols && ld >= 1) return true;
+  return fail(c, true, "%s: expected at least %lld (the row length of %s in group %lld), found %lld", ldName,
+              (long long)(cols > 1 ? cols : 1), name, (long long)g, (long long)ld);
+}
+
 /* (transA, transB, desc [g × 6: M, N, K, offA, offB, offC], lda, ldb, ldc, A, B, C) */
 static napi_value js_gemm_grouped(napi_env env, napi_callback_info info) {
   BEGIN("gemmGrouped", 9);
@@ -248,11 +256,13 @@ static napi_value js_gemm_grouped(napi_env env, napi_callback_info info) {
     const int64_t M = d[0], N = d[1], K = d[2];
     if (M == 0 || N == 0) continue;
     if (d[5] > C.len) return fail(c, true, "group %lld: offC %d is past the end of C (%lld)", (long long)g, d[5], (long long)C.len), NULL;
+    CHECK(grouped_ld(c, "ldc", ldc, "C", g, N));
     int64_t l = ldc;
     f32_t Cg = {C.p + d[5], C.len - d[5]};
     CHECK(gemm_operand(c, "C", "ldc", Cg, 1, 0, M, N, &l));
     if (K == 0) continue;
     if (d[3] > A.len || d[4] > Bm.len) return fail(c, true, "group %lld: an operand offset is past the end of its buffer", (long long)g), NULL;
+    CHECK(grouped_ld(c, "lda", lda, "A", g, tA ? M : K) && grouped_ld(c, "ldb", ldb, "B", g, tB ? K : N));
     f32_t Ag = {A.p + d[3], A.len - d[3]}, Bg = {Bm.p + d[4], Bm.len - d[4]};
     l = lda;
     CHECK(gemm_operand(c, "A", "lda", Ag, 1, 0, tA ? K : M, tA ? M : K, &l));

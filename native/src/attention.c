@@ -16,6 +16,12 @@
 
 #define BR 64 /* query rows per block (32-256 measured; 64 is fastest at T = 256) */
 
+/* n floats of p set to 0; an empty array may come as NULL (N-API's data of a 0-length typed array),
+   and memset(NULL, 0, 0) is undefined behaviour */
+static void zero(float *p, int64_t n) {
+  if (n > 0) memset(p, 0, sizeof(float) * (size_t)n);
+}
+
 /* C = alpha op(A) op(B) + beta C, tolerating empty dimensions (BLAS rejects ld < 1). */
 static void sg(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
@@ -132,8 +138,8 @@ static void attn_bw_group(const attn_job *j, int64_t b, int64_t hk, float *S) {
   float *dK = j->dk + (b * Tk * j->Hkv + hk) * Dk;
   float *dV = j->dv + (b * Tk * j->Hkv + hk) * Dv;
   for (int64_t t = 0; t < Tk; t++) {
-    memset(dK + t * ldk, 0, sizeof(float) * (size_t)Dk);
-    memset(dV + t * ldv, 0, sizeof(float) * (size_t)Dv);
+    zero(dK + t * ldk, Dk);
+    zero(dV + t * ldv, Dv);
   }
   for (int64_t h = hk * rep; h < (hk + 1) * rep; h++) {
     const float *Q = j->q + (b * Tq * j->H + h) * Dk;
@@ -144,7 +150,7 @@ static void attn_bw_group(const attn_job *j, int64_t b, int64_t hk, float *S) {
       const int64_t i1 = i0 + BR < Tq ? i0 + BR : Tq, bs = i1 - i0;
       const int64_t ncol = used_cols(P, Tk, i0, i1);
       if (ncol == 0) {
-        for (int64_t i = i0; i < i1; i++) memset(dQ + i * ldq, 0, sizeof(float) * (size_t)Dk);
+        for (int64_t i = i0; i < i1; i++) zero(dQ + i * ldq, Dk);
         continue;
       }
       const float *Pb = P + i0 * Tk;
@@ -184,9 +190,9 @@ int ts_attention_backward(int64_t B, int64_t Tq, int64_t Tk, int64_t H, int64_t 
                            const float *dout, float *dq, float *dk, float *dv) {
   if (B <= 0) return 0;
   if (H <= 0 || Tq <= 0 || Tk <= 0) { /* nothing flows: zero every gradient */
-    memset(dq, 0, sizeof(float) * (size_t)(B * Tq * H * Dk));
-    memset(dk, 0, sizeof(float) * (size_t)(B * Tk * Hkv * Dk));
-    memset(dv, 0, sizeof(float) * (size_t)(B * Tk * Hkv * Dv));
+    zero(dq, B * Tq * H * Dk);
+    zero(dk, B * Tk * Hkv * Dk);
+    zero(dv, B * Tk * Hkv * Dv);
     return 0;
   }
   const int nt = ts_num_threads();

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DeepseekV3 } from '../model/model.js';
 import { loadModel } from '../model/checkpoint.js';
+import type { LoadModelOptions } from '../model/checkpoint.js';
 import { Tokenizer, SPECIAL } from '../tokenizer/index.js';
 import type { ChatMessage } from '../tokenizer/index.js';
 import { Generator } from './generator.js';
@@ -40,21 +41,52 @@ export interface LoadedModel {
   stopTokenIds: number[];
 }
 
-function readDefaults(dir: string): GenerationDefaults {
+/** The ranges generation_config.json's sampling keys must fall in: those of a chat-completions request. */
+export const GENERATION_RANGES = {
+  temperature: { lo: 0, hi: 2, loOpen: false, integer: false },
+  top_p: { lo: 0, hi: 1, loOpen: true, integer: false },
+  top_k: { lo: 0, hi: Number.MAX_SAFE_INTEGER, loOpen: false, integer: true },
+  min_p: { lo: 0, hi: 1, loOpen: false, integer: false },
+} as const;
+
+function rangeText(r: { lo: number; hi: number; loOpen: boolean; integer: boolean }): string {
+  if (r.integer) return 'an integer ≥ 0';
+  return `a number in ${r.loOpen ? '(' : '['}${r.lo}, ${r.hi}]`;
+}
+
+/**
+ * Reads the sampling defaults of generation_config.json (absent file or keys: R1's T = 0.6, top-p
+ * 0.95). Values outside what a request may ask for are a LoadError naming the file, the key, the
+ * expected range and the value found (null counts as absent, as transformers writes it).
+ */
+export function readGenerationDefaults(dir: string): GenerationDefaults {
   const d: GenerationDefaults = { temperature: 0.6, topP: 0.95, topK: 0, minP: 0 };
   const file = path.join(dir, 'generation_config.json');
   if (!fs.existsSync(file)) return d;
-  let g: Record<string, unknown>;
+  let g: unknown;
   try {
-    g = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    g = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
     throw new LoadError(`${file}: invalid JSON (${(e as Error).message})`);
   }
-  if (typeof g.temperature === 'number') d.temperature = g.temperature;
-  if (typeof g.top_p === 'number') d.topP = g.top_p;
-  if (typeof g.top_k === 'number') d.topK = g.top_k;
-  if (typeof g.min_p === 'number') d.minP = g.min_p;
-  if (g.do_sample === false) d.temperature = 0;
+  if (g === null || typeof g !== 'object' || Array.isArray(g)) throw new LoadError(`${file}: expected a JSON object, found ${Array.isArray(g) ? 'an array' : JSON.stringify(g)}`);
+  const o = g as Record<string, unknown>;
+  const read = (key: keyof typeof GENERATION_RANGES): number | undefined => {
+    const v = o[key];
+    if (v === undefined || v === null) return undefined;
+    const r = GENERATION_RANGES[key];
+    const ok = typeof v === 'number' && Number.isFinite(v) && v >= r.lo && v <= r.hi && !(r.loOpen && v === r.lo) && (!r.integer || Number.isInteger(v));
+    if (!ok) throw new LoadError(`${file}: key "${key}": expected ${rangeText(r)}, found ${JSON.stringify(v)}`);
+    return v as number;
+  };
+  d.temperature = read('temperature') ?? d.temperature;
+  d.topP = read('top_p') ?? d.topP;
+  d.topK = read('top_k') ?? d.topK;
+  d.minP = read('min_p') ?? d.minP;
+  if (o.do_sample !== undefined && o.do_sample !== null && typeof o.do_sample !== 'boolean') {
+    throw new LoadError(`${file}: key "do_sample": expected true or false, found ${JSON.stringify(o.do_sample)}`);
+  }
+  if (o.do_sample === false) d.temperature = 0;
   return d;
 }
 
@@ -62,14 +94,15 @@ function readDefaults(dir: string): GenerationDefaults {
  * Loads a model directory (config.json, safetensors weights, tokenizer.json + tokenizer_config.json)
  * and checks that the tokenizer fits the model's vocabulary.
  */
-export function loadModelDir(dir: string): LoadedModel {
+export function loadModelDir(dir: string, opts: LoadModelOptions = {}): LoadedModel {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new LoadError(`model directory ${dir} does not exist`);
   if (!fs.existsSync(path.join(dir, 'config.json'))) throw new LoadError(`${dir} is not a model directory (expected config.json and model.safetensors)`);
   if (!fs.existsSync(path.join(dir, 'tokenizer.json'))) {
     throw new LoadError(`${dir} has no tokenizer.json; save the model with its tokenizer (Tokenizer.save(dir)) to generate text`);
   }
+  const defaults = readGenerationDefaults(dir);
   const tokenizer = Tokenizer.fromDir(dir);
-  const model = loadModel(dir);
+  const model = loadModel(dir, opts);
   model.eval();
   if (tokenizer.vocabSize > model.cfg.vocabSize) {
     throw new LoadError(`${dir}: the tokenizer has ${tokenizer.vocabSize} ids but the model's vocab_size is ${model.cfg.vocabSize}`);
@@ -79,7 +112,7 @@ export function loadModelDir(dir: string): LoadedModel {
     name: path.basename(path.resolve(dir)),
     model,
     tokenizer,
-    defaults: readDefaults(dir),
+    defaults,
     stopTokenIds: [tokenizer.eosId],
   };
 }

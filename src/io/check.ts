@@ -58,7 +58,17 @@ export function diffCount(d: TensorDiff): number {
 export function formatDiff(d: TensorDiff, expectedCount: number, foundCount: number, where = 'checkpoint'): string {
   const n = diffCount(d);
   if (n === 0) return '';
-  const lines = [`${where}: tensors do not match the model: ${n} problem(s) (expected ${expectedCount} tensors, found ${foundCount})`];
+  // Name what differs: equal totals ("171 expected, 171 found") say nothing when the problem is a
+  // shape, or one name missing and another unexpected.
+  const parts: string[] = [];
+  if (d.missing.length) parts.push(`${d.missing.length} missing`);
+  if (d.unexpected.length) parts.push(`${d.unexpected.length} unexpected`);
+  if (d.wrongShape.length) parts.push(`${d.wrongShape.length} with the wrong shape`);
+  if (d.wrongDtype.length) parts.push(`${d.wrongDtype.length} with the wrong dtype`);
+  const counts = expectedCount === foundCount
+    ? `the model and the checkpoint both have ${expectedCount} tensors`
+    : `the model has ${expectedCount} tensors, the checkpoint ${foundCount}`;
+  const lines = [`${where}: tensors do not match the model: ${parts.join(', ')} (${counts})`];
   const section = <T>(title: string, items: T[], fmt: (x: T) => string) => {
     if (items.length === 0) return;
     lines.push(`  ${title} (${items.length}):`);

@@ -5,9 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DeepseekV3 } from './model.js';
 import type { ModelConfig } from './config.js';
-import { configFromHF, configToHF } from './config.js';
-import { readModelDir, writeModelDir, loadedTensorInfos, readFloat32, checkTensors, CheckpointError } from '../io/index.js';
-import type { TensorRecord, ExpectedTensor, SaveOptions } from '../io/index.js';
+import { configFromHF, configToHF, ConfigError } from './config.js';
+import { checkModelFitsMemory, formatBytes, modelFootprint, modelTensors, sizeKeys } from './shapes.js';
+import { readModelDir, writeModelDir, loadedTensorInfos, readFloat32, checkTensors, numelOf, CheckpointError } from '../io/index.js';
+import type { TensorRecord, TensorInfo, ExpectedTensor, SaveOptions } from '../io/index.js';
 
 /** Options for saving. */
 export interface SaveModelOptions {
@@ -62,26 +63,97 @@ export function saveModel(dir: string, model: DeepseekV3, opts: SaveModelOptions
   });
 }
 
+/** Options of loadModel. */
+export interface LoadModelOptions {
+  /** Receives load warnings (non-finite weights, F16 data that looks like BF16); default: printed to stderr. */
+  onWarning?: (message: string) => void;
+  /** Bytes the model may take; default: the memory available to the process now. */
+  memoryLimit?: number;
+}
+
+/** Names at most `n` items: "a, b, c and 4 more". */
+function listSome(items: readonly string[], n = 5): string {
+  return items.length <= n ? items.join(', ') : `${items.slice(0, n).join(', ')} and ${items.length - n} more`;
+}
+
 /**
- * Loads a model directory (a tinyseek save or a DeepSeek checkpoint of a small configuration):
- * every expected tensor is checked (name, shape) and all problems are reported at once; FP8 weights
- * with `weight_scale_inv` are dequantized. The MTP copies of embedding/head may be present or not.
+ * F16 weights that are really BF16 bits read as F16 all land in [2^-4, 4) in magnitude: BF16's
+ * 8-bit exponent fills F16's 5-bit one with its top bits, which for any weight between 1e-10 and 100
+ * are 01011…10000. A real weight matrix of thousands of elements always has smaller entries.
  */
-export function loadModel(dir: string): DeepseekV3 {
+function looksLikeBf16AsF16(data: Float32Array): boolean {
+  if (data.length < 1024) return false;
+  let nonzero = 0;
+  for (let i = 0; i < data.length; i++) {
+    const a = Math.abs(data[i]);
+    if (a === 0) continue;
+    if (a < 0.0625) return false;
+    nonzero++;
+  }
+  return nonzero >= 1024;
+}
+
+/**
+ * Checks a directory's config against its weights before anything of the model's size is allocated:
+ * the element count the config implies against what the weights hold, the memory it needs against
+ * what is available, and every tensor's name and shape against the safetensors headers.
+ */
+function checkBeforeAllocating(dir: string, cfg: ModelConfig, found: TensorInfo[], memoryLimit?: number): void {
+  const f = modelFootprint(cfg);
+  const held = found.reduce((n, t) => n + numelOf(t.shape), 0);
+  if (f.elements > held) {
+    const bytes = found.reduce((n, t) => n + t.byteLength, 0);
+    throw new CheckpointError(
+      `${dir}: config.json describes a model of ${f.elements.toLocaleString('en-US')} parameters (${sizeKeys(cfg)}), ` +
+        `but the weights hold only ${held.toLocaleString('en-US')} values (${found.length} tensors, ${formatBytes(bytes)} as float32); ` +
+        'the config does not belong to these weights',
+    );
+  }
+  checkModelFitsMemory(cfg, memoryLimit, `${dir}/config.json`);
+  const expected: ExpectedTensor[] = [...modelTensors(cfg)];
+  const optional = new Set(mtpCopies(cfg).flatMap((c) => [c.emb, c.head]));
+  // A tied-embedding checkpoint may still carry lm_head.weight; MTP copies are optional.
+  const foundChecked = found.filter((t) => !optional.has(t.name) && !(cfg.tieWordEmbeddings && t.name === 'lm_head.weight'));
+  checkTensors(expected, foundChecked, dir);
+}
+
+/**
+ * Loads a model directory (a tinyseek save or a DeepSeek checkpoint of a small configuration).
+ * config.json must state every shape key; before the model is allocated its size is checked against
+ * the weights and the available memory, and every expected tensor (name, shape) against the
+ * safetensors headers, all problems reported at once. FP8 weights with `weight_scale_inv` are
+ * dequantized. The MTP copies of embedding/head may be present or not. Tensors holding NaN or ±inf
+ * (or F16 data that looks like BF16) are reported through `onWarning`.
+ */
+export function loadModel(dir: string, opts: LoadModelOptions = {}): DeepseekV3 {
+  const warn = opts.onWarning ?? ((m: string) => console.warn(`tinyseek: warning: ${m}`));
   const md = readModelDir(dir);
   try {
-    const cfg = configFromHF(md.config);
-    const model = new DeepseekV3(cfg, 0);
-    const own = model.stateDict();
-    const expected: ExpectedTensor[] = [...own].map(([name, t]) => ({ name, shape: t.shape }));
+    let cfg: ModelConfig;
+    try {
+      cfg = configFromHF(md.config, { requireKeys: true });
+    } catch (e) {
+      if (e instanceof ConfigError) throw new ConfigError(`${path.join(dir, 'config.json')}: ${e.message.replace(/^config\.json: /, '')}`, e.key, e.expected, e.found);
+      throw e;
+    }
     const found = loadedTensorInfos(md.tensors);
-    const optional = new Set(mtpCopies(cfg).flatMap((c) => [c.emb, c.head]));
-    // A tied-embedding checkpoint may still carry lm_head.weight; MTP copies are optional.
-    const foundChecked = found.filter((f) => !optional.has(f.name) && !(cfg.tieWordEmbeddings && f.name === 'lm_head.weight'));
-    checkTensors(expected, foundChecked, dir);
-    for (const [name, t] of own) {
+    checkBeforeAllocating(dir, cfg, found, opts.memoryLimit);
+    const model = new DeepseekV3(cfg, 0);
+    const nonFinite: string[] = [];
+    const bf16Like: string[] = [];
+    for (const [name, t] of model.stateDict()) {
       const data = readFloat32(md.tensors, name);
+      let bad = 0;
+      for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) bad++;
+      if (bad > 0) nonFinite.push(`${name} (${bad} of ${data.length})`);
+      else if (md.tensors.info(name).dtype === 'F16' && looksLikeBf16AsF16(data)) bf16Like.push(name);
       t.f32().set(data);
+    }
+    if (nonFinite.length > 0) {
+      warn(`${dir}: ${nonFinite.length} tensor(s) hold NaN or infinite values (the model's outputs may be NaN): ${listSome(nonFinite)}`);
+    }
+    if (bf16Like.length > 0) {
+      warn(`${dir}: ${bf16Like.length} tensor(s) stored as F16 have no element below 0.0625 in magnitude, the signature of BF16 data labelled F16: ${listSome(bf16Like)}`);
     }
     return model;
   } finally {

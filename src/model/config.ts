@@ -208,9 +208,41 @@ function readYarn(v: unknown): YarnScaling | null {
   };
 }
 
-/** Reads a Hugging Face `config.json` object (keys unchanged); missing optional keys get the HF defaults; validates. */
-export function configFromHF(json: unknown): ModelConfig {
+/**
+ * Keys a model directory's config.json must state: model_type and every key that sets a tensor's
+ * shape or the RoPE table's length. Their defaults are those of the 671B DeepSeek-V3 (or of V2), so
+ * filling them in for a directory would describe another model than its weights (`{}` would build
+ * 671B parameters). Real DeepSeek V2/V3 configs carry all of them (q_lora_rank as null for V2-Lite).
+ */
+export const REQUIRED_KEYS = [
+  'model_type', 'vocab_size', 'hidden_size', 'intermediate_size', 'moe_intermediate_size', 'num_hidden_layers',
+  'num_attention_heads', 'n_routed_experts', 'n_shared_experts', 'num_experts_per_tok', 'first_k_dense_replace',
+  'q_lora_rank', 'kv_lora_rank', 'qk_nope_head_dim', 'qk_rope_head_dim', 'v_head_dim', 'max_position_embeddings',
+] as const;
+
+/** Options of configFromHF. */
+export interface ConfigReadOptions {
+  /** Every key of REQUIRED_KEYS must be present (a model directory's config); default false (a partial config over the HF defaults). */
+  requireKeys?: boolean;
+}
+
+/**
+ * Reads a Hugging Face `config.json` object (keys unchanged); missing optional keys get the HF
+ * defaults (with `requireKeys`, missing shape keys are an error instead); validates.
+ */
+export function configFromHF(json: unknown, opts: ConfigReadOptions = {}): ModelConfig {
   if (!isObject(json)) throw new ConfigError(`config.json: expected a JSON object, found ${describe(json)}`);
+  if (opts.requireKeys) {
+    const missing = REQUIRED_KEYS.filter((k) => json[k] === undefined);
+    if (missing.length > 0) {
+      const list = missing.map((k) => `"${k}"`).join(', ');
+      throw new ConfigError(
+        `config.json: missing ${missing.length === 1 ? 'key' : `${missing.length} keys`} ${list}; a model directory's config must state every key that sets a tensor shape ` +
+          `(tinyseek does not fill them in from the 671B DeepSeek-V3's defaults)`,
+        missing[0], 'present', 'nothing (key missing)',
+      );
+    }
+  }
   const modelType = json.model_type === undefined ? 'deepseek_v3' : oneOf(json, 'model_type', ['deepseek_v3', 'deepseek_v2'] as const);
   const j: Json = { ...DEFAULTS[modelType], ...json };
   // HF writes n_group/topk_group as null when routing is not group-limited.
@@ -456,7 +488,7 @@ export function isMoeLayer(c: ModelConfig, layerIdx: number): boolean {
 // Loading
 
 /** Reads and validates a config.json file. */
-export function loadConfigFile(file: string): ModelConfig {
+export function loadConfigFile(file: string, opts: ConfigReadOptions = {}): ModelConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -470,9 +502,9 @@ export function loadConfigFile(file: string): ModelConfig {
     throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
   }
   try {
-    return configFromHF(json);
+    return configFromHF(json, opts);
   } catch (e) {
-    if (e instanceof ConfigError) throw new ConfigError(`${file}: ${e.message}`, e.key, e.expected, e.found);
+    if (e instanceof ConfigError) throw new ConfigError(`${file}: ${e.message.replace(/^config\.json: /, '')}`, e.key, e.expected, e.found);
     throw e;
   }
 }
@@ -492,5 +524,5 @@ export function loadConfigPath(fileOrDir: string): ModelConfig {
   } catch {
     throw new ConfigError(`model directory ${fileOrDir} has no config.json`);
   }
-  return loadConfigFile(file);
+  return loadConfigFile(file, { requireKeys: true });
 }

@@ -6,6 +6,7 @@ import { Module } from '../nn/module.js';
 import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
 import type { ModelConfig } from './config.js';
 import { validateConfig } from './config.js';
+import { checkModelFitsMemory } from './shapes.js';
 import { Block } from './block.js';
 import { MTPModule } from './mtp.js';
 import { MoE } from './moe.js';
@@ -94,6 +95,7 @@ export class DeepseekV3 extends Module {
   constructor(readonly cfg: ModelConfig, seed = 0) {
     super();
     validateConfig(cfg);
+    checkModelFitsMemory(cfg); // before allocating: a config too large for memory fails in milliseconds
     const rng = new Rng(seed);
     const std = typeof cfg.extra.initializer_range === 'number' ? cfg.extra.initializer_range : 0.02;
     this.model = this.module('model', new DeepseekV3Inner(cfg, rng, std));

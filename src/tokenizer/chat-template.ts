@@ -9,6 +9,7 @@
 import { Template } from '@huggingface/jinja';
 import { TokenizerError } from './errors.js';
 import { SPECIAL } from './special-tokens.js';
+import { renderSandboxed } from './template-sandbox.js';
 
 /** One chat message. */
 export interface ChatMessage {
@@ -69,7 +70,11 @@ export interface ApplyChatTemplateOptions {
 
 const compiled = new Map<string, Template>();
 
-/** Renders Jinja source with the given variables (templates are compiled once and cached). */
+/**
+ * Renders Jinja source with the given variables (templates are compiled once and cached), in this
+ * thread: for tinyseek's own templates. Templates read from files go through the sandbox (see
+ * applyChatTemplate and template-sandbox.ts), which bounds their time, memory and output.
+ */
 export function renderTemplate(source: string, variables: Record<string, unknown>): string {
   let t = compiled.get(source);
   if (!t) {
@@ -110,10 +115,16 @@ export function applyChatTemplate(messages: readonly ChatMessage[], options: App
     }
     if (typeof m.content !== 'string') throw new TokenizerError(`message ${i}: expected string content; found ${typeof m.content}`);
   }
-  return renderTemplate(resolveTemplate(options.template, options.templates), {
+  const source = resolveTemplate(options.template, options.templates);
+  const variables = {
     messages: messages.map((m) => ({ role: m.role, content: m.content })),
     add_generation_prompt: options.addGenerationPrompt ?? false,
     bos_token: options.bosToken ?? SPECIAL.bos,
     eos_token: options.eosToken ?? SPECIAL.eos,
-  });
+  };
+  // tinyseek's own templates are known to terminate; any other source (a tokenizer_config.json's,
+  // a --template) may loop for minutes or build gigabytes, so it renders in the bounded sandbox.
+  return BUILTIN_SOURCES.has(source) ? renderTemplate(source, variables) : renderSandboxed(source, variables);
 }
+
+const BUILTIN_SOURCES: ReadonlySet<string> = new Set(Object.values(NAMED_TEMPLATES));

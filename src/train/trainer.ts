@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Tensor, tidy, noGrad } from '../tensor/index.js';
 import { DeepseekV3 } from '../model/model.js';
 import { resolveConfig } from '../model/presets.js';
-import { configFromHF, configToHF } from '../model/config.js';
+import { configFromHF, configToHF, ConfigError, loadConfigPath } from '../model/config.js';
 import type { ModelConfig } from '../model/config.js';
 import { loadModel, saveModel } from '../model/checkpoint.js';
 import { AdamW, clipGradNorm } from '../nn/optim.js';
@@ -87,6 +87,23 @@ export function recipeConfig(r: Recipe, vocabSize?: number): ModelConfig {
   return configFromHF(merged);
 }
 
+/**
+ * Checks, before any data is built or weights are allocated, that the recipe's sequences fit the
+ * model's RoPE table: train.seqLen positions must not exceed max_position_embeddings (of model.init's
+ * config.json when the run starts from a model directory, else of the preset with its overrides).
+ */
+export function checkRecipeFitsModel(r: Recipe): void {
+  const cfg = r.model.init ? loadConfigPath(r.model.init) : recipeConfig(r);
+  const from = r.model.init ? `model.init ${r.model.init}` : `model.preset ${JSON.stringify(r.model.preset)}`;
+  if (r.train.seqLen > cfg.maxPositionEmbeddings) {
+    throw new ConfigError(
+      `recipe "${r.name}": train.seqLen ${r.train.seqLen} exceeds the model's max_position_embeddings ${cfg.maxPositionEmbeddings} (${from}); ` +
+        `lower train.seqLen to at most ${cfg.maxPositionEmbeddings} or raise max_position_embeddings in model.overrides`,
+      'max_position_embeddings', `at least train.seqLen (${r.train.seqLen})`, String(cfg.maxPositionEmbeddings),
+    );
+  }
+}
+
 function log(quiet: boolean | undefined, msg: string): void {
   if (!quiet) console.error(msg);
 }
@@ -147,6 +164,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const r = opts.recipe;
   const out = opts.out;
+  checkRecipeFitsModel(r); // before anything is written
   // Cleans up after killed saves; refuses to start over a folder with history; picks the newest
   // complete checkpoint on --resume (printing what it skipped).
   const resumed = openRun(out, opts.resume ?? false, loadTrainerCheckpoint);

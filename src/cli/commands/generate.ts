@@ -52,7 +52,9 @@ export function loadForCli(dir: string): LoadedModel {
   try {
     return loadModelDir(dir);
   } catch (e) {
-    throw new CliError(`cannot load model directory ${dir}: ${(e as Error).message}`);
+    const msg = (e as Error).message;
+    // Most load errors already name the directory; say it once.
+    throw new CliError(msg.includes(dir) ? `cannot load the model: ${msg}` : `cannot load model directory ${dir}: ${msg}`);
   }
 }
 
