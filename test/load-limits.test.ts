@@ -181,6 +181,7 @@ test('generation_config.json values outside the request ranges are refused, nami
     [{ top_k: 2.5 }, /key "top_k": expected an integer ≥ 0, found 2\.5$/],
     [{ temperature: '0.7' }, /key "temperature": expected a number in \[0, 2\], found "0\.7"$/],
     [{ do_sample: 'yes' }, /key "do_sample": expected true or false, found "yes"$/],
+    [{ min_p: 1.5 }, /key "min_p": expected a number in \[0, 1\], found 1\.5$/],
   ];
   for (const [g, re] of cases) {
     fs.writeFileSync(file, JSON.stringify(g));
@@ -192,7 +193,9 @@ test('generation_config.json values outside the request ranges are refused, nami
     }, JSON.stringify(g));
   }
   fs.writeFileSync(file, JSON.stringify({ temperature: 0.7, top_p: 0.9, top_k: null, do_sample: true, bos_token_id: 0 }));
-  assert.deepEqual(readGenerationDefaults(dir), { temperature: 0.7, topP: 0.9, topK: 0 });
+  assert.deepEqual(readGenerationDefaults(dir), { temperature: 0.7, topP: 0.9, topK: 0, minP: 0 });
+  fs.writeFileSync(file, JSON.stringify({ min_p: 0.05 }));
+  assert.equal(readGenerationDefaults(dir).minP, 0.05);
   fs.writeFileSync(file, JSON.stringify({ temperature: 0.7, do_sample: false }));
   assert.equal(readGenerationDefaults(dir).temperature, 0);
 });
