@@ -2,7 +2,7 @@
 // value simulated from each method's actual schedule — and their per-rank timelines (text or SVG).
 import type { Command } from 'commander';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
-import { CliError } from '../errors.js';
+import { CliError, EXIT_FAILURE } from '../errors.js';
 import { compareSchedules, textTimeline, timelineSvg, type BubbleRow, type OpTimes } from '../../analysis/bubble.js';
 import { ScheduleError } from '../../parallel/schedule.js';
 import { formatTable } from '../../analysis/table.js';
@@ -106,7 +106,7 @@ function writeAtomic(file: string, text: string): void {
     renameSync(tmp, file);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw new CliError(`cannot write ${file}: ${(e as Error).message}`);
+    throw new CliError(`cannot write ${file}: ${(e as Error).message}`, EXIT_FAILURE);
   }
 }
 

@@ -7,6 +7,7 @@ import { CliError } from '../errors.js';
 import { loadGrpoRecipe, parseGrpoRecipe } from '../../rl/config.js';
 import { grpo } from '../../rl/grpo.js';
 import { renderR1ZeroReport, runR1Zero } from '../../rl/r1zero.js';
+import { readReport } from '../../rl/r1zero-report.js';
 import { loadModel } from '../../model/checkpoint.js';
 import { Tokenizer } from '../../tokenizer/index.js';
 import { Generator } from '../../infer/generator.js';
@@ -83,6 +84,11 @@ export function register(program: Command): void {
     .option('--render', 'only redraw the report (Markdown and SVG curves) from its JSON', false)
     .action(async (f: { preset: string; base?: string; out?: string; minutes: number; report: string; resume: boolean; render: boolean }) => {
       if (f.render) {
+        try {
+          readReport(path.join(f.report, `r1-zero-${f.preset}.json`));
+        } catch (e) {
+          throw new CliError((e as Error).message);
+        }
         console.log(`report: ${await renderR1ZeroReport(f.preset, f.report)}`);
         return;
       }

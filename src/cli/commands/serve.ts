@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CliError } from '../errors.js';
+import { CliError, EXIT_FAILURE } from '../errors.js';
 import { positiveInt, loadForCli } from './generate.js';
 import { startServer } from '../../serve/server.js';
 import type { ReasoningFormat } from '../../serve/schemas.js';
@@ -98,7 +98,7 @@ export function register(program: Command): void {
         });
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
-        if (err.code === 'EADDRINUSE') throw new CliError(`port ${o.port} on ${o.host} is already in use; pass --port N (0 picks a free one)`);
+        if (err.code === 'EADDRINUSE') throw new CliError(`port ${o.port} on ${o.host} is already in use; pass --port N (0 picks a free one)`, EXIT_FAILURE);
         if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') throw new CliError(`--host ${o.host}: cannot listen on that address`);
         throw e;
       }
