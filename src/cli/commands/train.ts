@@ -68,7 +68,7 @@ export function register(program: Command): void {
           console.log(`interrupted at step ${res.lastStep}; checkpoint ${res.finalDir}`);
           return;
         }
-        console.log(`done: ${res.lastStep} steps → ${res.finalDir}${last ? ` (final loss ${last.ce.toFixed(4)}, ${Math.round(last.tokens_per_s)} tok/s)` : ''}`);
+        console.log(`done: ${res.lastStep} steps → ${res.finalDir}${last ? ` (final ce ${last.ce.toFixed(4)}, total loss with MTP and balance terms ${last.loss.toFixed(4)}, ${Math.round(last.tokens_per_s)} tok/s)` : ''}`);
         const ev = res.evals.at(-1);
         if (ev) console.log(`\nheld-out greedy accuracy at step ${ev.step} (%):\n${formatEvalTable(ev.report)}`);
       });
