@@ -8,7 +8,6 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CliError, EXIT_FAILURE } from '../errors.js';
 import { positiveInt, loadForCli } from './generate.js';
-import { startServer } from '../../serve/server.js';
 import type { ReasoningFormat } from '../../serve/schemas.js';
 
 interface ServeOptions {
@@ -88,6 +87,8 @@ export function register(program: Command): void {
       }
       const lm = loadForCli(modelDir);
       if (o.speculative && lm.model.cfg.numNextnPredictLayers < 1) throw new CliError('--speculative: the model has no MTP module (num_nextn_predict_layers = 0)');
+      // Imported here so that `tinyseek --help` and the light commands start fast.
+      const { startServer } = await import('../../serve/server.js');
       const apiKey = o.apiKey ?? process.env.TINYSEEK_API_KEY ?? undefined;
       let running;
       try {

@@ -4,8 +4,6 @@ import path from 'node:path';
 import { CliError } from '../errors.js';
 import { builtinRecipe, loadRunRecipe, parseRunRecipe } from '../../train/recipe.js';
 import type { Recipe } from '../../train/recipe.js';
-import { train } from '../../train/trainer.js';
-import { formatEvalTable } from '../../infer/evaluate.js';
 
 interface TrainFlags {
   preset?: string;
@@ -61,6 +59,9 @@ export function register(program: Command): void {
       .option('--quiet', 'no progress output', false)
       .action(async (f: TrainFlags) => {
         const r = resolveRecipe(kind, f);
+        // Imported here so that `tinyseek --help` and the light commands start fast.
+        const { train } = await import('../../train/trainer.js');
+        const { formatEvalTable } = await import('../../infer/evaluate.js');
         const out = f.out ?? path.join('runs', r.name);
         const res = await train({ recipe: r, out, resume: f.resume, quiet: f.quiet });
         const last = res.history.at(-1);
