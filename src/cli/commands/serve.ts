@@ -108,6 +108,7 @@ export function register(program: Command): void {
       console.log(`  chat     ${url}/`);
       console.log(`  runs     ${url}/runs`);
       console.log(`  API      ${url}/v1  (OpenAI-compatible; reasoning in reasoning_content)${apiKey ? ' — API key required' : ''}`);
+      console.log('Serving until Ctrl-C.');
       if (o.open) openBrowser(`${url}/`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
