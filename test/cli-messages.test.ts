@@ -4,7 +4,8 @@
 // report's title naming the base model actually used.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +19,20 @@ import { reportMarkdown } from '../src/rl/r1zero-report.js';
 import type { R1ZeroReport } from '../src/rl/r1zero-report.js';
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/index.js');
+const shippedModel = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../models/tinyseek-r1-mini');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-cli-msg-'));
+
+/** Like run, without blocking the event loop (for tests that keep a server of their own). */
+function runAsync(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+    let out = '', err = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    const timer = setTimeout(() => child.kill(), 120_000);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, out, err }); });
+  });
+}
 
 function run(args: string[], env: Record<string, string> = {}): { code: number; out: string; err: string } {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1', ...env } });
@@ -30,7 +44,7 @@ test('exit status: 2 for every kind of bad usage or input, commander\'s own erro
     ['unknown option', ['--bogus']],
     ['unknown option of a command', ['cost', '--bogus']],
     ['unknown command', ['nope']],
-    ['missing required option', ['generate', 'models/tinyseek-r1-mini']],
+    ['missing required option', ['generate', shippedModel]],
     ['bad option value', ['kv', '--preset', 'deepseek-v3', '--dtype', 'int3']],
     ['unknown preset', ['cost', '--preset', 'nope']],
     ['missing model directory', ['generate', '/nonexistent-model-dir', '--prompt', 'hi']],
@@ -44,15 +58,28 @@ test('exit status: 2 for every kind of bad usage or input, commander\'s own erro
   }
 });
 
-test('exit status: 0 for help and version, 1 for a failure while running a well-formed command', () => {
+test('exit status: 0 for help and version (the help lists the statuses); a missing output directory is bad input (2), as in export', () => {
   assert.equal(run(['--help']).code, 0);
   assert.equal(run(['cost', '--help']).code, 0);
   assert.equal(run(['--version']).code, 0);
   assert.match(run(['--help']).out, /Exit status: 0 success, 2 bad usage or input, 1 failure while running/);
-  // A write that fails is a runtime failure, as for `export` (was 2 here, 1 there).
-  const r = run(['bubble', '--no-timeline', '--svg', '/nonexistent-dir/x.svg']);
-  assert.equal(r.code, 1, r.err);
-  assert.match(r.err, /^tinyseek: cannot write \/nonexistent-dir\/x\.svg/);
+  // An output directory that is not there is bad input, as in `export` (2).
+  const missing = run(['bubble', '--no-timeline', '--svg', '/nonexistent-dir/x.svg']);
+  assert.equal(missing.code, 2, missing.err);
+  assert.match(missing.err, /^tinyseek: cannot write \/nonexistent-dir\/x\.svg: directory \/nonexistent-dir does not exist/);
+});
+
+test('exit status 1 when a well-formed command fails while running: the port is taken (was 2, like bad input)', async () => {
+  const blocker = net.createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const port = (blocker.address() as net.AddressInfo).port;
+  try {
+    const r = await runAsync(['serve', shippedModel, '--port', String(port)]);
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, new RegExp(`^tinyseek: port ${port} on 127\\.0\\.0\\.1 is already in use`));
+  } finally {
+    blocker.close();
+  }
 });
 
 test('TINYSEEK_BACKEND with an unknown value is an error naming the valid values, even for commands without tensors', () => {

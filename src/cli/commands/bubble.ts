@@ -1,7 +1,8 @@
 // `tinyseek bubble`: pipeline bubbles of 1F1B, ZB1P, DualPipe and DualPipeV — the formula next to the
 // value simulated from each method's actual schedule — and their per-rank timelines (text or SVG).
 import type { Command } from 'commander';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { CliError, EXIT_FAILURE } from '../errors.js';
 import { compareSchedules, textTimeline, timelineSvg, type BubbleRow, type OpTimes } from '../../analysis/bubble.js';
 import { ScheduleError } from '../../parallel/schedule.js';
@@ -128,6 +129,11 @@ export function register(program: Command): void {
     .action((o: BubbleOptions) => {
       const times: OpTimes = { F: o.f, B: o.b, W: o.w, FB: o.fb };
       if (o.cols < 1) throw new CliError('--cols: expected at least 1');
+      if (o.svg !== undefined) {
+        // A directory that is not there is bad input (2), as in `export`; a write that then fails is a runtime failure (1).
+        const parent = path.dirname(path.resolve(o.svg));
+        if (!existsSync(parent) || !statSync(parent).isDirectory()) throw new CliError(`cannot write ${o.svg}: directory ${parent} does not exist`);
+      }
       let rows: BubbleRow[];
       try {
         rows = compareSchedules(o.pp, o.chunks, times);
