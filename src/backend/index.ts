@@ -1,5 +1,6 @@
 // Backend selection: the native addon when it loads, else the reference backend.
-// TINYSEEK_BACKEND=reference|native forces one (native then fails loudly if it cannot load).
+// TINYSEEK_BACKEND=reference|native forces one (native then fails loudly if it cannot load);
+// any other non-empty value is an error naming the valid ones, never silently ignored.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,30 @@ import { createReferenceBackend } from './reference.js';
 import { wrapNativeAddon } from './native.js';
 
 export type { Kernels } from './kernels.js';
+
+/** Error from backend selection: a bad TINYSEEK_BACKEND value or a forced backend that cannot load. */
+export class BackendError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackendError';
+  }
+}
+
+/** The values TINYSEEK_BACKEND accepts. */
+export const BACKEND_NAMES = ['native', 'reference'] as const;
+/** A backend name. */
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/**
+ * The backend TINYSEEK_BACKEND asks for: 'native', 'reference', or undefined when unset or empty
+ * (native if the addon loads, else reference). Throws BackendError for any other value.
+ */
+export function requestedBackend(env: NodeJS.ProcessEnv = process.env): BackendName | undefined {
+  const want = env.TINYSEEK_BACKEND;
+  if (want === undefined || want === '') return undefined;
+  if ((BACKEND_NAMES as readonly string[]).includes(want)) return want as BackendName;
+  throw new BackendError(`TINYSEEK_BACKEND=${JSON.stringify(want)} is not a backend; expected one of ${BACKEND_NAMES.join(', ')} (or unset: native when the addon loads, else reference)`);
+}
 
 let active: Kernels | null = null;
 let reference: Kernels | null = null;
@@ -51,14 +76,14 @@ let warned = false;
 /** The active backend. */
 export function backend(): Kernels {
   if (active) return active;
-  const want = process.env.TINYSEEK_BACKEND;
+  const want = requestedBackend();
   if (want === 'reference') {
     active = referenceBackend();
   } else {
     const nb = nativeBackendOrNull();
     if (nb) active = nb;
     else {
-      if (want === 'native') throw new Error(`TINYSEEK_BACKEND=native but the addon did not load: ${nativeError}`);
+      if (want === 'native') throw new BackendError(`TINYSEEK_BACKEND=native but the addon did not load: ${nativeError}`);
       if (!warned) {
         warned = true;
         console.warn(`tinyseek: native addon unavailable (${nativeError.split('\n')[0]}); using the reference backend (slow). Run \`npm run build\` after installing libopenblas-dev.`);

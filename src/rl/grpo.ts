@@ -247,7 +247,7 @@ async function grpoLocked(opts: GrpoOptions): Promise<{ finalDir: string; lastSt
   writeFileAtomic(path.join(out, 'recipe.json'), JSON.stringify(r, null, 2) + '\n');
 
   const G = r.numGenerations;
-  const progress = new Progress(r.steps, start, opts.quiet, 'grpo');
+  const progress = new Progress(r.steps, start, opts.quiet, 'grpo', 'reward');
   const evals: { step: number; report: EvalReport }[] = [];
   const t0 = performance.now();
   let interrupted = false;
@@ -386,7 +386,7 @@ async function grpoLocked(opts: GrpoOptions): Promise<{ finalDir: string; lastSt
       }
       metrics.write(rec);
       opts.onStep?.(rec);
-      progress.update(step + 1, { loss: rec.reward, tokS: rec.generation_tokens_per_s, len: rec['completions/mean_length'] });
+      progress.update(step + 1, { reward: rec.reward, tokS: rec.generation_tokens_per_s, len: rec['completions/mean_length'] });
       const done = step + 1;
       if (r.checkpoint.every > 0 && done % r.checkpoint.every === 0 && done < r.steps) save(done);
       if (r.eval.every > 0 && done % r.eval.every === 0) {

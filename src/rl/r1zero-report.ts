@@ -60,7 +60,8 @@ export function reportMarkdown(rep: R1ZeroReport): string {
   const avg = (a: number[]) => a.reduce((s, x) => s + x, 0) / Math.max(1, a.length);
   const r = rep.recipe as Record<string, unknown>;
   const lines = [
-    `# R1-Zero on tinyseek-${rep.preset}`,
+    // The title names the base model the RL started from (a preset's default base or --base DIR).
+    `# R1-Zero on base model \`${rep.base}\` (recipe grpo-${rep.preset})`,
     '',
     `Command: \`tinyseek r1-zero --preset ${rep.preset} --base ${rep.base}${r.maxMinutes !== undefined ? ` --minutes ${r.maxMinutes}` : ''}\` (RL run in \`${rep.rl_run}\`; \`tinyseek r1-zero --render\` redraws this page from [r1-zero-${rep.preset}.json](r1-zero-${rep.preset}.json)).`,
     '',

@@ -248,7 +248,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
       metrics.write({ ...m });
       history.push(m);
       opts.onStep?.(m);
-      progress.update(step + 1, { loss: m.ce, tokS: m.tokens_per_s });
+      progress.update(step + 1, { ce: m.ce, tokS: m.tokens_per_s });
       const done = step + 1;
       if (r.checkpoint.every > 0 && done % r.checkpoint.every === 0 && done < r.train.steps) save(done);
       if (r.eval.probeEvery > 0 && done % r.eval.probeEvery === 0) {

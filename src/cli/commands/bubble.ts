@@ -1,7 +1,9 @@
 // `tinyseek bubble`: pipeline bubbles of 1F1B, ZB1P, DualPipe and DualPipeV — the formula next to the
 // value simulated from each method's actual schedule — and their per-rank timelines (text or SVG).
 import type { Command } from 'commander';
-import { CliError } from '../errors.js';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { CliError, EXIT_FAILURE } from '../errors.js';
 import { writeFileAtomic } from '../../io/index.js';
 import { compareSchedules, textTimeline, timelineSvg, type BubbleRow, type OpTimes } from '../../analysis/bubble.js';
 import { ScheduleError } from '../../parallel/schedule.js';
@@ -103,7 +105,7 @@ function writeAtomic(file: string, text: string): void {
   try {
     writeFileAtomic(file, text);
   } catch (e) {
-    throw new CliError(`cannot write ${file}: ${(e as Error).message}`);
+    throw new CliError(`cannot write ${file}: ${(e as Error).message}`, EXIT_FAILURE);
   }
 }
 
@@ -125,6 +127,11 @@ export function register(program: Command): void {
     .action((o: BubbleOptions) => {
       const times: OpTimes = { F: o.f, B: o.b, W: o.w, FB: o.fb };
       if (o.cols < 1) throw new CliError('--cols: expected at least 1');
+      if (o.svg !== undefined) {
+        // A directory that is not there is bad input (2), as in `export`; a write that then fails is a runtime failure (1).
+        const parent = path.dirname(path.resolve(o.svg));
+        if (!existsSync(parent) || !statSync(parent).isDirectory()) throw new CliError(`cannot write ${o.svg}: directory ${parent} does not exist`);
+      }
       let rows: BubbleRow[];
       try {
         rows = compareSchedules(o.pp, o.chunks, times);

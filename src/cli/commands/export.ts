@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CliError } from '../errors.js';
+import { CliError, EXIT_FAILURE } from '../errors.js';
 import { exportGguf, type GgufExportDtype } from '../../model/gguf-export.js';
 import { loadForCli } from './generate.js';
 
@@ -38,7 +38,7 @@ export function register(program: Command): void {
       try {
         r = exportGguf(lm.model, lm.tokenizer, out, { dtype: dtype as GgufExportDtype, mtp: o.mtp, name: o.name });
       } catch (e) {
-        throw new CliError(`export to ${out} failed: ${(e as Error).message}`, 1);
+        throw new CliError(`export to ${out} failed: ${(e as Error).message}`, EXIT_FAILURE);
       }
       const seconds = (performance.now() - t0) / 1000;
       if (o.json) {

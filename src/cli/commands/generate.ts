@@ -100,6 +100,12 @@ export class DeltaPrinter {
   }
 }
 
+/** One line on MTP speculative decoding: drafts accepted and the acceptance rate. */
+export function speculativeSummary(drafted: number, accepted: number): string {
+  const rate = drafted > 0 ? `${(100 * accepted / drafted).toFixed(1)}%` : 'n/a (no drafts)';
+  return `speculative decoding: ${accepted} of ${drafted} MTP draft tokens accepted (acceptance rate ${rate})`;
+}
+
 interface GenerateOptions {
   prompt?: string;
   maxTokens: number;
@@ -130,7 +136,7 @@ export function register(program: Command): void {
     .option('--seed <s>', 'sampling seed', integer('--seed'), 0)
     .option('--chat', 'apply the chat template to the prompt and split reasoning from the answer', false)
     .option('--system <text>', 'a system message (with --chat)')
-    .option('--speculative', 'MTP speculative decoding (reports the acceptance rate)', false)
+    .option('--speculative', 'MTP speculative decoding (reports the acceptance rate: on stderr, or in --json)', false)
     .option('--show-thinking [bool]', 'show the reasoning (with --chat, text output); --show-thinking=false hides it', boolArg('--show-thinking'), true)
     .option('--json', 'print one JSON object: text, tokens, finish_reason, usage', false)
     .action(async (dir: string, o: GenerateOptions) => {
@@ -174,7 +180,11 @@ export function register(program: Command): void {
       printer?.write(tail);
       const seconds = (performance.now() - t0) / 1000;
       printer?.end();
-      if (!o.json) return;
+      if (!o.json) {
+        // On stderr, so that stdout stays the generated text alone.
+        if (o.speculative) console.error(speculativeSummary(gen.stats.drafted, gen.stats.accepted));
+        return;
+      }
       // The text without the EOS that ended it; specials such as <think> kept (plain mode).
       const body = res.finishReason === 'stop' && lm.stopTokenIds.includes(res.tokens.at(-1)!) ? res.tokens.slice(0, -1) : res.tokens;
       const out: Record<string, unknown> = {

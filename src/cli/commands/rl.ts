@@ -4,14 +4,8 @@ import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CliError } from '../errors.js';
-import { loadGrpoRecipe, parseGrpoRecipe } from '../../rl/config.js';
-import { grpo } from '../../rl/grpo.js';
-import { renderR1ZeroReport, runR1Zero } from '../../rl/r1zero.js';
-import { loadModel } from '../../model/checkpoint.js';
-import { Tokenizer } from '../../tokenizer/index.js';
-import { Generator } from '../../infer/generator.js';
-import { evaluate, formatEvalTable } from '../../infer/evaluate.js';
-import { writeFileAtomic } from '../../io/index.js';
+// The implementations are imported when a command runs, so that `tinyseek --help` and the
+// light commands start without loading GRPO, the evaluator and Vega (about a second of CPU).
 
 const num = (name: string, int = false) => (v: string) => {
   const n = Number(v);
@@ -32,6 +26,8 @@ export function register(program: Command): void {
     .option('--resume', 'continue the run in --out', false)
     .option('--quiet', 'no progress output', false)
     .action(async (f: { config: string; init?: string; out?: string; steps?: number; resume: boolean; quiet: boolean }) => {
+      const { loadGrpoRecipe, parseGrpoRecipe } = await import('../../rl/config.js');
+      const { grpo } = await import('../../rl/grpo.js');
       let r;
       try {
         r = loadGrpoRecipe(f.config);
@@ -61,6 +57,11 @@ export function register(program: Command): void {
     .option('--json', 'print JSON', false)
     .action(async (dir: string, f: { families?: string[]; difficulties: number[]; n: number; k: number; temperature: number; topP: number; maxTokens: number; template: string; seed: number; out?: string; json: boolean }) => {
       if (!fs.existsSync(path.join(dir, 'config.json'))) throw new CliError(`${dir} is not a model directory (no config.json)`);
+      const { loadModel } = await import('../../model/checkpoint.js');
+      const { Tokenizer } = await import('../../tokenizer/index.js');
+      const { Generator } = await import('../../infer/generator.js');
+      const { evaluate, formatEvalTable } = await import('../../infer/evaluate.js');
+      const { writeFileAtomic } = await import('../../io/index.js');
       const model = loadModel(dir);
       model.eval();
       const tok = Tokenizer.fromDir(dir);
@@ -82,7 +83,14 @@ export function register(program: Command): void {
     .option('--resume', 'continue an interrupted RL run', false)
     .option('--render', 'only redraw the report (Markdown and SVG curves) from its JSON', false)
     .action(async (f: { preset: string; base?: string; out?: string; minutes: number; report: string; resume: boolean; render: boolean }) => {
+      const { renderR1ZeroReport, runR1Zero } = await import('../../rl/r1zero.js');
       if (f.render) {
+        const { readReport } = await import('../../rl/r1zero-report.js');
+        try {
+          readReport(path.join(f.report, `r1-zero-${f.preset}.json`));
+        } catch (e) {
+          throw new CliError((e as Error).message);
+        }
         console.log(`report: ${await renderR1ZeroReport(f.preset, f.report)}`);
         return;
       }

@@ -6,9 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CliError } from '../errors.js';
+import { CliError, EXIT_FAILURE } from '../errors.js';
 import { positiveInt, loadForCli } from './generate.js';
-import { startServer } from '../../serve/server.js';
 import { isLoopback } from '../../serve/guard.js';
 import type { ReasoningFormat } from '../../serve/schemas.js';
 
@@ -113,6 +112,8 @@ export function register(program: Command): void {
       }
       const lm = loadForCli(modelDir);
       if (o.speculative && lm.model.cfg.numNextnPredictLayers < 1) throw new CliError('--speculative: the model has no MTP module (num_nextn_predict_layers = 0)');
+      // Imported here so that `tinyseek --help` and the light commands start fast.
+      const { startServer } = await import('../../serve/server.js');
       const apiKey = o.apiKey ?? process.env.TINYSEEK_API_KEY ?? undefined;
       let running;
       try {
@@ -126,7 +127,7 @@ export function register(program: Command): void {
         });
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
-        if (err.code === 'EADDRINUSE') throw new CliError(`port ${o.port} on ${o.host} is already in use; pass --port N (0 picks a free one)`);
+        if (err.code === 'EADDRINUSE') throw new CliError(`port ${o.port} on ${o.host} is already in use; pass --port N (0 picks a free one)`, EXIT_FAILURE);
         if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') throw new CliError(`--host ${o.host}: cannot listen on that address`);
         throw e;
       }
@@ -137,6 +138,7 @@ export function register(program: Command): void {
       console.log(`  API      ${url}/v1  (OpenAI-compatible; reasoning in reasoning_content)${apiKey ? ' — API key required' : ''}`);
       if (o.cors.length) console.log(`  CORS     /v1 answers browsers from ${o.cors.join(', ')}`);
       if (!isLoopback(o.host)) console.log(`  note     listening on ${o.host}: every Host name is accepted; use --api-key on a shared network`);
+      console.log('Serving until Ctrl-C.');
       if (o.open) openBrowser(`${url}/`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {

@@ -4,8 +4,6 @@ import path from 'node:path';
 import { CliError } from '../errors.js';
 import { builtinRecipe, loadRunRecipe, parseRunRecipe } from '../../train/recipe.js';
 import type { Recipe } from '../../train/recipe.js';
-import { train } from '../../train/trainer.js';
-import { formatEvalTable } from '../../infer/evaluate.js';
 
 interface TrainFlags {
   preset?: string;
@@ -61,6 +59,9 @@ export function register(program: Command): void {
       .option('--quiet', 'no progress output', false)
       .action(async (f: TrainFlags) => {
         const r = resolveRecipe(kind, f);
+        // Imported here so that `tinyseek --help` and the light commands start fast.
+        const { train } = await import('../../train/trainer.js');
+        const { formatEvalTable } = await import('../../infer/evaluate.js');
         const out = f.out ?? path.join('runs', r.name);
         const res = await train({ recipe: r, out, resume: f.resume, quiet: f.quiet });
         const last = res.history.at(-1);
@@ -68,7 +69,7 @@ export function register(program: Command): void {
           console.log(`interrupted at step ${res.lastStep}; checkpoint ${res.finalDir}`);
           return;
         }
-        console.log(`done: ${res.lastStep} steps → ${res.finalDir}${last ? ` (final loss ${last.ce.toFixed(4)}, ${Math.round(last.tokens_per_s)} tok/s)` : ''}`);
+        console.log(`done: ${res.lastStep} steps → ${res.finalDir}${last ? ` (final ce ${last.ce.toFixed(4)}, total loss with MTP and balance terms ${last.loss.toFixed(4)}, ${Math.round(last.tokens_per_s)} tok/s)` : ''}`);
         const ev = res.evals.at(-1);
         if (ev) console.log(`\nheld-out greedy accuracy at step ${ev.step} (%):\n${formatEvalTable(ev.report)}`);
       });
