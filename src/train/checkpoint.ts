@@ -255,6 +255,7 @@ function describeRun(out: string, ckpts: CheckpointStatus[]): string {
 
 /** Run folders this process holds the lock of (released when the process exits). */
 const heldLocks = new Set<string>();
+let exitHookInstalled = false;
 
 /** True if a process with this pid exists (signal 0 checks without signalling). */
 function processAlive(pid: number): boolean {
@@ -283,7 +284,7 @@ export function lockRun(out: string): string[] {
       fs.writeSync(fd, `${process.pid}\n`);
       fs.closeSync(fd);
       heldLocks.add(key);
-      if (heldLocks.size === 1) process.on('exit', releaseLocks);
+      if (!exitHookInstalled) { process.on('exit', releaseLocks); exitHookInstalled = true; }
       return msgs;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new CheckpointError(`${file}: cannot create the run lock (${(e as Error).message})`);
