@@ -23,6 +23,8 @@ import { Tokenizer, applyChatTemplate, SPECIAL } from '../src/tokenizer/index.js
 import type { ChatMessage } from '../src/tokenizer/index.js';
 import { encodeExample } from '../src/train/sft-data.js';
 import { r1RewardFunctions } from '../src/rl/r1/rewards.js';
+import { runStage } from '../src/rl/r1/pipeline.js';
+import os from 'node:os';
 
 const close = (a: number, b: number, tol = 1e-5) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
 const sig = (x: number) => 1 / (1 + Math.exp(-x));
@@ -52,14 +54,19 @@ test('reward model: Bradley–Terry loss and gradient equal a hand computation',
 });
 
 test('reward model: training ranks held-out pairs (prompts never trained on) better than chance', () => {
-  const trainPairs = preferencePairs(generalPrompts(TRAIN_GENERAL), 6, 1);
-  const held = preferencePairs(generalPrompts(HELDOUT_GENERAL), 6, 2);
+  const trainPairs = preferencePairs(generalPrompts(TRAIN_GENERAL), 7, 1);
+  const held = preferencePairs(generalPrompts(HELDOUT_GENERAL), 7, 2);
+  // Every prompt gets every kind of rejected answer once.
+  assert.deepEqual(new Set(held.filter((p) => p.prompt === held[0]!.prompt).map((p) => p.kind)), new Set(['empty', 'off_topic', 'number', 'repetition', 'garbled', 'misspelled', 'leaked']));
   const { model, losses } = trainRewardModel(trainPairs, { dim: 1024, steps: 60, lr: 0.05, l2: 1e-4 });
   assert.ok(losses.at(-1)! < losses[0]! * 0.5, `loss ${losses[0]} → ${losses.at(-1)}`);
   close(losses[0]!, Math.log(2), 1e-6); // w = 0: every pair is a coin flip
   assert.ok(model.pairAccuracy(trainPairs) > 0.9);
   assert.ok(model.pairAccuracy(held) > 0.7, `held-out pair accuracy ${model.pairAccuracy(held)}`);
   assert.equal(rmFeatures('hi', 'hello there', 64).length, 64);
+  // A tiny model's garble of the right words scores below the clean reply.
+  const clean = "I'm tinyseek, a tiny DeepSeek-R1-style model trained from scratch on a laptop CPU.";
+  assert.ok(model.score('Who are you?', clean) > model.score('Who are you?', 'I t tinys a t I on a t, a I on arithmetic, arithmetic, and simplesn pimplesU.'));
 });
 
 test('training and held-out general prompts are disjoint', () => {
@@ -212,5 +219,23 @@ test('written responses are in R1 format and verified correct', () => {
   for (const family of taskNames()) {
     const p = sampleProblem(family, getTask(family).difficulties[0]!, 'train', 11);
     assert.equal(r1Verify(p, writtenResponse(p)).correct, true, family);
+  }
+});
+
+test('pipeline stages: a complete stage is skipped on a rerun; a failed one leaves no marker and runs again', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-r1-stage-'));
+  try {
+    const said: string[] = [];
+    let runs = 0;
+    await assert.rejects(runStage(path.join(dir, 's'), 's', async () => { runs++; throw new Error('killed'); }, (m) => said.push(m)), /killed/);
+    assert.equal(fs.existsSync(path.join(dir, 's', 'STAGE.json')), false);
+    const a = await runStage(path.join(dir, 's'), 's', async () => { runs++; return { x: 1 }; }, (m) => said.push(m), { steps: 3 });
+    const b = await runStage(path.join(dir, 's'), 's', async () => { runs++; return { x: 2 }; }, (m) => said.push(m), { steps: 3 });
+    assert.equal(runs, 2);
+    assert.deepEqual([a.info, a.skipped, b.info, b.skipped, b.seconds], [{ x: 1 }, undefined, { x: 1 }, true, a.seconds]);
+    await runStage(path.join(dir, 's'), 's', async () => ({}), (m) => said.push(m), { steps: 4 });
+    assert.ok(said.some((m) => m.includes('settings for this stage changed')), said.join('\n'));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -57,6 +57,11 @@ export const HELDOUT_GENERAL: Readonly<Record<ChatCategory, readonly string[]>> 
   thanks: ['Thanks a lot!', 'Cheers, that helped'],
 };
 
+/** Every word the replies use (lower case): the vocabulary a clean general reply is written in. */
+export function replyVocabulary(): Set<string> {
+  return new Set(Object.values(REPLIES).flat().join(' ').toLowerCase().match(/[a-z']+/g) ?? []);
+}
+
 /** All categories in a fixed order. */
 export const CATEGORIES: readonly ChatCategory[] = ['greeting', 'identity', 'capabilities', 'out_of_scope', 'thanks'];
 
@@ -81,7 +86,7 @@ export interface PreferencePair {
   chosen: string;
   rejected: string;
   /** What is wrong with the rejected answer. */
-  kind: 'empty' | 'off_topic' | 'number' | 'repetition' | 'garbled' | 'leaked';
+  kind: 'empty' | 'off_topic' | 'number' | 'repetition' | 'garbled' | 'misspelled' | 'leaked';
 }
 
 /** A garbled variant of a reply: its words shuffled and some letters dropped. */
@@ -89,19 +94,24 @@ function garble(text: string, rng: Rng): string {
   return rng.shuffle(text.split(' ')).map((w) => (w.length > 3 && rng.chance(0.5) ? w.slice(0, -2) : w)).join(' ');
 }
 
+/** A misspelled variant: letters dropped inside most words and some words run together (how a tiny model garbles text). */
+function misspell(text: string, rng: Rng): string {
+  return text.split(' ').map((w) => (w.length > 2 && rng.chance(0.7) ? w.slice(0, rng.int(1, w.length - 1)) : w)).join(rng.chance(0.5) ? ' ' : '');
+}
+
 /**
  * Chosen/rejected pairs over a prompt list: the chosen answer is a reply of the prompt's category;
- * the rejected one is empty, a reply of another category, a bare number, a stutter, a garble, or
- * leaked reasoning — the ways a small model fails a general prompt.
+ * the rejected one is empty, a reply of another category, a bare number, a stutter, a garble, a
+ * misspelling, or leaked reasoning — the ways a small model fails a general prompt.
  */
 export function preferencePairs(prompts: readonly GeneralPrompt[], perPrompt: number, seed: number): PreferencePair[] {
   const rng = new Rng(seed);
-  const kinds: PreferencePair['kind'][] = ['empty', 'off_topic', 'number', 'repetition', 'garbled', 'leaked'];
+  const kinds: PreferencePair['kind'][] = ['empty', 'off_topic', 'number', 'repetition', 'garbled', 'misspelled', 'leaked'];
   const out: PreferencePair[] = [];
-  for (const p of prompts) {
+  for (const [pi, p] of prompts.entries()) {
     for (let i = 0; i < perPrompt; i++) {
       const chosen = generalReply(p.category, rng);
-      const kind = kinds[(i + out.length) % kinds.length]!;
+      const kind = kinds[(i + pi) % kinds.length]!;
       let rejected: string;
       switch (kind) {
         case 'empty': rejected = ''; break;
@@ -109,6 +119,7 @@ export function preferencePairs(prompts: readonly GeneralPrompt[], perPrompt: nu
         case 'number': rejected = `The answer is ${rng.int(0, 999)}.`; break;
         case 'repetition': { const w = rng.pick(chosen.split(' ').slice(0, 4)); rejected = Array.from({ length: rng.int(3, 8) }, () => w).join(' '); break; }
         case 'garbled': rejected = garble(chosen, rng); break;
+        case 'misspelled': rejected = misspell(chosen, rng); break;
         default: rejected = `${chosen.split(' ').slice(0, 3).join(' ')} </think> add column by column`;
       }
       out.push({ prompt: p.text, chosen, rejected, kind });

@@ -17,7 +17,9 @@ import { addScalar, clamp, exp, log, matmul, mean, mulScalar, neg, relu, sub, su
 import { AdamW } from '../../nn/optim.js';
 import { hashSeed } from '../../tasks/rng.js';
 import { writeFileAtomic } from '../../io/index.js';
+import { replyVocabulary } from '../../data/conversations.js';
 import type { PreferencePair } from '../../data/conversations.js';
+import { targetVocabulary } from './readability.js';
 
 /** Scores a final answer to a prompt (higher is better). */
 export interface RewardModel {
@@ -27,20 +29,29 @@ export interface RewardModel {
 const words = (s: string) => s.toLowerCase().match(/[a-z']+|\d+|[^\sa-z'\d]/g) ?? [];
 
 /** Dense features (before the hashed ones): bias-free indicators a linear model cannot build from words. */
-const DENSE = 6;
+const DENSE = 7;
+
+let known: Set<string> | null = null;
+/** Words a clean answer is made of: the replies' and the reasoning's (worked solutions') vocabularies. */
+function knownWords(): Set<string> {
+  if (!known) known = new Set([...replyVocabulary(), ...targetVocabulary()]);
+  return known;
+}
 
 /** The feature vector φ(prompt, answer) of dimension `dim` (≥ 64). */
 export function rmFeatures(prompt: string, answer: string, dim: number): Float32Array {
   const f = new Float32Array(dim);
   const a = words(answer), p = words(prompt).filter((w) => /[a-z]/.test(w));
   const n = a.length;
-  // Dense: empty, short, long, repetition, markup, a bare "the answer is".
+  // Dense: empty, short, long, repetition, markup, a bare "the answer is", unknown words.
   f[0] = n === 0 ? 1 : 0;
   f[1] = n > 0 && n < 4 ? 1 : 0;
   f[2] = n > 40 ? 1 : 0;
   f[3] = n > 0 ? 1 - new Set(a).size / n : 0;
   f[4] = /<\/?(?:think|answer)>|｜/.test(answer) ? 1 : 0;
   f[5] = /^the answer is/i.test(answer.trim()) ? 1 : 0;
+  const alpha = a.filter((w) => /^[a-z']+$/.test(w));
+  f[6] = alpha.length ? alpha.filter((w) => !knownWords().has(w)).length / alpha.length : 0; // share of unknown (misspelled) words
   const H = dim - DENSE;
   const put = (key: string, v: number) => { f[DENSE + (hashSeed('rm', key) % H)] += v; };
   const uni = 1 / Math.sqrt(Math.max(1, n));
