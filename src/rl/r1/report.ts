@@ -84,7 +84,15 @@ export function r1ReportMarkdown(rep: R1Report): string {
       L.push(`| ${n} | ` + e.families.map((f) => `${pct(f.pass1)} / ${pct(f.lenient_pass1)}`).join(' | ') +
         ` | ${pct(e.mean.cons)} / ${pct(e.mean.lenient_cons)} | ${pct(e.mean.greedy)} | ${pct(e.mean.well_formed)} | ${num(e.mean.readability)} / ${pct(e.mean.readable_rate)}% | ${num(e.mean.mean_thinking_tokens, 1)} | ${pct(e.phrasings.strict)} / ${pct(e.phrasings.lenient)} (${e.phrasings.prompts}) | ${pct(e.second_turn.strict)} / ${pct(e.second_turn.lenient)} (${e.second_turn.prompts}) | ${num(e.general.rm_score)} / ${pct(e.general.clean_reply)} / ${pct(e.general.empty_reply)} |`);
     }
-    L.push('', 'Percentages. The RM score is only measured once the reward model exists (stage 3 on); "–" before.', '', '## Greedy replies of the final model to the issue\'s prompts', '');
+    const w = rep.evals['stage2-rl'], wo = rep.evals['stage2-rl-no-readability'];
+    if (w && wo) {
+      L.push('', `What the readability reward costs (stage 2 with it vs the same RL without it): pass@1 strict ${pct(w.mean.pass1)} vs ${pct(wo.mean.pass1)}, lenient ${pct(w.mean.lenient_pass1)} vs ${pct(wo.mean.lenient_pass1)}, ` +
+        `greedy ${pct(w.mean.greedy)} vs ${pct(wo.mean.greedy)}; readability ${num(w.mean.readability)} vs ${num(wo.mean.readability)} (fully readable ${pct(w.mean.readable_rate)}% vs ${pct(wo.mean.readable_rate)}%); well-formed ${pct(w.mean.well_formed)}% vs ${pct(wo.mean.well_formed)}%.`);
+    }
+    const N = e0.families[0]?.problems ?? 0;
+    L.push('', `Percentages. The RM score is only measured once the reward model exists (stage 3 on); "–" before. ` +
+      `Noise: with ${N} test problems per family one problem moves a family's cons@k and greedy score by ${N ? (100 / N).toFixed(1) : '–'} points, and a 95% interval on a pass@1 near p is about ±2·√(p(1−p)/${N}) (±${N ? (200 * Math.sqrt(0.25 / N)).toFixed(0) : '–'} points at p = 0.5); the phrasing and second-turn rows are greedy over the prompt counts in parentheses. ` +
+      'The RL curves\' accuracy is a mean over all rollouts, including general prompts (stage 4), which score 0 on it.', '', '## Greedy replies of the final model to the issue\'s prompts', '');
     const last = rep.evals[names.at(-1)!]!;
     for (const x of last.examples) L.push(`- \`${x.prompt}\` → \`${JSON.stringify(x.reply)}\``);
   }
