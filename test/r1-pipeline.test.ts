@@ -23,7 +23,8 @@ import { Tokenizer, applyChatTemplate, SPECIAL } from '../src/tokenizer/index.js
 import type { ChatMessage } from '../src/tokenizer/index.js';
 import { encodeExample } from '../src/train/sft-data.js';
 import { r1RewardFunctions } from '../src/rl/r1/rewards.js';
-import { runStage } from '../src/rl/r1/pipeline.js';
+import { checkR1Recipe, runStage } from '../src/rl/r1/pipeline.js';
+import { loadR1Recipe, parseR1Recipe } from '../src/rl/r1/config.js';
 import os from 'node:os';
 
 const close = (a: number, b: number, tol = 1e-5) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
@@ -238,4 +239,12 @@ test('pipeline stages: a complete stage is skipped on a rerun; a failed one leav
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('pipeline recipes: r1-nano and r1-mini check out section by section; a bad section is refused up front', () => {
+  for (const preset of ['nano', 'mini']) checkR1Recipe(loadR1Recipe(preset));
+  const r = loadR1Recipe('nano');
+  assert.throws(() => checkR1Recipe(parseR1Recipe({ ...r, rl4: { ...r.rl4, grpo: { ...r.rl4.grpo, lr: -1 } } })), /r1-nano-stage4 \(recipe section\) is invalid:\n {2}lr/);
+  assert.throws(() => checkR1Recipe(parseR1Recipe({ ...r, tasks: { families: ['add'], difficulties: [9] } })), /add has no difficulty 9/);
+  assert.throws(() => checkR1Recipe(parseR1Recipe({ ...r, sft3: { train: { steps: 0 } } })), /r1-nano-stage3/);
 });

@@ -20,13 +20,15 @@ import path from 'node:path';
 import { builtinRecipe, parseRunRecipe } from '../../train/recipe.js';
 import { train } from '../../train/trainer.js';
 import { parseGrpoRecipe } from '../config.js';
+import type { GrpoRecipe } from '../config.js';
+import type { Recipe } from '../../train/recipe.js';
 import { grpo } from '../grpo.js';
 import { loadModel } from '../../model/checkpoint.js';
 import { Tokenizer } from '../../tokenizer/index.js';
 import type { ChatMessage } from '../../tokenizer/index.js';
 import { Generator } from '../../infer/generator.js';
 import type { Problem } from '../../tasks/index.js';
-import { sampleProblem } from '../../tasks/index.js';
+import { getTask, sampleProblem } from '../../tasks/index.js';
 import { Rng as TaskRng } from '../../tasks/rng.js';
 import type { Rng } from '../../tensor/index.js';
 import { readMetrics } from '../../train/metrics.js';
@@ -99,9 +101,40 @@ function curve(run: string): Record<string, number[]> {
   };
 }
 
+/** Builders of the stages' SFT and GRPO recipes from the pipeline recipe's sections. */
+export function stageRecipes(r: R1Recipe): {
+  sftRecipe: (name: string, init: string, file: string, sec: R1Recipe['sft1']) => Recipe;
+  grpoRecipe: (name: string, init: string, template: string, sec: Record<string, unknown>) => GrpoRecipe;
+} {
+  return {
+    sftRecipe: (name, init, file, sec) => parseRunRecipe({
+      kind: 'sft', name, seed: r.seed, model: { preset: r.preset, init }, data: { file },
+      train: { ...sec.train, ...(sec.seqLen ? { seqLen: sec.seqLen } : {}) }, eval: { every: 0, final: false }, checkpoint: { every: 50 },
+    }, `${name} (recipe section)`),
+    grpoRecipe: (name, init, template, sec) => parseGrpoRecipe({
+      ...sec, name, seed: r.seed, init, template, tasks: r.tasks, eval: { every: 0 },
+    }, `${name} (recipe section)`),
+  };
+}
+
+/** Checks every section of a pipeline recipe up front (task families, SFT and GRPO sections), so a bad section fails now, not hours in. */
+export function checkR1Recipe(r: R1Recipe): void {
+  for (const f of r.tasks.families) {
+    const t = getTask(f);
+    for (const d of r.tasks.difficulties) if (!t.difficulties.includes(d)) throw new Error(`${r.name}: task family ${f} has no difficulty ${d} (it has ${t.difficulties.join(', ')})`);
+  }
+  const { sftRecipe, grpoRecipe } = stageRecipes(r);
+  sftRecipe(`${r.name}-stage1`, 'base', 'data.jsonl', r.sft1);
+  sftRecipe(`${r.name}-stage3`, 'base', 'data.jsonl', r.sft3);
+  if (!r.r1zero.init) grpoRecipe(`${r.name}-r1zero`, 'base', 'r1zero', r.r1zero.grpo);
+  grpoRecipe(`${r.name}-stage2`, 'model', 'default', r.rl2.grpo);
+  grpoRecipe(`${r.name}-stage4`, 'model', 'default', r.rl4.grpo);
+}
+
 /** Runs the pipeline (resuming completed stages) and writes the report. */
 export async function runR1Pipeline(o: R1PipelineOptions): Promise<string> {
   const r = o.recipe;
+  checkR1Recipe(r);
   const out = o.out ?? path.join('runs', r.name);
   const say = (m: string) => { if (!o.quiet) console.error(m); };
   fs.mkdirSync(out, { recursive: true });
@@ -121,13 +154,7 @@ export async function runR1Pipeline(o: R1PipelineOptions): Promise<string> {
     const gen = new Generator(model, { maxBatch: 128, maxLen: Math.min(512, model.cfg.maxPositionEmbeddings) });
     return evaluateR1(gen, tok, { families: fam, difficulties: diffs, n: r.eval.n, k: r.eval.k, maxNewTokens: r.eval.maxNewTokens, phrasingN: r.eval.phrasingN, seed: r.eval.seed }, rm);
   };
-  const sftRecipe = (name: string, init: string, file: string, sec: R1Recipe['sft1']) => parseRunRecipe({
-    kind: 'sft', name, seed: r.seed, model: { preset: r.preset, init }, data: { file },
-    train: { ...sec.train, ...(sec.seqLen ? { seqLen: sec.seqLen } : {}) }, eval: { every: 0, final: false }, checkpoint: { every: 50 },
-  }, `${name} (recipe section)`);
-  const grpoRecipe = (name: string, init: string, template: string, sec: Record<string, unknown>) => parseGrpoRecipe({
-    ...sec, name, seed: r.seed, init, template, tasks: r.tasks, eval: { every: 0 },
-  }, `${name} (recipe section)`);
+  const { sftRecipe, grpoRecipe } = stageRecipes(r);
 
   // ---- base
   const base = r.base;
