@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import * as bench from './commands/bench.js';
 import * as trainCmd from './commands/train.js';
 import * as rlCmd from './commands/rl.js';
+import * as r1Cmd from './commands/r1.js';
 import * as params from './commands/params.js';
 import * as cost from './commands/cost.js';
 import * as kv from './commands/kv.js';
@@ -17,6 +18,7 @@ import * as serve from './commands/serve.js';
 export function registerAll(program: Command): void {
   trainCmd.register(program);
   rlCmd.register(program);
+  r1Cmd.register(program);
   bench.register(program);
   params.register(program);
   cost.register(program);

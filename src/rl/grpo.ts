@@ -24,7 +24,7 @@ import { saveModel } from '../model/checkpoint.js';
 import { parseGrpoRecipe } from './config.js';
 import type { GrpoRecipe } from './config.js';
 import { rewardFunctions, scoreCompletions } from './rewards.js';
-import type { CompletionInfo } from './rewards.js';
+import type { CompletionInfo, RewardFn } from './rewards.js';
 import { groupAdvantages, groupStd, meanStd } from './advantages.js';
 import { aggregationWeights, grpoLoss } from './loss.js';
 import type { GrpoLossOptions } from './loss.js';
@@ -38,6 +38,12 @@ export interface GrpoOptions {
   /** Stop after this step (tests). */
   stopAfter?: number;
   onStep?: (m: Record<string, number> & { step: number }) => void;
+  /** Reward functions replacing the recipe's rule rewards (R1 stages 2 and 4). */
+  rewardFns?: RewardFn[];
+  /** Draws a step's prompts instead of the recipe's task problems (R1 stage 4 mixes in general prompts). */
+  samplePrompts?: (rng: Rng, n: number) => Problem[];
+  /** The prompt ids of a problem, instead of its prompt under the recipe's template (multi-turn prompts). */
+  encodePrompt?: (p: Problem) => number[];
 }
 
 /** One rollout: a prompt's completion with its reward and advantage. */
@@ -240,7 +246,7 @@ async function grpoLocked(opts: GrpoOptions): Promise<{ finalDir: string; lastSt
 
   const gen = new Generator(policy, { maxBatch: Math.min(256, r.promptsPerStep * r.numGenerations * (r.dynamicSampling === 'replace' ? 2 : 1)), maxLen: Math.min(policy.cfg.maxPositionEmbeddings, 512), decode: (ids) => tok.decode(ids) });
   const stops = completionStops(tok);
-  const fns = rewardFunctions(r.rewards);
+  const fns = opts.rewardFns ?? rewardFunctions(r.rewards);
   const metrics = new MetricsWriter(out);
   if (start > 0) metrics.truncateAfter(start);
   else if (fs.existsSync(metrics.file)) fs.rmSync(metrics.file);
@@ -259,7 +265,7 @@ async function grpoLocked(opts: GrpoOptions): Promise<{ finalDir: string; lastSt
       writeExtra: ref ? (dir) => saveModel(path.join(dir, 'ref'), ref!) : undefined,
     });
   };
-  const samplePrompts = (n: number): Problem[] => Array.from({ length: n }, () => {
+  const samplePrompts = (n: number): Problem[] => opts.samplePrompts ? opts.samplePrompts(promptRng, n) : Array.from({ length: n }, () => {
     const fam = r.tasks.families[promptRng.int(r.tasks.families.length)];
     const d = r.tasks.difficulties[promptRng.int(r.tasks.difficulties.length)];
     return sampleProblem(fam, d, 'train', promptRng.nextU32());
@@ -282,7 +288,7 @@ async function grpoLocked(opts: GrpoOptions): Promise<{ finalDir: string; lastSt
       while (rollouts.length < r.promptsPerStep * G && attempts < 4) {
         const need = r.promptsPerStep - rollouts.length / G;
         const problems = samplePrompts(attempts === 0 || r.dynamicSampling !== 'replace' ? need : need * 2);
-        const prompts = problems.map((p) => promptIds(tok, p, r.template));
+        const prompts = problems.map((p) => (opts.encodePrompt ? opts.encodePrompt(p) : promptIds(tok, p, r.template)));
         const reqs = problems.flatMap((p, i) => Array.from({ length: G }, (_, j) => ({
           prompt: prompts[i], maxNewTokens: r.maxCompletionLength, sampling: { temperature: r.temperature, topP: r.topP },
           seed: hashSeed('grpo-sample', r.seed, step, attempts, i, j), stopTokenIds: stops,

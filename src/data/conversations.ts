@@ -1,0 +1,129 @@
+// Non-reasoning conversations for R1's stage 3 (the "~200k non-reasoning" share: greetings, who are
+// you, what can you do, out-of-scope questions answered with an honest one-line limitation, thanks),
+// the general prompts stage 4's reward model judges, and that reward model's chosen/rejected pairs.
+// Replies to simple prompts carry an empty reasoning block, as R1's do ("for simpler queries, such as
+// 'hello', we do not provide a CoT"). Prompts come in a TRAINING list and a HELD-OUT list (never
+// used to build training data), per category.
+import { Rng } from '../tasks/rng.js';
+
+/** Kinds of general prompt. */
+export type ChatCategory = 'greeting' | 'identity' | 'capabilities' | 'out_of_scope' | 'thanks';
+
+/** A general (non-reasoning) prompt with its category. */
+export interface GeneralPrompt {
+  category: ChatCategory;
+  text: string;
+}
+
+/** The replies tinyseek gives, per category (several wordings, all honest). */
+export const REPLIES: Readonly<Record<ChatCategory, readonly string[]>> = {
+  greeting: [
+    "Hello! I'm tinyseek, a small reasoning model. Ask me an arithmetic question and I'll work it out step by step.",
+    "Hi! I'm tinyseek. Give me a sum, a product, a list to sort or an equation, and I'll reason it through.",
+  ],
+  identity: [
+    "I'm tinyseek, a tiny DeepSeek-R1-style model trained from scratch on a laptop CPU.",
+    "I'm tinyseek: a very small model in the style of DeepSeek-R1, trained on arithmetic and simple puzzles.",
+  ],
+  capabilities: [
+    'I can add, subtract and multiply numbers, take remainders, sort lists, solve linear equations and countdown puzzles, showing my reasoning.',
+    'I do arithmetic, sorting, remainders, simple equations and countdown puzzles, and I show each step.',
+  ],
+  out_of_scope: [
+    "Sorry, I can't help with that: I only know arithmetic, sorting and simple equations.",
+    "I can't answer that; I'm a tiny model that only does arithmetic, sorting and simple equations.",
+  ],
+  thanks: ["You're welcome!", 'Glad to help!'],
+};
+
+/** Training prompts per category. */
+export const TRAIN_GENERAL: Readonly<Record<ChatCategory, readonly string[]>> = {
+  greeting: ['Hello', 'Hi', 'hey', 'Hello, who are you?', 'Good morning', 'hi there!', 'Hey there', 'Hello!', 'Greetings'],
+  identity: ['Who are you?', 'What is your name?', 'Are you ChatGPT?', 'who made you', 'What are you?', 'Are you a person?', 'Introduce yourself'],
+  capabilities: ['What can you do?', 'How can you help me?', 'What are you good at?', 'what kind of questions can you answer', 'Can you do math?', 'What should I ask you?'],
+  out_of_scope: [
+    "What's the weather today?", 'Write a poem about the sea', 'Who won the world cup?', 'Translate hello to French', 'What is the capital of France?',
+    'Tell me a story', 'What is the meaning of life?', 'Recommend a movie', 'How do I cook rice?', 'Write some Python code',
+  ],
+  thanks: ['Thanks!', 'thank you', 'Thank you so much', 'thx', 'Great, thanks'],
+};
+
+/** Held-out prompts per category: never used to build training data or reward-model training pairs. */
+export const HELDOUT_GENERAL: Readonly<Record<ChatCategory, readonly string[]>> = {
+  greeting: ['Good evening!', 'Hiya', 'Hello there, how are you?'],
+  identity: ["Hey, what's your name?", 'Are you a robot?', 'Tell me about yourself'],
+  capabilities: ['What are you able to do?', 'What topics do you know?', 'Can you help me with homework?'],
+  out_of_scope: ['Can you tell me a joke?', 'What time is it?', 'Who is the president of France?', 'Summarize this article for me'],
+  thanks: ['Thanks a lot!', 'Cheers, that helped'],
+};
+
+/** Every word the replies use (lower case): the vocabulary a clean general reply is written in. */
+export function replyVocabulary(): Set<string> {
+  return new Set(Object.values(REPLIES).flat().join(' ').toLowerCase().match(/[a-z']+/g) ?? []);
+}
+
+/** All categories in a fixed order. */
+export const CATEGORIES: readonly ChatCategory[] = ['greeting', 'identity', 'capabilities', 'out_of_scope', 'thanks'];
+
+/** Every prompt of a list, with its category. */
+export function generalPrompts(list: Readonly<Record<ChatCategory, readonly string[]>>): GeneralPrompt[] {
+  return CATEGORIES.flatMap((category) => list[category].map((text) => ({ category, text })));
+}
+
+/** The reply (summary only) to a general prompt: a reply of its category. */
+export function generalReply(category: ChatCategory, rng: Rng): string {
+  return rng.pick(REPLIES[category]);
+}
+
+/** A general response in R1's format: an empty reasoning block, then the reply. */
+export function generalResponse(reply: string): string {
+  return `<think>\n\n</think>\n\n${reply}`;
+}
+
+/** A preference pair for the reward model: the same prompt, a better and a worse final answer. */
+export interface PreferencePair {
+  prompt: string;
+  chosen: string;
+  rejected: string;
+  /** What is wrong with the rejected answer. */
+  kind: 'empty' | 'off_topic' | 'number' | 'repetition' | 'garbled' | 'misspelled' | 'leaked';
+}
+
+/** A garbled variant of a reply: its words shuffled and some letters dropped. */
+function garble(text: string, rng: Rng): string {
+  return rng.shuffle(text.split(' ')).map((w) => (w.length > 3 && rng.chance(0.5) ? w.slice(0, -2) : w)).join(' ');
+}
+
+/** A misspelled variant: letters dropped inside most words and some words run together (how a tiny model garbles text). */
+function misspell(text: string, rng: Rng): string {
+  return text.split(' ').map((w) => (w.length > 2 && rng.chance(0.7) ? w.slice(0, rng.int(1, w.length - 1)) : w)).join(rng.chance(0.5) ? ' ' : '');
+}
+
+/**
+ * Chosen/rejected pairs over a prompt list: the chosen answer is a reply of the prompt's category;
+ * the rejected one is empty, a reply of another category, a bare number, a stutter, a garble, a
+ * misspelling, or leaked reasoning — the ways a small model fails a general prompt.
+ */
+export function preferencePairs(prompts: readonly GeneralPrompt[], perPrompt: number, seed: number): PreferencePair[] {
+  const rng = new Rng(seed);
+  const kinds: PreferencePair['kind'][] = ['empty', 'off_topic', 'number', 'repetition', 'garbled', 'misspelled', 'leaked'];
+  const out: PreferencePair[] = [];
+  for (const [pi, p] of prompts.entries()) {
+    for (let i = 0; i < perPrompt; i++) {
+      const chosen = generalReply(p.category, rng);
+      const kind = kinds[(i + pi) % kinds.length]!;
+      let rejected: string;
+      switch (kind) {
+        case 'empty': rejected = ''; break;
+        case 'off_topic': rejected = generalReply(rng.pick(CATEGORIES.filter((c) => c !== p.category)), rng); break;
+        case 'number': rejected = `The answer is ${rng.int(0, 999)}.`; break;
+        case 'repetition': { const w = rng.pick(chosen.split(' ').slice(0, 4)); rejected = Array.from({ length: rng.int(3, 8) }, () => w).join(' '); break; }
+        case 'garbled': rejected = garble(chosen, rng); break;
+        case 'misspelled': rejected = misspell(chosen, rng); break;
+        default: rejected = `${chosen.split(' ').slice(0, 3).join(' ')} </think> add column by column`;
+      }
+      out.push({ prompt: p.text, chosen, rejected, kind });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,79 @@
+// SFT data of the R1 pipeline as {messages} JSONL rows (src/train/sft-data.ts reads them): written
+// worked solutions, rejection-sampled traces, and the non-reasoning conversations of stage 3. Every
+// assistant message is a full R1-format response; when it is an EARLIER turn of a conversation the
+// chat template drops its reasoning (R1's template keeps only the answers of earlier turns), so only
+// the last turn's reasoning is ever trained on.
+import type { ChatMessage } from '../../tokenizer/index.js';
+import type { Problem } from '../../tasks/index.js';
+import { getTask, sampleProblem, streamSeed } from '../../tasks/index.js';
+import { Rng } from '../../tasks/rng.js';
+import { CATEGORIES, TRAIN_GENERAL, generalReply, generalResponse } from '../../data/conversations.js';
+import type { ChatCategory } from '../../data/conversations.js';
+import { answerSummary, r1Response } from './format.js';
+import { trainPhrasing } from './phrasings.js';
+import type { Trace } from './rejection.js';
+
+/** One SFT row, with where it came from. */
+export interface SftRow {
+  messages: ChatMessage[];
+  template?: string;
+  source: string;
+}
+
+/** The written worked solution of a problem as an R1-format response. */
+export function writtenResponse(p: Problem): string {
+  const w = getTask(p.family).work(p);
+  return r1Response(w.trace, answerSummary(w.answer));
+}
+
+/** A single-turn example: the user's text, the written response. */
+export function writtenRow(p: Problem, userText: string, source = 'written'): SftRow {
+  return { messages: [{ role: 'user', content: userText }, { role: 'assistant', content: writtenResponse(p) }], source };
+}
+
+/** A kept trace as an SFT row (its conversation, then its completion as the assistant's turn). */
+export function traceRow(t: Trace): SftRow {
+  return { messages: [...t.messages, { role: 'assistant', content: `<think>\n${t.completion}` }], source: t.source };
+}
+
+/** Training problems: `n` per family and difficulty from the training split's stream. */
+export function trainProblems(families: readonly string[], difficulties: readonly number[], n: number, seed: number, stream: string): Problem[] {
+  return families.flatMap((f) => difficulties.flatMap((d) => Array.from({ length: n }, (_, i) => sampleProblem(f, d, 'train', streamSeed('train', seed, `${stream}:${f}`, d, i)))));
+}
+
+const FOLLOW_UPS = ['And {q}', 'Now {q}', 'What about this one: {q}', 'Next: {q}', '{q}', 'ok, {q}'];
+
+/** Single-turn general examples: a training prompt of a category (sometimes lower-cased), an honest reply with an empty reasoning block. */
+export function generalRows(n: number, seed: number): SftRow[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, () => {
+    const category = CATEGORIES[rng.int(0, CATEGORIES.length - 1)]!;
+    const text = rng.pick(TRAIN_GENERAL[category]);
+    return { messages: [{ role: 'user' as const, content: rng.chance(0.25) ? text.toLowerCase() : text }, { role: 'assistant' as const, content: generalResponse(generalReply(category, rng)) }], source: `general:${category}` };
+  });
+}
+
+/**
+ * Multi-turn examples: a problem and its answer, then a follow-up problem (reasoned); a greeting, then a
+ * problem; a problem, then thanks or an out-of-scope question (answered without reasoning).
+ */
+export function multiTurnRows(n: number, families: readonly string[], difficulties: readonly number[], seed: number): SftRow[] {
+  const rng = new Rng(seed);
+  const problem = (i: number, k: number) => sampleProblem(rng.pick(families), rng.pick(difficulties), 'train', streamSeed('train', seed, 'multi-turn', k, i));
+  return Array.from({ length: n }, (_, i) => {
+    const kind = i % 4;
+    const p1 = problem(i, 0);
+    const first: ChatMessage[] = [{ role: 'user', content: trainPhrasing(p1, rng) }, { role: 'assistant', content: writtenResponse(p1) }];
+    if (kind === 0 || kind === 1) {
+      const p2 = problem(i, 1);
+      const q = trainPhrasing(p2, rng);
+      const lead: ChatMessage[] = kind === 0 ? first : (() => {
+        const c: ChatCategory = 'greeting';
+        return [{ role: 'user' as const, content: rng.pick(TRAIN_GENERAL[c]) }, { role: 'assistant' as const, content: generalResponse(generalReply(c, rng)) }];
+      })();
+      return { messages: [...lead, { role: 'user' as const, content: rng.pick(FOLLOW_UPS).replace('{q}', kind === 0 ? q[0]!.toLowerCase() + q.slice(1) : q) }, { role: 'assistant' as const, content: writtenResponse(p2) }], source: kind === 0 ? 'multi:follow-up' : 'multi:greeting-then-problem' };
+    }
+    const c: ChatCategory = kind === 2 ? 'thanks' : 'out_of_scope';
+    return { messages: [...first, { role: 'user' as const, content: rng.pick(TRAIN_GENERAL[c]) }, { role: 'assistant' as const, content: generalResponse(generalReply(c, rng)) }], source: `multi:${c}` };
+  });
+}

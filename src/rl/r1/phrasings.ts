@@ -1,0 +1,103 @@
+// The same problem asked the ways people ask it. A phrasing template turns a task problem into a
+// user message with the same meaning and answer (the verifier reads the problem's metadata, never the
+// wording). TRAINING templates live here; the held-out templates, used only to measure whether the
+// model answers wordings it never saw, live in phrasings-heldout.ts (a test checks the two never
+// produce the same text). Surface noise — lower case, "please", a typo — is applied to training
+// phrasings only.
+import type { Problem } from '../../tasks/index.js';
+import { Rng } from '../../tasks/rng.js';
+
+/** A phrasing template: {expr} {words} {a} {b} {list} {numbers} {target} {eq} {prompt} are filled from the problem. */
+export interface Phrasing {
+  /** Families it applies to. */
+  families: readonly string[];
+  template: string;
+}
+
+/** Training phrasings ("Compute 23 + 58" is the canonical one every task uses). */
+export const TRAIN_PHRASINGS: readonly Phrasing[] = [
+  { families: ['add', 'sub', 'mul', 'mod', 'sort', 'countdown', 'linear'], template: '{prompt}' },
+  { families: ['add', 'sub', 'mul', 'mod'], template: 'What is {expr}?' },
+  { families: ['add', 'sub', 'mul', 'mod'], template: '{expr} = ?' },
+  { families: ['add', 'sub', 'mul', 'mod'], template: 'What is {words}?' },
+  { families: ['add', 'sub', 'mul', 'mod'], template: 'Calculate {expr}' },
+  { families: ['add', 'sub', 'mul', 'mod'], template: 'Can you work out {expr}?' },
+  { families: ['add', 'sub', 'mul', 'mod'], template: '{expr}' },
+  { families: ['add', 'sub', 'mul', 'mod'], template: 'How much is {words}?' },
+  { families: ['add', 'sub', 'mul', 'mod'], template: 'Find {expr}.' },
+  { families: ['add'], template: 'I have {a} apples and get {b} more. How many apples do I have?' },
+  { families: ['add'], template: 'Add {a} and {b}' },
+  { families: ['sub'], template: 'I had {a} coins and spent {b}. How many coins are left?' },
+  { families: ['sub'], template: 'Subtract {b} from {a}' },
+  { families: ['mul'], template: 'There are {a} boxes with {b} pens in each. How many pens are there?' },
+  { families: ['mul'], template: 'Multiply {a} by {b}' },
+  { families: ['sort'], template: 'Sort these numbers: {list}' },
+  { families: ['sort'], template: 'Put {list} in increasing order' },
+  { families: ['sort'], template: 'Order from smallest to largest: {list}' },
+  { families: ['countdown'], template: 'Make {target} from {numbers} using + - * /, each number at most once' },
+  { families: ['linear'], template: 'Find x if {eq}' },
+  { families: ['linear'], template: 'What is x when {eq}?' },
+];
+
+const WORDS: Record<string, string> = { '+': 'plus', '-': 'minus', '*': 'times' };
+
+/** The slots a template may use, read off the problem (null when the family has none of that kind). */
+export function phrasingSlots(p: Problem): Record<string, string> {
+  const s: Record<string, string> = { prompt: p.prompt };
+  const m = p.meta;
+  if (p.prompt.startsWith('Compute ')) {
+    const expr = p.prompt.slice('Compute '.length);
+    s.expr = expr;
+    s.words = expr.replace(/ ([+\-*]) /g, (_, op: string) => ` ${WORDS[op]} `).replace(/ mod /g, ' modulo ');
+  }
+  if (typeof m.a === 'number') s.a = String(m.a);
+  if (typeof m.b === 'number') s.b = String(m.b);
+  if (Array.isArray(m.list)) s.list = m.list.join(', ');
+  if (Array.isArray(m.numbers)) s.numbers = m.numbers.join(', ');
+  if (typeof m.target === 'number') s.target = String(m.target);
+  if (p.prompt.startsWith('Solve for x: ')) s.eq = p.prompt.slice('Solve for x: '.length);
+  return s;
+}
+
+/** Fills a template; null when it needs a slot the problem lacks. */
+export function fillPhrasing(template: string, p: Problem): string | null {
+  const slots = phrasingSlots(p);
+  let missing = false;
+  const text = template.replace(/\{(\w+)\}/g, (_, k: string) => {
+    if (slots[k] === undefined) missing = true;
+    return slots[k] ?? '';
+  });
+  return missing ? null : text;
+}
+
+/** The templates of a list that apply to a problem. */
+export function phrasingsFor(list: readonly Phrasing[], p: Problem): string[] {
+  return list.filter((x) => x.families.includes(p.family) && fillPhrasing(x.template, p) !== null).map((x) => x.template);
+}
+
+/** Swaps two adjacent letters inside one word of 4+ letters (a typo), if there is one. */
+export function typo(text: string, rng: Rng): string {
+  const words = [...text.matchAll(/[A-Za-z]{4,}/g)];
+  if (words.length === 0) return text;
+  const w = rng.pick(words);
+  const i = (w.index ?? 0) + 1 + rng.int(0, w[0].length - 3);
+  return text.slice(0, i) + text[i + 1] + text[i] + text.slice(i + 2);
+}
+
+/** Surface noise of a training phrasing: as is, lower case, "please", or a typo. */
+export function addNoise(text: string, rng: Rng): string {
+  switch (rng.int(0, 5)) {
+    case 0: return text.toLowerCase();
+    case 1: return `Please ${text[0]!.toLowerCase()}${text.slice(1)}`;
+    case 2: return `${text.replace(/[?.]$/, '')}, please`;
+    case 3: return typo(text, rng);
+    default: return text;
+  }
+}
+
+/** A random training phrasing of a problem (with surface noise half of the time). */
+export function trainPhrasing(p: Problem, rng: Rng): string {
+  const ts = phrasingsFor(TRAIN_PHRASINGS, p);
+  const text = fillPhrasing(rng.pick(ts), p)!;
+  return rng.chance(0.5) ? addNoise(text, rng) : text;
+}

@@ -1,0 +1,250 @@
+// The R1 pipeline's parts against hand computations: the Bradley–Terry reward-model loss and gradient,
+// rejection sampling's filters, the readability (language-consistency) reward on hand-written thinking,
+// the multi-turn SFT template (earlier turns keep only their answers, as DeepSeek-R1's chat template),
+// and the disjointness of training and held-out phrasings.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Tensor } from '../src/tensor/index.js';
+import { btLoss, rmFeatures, trainRewardModel } from '../src/rl/r1/reward-model.js';
+import { filterTraces } from '../src/rl/r1/rejection.js';
+import type { Trace } from '../src/rl/r1/rejection.js';
+import { readability, readableStep } from '../src/rl/r1/readability.js';
+import { parseR1, r1FormatOk, r1Response, r1Verify, answerSummary, summaryAnswer } from '../src/rl/r1/format.js';
+import { TRAIN_PHRASINGS, fillPhrasing, phrasingsFor, trainPhrasing } from '../src/rl/r1/phrasings.js';
+import { HELDOUT_PHRASINGS } from '../src/rl/r1/phrasings-heldout.js';
+import { multiTurnRows, writtenResponse } from '../src/rl/r1/data.js';
+import { HELDOUT_GENERAL, TRAIN_GENERAL, CATEGORIES, generalPrompts, preferencePairs } from '../src/data/conversations.js';
+import { getTask, sampleProblem, streamSeed, taskNames } from '../src/tasks/index.js';
+import { Rng } from '../src/tasks/rng.js';
+import { Tokenizer, applyChatTemplate, SPECIAL } from '../src/tokenizer/index.js';
+import type { ChatMessage } from '../src/tokenizer/index.js';
+import { encodeExample } from '../src/train/sft-data.js';
+import { r1RewardFunctions } from '../src/rl/r1/rewards.js';
+import { checkR1Recipe, runStage } from '../src/rl/r1/pipeline.js';
+import { loadR1Recipe, parseR1Recipe } from '../src/rl/r1/config.js';
+import os from 'node:os';
+
+const close = (a: number, b: number, tol = 1e-5) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
+const sig = (x: number) => 1 / (1 + Math.exp(-x));
+
+test('reward model: Bradley–Terry loss and gradient equal a hand computation', () => {
+  // Two pairs, three features: Δ_i = (φc_i − φr_i) · w.
+  const w0 = [0.5, -1, 2];
+  const c = [[1, 0, 0.5], [0, 2, 1]];
+  const r = [[0, 1, 0], [1, 0, 3]];
+  const l2 = 0.1;
+  const d = c.map((ci, i) => ci.map((x, j) => x - r[i]![j]!));
+  const delta = d.map((di) => di.reduce((s, x, j) => s + x * w0[j]!, 0)); // [1.5, -7]
+  const loss = delta.reduce((s, x) => s + Math.log(1 + Math.exp(-x)), 0) / 2 + (l2 / 2) * w0.reduce((s, x) => s + x * x, 0);
+  const grad = w0.map((wj, j) => -d.reduce((s, di, i) => s + sig(-delta[i]!) * di[j]!, 0) / 2 + l2 * wj);
+  const w = Tensor.from(Float32Array.from(w0), [3, 1]).requiresGrad_();
+  const L = btLoss(w, Tensor.from(Float32Array.from(c.flat()), [2, 3]), Tensor.from(Float32Array.from(r.flat()), [2, 3]), l2);
+  close(L.item(), loss);
+  L.backward();
+  const g = w.grad!.f32();
+  for (let j = 0; j < 3; j++) close(g[j]!, grad[j]!);
+  // At w = 0 the gradient is −½·mean(φc − φr) (training can start there); a large margin stays finite: Δ = −200 gives loss 200.
+  const w1 = Tensor.zeros([3, 1]).requiresGrad_();
+  btLoss(w1, Tensor.from(Float32Array.from(c.flat()), [2, 3]), Tensor.from(Float32Array.from(r.flat()), [2, 3]), 0).backward();
+  for (let j = 0; j < 3; j++) close(w1.grad!.f32()[j]!, -0.25 * (d[0]![j]! + d[1]![j]!));
+  const big = btLoss(Tensor.from(Float32Array.from([100]), [1, 1]), Tensor.from(Float32Array.from([0]), [1, 1]), Tensor.from(Float32Array.from([2]), [1, 1]), 0);
+  close(big.item(), 200, 1e-3);
+});
+
+test('reward model: training ranks held-out pairs (prompts never trained on) better than chance', () => {
+  const trainPairs = preferencePairs(generalPrompts(TRAIN_GENERAL), 7, 1);
+  const held = preferencePairs(generalPrompts(HELDOUT_GENERAL), 7, 2);
+  // Every prompt gets every kind of rejected answer once.
+  assert.deepEqual(new Set(held.filter((p) => p.prompt === held[0]!.prompt).map((p) => p.kind)), new Set(['empty', 'off_topic', 'number', 'repetition', 'garbled', 'misspelled', 'leaked']));
+  const { model, losses } = trainRewardModel(trainPairs, { dim: 1024, steps: 60, lr: 0.05, l2: 1e-4 });
+  assert.ok(losses.at(-1)! < losses[0]! * 0.5, `loss ${losses[0]} → ${losses.at(-1)}`);
+  close(losses[0]!, Math.log(2), 1e-6); // w = 0: every pair is a coin flip
+  assert.ok(model.pairAccuracy(trainPairs) > 0.9);
+  assert.ok(model.pairAccuracy(held) > 0.7, `held-out pair accuracy ${model.pairAccuracy(held)}`);
+  assert.equal(rmFeatures('hi', 'hello there', 64).length, 64);
+  // A tiny model's garble of the right words scores below the clean reply.
+  const clean = "I'm tinyseek, a tiny DeepSeek-R1-style model trained from scratch on a laptop CPU.";
+  assert.ok(model.score('Who are you?', clean) > model.score('Who are you?', 'I t tinys a t I on a t, a I on arithmetic, arithmetic, and simplesn pimplesU.'));
+});
+
+test('training and held-out general prompts are disjoint', () => {
+  for (const c of CATEGORIES) for (const t of HELDOUT_GENERAL[c]) {
+    for (const c2 of CATEGORIES) assert.ok(!TRAIN_GENERAL[c2].some((x) => x.toLowerCase() === t.toLowerCase()), t);
+  }
+});
+
+test('readability: worked solutions score 1; garbled, stuttering, tagged or run-on thinking scores less', () => {
+  for (const family of taskNames()) {
+    for (const d of getTask(family).difficulties) {
+      const p = sampleProblem(family, d, 'test', streamSeed('test', 99, family, d, 0));
+      assert.equal(readability(getTask(family).work(p).trace), 1, `${family} d${d}`);
+    }
+  }
+  const good = 'add column by column from the right\ncolumn 1: 3 + 8 = 11, write 1, carry 1\ncolumn 2: 2 + 5 + 1 = 8, write 8\n23 + 58 = 81';
+  assert.equal(readability(good), 1);
+  assert.equal(readability('wait, let me check again\n23 + 58 = 81'), 1);
+  // Out-of-vocabulary fragments (garbled BPE), a stutter, a repeated line, tags, a run-on line.
+  assert.equal(readableStep('colmun 1: 3 + 8 = 11 wrte 1'), false);
+  assert.equal(readableStep('column column column 1'), false);
+  assert.equal(readableStep('3 + 8 = 11', '3 + 8 = 11'), false);
+  assert.equal(readableStep('3 + 8 = 11 <answer>81</answer>'), false);
+  assert.equal(readableStep(`${'column 1: 3 + 8 = 11, '.repeat(7)}`), false);
+  assert.equal(readableStep('列 1: 3 + 8 = 11'), false);
+  assert.equal(readableStep('+ = ,'), false); // no word or number
+  const bad = 'add column by column from the right\ncolmun 1: 3 + 8 = 11\n3 + 8 = 11\n3 + 8 = 11';
+  close(readability(bad), 2 / 4); // line 2 garbled, line 4 repeats line 3
+  assert.equal(readability(''), 0);
+  assert.equal(readability('\n \n'), 0);
+});
+
+/** A trace for problem p with the given completion. */
+function trace(p: ReturnType<typeof sampleProblem>, completion: string, o: Partial<Trace> = {}): Trace {
+  return { problem: p, messages: [{ role: 'user', content: p.prompt }], completion, tokens: 30, truncated: false, source: 'policy', ...o };
+}
+
+test('rejection sampling: keeps correct readable traces; drops incorrect, mixed, overlong, unreadable and duplicates', () => {
+  const p = getTask('add').generate(1, 1);
+  const a = Number(p.meta.a), b = Number(p.meta.b);
+  const steps = getTask('add').work(p).trace;
+  const good = `${steps}\n</think>\n\nThe answer is ${a + b}.`;
+  const traces: Trace[] = [
+    trace(p, good),                                                                   // kept
+    trace(p, good),                                                                   // duplicate
+    trace(p, `${steps}\n\n</think>\n\n  The answer is ${a + b}.`),                     // same text up to whitespace: duplicate
+    trace(p, `${steps}\n</think>\n\nThe answer is ${a + b + 1}.`),                    // incorrect
+    trace(p, `${steps}\n</think>\n\n<answer>${a + b}</answer>`),                       // mixed (R1-Zero answer tags as the summary)
+    trace(p, `${steps}\n<answer>${a + b}</answer>\n</think>\n\nThe answer is ${a + b}.`), // mixed (R1-Zero tags in the reasoning)
+    trace(p, `${steps}\n</think>\n\nThe answer is ${a + b}.`, { truncated: true }),    // overlong
+    trace(p, `${steps}\n</think>\n\nThe answer is ${a + b}.`, { tokens: 500 }),        // overlong
+    trace(p, `colmun wrte ${a}\n</think>\n\nThe answer is ${a + b}.`),                // unreadable
+    trace(p, `${a} + ${b} = ${a + b}\n</think>\n\nThe answer is ${a + b}.`, { messages: [{ role: 'user', content: `What is ${a} + ${b}?` }] }), // kept: another prompt
+  ];
+  const { kept, stats } = filterTraces(traces, { minReadability: 1, maxTokens: 200, maxSummaryChars: 60 });
+  assert.deepEqual(stats, { input: 10, kept: 2, incorrect: 1, mixed: 2, overlong: 2, unreadable: 1, duplicate: 2 });
+  assert.equal(kept[0]!.completion, good);
+  // A summary that is a long paragraph is overlong; a lower readability threshold keeps partly readable reasoning.
+  const para = trace(p, `${steps}\n</think>\n\nThe answer is ${a + b}.`.replace('The answer', `${'so '.repeat(30)}the answer`));
+  assert.equal(r1Verify(p, para.completion).correct, false);
+  const half = trace(p, `colmun wrte\n${a} + ${b} = ${a + b}\n</think>\n\nThe answer is ${a + b}.`);
+  assert.equal(filterTraces([half], { minReadability: 0.5, maxTokens: 200, maxSummaryChars: 60 }).stats.kept, 1);
+  assert.equal(filterTraces([half], { minReadability: 0.9, maxTokens: 200, maxSummaryChars: 60 }).stats.unreadable, 1);
+  const long = trace(p, `${steps}\n</think>\n\nThe answer is ${a + b}.`);
+  assert.equal(filterTraces([long], { minReadability: 1, maxTokens: 200, maxSummaryChars: 10 }).stats.overlong, 1);
+});
+
+test('R1 format: parse, strict verdict and the stage rewards', () => {
+  const p = getTask('add').generate(3, 1);
+  const ans = String(Number(p.meta.a) + Number(p.meta.b));
+  const resp = r1Response('a step', answerSummary(ans));
+  assert.deepEqual(parseR1(resp), { thinking: 'a step', summary: `The answer is ${ans}.`, closed: true });
+  assert.deepEqual(parseR1('a step\n</think>\n\nx'), { thinking: 'a step', summary: 'x', closed: true });
+  assert.equal(parseR1('no close').closed, false);
+  assert.equal(parseR1('a</think>b</think>c').closed, false);
+  assert.equal(summaryAnswer('the answer is 42'), '42');
+  assert.equal(summaryAnswer('The answer is 42.\nmore'), null);
+  assert.equal(r1FormatOk(resp), true);
+  assert.equal(r1FormatOk(`\n</think>\n\nThe answer is ${ans}.`), false); // empty reasoning
+  assert.equal(r1Verify(p, resp).correct, true);
+  const fns = r1RewardFunctions({ accuracy: 1, format: 0.25, readability: 0.5, preference: 1 }, { score: () => 0 });
+  const info = { problem: p, text: resp.replace(/^<think>\n/, ''), length: 10, truncated: false };
+  assert.deepEqual(fns.map((f) => [f.name, f.fn(info)]), [['accuracy', 1], ['format', 1], ['readability', 1], ['preference', 0]]);
+  const chat = { ...info, problem: { family: 'chat', difficulty: 0, seed: 0, prompt: 'Hello', answer: '', meta: {} }, text: '\n</think>\n\nHi!' };
+  assert.deepEqual(fns.map((f) => [f.name, f.fn(chat)]), [['accuracy', 0], ['format', 1], ['readability', 0], ['preference', 0.5]]);
+});
+
+/** DeepSeek-R1's chat template semantics, written independently: bos, then per message "<｜User｜>content" or "<｜Assistant｜>" + content.split('</think>')[-1] + eos, then "<｜Assistant｜><think>\n". */
+function r1Reference(msgs: ChatMessage[]): string {
+  let s = SPECIAL.bos;
+  for (const m of msgs) {
+    if (m.role === 'user') s += SPECIAL.user + m.content;
+    else if (m.role === 'assistant') s += SPECIAL.assistant + m.content.split('</think>').at(-1) + SPECIAL.eos;
+  }
+  return s + `${SPECIAL.assistant}<think>\n`;
+}
+
+test('multi-turn SFT examples: earlier turns keep only their answers; only the last turn\'s reasoning is trained', () => {
+  const rows = multiTurnRows(8, ['add', 'sub'], [1], 5);
+  const tok = Tokenizer.train(rows.flatMap((r) => r.messages.map((m) => m.content)), { vocabSize: 400 });
+  for (const row of rows) {
+    const msgs = row.messages;
+    assert.equal(msgs.length, 4);
+    const promptText = applyChatTemplate(msgs.slice(0, -1), { addGenerationPrompt: true });
+    assert.equal(promptText, r1Reference(msgs.slice(0, -1)));
+    // The earlier assistant turn's reasoning is gone from the context, its answer is there.
+    const earlier = parseR1(msgs[1]!.content);
+    if (earlier.thinking) assert.ok(!promptText.includes(earlier.thinking), row.source);
+    assert.ok(promptText.includes(`${SPECIAL.assistant}\n\n${earlier.summary}${SPECIAL.eos}`));
+    assert.equal((promptText.match(/<think>/g) ?? []).length, 1); // only the generation prompt's
+    // encodeExample trains on exactly the last turn (its reasoning and answer) and EOS.
+    const ex = encodeExample({ messages: msgs }, tok, 512);
+    const P = tok.encode(promptText, { allowSpecial: true }).length;
+    const trained = Array.from(ex.ids).filter((_, t) => t > 0 && ex.weights[t - 1] === 1);
+    assert.equal(ex.weights.slice(0, P - 1).reduce((a, x) => a + x, 0), 0);
+    const last = msgs[3]!.content.replace(/^<think>\n/, '');
+    assert.equal(tok.decode(trained), last + SPECIAL.eos);
+  }
+  assert.deepEqual(new Set(rows.map((r) => r.source)), new Set(['multi:follow-up', 'multi:greeting-then-problem', 'multi:thanks', 'multi:out_of_scope']));
+});
+
+test('held-out phrasings never coincide with training phrasings, and no training-data code imports them', () => {
+  const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9+\-*=]/g, '');
+  const trainT = new Set(TRAIN_PHRASINGS.map((x) => x.template));
+  for (const h of HELDOUT_PHRASINGS) assert.ok(!trainT.has(h.template), h.template);
+  const rng = new Rng(3);
+  for (const family of taskNames()) {
+    for (const d of getTask(family).difficulties) {
+      for (let i = 0; i < 5; i++) {
+        const p = sampleProblem(family, d, 'test', streamSeed('test', 1, family, d, i));
+        const train = new Set(phrasingsFor(TRAIN_PHRASINGS, p).map((t) => norm(fillPhrasing(t, p)!)));
+        for (let j = 0; j < 20; j++) train.add(norm(trainPhrasing(p, rng)));
+        const held = phrasingsFor(HELDOUT_PHRASINGS, p).map((t) => fillPhrasing(t, p)!);
+        assert.ok(held.length > 0, `${family}: no held-out phrasing`);
+        for (const h of held) assert.ok(!train.has(norm(h)), `${family}: held-out "${h}" equals a training phrasing`);
+        // Every phrasing keeps the problem's answer checkable.
+        assert.ok(getTask(family).check(p, p.answer));
+      }
+    }
+  }
+  // Only the evaluation reads the held-out file.
+  const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src');
+  const importers: string[] = [];
+  const walk = (d: string) => { for (const f of fs.readdirSync(d)) { const q = path.join(d, f); if (fs.statSync(q).isDirectory()) walk(q); else if (f.endsWith('.ts') && /(?:from|import)\s*\(?\s*['"][^'"]*phrasings-heldout/.test(fs.readFileSync(q, 'utf8'))) importers.push(path.relative(src, q)); } };
+  walk(src);
+  assert.deepEqual(importers.sort(), ['rl/r1/evaluate.ts']);
+});
+
+test('written responses are in R1 format and verified correct', () => {
+  for (const family of taskNames()) {
+    const p = sampleProblem(family, getTask(family).difficulties[0]!, 'train', 11);
+    assert.equal(r1Verify(p, writtenResponse(p)).correct, true, family);
+  }
+});
+
+test('pipeline stages: a complete stage is skipped on a rerun; a failed one leaves no marker and runs again', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-r1-stage-'));
+  try {
+    const said: string[] = [];
+    let runs = 0;
+    await assert.rejects(runStage(path.join(dir, 's'), 's', async () => { runs++; throw new Error('killed'); }, (m) => said.push(m)), /killed/);
+    assert.equal(fs.existsSync(path.join(dir, 's', 'STAGE.json')), false);
+    const a = await runStage(path.join(dir, 's'), 's', async () => { runs++; return { x: 1 }; }, (m) => said.push(m), { steps: 3 });
+    const b = await runStage(path.join(dir, 's'), 's', async () => { runs++; return { x: 2 }; }, (m) => said.push(m), { steps: 3 });
+    assert.equal(runs, 2);
+    assert.deepEqual([a.info, a.skipped, b.info, b.skipped, b.seconds], [{ x: 1 }, undefined, { x: 1 }, true, a.seconds]);
+    await runStage(path.join(dir, 's'), 's', async () => ({}), (m) => said.push(m), { steps: 4 });
+    assert.ok(said.some((m) => m.includes('settings for this stage changed')), said.join('\n'));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('pipeline recipes: r1-nano and r1-mini check out section by section; a bad section is refused up front', () => {
+  for (const preset of ['nano', 'mini']) checkR1Recipe(loadR1Recipe(preset));
+  const r = loadR1Recipe('nano');
+  assert.throws(() => checkR1Recipe(parseR1Recipe({ ...r, rl4: { ...r.rl4, grpo: { ...r.rl4.grpo, lr: -1 } } })), /r1-nano-stage4 \(recipe section\) is invalid:\n {2}lr/);
+  assert.throws(() => checkR1Recipe(parseR1Recipe({ ...r, tasks: { families: ['add'], difficulties: [9] } })), /add has no difficulty 9/);
+  assert.throws(() => checkR1Recipe(parseR1Recipe({ ...r, sft3: { train: { steps: 0 } } })), /r1-nano-stage3/);
+});
