@@ -1,6 +1,6 @@
 // The web UI in Debian's Chromium driven by playwright-core: ask a question on the chat page and see
 // the thinking block ("Thought for … s", open while streaming, collapsed after) and the rendered
-// answer; history survives a reload; the layout fits a phone; the runs page draws SVG charts, the
+// answer; history survives a reload; the layout fits a phone; an empty chat offers example prompts; the runs page draws SVG charts, the
 // expert-load heatmaps and the eval table from a fake run. Screenshots go to test-artifacts/.
 // Skipped, with the reason, only when Chromium is not installed (a failure under TINYSEEK_REQUIRE_TOOLS=1).
 import { test, before, after } from 'node:test';
@@ -14,6 +14,15 @@ import { toolSkip } from './helpers/tools.js';
 import { loadModelDir } from '../src/infer/load.js';
 import { startServer } from '../src/serve/server.js';
 import type { RunningServer } from '../src/serve/server.js';
+import type { ModelCard } from '../src/serve/model-card.js';
+
+/** The page's way of writing a parameter count (web/js/chat.js). */
+function fmtCount(n: number): string {
+  for (const [v, s] of [[1e12, 'T'], [1e9, 'B'], [1e6, 'M'], [1e3, 'K']] as const) {
+    if (n >= v) return `${Number((n / v).toFixed(n >= 100 * v ? 0 : 1))}${s}`;
+  }
+  return String(n);
+}
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const artifacts = path.join(root, 'test-artifacts');
@@ -160,6 +169,56 @@ test('chat page: ask a question, see the thinking block and the answer; history 
     await page.click('#scrim', { position: { x: 370, y: 400 } });
     await page.waitForFunction(() => document.getElementById('sidebar')!.getBoundingClientRect().right <= 1);
     await page.screenshot({ path: path.join(artifacts, 'chat-mobile.png') });
+    assert.deepEqual(errors, [], 'no page errors');
+  } finally {
+    await close();
+  }
+});
+
+test('empty chat: the model line and example prompts from /api/model; a click sends one and a reply with a thinking block arrives; they come back on new chat', { skip, timeout: 120_000 }, async () => {
+  const card = (await (await fetch(`${srv.url}/api/model`)).json()) as ModelCard;
+  assert.deepEqual(card.examples.map((e) => e.family), ['add', 'countdown', 'sort', 'sub']);
+  const { context, close } = await shot.launchChromium({ width: 390, height: 780, mobile: true });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.addInitScript(() => {
+      if (!localStorage.getItem('tinyseek.settings')) localStorage.setItem('tinyseek.settings', JSON.stringify({ temperature: 0, maxTokens: 120 }));
+    });
+    await page.goto(`${srv.url}/`);
+    await page.waitForSelector('#examples .example');
+    const shown = await page.evaluate(() => ({
+      examples: [...document.querySelectorAll('#examples .example')].map((b) => b.textContent),
+      line: document.getElementById('model-line')!.textContent ?? '',
+      overflow: document.documentElement.scrollWidth - window.innerWidth,
+      inside: [...document.querySelectorAll('#examples .example')].every((b) => b.getBoundingClientRect().right <= window.innerWidth),
+    }));
+    assert.deepEqual(shown.examples, card.examples.map((e) => e.prompt), 'one button per example, in the task wording');
+    assert.ok(shown.line.startsWith(`tinyseek-test · ${fmtCount(card.parameters.total)} parameters (${fmtCount(card.parameters.activated)} active per token) · solves small arithmetic, sorting and countdown problems; it is tiny, so expect mistakes`), shown.line);
+    assert.ok(shown.overflow <= 0 && shown.inside, `the examples fit a phone (${shown.overflow}px)`);
+    await page.screenshot({ path: path.join(artifacts, 'chat-empty-mobile.png') });
+
+    await page.locator('#examples .example').first().click();
+    await page.waitForSelector('.msg.assistant[data-state="done"]', { timeout: 60_000 });
+    const view = await page.evaluate(() => ({
+      user: document.querySelector('.msg.user .bubble')?.textContent,
+      thinkingHidden: (document.querySelector('.msg.assistant details.thinking') as HTMLElement).hidden,
+      summary: document.querySelector('.msg.assistant details.thinking summary')?.textContent,
+      reasoning: document.querySelector('.msg.assistant .reasoning')?.textContent ?? '',
+    }));
+    assert.equal(view.user, card.examples[0].prompt, 'the click sent the example');
+    assert.equal(view.thinkingHidden, false, 'the reply has a thinking block');
+    assert.match(view.summary ?? '', /^Thought for \d+\.\d s$/);
+    assert.ok(view.reasoning.length > 0);
+    assert.equal(await page.isVisible('#examples'), false, 'no examples once the conversation has begun');
+    assert.equal(await page.isVisible('#model-line'), false);
+
+    await page.click('#menu');
+    await page.click('#new-chat');
+    assert.equal(await page.locator('.msg').count(), 0);
+    assert.equal(await page.isVisible('#examples'), true, 'the examples are back on a new chat');
+    assert.equal(await page.locator('#examples .example').count(), card.examples.length);
     assert.deepEqual(errors, [], 'no page errors');
   } finally {
     await close();

@@ -1,5 +1,5 @@
-// The HTTP application: the OpenAI-compatible API under /v1, the runs API under /api, /health, and
-// the web UI at /. Cross-cutting rules live here: the body size limit (413, and the connection is
+// The HTTP application: the OpenAI-compatible API under /v1, the runs API and the model card (what
+// the chat page shows before the first question) under /api, /health, and the web UI at /. Cross-cutting rules live here: the body size limit (413, and the connection is
 // closed rather than the rest of the body read), the API key (401), CORS for /v1 (off unless
 // origins are named: the API needs no browser on another site, and a permissive default would let
 // any web page the user visits call a local server), and one error handler that answers every
@@ -14,6 +14,7 @@ import { requireApiKey } from './auth.js';
 import { openaiRoutes } from './openai.js';
 import { runsRoutes } from './runs.js';
 import { webRoutes } from './web.js';
+import { DEFAULT_EXAMPLE_FAMILIES, modelCard } from './model-card.js';
 import type { ModelHost } from './model-host.js';
 import type { ReasoningFormat } from './schemas.js';
 
@@ -34,6 +35,8 @@ export interface AppOptions {
   log?: (line: string) => void;
   /** Origins allowed to call /v1 from a browser on another site ("*" = any); default none (no CORS headers). */
   cors?: string | readonly string[];
+  /** Task families of the example prompts the chat page offers (one each; default: those the shipped model does best; [] = none). */
+  examples?: readonly string[];
 }
 
 /** Whether an error means the client went away (mid-body, or while its request was being prepared). */
@@ -77,6 +80,8 @@ export function createApp(o: AppOptions): Hono {
       auth: o.apiKey !== undefined,
     }),
   );
+  const card = modelCard(o.host, o.examples ?? DEFAULT_EXAMPLE_FAMILIES);
+  app.get('/api/model', (c) => c.json(card));
   app.route('/v1', openaiRoutes(o.host, { reasoningFormat: o.reasoningFormat ?? 'separate' }));
   app.route('/api', runsRoutes(o.runsDir ?? 'runs'));
   app.route('/', webRoutes(o.webDir));

@@ -1,6 +1,8 @@
 // The chat page: streams answers from /v1/chat/completions (POST SSE), shows the reasoning in a
 // collapsible block ("Thought for 1.2 s": open while it streams, collapsed after), renders the
-// answer as sanitized markdown, keeps conversations in localStorage, and can stop a reply.
+// answer as sanitized markdown, keeps conversations in localStorage, and can stop a reply. An empty
+// chat shows what the model is (its size, what it can solve) and a few example prompts, from
+// /api/model, that send themselves when clicked.
 import { readSSE } from './sse.js';
 import { loadMarkdown, renderMarkdown } from './markdown.js';
 import * as store from './store.js';
@@ -10,7 +12,7 @@ const els = {
   sidebar: $('sidebar'), scrim: $('scrim'), menu: $('menu'), list: $('conversations'), newChat: $('new-chat'),
   title: $('chat-title'), model: $('model'), settingsToggle: $('settings-toggle'), settings: $('settings'),
   temperature: $('temperature'), temperatureValue: $('temperature-value'), maxTokens: $('max-tokens'), apiKey: $('api-key'),
-  messages: $('messages'), empty: $('empty'), form: $('composer'), input: $('input'), send: $('send'), stop: $('stop'),
+  messages: $('messages'), empty: $('empty'), modelLine: $('model-line'), examples: $('examples'), form: $('composer'), input: $('input'), send: $('send'), stop: $('stop'),
 };
 
 let conversations = store.loadConversations();
@@ -59,6 +61,41 @@ async function fetchModel() {
     els.model.textContent = 'offline';
     els.model.title = String(e);
     return null;
+  }
+}
+
+/** A parameter count as people write it: 3.7M, 671B, 950K. */
+function fmtCount(n) {
+  for (const [v, s] of [[1e12, 'T'], [1e9, 'B'], [1e6, 'M'], [1e3, 'K']]) {
+    if (n >= v) return `${Number((n / v).toFixed(n >= 100 * v ? 0 : 1))}${s}`;
+  }
+  return String(n);
+}
+
+/** Fills the empty chat's model line and example buttons from /api/model (left hidden if it fails). */
+async function fetchCard() {
+  try {
+    const res = await fetch('/api/model', { headers: headers() });
+    if (!res.ok) return;
+    const card = await res.json();
+    const p = card.parameters;
+    const parts = [card.id, `${fmtCount(p.total)} parameters (${fmtCount(p.activated)} active per token)`];
+    if (card.skills) parts.push(`solves ${card.skills}${p.total < 1e9 ? '; it is tiny, so expect mistakes' : ''}`);
+    els.modelLine.textContent = parts.join(' · ');
+    const experts = card.routed_experts > 0 ? `, MoE: ${card.routed_experts} routed experts, top-${card.experts_per_token}${card.shared_experts ? ` + ${card.shared_experts} shared` : ''}` : '';
+    els.modelLine.title = `${card.layers} layers${experts}; context ${card.context_length} tokens${p.mtp ? `; ${fmtCount(p.mtp)} of the parameters are the MTP module` : ''}`;
+    els.modelLine.hidden = false;
+    els.examples.replaceChildren(...card.examples.map((ex) => {
+      const b = Object.assign(document.createElement('button'), { type: 'button', className: 'example', textContent: ex.prompt });
+      b.dataset.family = ex.family;
+      b.addEventListener('click', () => {
+        if (!controller) send(ex.prompt);
+      });
+      return b;
+    }));
+    els.examples.hidden = card.examples.length === 0;
+  } catch {
+    // no card: the empty chat keeps its greeting only
   }
 }
 
@@ -322,6 +359,7 @@ els.maxTokens.addEventListener('change', readSettings);
 els.apiKey.addEventListener('change', () => {
   readSettings();
   fetchModel();
+  fetchCard();
 });
 
 els.form.addEventListener('submit', (e) => {
@@ -351,4 +389,5 @@ els.stop.addEventListener('click', () => controller?.abort());
 showSettings();
 renderConversation();
 fetchModel();
+fetchCard();
 els.input.focus();

@@ -10,6 +10,7 @@ import { CliError, EXIT_FAILURE } from '../errors.js';
 import { positiveInt, loadForCli } from './generate.js';
 import { isLoopback } from '../../serve/guard.js';
 import type { ReasoningFormat } from '../../serve/schemas.js';
+import { DEFAULT_EXAMPLE_FAMILIES, checkExampleFamilies } from '../../serve/model-card.js';
 
 interface ServeOptions {
   port: number;
@@ -29,6 +30,7 @@ interface ServeOptions {
   headersTimeout: number;
   maxQueuedTokens?: number;
   maxSlotsPerRequest?: number;
+  examples: string[];
 }
 
 /** The repository root (the directory holding package.json above this file). */
@@ -62,6 +64,17 @@ function seconds(flag: string): (v: string) => number {
     if (!Number.isFinite(n) || n < 0) throw new CliError(`${flag}: expected a number of seconds ≥ 0 (0 = no limit), found "${v}"`);
     return n;
   };
+}
+
+/** --examples: task families, comma-separated, or "none". */
+function exampleFamilies(v: string): string[] {
+  const families = v === 'none' ? [] : v.split(',').map((s) => s.trim()).filter(Boolean);
+  try {
+    checkExampleFamilies(families);
+  } catch (e) {
+    throw new CliError(`--examples: ${(e as Error).message}, or "none"`);
+  }
+  return families;
 }
 
 function reasoningFormat(v: string): ReasoningFormat {
@@ -104,6 +117,7 @@ export function register(program: Command): void {
     .option('--request-timeout <s>', 'seconds to receive a whole request, headers and body (0 = none)', seconds('--request-timeout'), 30)
     .option('--headers-timeout <s>', 'seconds to receive the request headers', seconds('--headers-timeout'), 10)
     .option('--max-queued-tokens <n>', 'prompt tokens queued or decoding (per choice) before requests get 503 (default 16 × max-batch × context)', positiveInt('--max-queued-tokens'))
+    .option('--examples <families>', `task families of the example prompts the chat offers, comma-separated, or "none" (default: ${DEFAULT_EXAMPLE_FAMILIES.join(',')}, what the shipped model does best)`, exampleFamilies, [...DEFAULT_EXAMPLE_FAMILIES])
     .option('--max-slots-per-request <n>', 'cache slots one request may hold, so others start while it runs (default: max-batch minus a quarter)', positiveInt('--max-slots-per-request'))
     .action(async (dir: string | undefined, o: ServeOptions) => {
       const modelDir = dir ?? defaultModelDir();
@@ -123,7 +137,7 @@ export function register(program: Command): void {
           log: o.log ? (line) => console.log(line) : undefined,
           cors: o.cors.length ? o.cors : undefined, allowedHosts: o.allowHost,
           requestTimeoutMs: Math.round(o.requestTimeout * 1000), headersTimeoutMs: Math.round(o.headersTimeout * 1000),
-          maxQueuedTokens: o.maxQueuedTokens, maxSlotsPerRequest: o.maxSlotsPerRequest,
+          maxQueuedTokens: o.maxQueuedTokens, maxSlotsPerRequest: o.maxSlotsPerRequest, examples: o.examples,
         });
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
