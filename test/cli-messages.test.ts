@@ -131,6 +131,25 @@ test('GRPO\'s terminal headline is its reward, named reward', () => {
   assert.match(lines.join('\n'), /^step 1\/1 {2}reward 0\.7500 {2}120 tok\/s len 33\.500/);
 });
 
+test('a progress note ends its line, and a step whose note is new is logged at once (not only every 5% of the run)', () => {
+  const lines: string[] = [];
+  const orig = console.error;
+  console.error = (...a: unknown[]) => { lines.push(a.join(' ')); };
+  try {
+    const p = new Progress(100, 0, false, 'grpo', 'reward');
+    const note = 'no signal: all 8 groups had equal rewards (every reward 0)';
+    p.update(1, { reward: 0, tokS: 100 }, note); // new note: logged although not due (every 5 steps)
+    p.update(2, { reward: 0, tokS: 100 }, note); // the same note again: not due, not logged
+    p.update(3, { reward: 0.5, tokS: 100 }); // signal again: not due
+    p.update(4, { reward: 0, tokS: 100 }, note); // a new stretch without signal: logged
+    for (let step = 5; step <= 9; step++) p.update(step, { reward: 0, tokS: 100 }, note); // step 9 is due (5 steps after 4): logged, with the note
+  } finally {
+    console.error = orig;
+  }
+  assert.deepEqual(lines.map((l) => /^step (\d+)\//.exec(l)?.[1]), ['1', '4', '9'], lines.join('\n'));
+  for (const l of lines) assert.match(l, / {2}— no signal: all 8 groups had equal rewards \(every reward 0\)$/);
+});
+
 test('generate --speculative prints the MTP acceptance rate without --json too (on stderr; stdout stays the text)', () => {
   const dir = serveFixtureDir();
   const args = ['generate', dir, '--prompt', 'What is 7 + 11?', '--chat', '--temperature', '0', '--max-tokens', '24'];

@@ -15,7 +15,7 @@ import { getPreset } from '../src/model/presets.js';
 import { DeepseekV3 } from '../src/model/model.js';
 import { loadModel, saveModel } from '../src/model/checkpoint.js';
 import { Generator } from '../src/infer/generator.js';
-import { completionLogprobs, grpo } from '../src/rl/grpo.js';
+import { completionLogprobs, grpo, noSignalNote } from '../src/rl/grpo.js';
 import { parseGrpoRecipe } from '../src/rl/config.js';
 import { AdamW } from '../src/nn/optim.js';
 import { Tokenizer, R1ZERO_PREAMBLE } from '../src/tokenizer/index.js';
@@ -203,4 +203,45 @@ test('completion log-probs and entropy at temperature T: the grad pass reads the
     close(a.ent[r], H, 1e-4);
     close(b.ent[r], H, 1e-4);
   }
+});
+
+test('a GRPO step whose groups all had equal rewards says "no signal" on its progress line; the reward means are on the line', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-grpo-nosignal-'));
+  try {
+    const tok = Tokenizer.train([R1ZERO_PREAMBLE, 'User: Compute 3 + 4. Assistant: <think> 3 + 4 = 7 </think> <answer> 7 </answer>'], { vocabSize: 300 });
+    const model = new DeepseekV3({ ...getPreset('nano'), vocabSize: tok.vocabSize, maxPositionEmbeddings: 512 }, 5);
+    const init = path.join(root, 'init'), tokDir = path.join(root, 'tok');
+    tok.save(tokDir);
+    saveModel(init, model, { tokenizerFiles: Object.fromEntries(fs.readdirSync(tokDir).map((f) => [f, fs.readFileSync(path.join(tokDir, f))])) });
+    const recipe = parseGrpoRecipe({
+      name: 'grpo-nosignal', seed: 1, init, tasks: { families: ['add'], difficulties: [1] },
+      steps: 2, promptsPerStep: 3, numGenerations: 2, maxCompletionLength: 6, lr: 1e-3, microBatch: 6, checkpoint: { every: 0 },
+    });
+    // Constant rewards: every completion scores 0.5, so every advantage is 0.
+    const constant = { name: 'constant', weight: 1, fn: () => 0.5 };
+    const lines: string[] = [];
+    const orig = console.error;
+    console.error = (...a: unknown[]) => { lines.push(a.join(' ')); };
+    try {
+      await grpo({ recipe, out: path.join(root, 'run'), quiet: false, rewardFns: [constant] });
+    } finally {
+      console.error = orig;
+    }
+    const steps = lines.filter((l) => l.startsWith('step '));
+    assert.equal(steps.length, 2, lines.join('\n'));
+    for (const l of steps) {
+      assert.match(l, /^step \d\/2 {2}reward 0\.5000 .* constant 0\.500 /, l);
+      assert.match(l, / {2}— no signal: all 3 groups had equal rewards \(every reward 0\.5\)$/, l);
+    }
+    const m = readMetrics(path.join(root, 'run', 'metrics.jsonl')) as Record<string, number>[];
+    assert.deepEqual(m.map((x) => [x.frac_reward_zero_std, x.grad_norm]), [[1, 0], [1, 0]], 'nothing learned: every group zero-std, no gradient');
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('noSignalNote: only when no group has a spread of rewards', () => {
+  assert.equal(noSignalNote([[1, 0], [0, 0]]), undefined);
+  assert.equal(noSignalNote([[1, 1], [0, 0]]), 'no signal: all 2 groups had equal rewards');
+  assert.equal(noSignalNote([[0, 0, 0]]), 'no signal: the only group had equal rewards (every reward 0)');
 });

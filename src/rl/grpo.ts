@@ -18,6 +18,7 @@ import type { EvalReport } from '../infer/evaluate.js';
 import { mulScalar, nllFromLogits } from '../ops/index.js';
 import { MetricsWriter } from '../train/metrics.js';
 import { Progress } from '../train/progress.js';
+import type { ProgressMetrics } from '../train/progress.js';
 import { loadTrainerCheckpoint, openRun, saveTrainerCheckpoint, sameRecipe, unlockRun } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../io/index.js';
 import { saveModel } from '../model/checkpoint.js';
@@ -193,6 +194,19 @@ export function policyGradient(
     loss, tokens, clipLow: tokens ? low / tokens : 0, clipHigh: tokens ? high / tokens : 0, kl: tokens ? kl / tokens : 0,
     entropy: wantEntropy ? (entCount ? entSum / entCount : 0) : null,
   };
+}
+
+/**
+ * The progress note of a step whose every group had equal rewards — all advantages are 0, so the
+ * rewards teach nothing (only the KL term, if any, moves the policy) — or undefined when some group
+ * had a spread: `no signal: all 8 groups had equal rewards (every reward 0)`.
+ */
+export function noSignalNote(groups: readonly (readonly number[])[]): string | undefined {
+  if (groups.some((g) => g.some((r) => r !== g[0]))) return undefined;
+  const all = groups.flat();
+  const same = all.length > 0 && all.every((r) => r === all[0]) ? ` (every reward ${Number(all[0].toFixed(4))})` : '';
+  const n = groups.length;
+  return `no signal: ${n === 1 ? 'the only group had' : `all ${n} groups had`} equal rewards${same}`;
 }
 
 /** Runs (or resumes) GRPO. Returns the final model directory. */
@@ -392,7 +406,9 @@ async function grpoLocked(opts: GrpoOptions): Promise<{ finalDir: string; lastSt
       }
       metrics.write(rec);
       opts.onStep?.(rec);
-      progress.update(step + 1, { reward: rec.reward, tokS: rec.generation_tokens_per_s, len: rec['completions/mean_length'] });
+      const shown: ProgressMetrics = { reward: rec.reward, tokS: rec.generation_tokens_per_s, len: rec['completions/mean_length'] };
+      for (const f of fns) shown[f.name] = rec[`rewards/${f.name}/mean`];
+      progress.update(step + 1, shown, noSignalNote(allGroups.map((g) => g.map((x) => x.reward))));
       const done = step + 1;
       if (r.checkpoint.every > 0 && done % r.checkpoint.every === 0 && done < r.steps) save(done);
       if (r.eval.every > 0 && done % r.eval.every === 0) {
