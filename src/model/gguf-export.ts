@@ -175,9 +175,9 @@ function tokenizerMetadata(cfg: ModelConfig, tok: GgufTokenizerSource, chatTempl
   m.set('tokenizer.ggml.tokens', gguf.strs(tokens));
   m.set('tokenizer.ggml.token_type', gguf.arr('int32', types));
   m.set('tokenizer.ggml.merges', gguf.strs(tok.data.merges.map(([a, b]) => `${a} ${b}`)));
-  m.set('tokenizer.ggml.bos_token_id', gguf.u32(id(tok.config.bos_token)));
-  m.set('tokenizer.ggml.eos_token_id', gguf.u32(id(tok.config.eos_token)));
-  m.set('tokenizer.ggml.padding_token_id', gguf.u32(id(tok.config.pad_token)));
+  if (tok.config.bos_token !== null) m.set('tokenizer.ggml.bos_token_id', gguf.u32(id(tok.config.bos_token)));
+  m.set('tokenizer.ggml.eos_token_id', gguf.u32(id(tok.config.eos_token as string)));
+  m.set('tokenizer.ggml.padding_token_id', gguf.u32(id(tok.config.pad_token ?? (tok.config.eos_token as string))));
   // The chat template writes {{ bos_token }} itself, so llama.cpp must not add another one.
   m.set('tokenizer.ggml.add_bos_token', gguf.bool(tok.config.add_bos_token));
   m.set('tokenizer.ggml.add_eos_token', gguf.bool(tok.config.add_eos_token));
