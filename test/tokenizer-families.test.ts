@@ -107,3 +107,12 @@ test('save writes a foreign tokenizer.json back unchanged, and it loads again', 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('GGUF export names each family\'s pre-tokenizer as llama.cpp does (deepseek-v3, qwen2, llama-bpe); tinyseek\'s own keeps its name', async () => {
+  const { ggufPreTokenizer, GGUF_PRE_TOKENIZER } = await import('../src/model/gguf-export.js');
+  assert.equal(ggufPreTokenizer(Tokenizer.fromDir(familyDir('deepseek_v3'))), 'deepseek-v3');
+  assert.equal(ggufPreTokenizer(Tokenizer.fromDir(familyDir('qwen3'))), 'qwen2');
+  assert.equal(ggufPreTokenizer(Tokenizer.fromDir(familyDir('llama3'))), 'llama-bpe');
+  const own = Tokenizer.train(['hello world 123'], { vocabSize: 300 });
+  assert.equal(ggufPreTokenizer(own), GGUF_PRE_TOKENIZER);
+});

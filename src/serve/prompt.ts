@@ -34,7 +34,8 @@ export function maxTokenBytes(tok: Tokenizer): number {
  * `extraTokens` are added to it (a BOS). Returns its size in UTF-8 bytes.
  */
 export function checkPromptSize(tok: Tokenizer, text: string, contextLength: number, param: string, extraTokens = 0): number {
-  const bytes = Buffer.byteLength(text);
+  // Bytes after normalization: NFC can shrink text (Hangul jamo compose 3:1), and BPE sees the normalized text.
+  const bytes = Buffer.byteLength(tok.normalizeText(text));
   const L = maxTokenBytes(tok);
   const limit = (contextLength - 1 - extraTokens) * L;
   if (bytes > limit) throw promptTooLarge(bytes, contextLength, L, limit, param);

@@ -183,6 +183,11 @@ export class Tokenizer {
     return pieces.filter((p) => p.special || p.text.length > 0);
   }
 
+  /** Text as the normalizer leaves it (unchanged without one; Qwen's NFC), before pre-tokenizing. */
+  normalizeText(text: string): string {
+    return this.normalize ? this.normalize(text) : text;
+  }
+
   /** Normalizes and pre-tokenizes text containing no special tokens into the words BPE encodes. */
   words(text: string): string[] {
     return this.preTok(this.normalize ? this.normalize(text) : text);
