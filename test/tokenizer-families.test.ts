@@ -116,3 +116,9 @@ test('GGUF export names each family\'s pre-tokenizer as llama.cpp does (deepseek
   const own = Tokenizer.train(['hello world 123'], { vocabSize: 300 });
   assert.equal(ggufPreTokenizer(own), GGUF_PRE_TOKENIZER);
 });
+
+test('an added token with single_word: true is refused by name (not silently matched differently)', () => {
+  const { tokenizer, config } = familyJSON('qwen3');
+  (tokenizer.added_tokens as Array<Record<string, unknown>>)[20].single_word = true;
+  assert.throws(() => Tokenizer.fromJSON(JSON.stringify(tokenizer), JSON.stringify(config)), /added token ".*" has single_word: true, which is not supported/);
+});

@@ -192,6 +192,9 @@ export function fromTokenizerJSON(text: string, source = 'tokenizer.json'): Toke
     }
     vocab.set(t.content, t.id);
     specialTokens.push(t.content);
+    // single_word (match only as a whole word) changes where the token is matched; tinyseek does not
+    // implement it, so such a file is refused rather than encoded differently from the Rust crate.
+    if (t.single_word === true) throw new TokenizerError(`${source}: added token ${JSON.stringify(t.content)} has single_word: true, which is not supported`);
     addedTokens.push({
       id: t.id, content: t.content, single_word: t.single_word === true, lstrip: t.lstrip === true, rstrip: t.rstrip === true,
       normalized: t.normalized === true, special: t.special !== false,

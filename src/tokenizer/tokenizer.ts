@@ -169,6 +169,8 @@ export class Tokenizer {
   /**
    * Splits text into added tokens and the text between them (all text when !allowSpecial); an added
    * token with lstrip (rstrip) takes the whitespace on its left (right) with it, as tokenizers does.
+   * Added tokens are matched in the text before normalization, also those marked normalized: true
+   * (the Rust crate matches those in normalized text; the same for the families' NFC or no normalizer).
    */
   splitSpecial(text: string, allowSpecial: boolean): TextPiece[] {
     if (!allowSpecial) return text.length > 0 ? [{ text, special: false }] : [];
