@@ -234,9 +234,9 @@ test('malformed tokenizer.json files are rejected with what was expected and fou
   };
   assert.throws(() => fromTokenizerJSON('{not json'), /expected JSON/);
   assert.throws(() => fromTokenizerJSON(variant((j) => (j.model.type = 'WordPiece'))), /expected model.type "BPE"; found "WordPiece"/);
-  assert.throws(() => fromTokenizerJSON(variant((j) => (j.pre_tokenizer = { type: 'Whitespace' }))), /pre_tokenizer: expected/);
+  assert.throws(() => fromTokenizerJSON(variant((j) => (j.pre_tokenizer = { type: 'Whitespace' }))), /pre_tokenizer/);
   assert.throws(() => fromTokenizerJSON(variant((j) => j.model.merges.push('a b c'))), /exactly one space/);
-  assert.throws(() => fromTokenizerJSON(variant((j) => (j.post_processor = { type: 'TemplateProcessing' }))), /expected post_processor null/);
+  assert.throws(() => fromTokenizerJSON(variant((j) => (j.post_processor = { type: 'BertProcessing' }))), /post_processor.*not supported/);
   assert.throws(() => fromTokenizerJSON(variant((j) => (j.added_tokens[0].id = 5))), /has id 5 but model.vocab gives it 0/);
   assert.throws(() => new Tokenizer(fromTokenizerJSON(variant((j) => j.model.merges.push('Q Z')))), /missing "QZ"/);
   assert.throws(() => new Tokenizer(fromTokenizerJSON(variant((j) => delete j.model.vocab['Ġ']))), /all 256 byte-level tokens/);

@@ -13,6 +13,7 @@ import * as generate from './commands/generate.js';
 import * as chat from './commands/chat.js';
 import * as exportCmd from './commands/export.js';
 import * as serve from './commands/serve.js';
+import * as tokenize from './commands/tokenize.js';
 
 /** Registers every command on the program. */
 export function registerAll(program: Command): void {
@@ -29,4 +30,5 @@ export function registerAll(program: Command): void {
   chat.register(program);
   exportCmd.register(program);
   serve.register(program);
+  tokenize.register(program);
 }

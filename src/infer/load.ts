@@ -155,11 +155,12 @@ export function chatPrompt(tok: Tokenizer, messages: readonly ChatMessage[], tem
 }
 
 /**
- * Encodes a plain completion prompt (a BOS first when tokenizer_config.json says add_bos_token).
+ * Encodes a plain completion prompt, with what the tokenizer puts before a sequence (a BOS when
+ * tokenizer_config.json says add_bos_token, or a TemplateProcessing post-processor's tokens, as
+ * transformers' add_special_tokens does; nothing after it: a completion must not end in EOS).
  * Special-token text such as `<think>` becomes the special token, as Hugging Face tokenizers do by
  * default and as the corpus, eval and RL encode it (an R1-Zero prompt names the tags).
  */
 export function completionPrompt(tok: Tokenizer, text: string): number[] {
-  const ids = tok.encode(text, { allowSpecial: true });
-  return tok.config.add_bos_token ? [tok.bosId, ...ids] : ids;
+  return [...tok.specialAround().prefix, ...tok.encode(text, { allowSpecial: true })];
 }

@@ -70,6 +70,33 @@ const FILE_TYPE: Record<GgufExportDtype, number> = { f32: 0, f16: 1 };
 /** The pre-tokenizer name written to tokenizer.ggml.pre (see the header comment). */
 export const GGUF_PRE_TOKENIZER = 'smollm';
 
+/**
+ * tokenizer.ggml.pre for a tokenizer: tinyseek's own → GGUF_PRE_TOKENIZER; a Hugging Face file →
+ * the name llama.cpp's convert_hf_to_gguf gives its pre-tokenizer regex (DeepSeek-V3, Qwen2/3,
+ * Llama-3); any other → a GgufError (llama.cpp would split text differently).
+ */
+export function ggufPreTokenizer(tok: GgufTokenizerSource): string {
+  const f = tok.data.foreign;
+  if (!f) return GGUF_PRE_TOKENIZER;
+  // The Split regexes of the pre-tokenizer, as written in tokenizer.json.
+  const regexes: string[] = [];
+  const walk = (x: unknown): void => {
+    if (Array.isArray(x)) x.forEach(walk);
+    else if (typeof x === 'object' && x !== null) {
+      const o = x as Record<string, unknown>;
+      if (typeof o.Regex === 'string') regexes.push(o.Regex);
+      Object.values(o).forEach(walk);
+    }
+  };
+  walk(f.preTokenizer);
+  const has = (needle: string) => regexes.some((r) => r.includes(needle));
+  if (has('[一-龥぀-ゟ゠-ヿ]+')) return 'deepseek-v3';
+  const words = String.raw`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|`;
+  if (has(words + String.raw`\p{N}{1,3}`)) return 'llama-bpe';
+  if (has(words + String.raw`\p{N}|`)) return 'qwen2';
+  throw new GgufError("GGUF export: the tokenizer's pre_tokenizer is not one llama.cpp names (deepseek-v3, qwen2, llama-bpe); llama.cpp would split its text differently");
+}
+
 /** Throws for configurations llama.cpp's deepseek2 cannot represent; returns warnings for approximations. */
 export function checkGgufCompat(cfg: ModelConfig): string[] {
   const warnings: string[] = [];
@@ -171,13 +198,13 @@ function tokenizerMetadata(cfg: ModelConfig, tok: GgufTokenizerSource, chatTempl
   };
   const m = new Map<string, GgufInputValue>();
   m.set('tokenizer.ggml.model', 'gpt2');
-  m.set('tokenizer.ggml.pre', GGUF_PRE_TOKENIZER);
+  m.set('tokenizer.ggml.pre', ggufPreTokenizer(tok));
   m.set('tokenizer.ggml.tokens', gguf.strs(tokens));
   m.set('tokenizer.ggml.token_type', gguf.arr('int32', types));
   m.set('tokenizer.ggml.merges', gguf.strs(tok.data.merges.map(([a, b]) => `${a} ${b}`)));
-  m.set('tokenizer.ggml.bos_token_id', gguf.u32(id(tok.config.bos_token)));
-  m.set('tokenizer.ggml.eos_token_id', gguf.u32(id(tok.config.eos_token)));
-  m.set('tokenizer.ggml.padding_token_id', gguf.u32(id(tok.config.pad_token)));
+  if (tok.config.bos_token !== null) m.set('tokenizer.ggml.bos_token_id', gguf.u32(id(tok.config.bos_token)));
+  m.set('tokenizer.ggml.eos_token_id', gguf.u32(id(tok.config.eos_token as string)));
+  m.set('tokenizer.ggml.padding_token_id', gguf.u32(id(tok.config.pad_token ?? (tok.config.eos_token as string))));
   // The chat template writes {{ bos_token }} itself, so llama.cpp must not add another one.
   m.set('tokenizer.ggml.add_bos_token', gguf.bool(tok.config.add_bos_token));
   m.set('tokenizer.ggml.add_eos_token', gguf.bool(tok.config.add_eos_token));

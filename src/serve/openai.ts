@@ -49,12 +49,12 @@ interface AdmittedPrompts {
 /**
  * Refuses prompts that cannot fit the context by their size, reserves their (upper-bound) tokens × n
  * in the host's queue (503 when full), tokenizes them in slices and shrinks the reservation to the
- * exact count. `bos`: a BOS id is prepended (raw completions when add_bos_token is set).
+ * exact count. `prefix`: ids prepended to each prompt (raw completions: the tokenizer's BOS, as completionPrompt does).
  */
-async function admitPrompts(c: Context, host: ModelHost, texts: readonly string[], n: number, param: string, bos: boolean): Promise<AdmittedPrompts> {
+async function admitPrompts(c: Context, host: ModelHost, texts: readonly string[], n: number, param: string, prefix: readonly number[]): Promise<AdmittedPrompts> {
   const tok = host.lm.tokenizer;
   const ctx = host.contextLength;
-  const extra = bos ? 1 : 0;
+  const extra = prefix.length;
   const bounds = texts.map((t) => maxPromptTokens(checkPromptSize(tok, t, ctx, param, extra), ctx, extra));
   const reservation = host.reserve(bounds.reduce((a, b) => a + b, 0) * n);
   const signal = c.req.raw.signal;
@@ -62,7 +62,7 @@ async function admitPrompts(c: Context, host: ModelHost, texts: readonly string[
     const ids: number[][] = [];
     for (const t of texts) {
       const enc = await encodeSliced(tok, t, { allowSpecial: true, signal });
-      ids.push(bos ? [tok.bosId, ...enc] : enc);
+      ids.push([...prefix, ...enc]);
     }
     reservation.resize(ids.reduce((a, p) => a + p.length, 0) * n);
     return { ids, release: () => reservation.release() };
@@ -196,7 +196,7 @@ export function openaiRoutes(host: ModelHost, opts: OpenAIRoutesOptions): Hono {
     const n = body.n ?? 1;
     // The chat template rendered as chatPrompt (infer/load) does, then encoded here in slices.
     const text = tok.applyChatTemplate(toChatMessages(body.messages), { addGenerationPrompt: true });
-    const admitted = await admitPrompts(c, host, [text], n, 'messages', false);
+    const admitted = await admitPrompts(c, host, [text], n, 'messages', []);
     try {
       const prompt = { ids: admitted.ids[0], opensThinking: endsInsideThink(text) };
       const maxTokens = budget(host, prompt.ids.length, body.max_completion_tokens ?? body.max_tokens, body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens', 'messages');
@@ -256,7 +256,7 @@ export function openaiRoutes(host: ModelHost, opts: OpenAIRoutesOptions): Hono {
     const texts = typeof body.prompt === 'string' ? [body.prompt] : body.prompt;
     const n = body.n ?? 1;
     // Encoded as completionPrompt (infer/load) does: special-token text becomes the special token, BOS first if configured.
-    const admitted = await admitPrompts(c, host, texts, n, 'prompt', !!tok.config.add_bos_token);
+    const admitted = await admitPrompts(c, host, texts, n, 'prompt', tok.specialAround().prefix);
     try {
       const prompts = admitted.ids;
       prompts.forEach((ids, i) => {

@@ -5,16 +5,13 @@
 //     generated token and is refused at once — a sound test: it never refuses a prompt that fits
 //     (the looser "one token per byte" is an upper bound on tokens, useless for refusing).
 //     Conversely B (+ a BOS) bounds the tokens from above, which sizes the queue reservation.
-//   - Tokenizing in slices: the same steps as Tokenizer.encode (special-token split, pre-tokenizer,
+//   - Tokenizing in slices: the same steps as Tokenizer.encode (special-token split, normalizer and pre-tokenizer,
 //     BPE per word), yielding to the event loop every few milliseconds, so /health, streams and
 //     other requests are served while a long prompt is encoded.
 import type { Tokenizer } from '../tokenizer/index.js';
-import { SpecialTokenMatcher } from '../tokenizer/special-tokens.js';
-import { preTokenize } from '../tokenizer/pretokenize.js';
 import { promptTooLarge } from './errors.js';
 
 const longest = new WeakMap<Tokenizer, number>();
-const matchers = new WeakMap<Tokenizer, SpecialTokenMatcher>();
 
 /** The most UTF-8 bytes one token of this tokenizer covers (L above). */
 export function maxTokenBytes(tok: Tokenizer): number {
@@ -37,7 +34,8 @@ export function maxTokenBytes(tok: Tokenizer): number {
  * `extraTokens` are added to it (a BOS). Returns its size in UTF-8 bytes.
  */
 export function checkPromptSize(tok: Tokenizer, text: string, contextLength: number, param: string, extraTokens = 0): number {
-  const bytes = Buffer.byteLength(text);
+  // Bytes after normalization: NFC can shrink text (Hangul jamo compose 3:1), and BPE sees the normalized text.
+  const bytes = Buffer.byteLength(tok.normalizeText(text));
   const L = maxTokenBytes(tok);
   const limit = (contextLength - 1 - extraTokens) * L;
   if (bytes > limit) throw promptTooLarge(bytes, contextLength, L, limit, param);
@@ -57,20 +55,14 @@ const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
  * ids are identical. Rejects with `signal`'s reason once it is aborted.
  */
 export async function encodeSliced(tok: Tokenizer, text: string, opts: { allowSpecial?: boolean; signal?: AbortSignal } = {}): Promise<number[]> {
-  let matcher = matchers.get(tok);
-  if (!matcher) {
-    matcher = new SpecialTokenMatcher(tok.specialTokens);
-    matchers.set(tok, matcher);
-  }
   const ids: number[] = [];
   let t0 = performance.now();
-  const pieces = opts.allowSpecial ? matcher.split(text) : [{ text, special: false }];
-  for (const piece of pieces) {
+  for (const piece of tok.splitSpecial(text, !!opts.allowSpecial)) {
     if (piece.special) {
       ids.push(tok.idOf(piece.text));
       continue;
     }
-    const words = preTokenize(piece.text);
+    const words = tok.words(piece.text);
     for (let i = 0; i < words.length; i++) {
       for (const id of tok.bpe.encodeWord(words[i])) ids.push(id);
       if ((i & 63) === 63 && performance.now() - t0 > SLICE_MS) {

@@ -25,6 +25,8 @@ export function pairKey(a: number, b: number): number {
 export interface BPEData {
   vocab: ReadonlyMap<string, number>;
   merges: ReadonlyArray<readonly [string, string]>;
+  /** A word whose byte-level form is itself in the vocab is that one token, merges unapplied (tokenizer.json's model.ignore_merges, as Llama-3 sets it). */
+  ignoreMerges?: boolean;
 }
 
 /** Encodes pre-tokenized words with a fixed vocabulary and merge list. */
@@ -78,7 +80,14 @@ export class BPE {
     const cached = this.cache.get(word);
     if (cached) return cached;
     const syms: number[] = [];
-    for (const b of utf8.encode(word)) syms.push(this.byteIds[b] as number);
+    const bytes = utf8.encode(word);
+    if (this.data.ignoreMerges) {
+      let bl = '';
+      for (const b of bytes) bl += BYTE_TO_UNICODE[b];
+      const whole = this.data.vocab.get(bl);
+      if (whole !== undefined) return [whole];
+    }
+    for (const b of bytes) syms.push(this.byteIds[b] as number);
     const out = syms.length > HEAP_FROM ? this.mergeWithHeap(syms) : (this.mergeInPlace(syms), syms);
     if (word.length <= CACHE_MAX_WORD) {
       if (this.cache.size >= 200_000) this.cache.clear();

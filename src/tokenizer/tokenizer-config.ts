@@ -7,9 +7,11 @@ import { SPECIAL } from './special-tokens.js';
 
 /** The tokenizer_config.json fields tinyseek reads and writes. */
 export interface TokenizerConfig {
-  bos_token: string;
-  eos_token: string;
-  pad_token: string;
+  /** null when the tokenizer has none (Qwen's bos_token). */
+  bos_token: string | null;
+  eos_token: string | null;
+  /** null when tokenizer_config.json names none (Llama-3): padding uses EOS. */
+  pad_token: string | null;
   unk_token: null;
   add_bos_token: boolean;
   add_eos_token: boolean;
@@ -35,8 +37,9 @@ export function defaultTokenizerConfig(modelMaxLength = 512): TokenizerConfig {
   };
 }
 
-function tokenString(v: unknown, key: string, source: string): string {
+function tokenString(v: unknown, key: string, source: string): string | null {
   if (typeof v === 'string') return v;
+  if (v === null) return null;
   // transformers also writes special tokens as {"content": "...", ...} objects
   if (typeof v === 'object' && v !== null && typeof (v as { content?: unknown }).content === 'string') {
     return (v as { content: string }).content;
@@ -44,8 +47,12 @@ function tokenString(v: unknown, key: string, source: string): string {
   throw new TokenizerError(`${source}: expected ${key} to be a string; found ${JSON.stringify(v)}`);
 }
 
-/** Parses tokenizer_config.json text, filling missing fields from the defaults. */
-export function parseTokenizerConfig(text: string, source = 'tokenizer_config.json'): TokenizerConfig {
+/**
+ * Parses tokenizer_config.json text, filling missing fields from the defaults (`foreign`: the file
+ * belongs to a tokenizer.json tinyseek did not write, so absent tokens are absent, not R1's, and
+ * the default chat template is R1's only if the file has none).
+ */
+export function parseTokenizerConfig(text: string, source = 'tokenizer_config.json', foreign = false): TokenizerConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -73,9 +80,9 @@ export function parseTokenizerConfig(text: string, source = 'tokenizer_config.js
   }
   return {
     ...d,
-    bos_token: r.bos_token === undefined ? d.bos_token : tokenString(r.bos_token, 'bos_token', source),
-    eos_token: r.eos_token === undefined ? d.eos_token : tokenString(r.eos_token, 'eos_token', source),
-    pad_token: r.pad_token === undefined ? d.pad_token : tokenString(r.pad_token, 'pad_token', source),
+    bos_token: r.bos_token === undefined ? (foreign ? null : d.bos_token) : tokenString(r.bos_token, 'bos_token', source),
+    eos_token: r.eos_token === undefined ? (foreign ? null : d.eos_token) : tokenString(r.eos_token, 'eos_token', source),
+    pad_token: r.pad_token === undefined ? (foreign ? null : d.pad_token) : tokenString(r.pad_token, 'pad_token', source),
     add_bos_token: typeof r.add_bos_token === 'boolean' ? r.add_bos_token : d.add_bos_token,
     add_eos_token: typeof r.add_eos_token === 'boolean' ? r.add_eos_token : d.add_eos_token,
     clean_up_tokenization_spaces:
