@@ -29,7 +29,7 @@ function randomMini(): LoadedModel {
   const tokenizer = Tokenizer.train(texts, { vocabSize: cfg.vocabSize });
   const model = new DeepseekV3(cfg, 1);
   model.eval();
-  return { dir: '(random init)', name: 'mini', model, tokenizer, defaults: { temperature: 1, topP: 1, topK: 0 }, stopTokenIds: [tokenizer.eosId] };
+  return { dir: '(random init)', name: 'mini', model, tokenizer, defaults: { temperature: 1, topP: 1, topK: 0, minP: 0 }, stopTokenIds: [tokenizer.eosId] };
 }
 
 /** The i-th client's question (different lengths, so prompts differ). */

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { addonPath, nativeBackendOrNull, nativeLoadError } from '../src/backend/index.js';
 import { createReferenceBackend } from '../src/backend/reference.js';
+import { toolSkip } from './helpers/tools.js';
 import { BINARY_OPS, UNARY_OPS } from '../src/backend/kernels.js';
 import type { BinaryOp, Kernels, UnaryOp } from '../src/backend/kernels.js';
 
@@ -117,7 +118,7 @@ const i32 = (b: Bufs, k: string) => b[k] as Int32Array;
 if (!nat) {
   const why = `native addon not built (${nativeLoadError().split('\n')[0]}); run \`node scripts/build-native.mjs\``;
   console.log(`# skipping backend parity: ${why}`);
-  it('native backend parity', { skip: why }, () => {});
+  it('native backend parity', { skip: toolSkip('the native addon', why) }, () => {});
 } else {
   describe('native backend parity', () => {
     it('gemm', () => {

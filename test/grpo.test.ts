@@ -13,7 +13,7 @@ import type { CompletionInfo } from '../src/rl/rewards.js';
 import { sampleProblem, getTask } from '../src/tasks/index.js';
 import { getPreset } from '../src/model/presets.js';
 import { DeepseekV3 } from '../src/model/model.js';
-import { saveModel } from '../src/model/checkpoint.js';
+import { loadModel, saveModel } from '../src/model/checkpoint.js';
 import { Generator } from '../src/infer/generator.js';
 import { completionLogprobs, grpo } from '../src/rl/grpo.js';
 import { parseGrpoRecipe } from '../src/rl/config.js';
@@ -133,32 +133,50 @@ test('bandit: GRPO updates raise the probability of the rewarded first token', a
   assert.ok(after > before + 0.3, `P(rewarded) ${before.toFixed(3)} → ${after.toFixed(3)}`);
 });
 
-test('GRPO run on a nano model: metrics with TRL names, and exact resume', async () => {
+test('GRPO run on a nano model: metrics with TRL names, and exact resume of a run that learns (rewards vary, loss and grad norm ≠ 0)', async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-grpo-'));
   const texts = Array.from({ length: 200 }, (_, i) => `Problem: What is ${i} + ${i + 3}? <think> ${i} plus ${i + 3} </think> <answer> ${2 * i + 3} </answer>`);
   texts.push(...Array.from({ length: 50 }, () => R1ZERO_PREAMBLE + ' User: What is 3 + 4. Assistant:'));
   const tok = Tokenizer.train(texts, { vocabSize: 400 });
   const model = new DeepseekV3({ ...getPreset('nano'), vocabSize: tok.vocabSize, maxPositionEmbeddings: 512 }, 4);
+  // A policy that ends its completion with probability ≈ 0.2 per token: a constant direction in the
+  // residual stream (embedding column 0) read by the EOS row of the head. Completion lengths then
+  // vary, and DAPO's soft overlong penalty (a cache as long as the budget: reward −|o|/12) gives
+  // every group rewards that differ, so every step has a nonzero loss and gradient.
+  noGrad(() => {
+    const D = model.cfg.hiddenSize, emb = model.model.embedTokens.weight.f32(), head = model.headWeight().f32();
+    for (let v = 0; v < tok.vocabSize; v++) emb[v * D] = 1;
+    head[tok.eosId * D] = 0.6;
+  });
   const init = path.join(root, 'init');
   const tokDir = path.join(root, 'tok');
   tok.save(tokDir);
   saveModel(init, model, { tokenizerFiles: Object.fromEntries(fs.readdirSync(tokDir).map((f) => [f, fs.readFileSync(path.join(tokDir, f))])) });
   const recipe = parseGrpoRecipe({
-    name: 'grpo-test', seed: 2, init, tasks: { families: ['add', 'sort'], difficulties: [1] },
-    steps: 3, promptsPerStep: 2, numGenerations: 4, maxCompletionLength: 12, lr: 1e-3, beta: 0.01, microBatch: 4,
-    checkpoint: { every: 1 },
+    name: 'grpo-test', seed: 2, init, tasks: { families: ['add', 'sort', 'countdown', 'mul'], difficulties: [1, 2] },
+    steps: 3, promptsPerStep: 2, numGenerations: 4, maxCompletionLength: 12, overlong: 'soft', overlongCache: 12,
+    lr: 1e-3, beta: 0.01, microBatch: 4, checkpoint: { every: 1 },
   });
   const a = await grpo({ recipe, out: path.join(root, 'a'), quiet: true });
   assert.equal(a.lastStep, 3);
-  const ma = readMetrics(path.join(root, 'a', 'metrics.jsonl'));
-  for (const k of ['reward', 'reward_std', 'rewards/accuracy/mean', 'rewards/format/mean', 'frac_reward_zero_std', 'completions/mean_length', 'completions/clipped_ratio', 'kl', 'entropy', 'clip_ratio/low_mean', 'clip_ratio/high_mean', 'step_time', 'generation_tokens_per_s']) {
+  const ma = readMetrics(path.join(root, 'a', 'metrics.jsonl')) as Record<string, number>[];
+  for (const k of ['reward', 'reward_std', 'rewards/accuracy/mean', 'rewards/format/mean', 'frac_reward_zero_std', 'completions/mean_length', 'completions/clipped_ratio', 'kl', 'entropy', 'clip_ratio/low_mean', 'clip_ratio/high_mean', 'grad_norm', 'step_time', 'generation_tokens_per_s']) {
     assert.ok(k in ma[0], `metric ${k}`);
   }
+  for (const m of ma) {
+    assert.ok(m.reward_std > 0 && m.frac_reward_zero_std < 1, `step ${m.step}: rewards vary (std ${m.reward_std})`);
+    assert.ok(m.loss !== 0 && m.grad_norm > 0, `step ${m.step}: loss ${m.loss}, grad norm ${m.grad_norm}`);
+  }
+  assert.ok(ma.at(-1)!.kl > 0, 'the policy has moved away from the reference');
+  // Interrupted after step 1, then resumed: the same metrics, bit for bit, and the same final weights.
   await grpo({ recipe, out: path.join(root, 'b'), quiet: true, stopAfter: 1 });
   await grpo({ recipe, out: path.join(root, 'b'), quiet: true, resume: true });
   const mb = readMetrics(path.join(root, 'b', 'metrics.jsonl'));
-  assert.deepEqual(mb.map((m) => [m.step, m.loss, m.reward, m['completions/mean_length']]), ma.map((m) => [m.step, m.loss, m.reward, m['completions/mean_length']]));
-
+  const keys = ['step', 'loss', 'reward', 'reward_std', 'completions/mean_length', 'grad_norm', 'kl', 'entropy', 'clip_ratio/low_mean', 'clip_ratio/high_mean'];
+  assert.deepEqual(mb.map((m) => keys.map((k) => m[k])), ma.map((m) => keys.map((k) => m[k])));
+  const wa = loadModel(path.join(root, 'a', 'final')).namedTensors(), wb = new Map(loadModel(path.join(root, 'b', 'final')).namedTensors());
+  for (const [n, t] of wa) assert.deepEqual(wb.get(n)!.f32(), t.f32(), `final weight ${n}`);
+  fs.rmSync(root, { recursive: true, force: true });
 });
 
 test('completion log-probs and entropy at temperature T: the grad pass reads the same entropy as a no-grad pass and a softmax by hand', () => {

@@ -283,9 +283,27 @@ test('document mask: a packed row gives each document the logits it has alone', 
     assert.ok(maxDiff(tail, alone) < 1e-4, `second document differs by ${maxDiff(tail, alone)}`);
     const unmasked = model.forward(Tensor.ints([...docA, ...docB], [1, docA.length + docB.length])).logits.toFloat32Array();
     assert.ok(maxDiff(unmasked.subarray(docA.length * V), alone) > 1e-3, 'without the mask the second document sees the first');
-    // the loss path builds the same mask (targets shifted by one)
-    const ids = Tensor.ints([...docA, ...docB, 3], [1, docA.length + docB.length + 1]);
-    const masked = model.loss(ids, { documentMask: true, mtpWeight: 0.3 });
-    assert.ok(Number.isFinite(masked.ce) && Number.isFinite(masked.mtp));
+  }));
+});
+
+test('document mask: the loss of packed rows equals the token-weighted losses of each document computed alone', () => {
+  const cfg = nano();
+  const model = new DeepseekV3(cfg, 9);
+  model.eval(); // no sequence-wise balance loss (it is per row, so it would differ)
+  const bos = cfg.bosTokenId;
+  const docA = [bos, 17, 23, 5, 99], docB = [bos, 42, 7, 311, 8, 64];
+  noGrad(() => tidy(() => {
+    const lossOf = (rows: number[][], documentMask: boolean) => model.loss(Tensor.ints(rows.flat(), [rows.length, rows[0].length]), { documentMask, mtpWeight: 0 });
+    // Two packed rows, the documents in either order; each row's last target follows its second document.
+    const packed = lossOf([[...docA, ...docB, 3], [...docB, ...docA, 4]], true);
+    // Alone, a document predicts its own tokens and then the next row token (the next document's BOS, or the tail).
+    const alone = [[...docA, bos], [...docB, 3], [...docB, bos], [...docA, 4]].map((ids) => lossOf([ids], false));
+    const tokens = alone.reduce((s, r) => s + r.tokens, 0);
+    const want = alone.reduce((s, r) => s + r.ce * r.tokens, 0) / tokens;
+    assert.equal(packed.tokens, tokens);
+    assert.ok(Math.abs(packed.ce - want) < 2e-5, `packed CE ${packed.ce} vs per-document ${want}`);
+    assert.ok(Math.abs(packed.loss.item() - want) < 2e-5, `packed loss ${packed.loss.item()} vs per-document ${want}`);
+    const unmasked = lossOf([[...docA, ...docB, 3], [...docB, ...docA, 4]], false);
+    assert.ok(Math.abs(unmasked.ce - want) > 1e-3, `without the mask the second documents see the first: ${unmasked.ce} vs ${want}`);
   }));
 });

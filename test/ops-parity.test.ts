@@ -7,6 +7,7 @@ import { nativeBackendOrNull, nativeLoadError, referenceBackend, setBackend, bac
 import type { Kernels } from '../src/backend/index.js';
 import * as O from '../src/ops/index.js';
 import { OP_CASES } from './helpers/opcases.js';
+import { toolSkip } from './helpers/tools.js';
 
 function run(k: Kernels, c: (typeof OP_CASES)[number]): { out: Float32Array; grads: Float32Array[] } {
   const prev = backend();
@@ -38,8 +39,9 @@ function close(a: Float32Array, b: Float32Array, what: string): void {
 }
 
 const native = nativeBackendOrNull();
+const skip = toolSkip('the native addon', native ? null : `native addon not built: ${nativeLoadError()}`);
 for (const c of OP_CASES) {
-  test(`parity native vs reference: ${c.name}`, { skip: native ? false : `native addon not built: ${nativeLoadError()}` }, () => {
+  test(`parity native vs reference: ${c.name}`, { skip }, () => {
     const a = run(native!, c);
     const b = run(referenceBackend(), c);
     close(a.out, b.out, 'output');
@@ -47,7 +49,7 @@ for (const c of OP_CASES) {
   });
 }
 
-test('gemm matrix-vector shapes (M = 1, N = 1; every transpose; beta 0 and 1) match the reference', { skip: native ? false : 'native addon not built' }, () => {
+test('gemm matrix-vector shapes (M = 1, N = 1; every transpose; beta 0 and 1) match the reference', { skip }, () => {
   const ref = referenceBackend();
   const rng = new Rng(3);
   const rnd = (n: number) => Float32Array.from({ length: n }, () => rng.uniform() * 2 - 1);

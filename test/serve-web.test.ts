@@ -2,7 +2,7 @@
 // the thinking block ("Thought for … s", open while streaming, collapsed after) and the rendered
 // answer; history survives a reload; the layout fits a phone; the runs page draws SVG charts, the
 // expert-load heatmaps and the eval table from a fake run. Screenshots go to test-artifacts/.
-// Skipped, with the reason, only when Chromium is not installed.
+// Skipped, with the reason, only when Chromium is not installed (a failure under TINYSEEK_REQUIRE_TOOLS=1).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serveFixtureDir, longRunningModel } from './helpers/serve-fixture.js';
+import { toolSkip } from './helpers/tools.js';
 import { loadModelDir } from '../src/infer/load.js';
 import { startServer } from '../src/serve/server.js';
 import type { RunningServer } from '../src/serve/server.js';
@@ -17,7 +18,7 @@ import type { RunningServer } from '../src/serve/server.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const artifacts = path.join(root, 'test-artifacts');
 const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const skip = fs.existsSync(chromium) ? false : `Chromium not found at ${chromium}: install it with "apt-get install -y chromium chromium-driver" (or set CHROMIUM_PATH)`;
+const skip = toolSkip('Chromium', fs.existsSync(chromium) ? null : `Chromium not found at ${chromium}: install it with "apt-get install -y chromium chromium-driver" (or set CHROMIUM_PATH)`);
 
 interface Shot {
   launchChromium(o?: { width?: number; height?: number; mobile?: boolean }): Promise<{ context: import('playwright-core').BrowserContext; close(): Promise<void> }>;

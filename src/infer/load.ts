@@ -24,6 +24,7 @@ export interface GenerationDefaults {
   temperature: number;
   topP: number;
   topK: number;
+  minP: number;
 }
 
 /** A model ready for inference. */
@@ -40,7 +41,7 @@ export interface LoadedModel {
 }
 
 function readDefaults(dir: string): GenerationDefaults {
-  const d: GenerationDefaults = { temperature: 0.6, topP: 0.95, topK: 0 };
+  const d: GenerationDefaults = { temperature: 0.6, topP: 0.95, topK: 0, minP: 0 };
   const file = path.join(dir, 'generation_config.json');
   if (!fs.existsSync(file)) return d;
   let g: Record<string, unknown>;
@@ -52,6 +53,7 @@ function readDefaults(dir: string): GenerationDefaults {
   if (typeof g.temperature === 'number') d.temperature = g.temperature;
   if (typeof g.top_p === 'number') d.topP = g.top_p;
   if (typeof g.top_k === 'number') d.topK = g.top_k;
+  if (typeof g.min_p === 'number') d.minP = g.min_p;
   if (g.do_sample === false) d.temperature = 0;
   return d;
 }
@@ -91,11 +93,12 @@ export function createGenerator(lm: LoadedModel, opts: Omit<GeneratorOptions, 'd
 }
 
 /** Sampling parameters from CLI/API overrides over the directory's defaults. */
-export function samplingFrom(lm: LoadedModel, o: { temperature?: number; topP?: number; topK?: number }): SamplingParams {
+export function samplingFrom(lm: LoadedModel, o: { temperature?: number; topP?: number; topK?: number; minP?: number }): SamplingParams {
   return {
     temperature: o.temperature ?? lm.defaults.temperature,
     topP: o.topP ?? lm.defaults.topP,
     topK: o.topK ?? lm.defaults.topK,
+    minP: o.minP ?? lm.defaults.minP,
   };
 }
 

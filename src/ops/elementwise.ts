@@ -3,7 +3,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { backend } from '../backend/index.js';
 import type { BinaryOp, UnaryOp } from '../backend/kernels.js';
 import { TensorError, fmtShape } from '../tensor/errors.js';
-import { broadcastShapes, contiguous, sumTo } from './shape.js';
+import { broadcastShapes, contiguous, expand, sumTo } from './shape.js';
 
 /** Strides of x when broadcast to `shape` (0 on broadcast dims). */
 function bcastStrides(x: Tensor, shape: readonly number[]): Int32Array {
@@ -142,6 +142,30 @@ export const mulScalar = (x: Tensor, c: number): Tensor => unary('mulScalar', x,
 /** x + c */
 export const addScalar = (x: Tensor, c: number): Tensor => unary('addScalar', x, c);
 
+/**
+ * min(a, b) elementwise (broadcasting). The gradient goes to the smaller input; at a tie each gets
+ * half (as torch.minimum), so min(x, x) has gradient 1.
+ */
+export function minimum(a: Tensor, b: Tensor): Tensor {
+  const out = binaryRaw('min', a, b);
+  return out.withNode([a, b], () => ({
+    op: 'minimum', inputs: [a, b],
+    backward: (g) => {
+      const shape = out.shape;
+      const ac = contiguous(expand(a, shape)).f32(), bc = contiguous(expand(b, shape)).f32();
+      const gc = contiguous(g).f32();
+      const ga = Tensor.empty(shape), gb = Tensor.empty(shape);
+      const da = ga.f32(), db = gb.f32();
+      for (let i = 0; i < da.length; i++) {
+        const w = ac[i] < bc[i] ? 1 : ac[i] > bc[i] ? 0 : 0.5;
+        da[i] = gc[i] * w;
+        db[i] = gc[i] * (1 - w);
+      }
+      return [a.requiresGrad ? sumTo(ga, a.shape) : null, b.requiresGrad ? sumTo(gb, b.shape) : null];
+    },
+  }));
+}
+
 /** min(max(x, lo), hi); the gradient passes where lo ≤ x ≤ hi. */
 export function clamp(x: Tensor, lo: number, hi: number): Tensor {
   checkF32('clamp', x);
@@ -160,14 +184,4 @@ export function clamp(x: Tensor, lo: number, hi: number): Tensor {
       return [dx];
     },
   }));
-}
-
-/** max(a, b) elementwise (no gradient: used for masks and statistics). */
-export function maximum(a: Tensor, b: Tensor): Tensor {
-  return binaryRaw('max', a, b);
-}
-
-/** min(a, b) elementwise (no gradient). */
-export function minimum(a: Tensor, b: Tensor): Tensor {
-  return binaryRaw('min', a, b);
 }

@@ -25,8 +25,9 @@ import { parseGrpoRecipe } from './config.js';
 import type { GrpoRecipe } from './config.js';
 import { rewardFunctions, scoreCompletions } from './rewards.js';
 import type { CompletionInfo } from './rewards.js';
-import { groupAdvantages, groupStd } from './advantages.js';
+import { groupAdvantages, groupStd, meanStd } from './advantages.js';
 import { aggregationWeights, grpoLoss } from './loss.js';
+import type { GrpoLossOptions } from './loss.js';
 
 /** Options of a GRPO run. */
 export interface GrpoOptions {
@@ -89,6 +90,103 @@ export function completionLogprobs(
     return { logp, entropy, targets };
   };
   return withGrad ? run() : noGrad(run);
+}
+
+/** One sequence of a GRPO batch: its prompt, the sampled completion with its log-probs under π_old, its advantage. */
+export interface BatchSequence {
+  prompt: readonly number[];
+  completion: readonly number[];
+  /** log π_old of each completion token (as sampled). */
+  logprobs: ArrayLike<number>;
+  advantage: number;
+  /** False: the sequence is in the batch but masked out of the loss (DAPO's overlong masking). */
+  useful: boolean;
+}
+
+/** A GRPO batch: ids [N, L+1] (prompt ‖ completion, right-padded) and, per target position, [N, L] arrays. */
+export interface GrpoBatch {
+  N: number;
+  L: number;
+  /** [N, L+1] */
+  ids: Int32Array;
+  /** [N, L]: 1 where target position t (predicting ids[t+1]) is a completion token of a useful sequence. */
+  mask: Float32Array;
+  /** [N, L]: log π_old of the target token (0 outside completions). */
+  old: Float32Array;
+  /** [N, L]: the sequence's advantage at its completion targets (0 elsewhere). */
+  adv: Float32Array;
+}
+
+/**
+ * Lays out a GRPO batch. Input position t predicts ids[t + 1], so with a prompt of P tokens the
+ * completion's j-th token is the target at position P − 1 + j.
+ */
+export function assembleBatch(seqs: readonly BatchSequence[], padId: number): GrpoBatch {
+  const N = seqs.length;
+  const L = Math.max(...seqs.map((x) => x.prompt.length + x.completion.length)) - 1;
+  const ids = new Int32Array(N * (L + 1)).fill(padId);
+  const mask = new Float32Array(N * L), old = new Float32Array(N * L), adv = new Float32Array(N * L);
+  seqs.forEach((x, i) => {
+    const P = x.prompt.length, C = x.completion.length;
+    ids.set(x.prompt, i * (L + 1));
+    ids.set(x.completion, i * (L + 1) + P);
+    for (let j = 0; j < C; j++) {
+      const pos = i * L + P - 1 + j;
+      mask[pos] = x.useful ? 1 : 0;
+      old[pos] = x.logprobs[j];
+      adv[pos] = x.advantage;
+    }
+  });
+  return { N, L, ids, mask, old, adv };
+}
+
+/** Settings of a learner pass: the loss's clipping and KL, the sampling temperature, the micro-batch size. */
+export interface PassOptions extends GrpoLossOptions {
+  temperature: number;
+  microBatch: number;
+}
+
+/** What one learner pass measured over the batch's loss tokens. */
+export interface PassStats {
+  /** The batch loss (the sum of the micro-batches' losses). */
+  loss: number;
+  clipLow: number;
+  clipHigh: number;
+  kl: number;
+  tokens: number;
+  /** Mean entropy of π_θ over completion tokens (null unless asked for). */
+  entropy: number | null;
+}
+
+/**
+ * One learner pass over a GRPO batch: forward and backward of the clipped objective micro-batch by
+ * micro-batch, adding ∇ of the batch loss into the policy's gradients (the caller zeroes, clips and steps).
+ * weights [N, L] are the aggregation weights; refLp [N, L] the reference log-probs (null when β = 0).
+ */
+export function policyGradient(
+  policy: DeepseekV3, b: GrpoBatch, weights: Float32Array, refLp: Float32Array | null, o: PassOptions, wantEntropy: boolean,
+): PassStats {
+  const { N, L } = b;
+  let loss = 0, low = 0, high = 0, kl = 0, tokens = 0, entSum = 0, entCount = 0;
+  for (let s = 0; s < N; s += o.microBatch) {
+    const m = Math.min(o.microBatch, N - s);
+    const part = (a: Float32Array) => a.subarray(s * L, (s + m) * L);
+    tidy(() => {
+      const cur = completionLogprobs(policy, b.ids.subarray(s * (L + 1), (s + m) * (L + 1)), m, L, o.temperature, true, wantEntropy);
+      if (cur.entropy) for (let q = 0; q < m * L; q++) if (b.mask[s * L + q]) { entSum += cur.entropy[q]; entCount++; }
+      const res = grpoLoss(cur.logp, part(b.old), refLp ? part(refLp) : null, part(b.adv), part(weights), o);
+      res.loss.backward();
+      loss += res.loss.item();
+      low += res.stats.clipLow * res.stats.tokens;
+      high += res.stats.clipHigh * res.stats.tokens;
+      kl += res.stats.kl * res.stats.tokens;
+      tokens += res.stats.tokens;
+    });
+  }
+  return {
+    loss, tokens, clipLow: tokens ? low / tokens : 0, clipHigh: tokens ? high / tokens : 0, kl: tokens ? kl / tokens : 0,
+    entropy: wantEntropy ? (entCount ? entSum / entCount : 0) : null,
+  };
 }
 
 /** Runs (or resumes) GRPO. Returns the final model directory. */
@@ -207,25 +305,14 @@ export async function grpo(opts: GrpoOptions): Promise<{ finalDir: string; lastS
       const adv = groupAdvantages(rollouts.map((x) => x.reward), G, r.scaleRewards);
       rollouts.forEach((x, i) => (x.advantage = adv[i]));
 
-      // ---- the batch: [N, L+1] ids (right-padded), completion masks, old log-probs
+      // ---- the batch: [N, L+1] ids (right-padded), completion masks, old log-probs, per-token advantages
       const N = rollouts.length;
       let stepStats = { loss: 0, clipLow: 0, clipHigh: 0, kl: 0, entropy: 0, gradNorm: 0 };
       if (N > 0) {
-        const L = Math.max(...rollouts.map((x) => x.prompt.length + x.result.tokens.length)) - 1;
-        const ids = new Int32Array(N * (L + 1)).fill(tok.padId);
-        const mask = new Float32Array(N * L), old = new Float32Array(N * L), advTok = new Float32Array(N * L);
-        rollouts.forEach((x, i) => {
-          const P = x.prompt.length, C = x.result.tokens.length;
-          ids.set(x.prompt, i * (L + 1));
-          ids.set(x.result.tokens, i * (L + 1) + P);
-          const useful = !(r.overlong === 'mask' && x.truncated);
-          for (let j = 0; j < C; j++) {
-            const pos = i * L + P - 1 + j;
-            mask[pos] = useful ? 1 : 0;
-            old[pos] = x.result.logprobs[j];
-            advTok[pos] = x.advantage;
-          }
-        });
+        const { L, ids, mask, old, adv: advTok } = assembleBatch(rollouts.map((x) => ({
+          prompt: x.prompt, completion: x.result.tokens, logprobs: x.result.logprobs, advantage: x.advantage,
+          useful: !(r.overlong === 'mask' && x.truncated),
+        })), tok.padId);
         const weights = aggregationWeights(mask, N, L, r.lossType, r.maxCompletionLength);
         // Reference log-probs, once per batch (no gradient).
         let refLp: Float32Array | null = null;
@@ -236,41 +323,22 @@ export async function grpo(opts: GrpoOptions): Promise<{ finalDir: string; lastS
             tidy(() => refLp!.set(completionLogprobs(ref!, ids.subarray(s * (L + 1), (s + m) * (L + 1)), m, L, r.temperature, false, false).logp.contiguous().f32(), s * L));
           }
         }
-        // The policy's entropy over completion tokens, read off the first optimization pass.
-        let entSum = 0, entCount = 0;
-        // μ optimization passes over the rollouts.
+        // μ optimization passes over the rollouts; the step's statistics are the first pass's.
+        const batch: GrpoBatch = { N, L, ids, mask, old, adv: advTok };
         for (let it = 0; it < r.numIterations; it++) {
           opt.zeroGrad();
-          let lossSum = 0, low = 0, high = 0, kl = 0, toks = 0;
-          for (let s = 0; s < N; s += r.microBatch) {
-            const m = Math.min(r.microBatch, N - s);
-            tidy(() => {
-              const cur = completionLogprobs(policy, ids.subarray(s * (L + 1), (s + m) * (L + 1)), m, L, r.temperature, true, it === 0);
-              if (cur.entropy) for (let q = 0; q < m * L; q++) if (mask[s * L + q]) { entSum += cur.entropy[q]; entCount++; }
-              const { loss, stats } = grpoLoss(
-                cur.logp, old.subarray(s * L, (s + m) * L), refLp ? (refLp as Float32Array).subarray(s * L, (s + m) * L) : null,
-                advTok.subarray(s * L, (s + m) * L), weights.subarray(s * L, (s + m) * L), { epsLow: r.epsLow, epsHigh: r.epsHigh, beta: r.beta },
-              );
-              loss.backward();
-              lossSum += loss.item();
-              low += stats.clipLow * stats.tokens;
-              high += stats.clipHigh * stats.tokens;
-              kl += stats.kl * stats.tokens;
-              toks += stats.tokens;
-            });
-          }
-          const lr = r.warmup > 0 && step < r.warmup ? (r.lr * (step + 1)) / r.warmup : r.lr;
-          opt.lr = lr;
+          const pass = policyGradient(policy, batch, weights, refLp, { epsLow: r.epsLow, epsHigh: r.epsHigh, beta: r.beta, temperature: r.temperature, microBatch: r.microBatch }, it === 0);
+          opt.lr = r.warmup > 0 && step < r.warmup ? (r.lr * (step + 1)) / r.warmup : r.lr;
           const gn = clipGradNorm(policy.parameters(), r.clip);
           noGrad(() => opt.step());
-          if (it === 0) stepStats = { loss: lossSum, clipLow: toks ? low / toks : 0, clipHigh: toks ? high / toks : 0, kl: toks ? kl / toks : 0, entropy: entCount ? entSum / entCount : 0, gradNorm: gn };
+          if (it === 0) stepStats = { loss: pass.loss, clipLow: pass.clipLow, clipHigh: pass.clipHigh, kl: pass.kl, entropy: pass.entropy ?? 0, gradNorm: gn };
         }
       }
 
       // ---- metrics (TRL names)
       const rewardsAll = allGroups.flat().map((x) => x.reward);
-      const mean = (a: number[]) => (a.length ? a.reduce((p, q) => p + q, 0) / a.length : 0);
-      const std = (a: number[]) => { const m = mean(a); return a.length > 1 ? Math.sqrt(a.reduce((p, q) => p + (q - m) ** 2, 0) / (a.length - 1)) : 0; };
+      const mean = (a: number[]) => meanStd(a).mean;
+      const std = (a: number[]) => meanStd(a).std;
       const lens = allGroups.flat().map((x) => x.result.tokens.length);
       const zeroStd = allGroups.filter((g) => groupStd(g.map((x) => x.reward), G)[0] === 0).length / Math.max(1, allGroups.length);
       const rec: Record<string, number> & { step: number } = {

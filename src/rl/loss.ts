@@ -10,7 +10,7 @@
 //   dr_grpo  1 / (N · L_max)         sum ÷ a constant (Dr. GRPO)
 // Because w is fixed for the whole batch, micro-batches simply add up to the batch loss.
 import { Tensor } from '../tensor/index.js';
-import { exp, mul, sub, sum, addScalar, mulScalar, add } from '../ops/index.js';
+import { exp, mul, sub, sum, addScalar, mulScalar, minimum, clamp } from '../ops/index.js';
 
 /** Loss aggregation mode. */
 export type LossType = 'grpo' | 'dapo' | 'dr_grpo';
@@ -48,6 +48,11 @@ export interface GrpoLossStats {
   tokens: number;
 }
 
+/** The k3 estimator of KL(π_θ ‖ π_ref) per token from d = log π_ref − log π_θ: e^d − d − 1 (≥ 0, unbiased). */
+export function k3(d: Tensor): Tensor {
+  return addScalar(sub(exp(d), d), -1);
+}
+
 /**
  * The GRPO loss of one micro-batch. logp [m, L] (π_θ log-probs, differentiable); oldLogp, refLogp,
  * advantages-per-token and weights as plain arrays of the same layout ([m, L]); refLogp null when β = 0.
@@ -55,31 +60,27 @@ export interface GrpoLossStats {
 export function grpoLoss(
   logp: Tensor, oldLogp: Float32Array, refLogp: Float32Array | null, adv: Float32Array, weights: Float32Array, o: GrpoLossOptions,
 ): { loss: Tensor; stats: GrpoLossStats } {
-  const n = logp.numel;
+  const shape = logp.shape;
+  const A = Tensor.from(adv, shape);
+  const ratio = exp(sub(logp, Tensor.from(oldLogp, shape))); // r
+  // min(r·Â, clip(r, 1 − ε_low, 1 + ε_high)·Â): where the clipped branch is the smaller one, clamp
+  // passes no gradient, so the token contributes none (the min's gradient follows its smaller branch).
+  let obj = minimum(mul(ratio, A), mul(clamp(ratio, 1 - o.epsLow, 1 + o.epsHigh), A));
+  const kl = refLogp ? k3(sub(Tensor.from(refLogp, shape), logp)) : null; // d = log(π_ref/π_θ)
+  if (kl && o.beta > 0) obj = sub(obj, mulScalar(kl, o.beta));
+  const loss = mulScalar(sum(mul(obj, Tensor.from(weights, shape))), -1);
+
+  // Statistics over the tokens that count (weight > 0).
   const lp = logp.contiguous().f32();
-  // Per token: the clipped surrogate equals Â·r where r is inside its clip bound and a constant outside,
-  // so obj = r ⊙ (Â·M) + C with the pass-through mask M and the constant part C (no gradient).
-  const coefR = new Float32Array(n), constC = new Float32Array(n);
+  const klv = kl ? kl.f32() : null;
   let low = 0, high = 0, tokens = 0, klSum = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < lp.length; i++) {
     if (weights[i] === 0) continue;
     tokens++;
     const r = Math.exp(lp[i] - oldLogp[i]);
-    const A = adv[i];
-    let pass = true;
-    if (A >= 0 && r > 1 + o.epsHigh) { pass = false; constC[i] = A * (1 + o.epsHigh); if (A > 0) high++; }
-    if (A < 0 && r < 1 - o.epsLow) { pass = false; constC[i] = A * (1 - o.epsLow); low++; }
-    if (pass) coefR[i] = A;
-    if (refLogp) { const d = refLogp[i] - lp[i]; klSum += Math.exp(d) - d - 1; }
+    if (adv[i] > 0 && r > 1 + o.epsHigh) high++;
+    if (adv[i] < 0 && r < 1 - o.epsLow) low++;
+    if (klv) klSum += klv[i];
   }
-  const shape = logp.shape;
-  const ratio = exp(sub(logp, Tensor.from(oldLogp, shape)));
-  let obj = add(mul(ratio, Tensor.from(coefR, shape)), Tensor.from(constC, shape));
-  if (refLogp && o.beta > 0) {
-    const d = sub(Tensor.from(refLogp, shape), logp); // log(π_ref/π_θ)
-    const kl = addScalar(sub(exp(d), d), -1);
-    obj = sub(obj, mulScalar(kl, o.beta));
-  }
-  const loss = mulScalar(sum(mul(obj, Tensor.from(weights, shape))), -1);
   return { loss, stats: { clipLow: tokens ? low / tokens : 0, clipHigh: tokens ? high / tokens : 0, kl: tokens ? klSum / tokens : 0, tokens } };
 }

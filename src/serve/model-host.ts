@@ -29,6 +29,7 @@ export interface ChoicesRequest {
   temperature?: number;
   topP?: number;
   topK?: number;
+  minP?: number;
   /** Choice i samples with seed + i; a random seed when absent. */
   seed?: number;
   stop: string[];
@@ -76,7 +77,7 @@ export class ModelHost {
 
   /** Runs a request's n choices on the shared generator; resolves when all have finished. */
   runChoices(req: ChoicesRequest): Promise<ChoiceResult[]> {
-    const sampling = samplingFrom(this.lm, { temperature: req.temperature, topP: req.topP, topK: req.topK });
+    const sampling = samplingFrom(this.lm, { temperature: req.temperature, topP: req.topP, topK: req.topK, minP: req.minP });
     const base = req.seed ?? crypto.randomInt(0, 2 ** 31);
     // A failing callback ends this request's choices, never the batch the generator is running.
     const local = new AbortController();

@@ -165,7 +165,7 @@ export function openaiRoutes(host: ModelHost, opts: OpenAIRoutesOptions): Hono {
     const created = Math.floor(Date.now() / 1000);
     const run = (signal: AbortSignal, onDelta?: (i: number, ds: ReplyDelta[]) => void, onChoiceEnd?: (r: ChoiceResult) => void) =>
       host.runChoices({
-        prompt: prompt.ids, n, maxTokens, temperature: body.temperature ?? undefined, topP: body.top_p ?? undefined, topK: body.top_k ?? undefined,
+        prompt: prompt.ids, n, maxTokens, temperature: body.temperature ?? undefined, topP: body.top_p ?? undefined, topK: body.top_k ?? undefined, minP: body.min_p ?? undefined,
         seed: body.seed ?? undefined, stop: stopList(body.stop), mode, startInThinking: prompt.opensThinking, signal, onDelta, onChoiceEnd,
       });
     const usage = (rs: ChoiceResult[]) => usageOf(prompt.ids.length, rs);
@@ -225,7 +225,7 @@ export function openaiRoutes(host: ModelHost, opts: OpenAIRoutesOptions): Hono {
     // Choice index = prompt index × n + sample index, as OpenAI numbers them.
     const run = async (signal: AbortSignal, onDelta?: (i: number, ds: ReplyDelta[]) => void, onChoiceEnd?: (r: ChoiceResult) => void) => {
       const per = await Promise.all(prompts.map((p, pi) => host.runChoices({
-        prompt: p, n, maxTokens: budgets[pi], temperature: body.temperature ?? undefined, topP: body.top_p ?? undefined, topK: body.top_k ?? undefined,
+        prompt: p, n, maxTokens: budgets[pi], temperature: body.temperature ?? undefined, topP: body.top_p ?? undefined, topK: body.top_k ?? undefined, minP: body.min_p ?? undefined,
         seed: body.seed ?? undefined, stop, mode: 'raw', startInThinking: false, signal,
         onDelta: onDelta && ((i, ds) => onDelta(pi * n + i, ds)),
         onChoiceEnd: onChoiceEnd && ((r) => onChoiceEnd({ ...r, index: pi * n + r.index })),

@@ -32,6 +32,8 @@ const common = {
   top_p: z.number().gt(0).max(1).nullish(),
   /** Extension (vLLM, llama.cpp): keep only the k most likely tokens; 0 = off. */
   top_k: z.number().int().min(0).nullish(),
+  /** Extension (vLLM, llama.cpp): keep only tokens with p ≥ min_p · p_max; 0 = off. */
+  min_p: z.number().min(0).max(1).nullish(),
   max_tokens: z.number().int().min(1).nullish(),
   stop,
   seed: z.number().int().nullish(),

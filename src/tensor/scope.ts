@@ -55,26 +55,6 @@ export function tidy<T extends Kept>(fn: () => T): T {
   return result;
 }
 
-/** Like tidy, for async functions (the scope stays open across awaits: do not interleave two of them). */
-export async function tidyAsync<T extends Kept>(fn: () => Promise<T>): Promise<T> {
-  const scope = new Set<Tensor>();
-  scopes.push(scope);
-  let result: T;
-  try {
-    result = await fn();
-  } finally {
-    const i = scopes.lastIndexOf(scope);
-    if (i >= 0) scopes.splice(i, 1);
-  }
-  const kept = new Set<Tensor>();
-  collect(result, kept, new Set());
-  const outer = scopes[scopes.length - 1];
-  for (const t of scope) {
-    if (kept.has(t)) { if (outer) outer.add(t); } else t.dispose();
-  }
-  return result;
-}
-
 /** Whether ops record the autograd tape. */
 export function isGradEnabled(): boolean {
   return gradEnabled;
@@ -89,11 +69,4 @@ export function noGrad<T>(fn: () => T): T {
   } finally {
     gradEnabled = prev;
   }
-}
-
-/** Sets grad recording on or off; returns the previous value. */
-export function setGradEnabled(on: boolean): boolean {
-  const prev = gradEnabled;
-  gradEnabled = on;
-  return prev;
 }

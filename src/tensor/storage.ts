@@ -19,11 +19,6 @@ export function setFloat64Mode(on: boolean): void {
   float64Mode = on;
 }
 
-/** Whether float64 mode is on. */
-export function isFloat64Mode(): boolean {
-  return float64Mode;
-}
-
 /** A new float array of n zeros in the current precision (typed as Float32Array for the kernels). */
 export function floatArray(n: number): Float32Array {
   return (float64Mode ? new Float64Array(n) : new Float32Array(n)) as unknown as Float32Array;
@@ -97,13 +92,8 @@ export function liveBuffers(): number {
   return live;
 }
 
-/** Bytes held in the free pool. */
-export function pooledBufferBytes(): number {
-  return pooledBytes;
-}
-
 /** Empties the free pool (lets the GC reclaim it). */
-export function clearPool(): void {
+function clearPool(): void {
   pool.clear();
   pooledBytes = 0;
 }

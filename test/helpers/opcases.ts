@@ -37,6 +37,7 @@ export const OP_CASES: OpCase[] = [
   { name: 'sqrt', inputs: (g) => [r([5, 3], 0.2, 3)(g)], f: ([a]) => O.sqrt(a) },
   { name: 'rsqrt', inputs: (g) => [r([5, 3], 0.2, 3)(g)], f: ([a]) => O.rsqrt(a) },
   { name: 'powScalar 3', inputs: (g) => [r([5, 3])(g)], f: ([a]) => O.powScalar(a, 3) },
+  { name: 'minimum broadcast [3,4],[4]', inputs: (g) => [r([3, 4])(g), r([4])(g)], f: ([a, b]) => O.minimum(a, b) },
   { name: 'clamp', inputs: (g) => [distinct([4, 5])(g)], f: ([a]) => O.clamp(a, -1.5, 2.2) },
   { name: 'sigmoid', inputs: (g) => [r([4, 5], -4, 4)(g)], f: ([a]) => O.sigmoid(a) },
   { name: 'silu', inputs: (g) => [r([4, 5], -4, 4)(g)], f: ([a]) => O.silu(a) },

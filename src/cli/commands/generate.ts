@@ -104,6 +104,7 @@ interface GenerateOptions {
   temperature?: number;
   topP?: number;
   topK?: number;
+  minP?: number;
   seed: number;
   chat: boolean;
   system?: string;
@@ -123,6 +124,7 @@ export function register(program: Command): void {
     .option('--temperature <t>', 'sampling temperature, 0 = greedy (default: generation_config.json)', numberIn('--temperature', 0, 100))
     .option('--top-p <p>', 'nucleus mass (default: generation_config.json)', numberIn('--top-p', 0, 1, true))
     .option('--top-k <k>', 'keep the k most likely tokens (0 = off)', integer('--top-k'))
+    .option('--min-p <p>', 'keep tokens at least p × as likely as the most likely one (0 = off)', numberIn('--min-p', 0, 1))
     .option('--seed <s>', 'sampling seed', integer('--seed'), 0)
     .option('--chat', 'apply the chat template to the prompt and split reasoning from the answer', false)
     .option('--system <text>', 'a system message (with --chat)')
