@@ -18,8 +18,9 @@ export const SLOW_SUITES = ['cli-generate', 'serve-web', 'serve-api', 'gguf-llam
  * for targets under src/train/ (others have faster suites that reach the same code).
  */
 const SECONDS = {
-  'nn': 1, 'config': 1, 'checkpoint': 1.2, 'memory': 1.5, 'ops-parity': 1.7, 'report': 1.8, 'ops-grad': 2,
-  'generator': 2.4, 'model': 4.1, 'backend-parity': 5.2, 'grpo': 5.5, 'kv': 5.6, 'tfjs-oracle': 6.8, 'train': 31,
+  'nn': 1, 'gate': 1, 'config': 1, 'checkpoint': 1.2, 'memory': 1.5, 'ops-parity': 1.7, 'report': 1.8, 'ops-grad': 2,
+  'generator': 2.4, 'sampler': 3.3, 'grpo-oracle': 3.9, 'model': 4.1, 'backend-parity': 5.2, 'kv': 5.6,
+  'tfjs-oracle': 6.8, 'optim-oracle': 8.6, 'grpo': 11.8, 'train': 31,
 };
 const seconds = (n) => SECONDS[n] ?? (n.endsWith('-mutants') ? 0.5 : 3);
 
