@@ -111,3 +111,11 @@ test('clipGradNorm scales by max/(norm + 1e-6) like torch.nn.utils.clip_grad_nor
   close(a.grad.f32()[1], 4e-6 * c, 1e-12, 'g1');
   assert.equal(none.grad, null);
 });
+
+test('SGD.zeroGrad clears every gradient', () => {
+  const a = Tensor.from([1, 2]).requiresGrad_();
+  a.grad = Tensor.from([3, 4]);
+  const opt = new SGD([['a', a]], 0.1);
+  opt.zeroGrad();
+  assert.deepEqual([...a.grad.f32()], [0, 0]);
+});
