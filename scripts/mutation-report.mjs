@@ -4,7 +4,7 @@
 //   --timing NAME SECONDS   records the wall time of a target's last run (done by scripts/mutate.mjs)
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { TARGETS, root } from './mutation-targets.mjs';
+import { TARGETS, candidateTests, root } from './mutation-targets.mjs';
 
 const dir = path.join(root, 'reports', 'mutation');
 const timingsFile = path.join(dir, 'timings.json');
@@ -35,7 +35,11 @@ const rows = [], survivors = [];
 const used = new Set();
 for (const t of TARGETS) {
   const report = readJson(path.join(dir, `${t.name}.json`), null); // Stryker's incremental file
-  if (!report) { rows.push(`| ${t.file}${t.methods ? ` (${t.methods.join(', ')})` : ''} | — | — | — | — | — | not run yet |`); continue; }
+  if (!report) {
+    const why = candidateTests(t).length ? 'not run yet' : 'no test reaches it';
+    rows.push(`| ${t.file}${t.methods ? ` (${t.methods.join(', ')})` : ''} | — | — | — | — | — | ${why} |`);
+    continue;
+  }
   const file = report.files[t.file] ?? Object.values(report.files)[0];
   const ms = file?.mutants ?? [];
   const killed = ms.filter((m) => KILLED.has(m.status)).length;
