@@ -36,6 +36,7 @@ test('group advantages with the default ε = 1e-4 and default group scaling', ()
 test('rewards that do not form whole groups are rejected', () => {
   assert.throws(() => groupAdvantages([1, 2, 3], 2), /^Error: advantages: 3 rewards do not form groups of 2$/);
   assert.throws(() => groupAdvantages([1, 2], 0), /advantages: 2 rewards do not form groups of 0/);
+  assert.throws(() => groupAdvantages([1, 2], -1), /advantages: 2 rewards do not form groups of -1/);
   assert.deepEqual(Array.from(groupAdvantages([4], 1, 'none')), [0]);
   assert.deepEqual(Array.from(groupAdvantages([], 3)), []);
 });
