@@ -51,4 +51,7 @@ test('clip statistics: ratios exactly at 1 ± ε are not clipped; the sign of Â
   // only token 4 (r 1.5, Â > 0) is clipped high and token 5 (r 0.5, Â < 0) clipped low
   close(stats.clipHigh, 1 / 6, 'clipHigh');
   close(stats.clipLow, 1 / 6, 'clipLow');
+  // r = 1 exactly with ε = 0 sits on both bounds: not clipped
+  const at = grpoLoss(Tensor.from([-0.7, -0.7], [1, 2]), Float32Array.from([-0.7, -0.7]), null, Float32Array.from([1, -1]), Float32Array.from([0.5, 0.5]), { epsLow: 0, epsHigh: 0, beta: 0 });
+  assert.deepEqual([at.stats.clipHigh, at.stats.clipLow], [0, 0]);
 });
