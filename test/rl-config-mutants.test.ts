@@ -29,6 +29,12 @@ test('recipe values at the edges of their ranges are accepted', () => {
     lossType: 'dr_grpo', scaleRewards: 'none', dynamicSampling: 'replace', overlong: 'soft', name: 'A-z_0.9',
   });
   assert.equal(r.numGenerations, 2);
+  // every documented value of each choice is accepted
+  const choices = {
+    lossType: ['grpo', 'dapo', 'dr_grpo'], scaleRewards: ['group', 'batch', 'none'],
+    dynamicSampling: ['off', 'drop', 'replace'], overlong: ['none', 'mask', 'soft'],
+  };
+  for (const [k, vals] of Object.entries(choices)) for (const v of vals) assert.equal(parseGrpoRecipe({ ...minimal, [k]: v })[k as keyof typeof choices], v);
   assert.deepEqual(r.eval, { every: 0, n: 1, k: 0, difficulties: [3] });
 });
 
@@ -50,6 +56,7 @@ test('invalid recipes are rejected with every problem listed by path', () => {
   }
   assert.throws(() => parseGrpoRecipe({ name: 'x' }), (e: Error) =>
     e.message.startsWith('recipe is invalid:\n') && ['init:', 'tasks:', 'steps:'].every((k) => e.message.includes(`\n  ${k}`)));
+  assert.throws(() => parseGrpoRecipe({ ...minimal, eval: { n: 0 } }), /\n {2}eval\.n: /, 'nested fields by their dotted path');
   assert.throws(() => parseGrpoRecipe(7), /recipe is invalid:\n {2}\(root\): /);
 });
 
