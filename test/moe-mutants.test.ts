@@ -73,6 +73,20 @@ test('the sequence-wise balance loss of a batch is the mean of each sequence\'s 
     const one = (b: number) => moe.balanceLoss(Tensor.from(s.slice(b * T * E, (b + 1) * T * E), [T, E]), idx.slice(b * T * k, (b + 1) * T * k), 1, T).item();
     assert.ok(Math.abs(both - (one(0) + one(1)) / 2) < 1e-9, `${both} vs mean of ${one(0)}, ${one(1)}`);
     assert.ok(Math.abs(one(0) - one(1)) > 1e-6, 'the two sequences differ');
+    // by hand (V3 eqs. 17–20) with T = 3, so that f's factor N_r/(K_r·T) = 8/6 is not 1
+    let L = 0;
+    for (let b = 0; b < 2; b++) for (let i = 0; i < E; i++) {
+      let cnt = 0, P = 0;
+      for (let t = 0; t < T; t++) {
+        const row = (b * T + t) * E;
+        for (let j = 0; j < k; j++) if (idx[(b * T + t) * k + j] === i) cnt++;
+        let z = 0;
+        for (let e = 0; e < E; e++) z += s[row + e];
+        P += s[row + i] / z / T;
+      }
+      L += ((E / (k * T)) * cnt) * P / 2;
+    }
+    assert.ok(Math.abs(both - 0.01 * L) < 1e-7, `${both} vs by hand ${0.01 * L}`);
   }));
 });
 
