@@ -70,9 +70,25 @@ test('saving keeps the newest `keep` checkpoints and overwrites one of the same 
     assert.deepEqual(fs.readdirSync(path.join(out, 'checkpoints')).sort(), ['latest', 'step-000002', 'step-000003']);
     saveTrainerCheckpoint(out, model, opt, { step: 4, seed: 0, recipe: {} }, {}, 3);
     assert.deepEqual(fs.readdirSync(path.join(out, 'checkpoints')).sort(), ['latest', 'step-000002', 'step-000003', 'step-000004']);
+    // a temporary directory left by a crash of this same process is replaced
+    const stale = path.join(out, 'checkpoints', `.step-000004.tmp-${process.pid}`);
+    fs.mkdirSync(stale);
+    fs.writeFileSync(path.join(stale, 'junk'), 'x');
     saveTrainerCheckpoint(out, model, opt, { step: 4, seed: 9, recipe: {} }, {}, 3);
+    assert.ok(!fs.existsSync(stale));
     assert.equal(loadTrainerCheckpoint(path.join(out, 'checkpoints', 'step-000004')).state.seed, 9);
     assert.equal(latestCheckpoint(out), path.join(out, 'checkpoints', 'step-000004'));
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('pruning keeps the highest steps, whatever order they were written in', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-tckpt-'));
+  try {
+    const { model, opt } = trained(2);
+    for (const step of [30, 10, 20, 5]) saveTrainerCheckpoint(out, model, opt, { step, seed: 0, recipe: {} }, {}, 2);
+    assert.deepEqual(fs.readdirSync(path.join(out, 'checkpoints')).filter((f) => f.startsWith('step-')).sort(), ['step-000020', 'step-000030']);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
@@ -93,6 +109,7 @@ test('sameRecipe: key order and defaults added later do not matter; values, nest
   assert.ok(!sameRecipe({ a: 1, b: { c: 'x', d: [2, 1] } }, cur, parse), 'array order matters');
   assert.ok(!sameRecipe({ a: 1, b: { c: 'x', d: [1, 2] }, e: 8 }, cur, parse));
   assert.ok(!sameRecipe({ a: 1, b: { c: 'x', d: [1, 2, 3] } }, cur, parse));
+  assert.ok(!sameRecipe({ a: 1, b: { c: 'x', d: [12] } }, cur, parse), 'array elements stay apart');
   assert.ok(!sameRecipe({ a: 1, b: { c: 'x' } }, cur, parse), 'a missing nested key');
   assert.ok(!sameRecipe({ a: '1', b: { c: 'x', d: [1, 2] } }, cur, parse), 'stored recipe no longer valid');
   assert.ok(!sameRecipe(null, cur, parse));
