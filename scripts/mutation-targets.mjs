@@ -1,0 +1,112 @@
+// The files `npm run mutate` mutates, and how each one's candidate test files are chosen.
+// Shared by stryker.config.mjs (one Stryker run per target) and scripts/mutation-report.mjs.
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+
+export const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
+
+/**
+ * End-to-end suites left out of mutation runs: each spawns CLIs, servers or a browser and takes
+ * 20–40 s, and exercises the same code paths as the unit suites. A mutant only they would kill
+ * shows up as a survivor, which is the point: the unit suites should catch it.
+ */
+export const SLOW_SUITES = ['cli-generate', 'serve-web', 'serve-api', 'gguf-llama'];
+
+/**
+ * Rough seconds per suite on this project's 2-core machine: candidate tests run fastest first, so a
+ * mutant a quick suite kills never waits for a slow one. The 30 s train suite is a candidate only
+ * for targets under src/train/ (others have faster suites that reach the same code).
+ */
+const SECONDS = {
+  'nn': 1, 'gate': 1, 'config': 1, 'checkpoint': 1.2, 'memory': 1.5, 'ops-parity': 1.7, 'report': 1.8, 'ops-grad': 2,
+  'generator': 2.4, 'sampler': 3.3, 'grpo-oracle': 3.9, 'model': 4.1, 'backend-parity': 5.2, 'kv': 5.6,
+  'tfjs-oracle': 6.8, 'optim-oracle': 8.6, 'grpo': 11.8, 'train': 31,
+};
+const seconds = (n) => SECONDS[n] ?? (n.endsWith('-mutants') ? 0.5 : 3);
+
+/**
+ * Targets in the order `npm run mutate` runs them. `file` is mutated whole unless `methods` names
+ * the methods (of the object literal in the file) to restrict mutation to; `tests` overrides the
+ * test files found by the import graph; `env` is set for the Stryker process and its test runs.
+ */
+export const TARGETS = [
+  { file: 'src/nn/optim.ts' },
+  { file: 'src/model/gate.ts' },
+  { file: 'src/infer/sampler.ts' },
+  { file: 'src/rl/advantages.ts' },
+  { file: 'src/rl/loss.ts' },
+  { file: 'src/rl/grpo.ts' },
+  { file: 'src/rl/rewards.ts' },
+  { file: 'src/rl/config.ts' },
+  { file: 'src/rl/r1zero.ts' },
+  { file: 'src/rl/r1zero-report.ts' },
+  { file: 'src/model/moe.ts' },
+  {
+    // Only the attention and RoPE kernels of the pure-TS backend; its tests run on that backend.
+    file: 'src/backend/reference.ts', name: 'backend-reference-attention-rope',
+    methods: ['rope', 'attention', 'attentionBackward'],
+    tests: ['ops-parity', 'ops-grad', 'backend-parity', 'model'],
+    env: { TINYSEEK_BACKEND: 'reference' },
+  },
+  { file: 'src/train/checkpoint.ts' },
+  { file: 'src/train/trainer.ts' },
+].map((t) => ({ ...t, name: t.name ?? t.file.replace(/^src\//, '').replace(/\.ts$/, '').replaceAll('/', '-') }));
+
+/** Finds a target by its file path or name. */
+export function findTarget(key) {
+  const k = key.replace(/^\.\//, '');
+  return TARGETS.find((t) => t.file === k || t.name === k);
+}
+
+/** The Stryker `mutate` entries of a target: the file, or one line range per named method. */
+export function mutatePatterns(t) {
+  if (!t.methods) return [t.file];
+  const lines = readFileSync(path.join(root, t.file), 'utf8').split('\n');
+  return t.methods.map((m) => {
+    const start = lines.findIndex((l) => new RegExp(`^\\s*${m}\\(`).test(l));
+    if (start < 0) throw new Error(`mutation target ${t.name}: method ${m}( not found in ${t.file}`);
+    const indent = lines[start].match(/^\s*/)[0];
+    let end = start + 1;
+    while (end < lines.length && !lines[end].startsWith(`${indent}}`)) end++;
+    if (end === lines.length) throw new Error(`mutation target ${t.name}: end of ${m} not found in ${t.file}`);
+    return `${t.file}:${start + 1}-${end + 1}`;
+  });
+}
+
+// --- candidate tests: test files whose import graph reaches the target ------------------------
+const importCache = new Map();
+function imports(file) {
+  let out = importCache.get(file);
+  if (out) return out;
+  out = [];
+  importCache.set(file, out);
+  let src;
+  try { src = readFileSync(file, 'utf8'); } catch { return out; }
+  const re = /(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)|import\s+['"](\.[^'"]+)['"]/g;
+  for (const m of src.matchAll(re)) {
+    const p = path.resolve(path.dirname(file), m[1] ?? m[2] ?? m[3]);
+    out.push(p.endsWith('.js') ? `${p.slice(0, -3)}.ts` : p);
+  }
+  return out;
+}
+function reaches(from, target) {
+  const seen = new Set(), stack = [from];
+  while (stack.length) {
+    const f = stack.pop();
+    if (f === target) return true;
+    if (seen.has(f)) continue;
+    seen.add(f);
+    stack.push(...imports(f));
+  }
+  return false;
+}
+
+/** Compiled test files (dist/test/*.test.js) Stryker may run for a target. */
+export function candidateTests(t) {
+  const all = readdirSync(path.join(root, 'test')).filter((f) => f.endsWith('.test.ts')).map((f) => f.slice(0, -'.test.ts'.length));
+  const chosen = t.tests
+    ? all.filter((n) => t.tests.includes(n) || n.startsWith(`${t.name}-mutants`))
+    : all.filter((n) => !SLOW_SUITES.includes(n) && (n !== 'train' || t.file.startsWith('src/train/'))
+      && reaches(path.join(root, 'test', `${n}.test.ts`), path.join(root, t.file)));
+  return chosen.sort((a, b) => seconds(a) - seconds(b) || a.localeCompare(b)).map((n) => `dist/test/${n}.test.js`);
+}

@@ -1,0 +1,116 @@
+// Trainer checkpoints without a training run (found by mutation testing, docs/mutation.md; the
+// train suite covers them only through 30 s of training): the directory layout and `latest`,
+// what a load restores, pruning to the newest `keep`, and when two recipes count as the same.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Tensor } from '../src/tensor/index.js';
+import { getPreset } from '../src/model/presets.js';
+import { DeepseekV3 } from '../src/model/model.js';
+import { AdamW } from '../src/nn/optim.js';
+import { saveTrainerCheckpoint, loadTrainerCheckpoint, latestCheckpoint, sameRecipe } from '../src/train/checkpoint.js';
+
+const cfg = { ...getPreset('nano'), numHiddenLayers: 1, firstKDenseReplace: 1, numNextnPredictLayers: 0 };
+
+/** A model and an optimizer that has taken two steps (non-zero moments). */
+function trained(seed: number): { model: DeepseekV3; opt: AdamW } {
+  const model = new DeepseekV3(cfg, seed);
+  const opt = new AdamW(model.namedParameters(), { lr: 1e-2 });
+  for (let s = 0; s < 2; s++) {
+    for (const [, p] of model.namedParameters()) p.grad = Tensor.full(p.shape, 0.01 * (s + 1));
+    opt.step();
+  }
+  return { model, opt };
+}
+
+test('a trainer checkpoint restores weights, state and AdamW moments; latest names the newest', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-tckpt-'));
+  try {
+    assert.equal(latestCheckpoint(out), null, 'no checkpoint yet');
+    const { model, opt } = trained(3);
+    const state = { step: 12, seed: 5, recipe: { name: 'r', lr: 0.1 }, extra: { promptRng: [1, 2, 3, 4] } };
+    const dir = saveTrainerCheckpoint(out, model, opt, state, { 'tokenizer_config.json': '{}' });
+    assert.equal(dir, path.join(out, 'checkpoints', 'step-000012'));
+    assert.equal(fs.readFileSync(path.join(out, 'checkpoints', 'latest'), 'utf8'), 'step-000012\n');
+    assert.equal(latestCheckpoint(out), dir);
+    assert.deepEqual(fs.readdirSync(path.join(out, 'checkpoints')).sort(), ['latest', 'step-000012'], 'no temporary directory left behind');
+    for (const f of ['config.json', 'model.safetensors', 'optimizer.safetensors', 'trainer_state.json', 'tokenizer_config.json']) {
+      assert.ok(fs.existsSync(path.join(dir, f)), f);
+    }
+
+    const c = loadTrainerCheckpoint(dir);
+    assert.deepEqual(c.state, state);
+    const want = new Map(model.namedTensors());
+    for (const [n, t] of c.model.namedTensors()) assert.deepEqual([...t.f32()], [...want.get(n)!.f32()], n);
+    const fresh = new AdamW(c.model.namedParameters(), { lr: 1e-2 });
+    c.optimizer(fresh);
+    assert.equal(fresh.stepCount, 12, 'the step count comes from the trainer state');
+    const a = opt.stateDict(), b = fresh.stateDict();
+    for (const n of Object.keys(a.m)) {
+      assert.deepEqual([...b.m[n]], [...a.m[n]], `m.${n}`);
+      assert.deepEqual([...b.v[n]], [...a.v[n]], `v.${n}`);
+      assert.ok(a.v[n].some((x) => x !== 0), 'moments are non-trivial');
+    }
+
+    // a dangling `latest` is no checkpoint
+    fs.writeFileSync(path.join(out, 'checkpoints', 'latest'), 'step-000099\n');
+    assert.equal(latestCheckpoint(out), null);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('saving keeps the newest `keep` checkpoints and overwrites one of the same step', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-tckpt-'));
+  try {
+    const { model, opt } = trained(1);
+    for (const step of [1, 2, 3]) saveTrainerCheckpoint(out, model, opt, { step, seed: 0, recipe: {} }, {});
+    assert.deepEqual(fs.readdirSync(path.join(out, 'checkpoints')).sort(), ['latest', 'step-000002', 'step-000003']);
+    saveTrainerCheckpoint(out, model, opt, { step: 4, seed: 0, recipe: {} }, {}, 3);
+    assert.deepEqual(fs.readdirSync(path.join(out, 'checkpoints')).sort(), ['latest', 'step-000002', 'step-000003', 'step-000004']);
+    // a temporary directory left by a crash of this same process is replaced
+    const stale = path.join(out, 'checkpoints', `.step-000004.tmp-${process.pid}`);
+    fs.mkdirSync(stale);
+    fs.writeFileSync(path.join(stale, 'junk'), 'x');
+    saveTrainerCheckpoint(out, model, opt, { step: 4, seed: 9, recipe: {} }, {}, 3);
+    assert.ok(!fs.existsSync(stale));
+    assert.equal(loadTrainerCheckpoint(path.join(out, 'checkpoints', 'step-000004')).state.seed, 9);
+    assert.equal(latestCheckpoint(out), path.join(out, 'checkpoints', 'step-000004'));
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('pruning keeps the highest steps, whatever order they were written in', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-tckpt-'));
+  try {
+    const { model, opt } = trained(2);
+    for (const step of [30, 10, 20, 5]) saveTrainerCheckpoint(out, model, opt, { step, seed: 0, recipe: {} }, {}, 2);
+    assert.deepEqual(fs.readdirSync(path.join(out, 'checkpoints')).filter((f) => f.startsWith('step-')).sort(), ['step-000020', 'step-000030']);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('sameRecipe: key order and defaults added later do not matter; values, nesting and arrays do', () => {
+  type R = { a: number; b: { c: string; d?: number[] }; e: number };
+  const parse = (o: unknown): R => {
+    const x = o as Partial<R>;
+    if (typeof x.a !== 'number' || !x.b) throw new Error('invalid');
+    return { a: x.a, b: x.b, e: x.e ?? 7 }; // `e` was added with a default
+  };
+  const cur: R = { a: 1, b: { c: 'x', d: [1, 2] }, e: 7 };
+  assert.ok(sameRecipe({ b: { d: [1, 2], c: 'x' }, a: 1 }, cur, parse));
+  assert.ok(sameRecipe({ a: 1, b: { c: 'x', d: [1, 2], z: undefined }, e: 7 }, cur, parse), 'undefined keys are absent keys');
+  assert.ok(!sameRecipe({ a: 2, b: { c: 'x', d: [1, 2] } }, cur, parse));
+  assert.ok(!sameRecipe({ a: 1, b: { c: 'y', d: [1, 2] } }, cur, parse));
+  assert.ok(!sameRecipe({ a: 1, b: { c: 'x', d: [2, 1] } }, cur, parse), 'array order matters');
+  assert.ok(!sameRecipe({ a: 1, b: { c: 'x', d: [1, 2] }, e: 8 }, cur, parse));
+  assert.ok(!sameRecipe({ a: 1, b: { c: 'x', d: [1, 2, 3] } }, cur, parse));
+  assert.ok(!sameRecipe({ a: 1, b: { c: 'x', d: [12] } }, cur, parse), 'array elements stay apart');
+  assert.ok(!sameRecipe({ a: 1, b: { c: 'x' } }, cur, parse), 'a missing nested key');
+  assert.ok(!sameRecipe({ a: '1', b: { c: 'x', d: [1, 2] } }, cur, parse), 'stored recipe no longer valid');
+  assert.ok(!sameRecipe(null, cur, parse));
+});
