@@ -10,7 +10,10 @@ import { Tensor } from '../src/tensor/index.js';
 import { getPreset } from '../src/model/presets.js';
 import { DeepseekV3 } from '../src/model/model.js';
 import { AdamW } from '../src/nn/optim.js';
-import { saveTrainerCheckpoint, loadTrainerCheckpoint, latestCheckpoint, sameRecipe } from '../src/train/checkpoint.js';
+import { saveTrainerCheckpoint, loadTrainerCheckpoint, listCheckpoints, sameRecipe } from '../src/train/checkpoint.js';
+
+/** The newest complete checkpoint's folder (what --resume starts from), or null. */
+const latestCheckpoint = (out: string): string | null => listCheckpoints(out).find((c) => c.complete)?.dir ?? null;
 
 const cfg = { ...getPreset('nano'), numHiddenLayers: 1, firstKDenseReplace: 1, numNextnPredictLayers: 0 };
 
@@ -54,9 +57,9 @@ test('a trainer checkpoint restores weights, state and AdamW moments; latest nam
       assert.ok(a.v[n].some((x) => x !== 0), 'moments are non-trivial');
     }
 
-    // a dangling `latest` is no checkpoint
+    // `latest` is advisory: naming a missing folder does not hide the complete checkpoint
     fs.writeFileSync(path.join(out, 'checkpoints', 'latest'), 'step-000099\n');
-    assert.equal(latestCheckpoint(out), null);
+    assert.equal(latestCheckpoint(out), dir);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
@@ -68,13 +71,13 @@ test('saving keeps the newest `keep` checkpoints and overwrites one of the same 
     const { model, opt } = trained(1);
     for (const step of [1, 2, 3]) saveTrainerCheckpoint(out, model, opt, { step, seed: 0, recipe: {} }, {});
     assert.deepEqual(fs.readdirSync(path.join(out, 'checkpoints')).sort(), ['latest', 'step-000002', 'step-000003']);
-    saveTrainerCheckpoint(out, model, opt, { step: 4, seed: 0, recipe: {} }, {}, 3);
+    saveTrainerCheckpoint(out, model, opt, { step: 4, seed: 0, recipe: {} }, {}, { keep: 3 });
     assert.deepEqual(fs.readdirSync(path.join(out, 'checkpoints')).sort(), ['latest', 'step-000002', 'step-000003', 'step-000004']);
     // a temporary directory left by a crash of this same process is replaced
     const stale = path.join(out, 'checkpoints', `.step-000004.tmp-${process.pid}`);
     fs.mkdirSync(stale);
     fs.writeFileSync(path.join(stale, 'junk'), 'x');
-    saveTrainerCheckpoint(out, model, opt, { step: 4, seed: 9, recipe: {} }, {}, 3);
+    saveTrainerCheckpoint(out, model, opt, { step: 4, seed: 9, recipe: {} }, {}, { keep: 3 });
     assert.ok(!fs.existsSync(stale));
     assert.equal(loadTrainerCheckpoint(path.join(out, 'checkpoints', 'step-000004')).state.seed, 9);
     assert.equal(latestCheckpoint(out), path.join(out, 'checkpoints', 'step-000004'));
@@ -83,12 +86,16 @@ test('saving keeps the newest `keep` checkpoints and overwrites one of the same 
   }
 });
 
-test('pruning keeps the highest steps, whatever order they were written in', () => {
+test('pruning keeps the checkpoint just written and the highest other steps, whatever order they were written in', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-tckpt-'));
   try {
     const { model, opt } = trained(2);
-    for (const step of [30, 10, 20, 5]) saveTrainerCheckpoint(out, model, opt, { step, seed: 0, recipe: {} }, {}, 2);
-    assert.deepEqual(fs.readdirSync(path.join(out, 'checkpoints')).filter((f) => f.startsWith('step-')).sort(), ['step-000020', 'step-000030']);
+    const kept = () => fs.readdirSync(path.join(out, 'checkpoints')).filter((f) => f.startsWith('step-')).sort();
+    for (const step of [30, 10, 20]) saveTrainerCheckpoint(out, model, opt, { step, seed: 0, recipe: {} }, {}, { keep: 2 });
+    assert.deepEqual(kept(), ['step-000020', 'step-000030'], 'the older of the others (10) is pruned');
+    // A lower step written last is the run's current state (e.g. resumed from it): it is never the one pruned.
+    saveTrainerCheckpoint(out, model, opt, { step: 5, seed: 0, recipe: {} }, {}, { keep: 2 });
+    assert.deepEqual(kept(), ['step-000005', 'step-000030']);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }

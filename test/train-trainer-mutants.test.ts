@@ -138,7 +138,7 @@ test('checkpoints every N steps but not at the end step; stopAfter saves where i
     assert.deepEqual([part.interrupted, part.lastStep, part.finalDir], [true, 3, path.join(out, 'checkpoints', 'step-000003')]);
     assert.deepEqual(fs.readdirSync(path.join(out, 'checkpoints')).sort(), ['latest', 'step-000002', 'step-000003']);
     assert.ok(!fs.existsSync(path.join(out, 'final')));
-    await assert.rejects(train({ recipe: r, out, quiet: true }), /already holds a run \(checkpoint step-000003\); pass --resume/);
+    await assert.rejects(train({ recipe: r, out, quiet: true }), /already holds a run \(metrics.jsonl with 3 steps; complete checkpoints step-000003, step-000002\); pass --resume/);
     const rest = await train({ recipe: r, out, quiet: true, resume: true });
     assert.deepEqual(rest.history.map((m) => m.step), [4]);
     assert.deepEqual(readMetrics(path.join(out, 'metrics.jsonl')).map((m) => m.step), [1, 2, 3, 4]);
