@@ -167,3 +167,39 @@ test('fitHistory drops the oldest exchanges, never the system message or the new
   assert.deepEqual(fitHistory(m, (x) => x.length <= 4).map((x) => x.content), ['s', 'u2', 'a2', 'u3']);
   assert.deepEqual(fitHistory(m, () => false).map((x) => x.content), ['s', 'u3']);
 });
+
+test('generate applies the chat template by default when the directory declares one; --raw is a plain completion', () => {
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')) as { chat_template?: unknown };
+  assert.ok(cfg.chat_template !== undefined, 'the fixture declares a chat template');
+  const base = ['generate', dir, '--prompt', 'What is 7 + 11?', '--temperature', '0', '--json', '--max-tokens', '24'];
+  const byDefault = JSON.parse(run(base).out) as GenerateJson & { usage: { prompt_tokens: number } };
+  const chat = JSON.parse(run([...base, '--chat']).out) as GenerateJson;
+  assert.deepEqual(byDefault.tokens, chat.tokens, 'the default is the chat mode');
+  assert.equal(typeof byDefault.reasoning, 'string', 'chat mode splits the reasoning');
+  const raw = JSON.parse(run([...base, '--raw']).out) as GenerateJson;
+  assert.equal(raw.reasoning, undefined);
+  assert.ok(raw.usage.prompt_tokens < byDefault.usage.prompt_tokens, 'the raw prompt has no template around it');
+  const both = run([...base, '--chat', '--raw']);
+  assert.equal(both.code, 2);
+  assert.match(both.err, /--chat and --raw/);
+});
+
+test('generate on a directory whose tokenizer_config.json declares no chat template is a plain completion unless --chat', () => {
+  const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-notemplate-'));
+  try {
+    for (const f of fs.readdirSync(dir)) fs.copyFileSync(path.join(dir, f), path.join(bare, f));
+    const cfg = JSON.parse(fs.readFileSync(path.join(bare, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+    delete cfg.chat_template;
+    fs.writeFileSync(path.join(bare, 'tokenizer_config.json'), JSON.stringify(cfg));
+    const args = ['generate', bare, '--prompt', 'What is 7 + 11?', '--temperature', '0', '--json', '--max-tokens', '8'];
+    const plain = JSON.parse(run(args).out) as GenerateJson;
+    assert.equal(plain.reasoning, undefined);
+    const sys = run([...args, '--system', 'Be brief.']);
+    assert.equal(sys.code, 2);
+    assert.match(sys.err, /declares no chat template/);
+    const forced = JSON.parse(run([...args, '--chat']).out) as GenerateJson;
+    assert.equal(typeof forced.reasoning, 'string');
+  } finally {
+    fs.rmSync(bare, { recursive: true, force: true });
+  }
+});

@@ -1,5 +1,7 @@
 // `tinyseek generate MODEL_DIR --prompt TEXT`: one completion from a model directory, streamed to
 // stdout (reasoning dimmed with --chat), or one JSON object with --json.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { loadModelDir, createGenerator, samplingFrom, chatPrompt, completionPrompt } from '../../infer/load.js';
@@ -100,6 +102,16 @@ export class DeltaPrinter {
   }
 }
 
+/** Whether a model directory's tokenizer_config.json declares a chat template (Hugging Face's `chat_template`). */
+export function declaresChatTemplate(dir: string): boolean {
+  try {
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')) as { chat_template?: unknown };
+    return cfg.chat_template !== undefined && cfg.chat_template !== null;
+  } catch {
+    return false; // no file (or one the tokenizer loader already refused): plain completion
+  }
+}
+
 /** One line on MTP speculative decoding: drafts accepted and the acceptance rate. */
 export function speculativeSummary(drafted: number, accepted: number): string {
   const rate = drafted > 0 ? `${(100 * accepted / drafted).toFixed(1)}%` : 'n/a (no drafts)';
@@ -114,7 +126,8 @@ interface GenerateOptions {
   topK?: number;
   minP?: number;
   seed: number;
-  chat: boolean;
+  chat?: boolean;
+  raw?: boolean;
   system?: string;
   speculative: boolean;
   json: boolean;
@@ -134,21 +147,26 @@ export function register(program: Command): void {
     .option('--top-k <k>', 'keep the k most likely tokens (0 = off)', integer('--top-k'))
     .option('--min-p <p>', 'keep tokens at least p × as likely as the most likely one (0 = off)', numberIn('--min-p', 0, 1))
     .option('--seed <s>', 'sampling seed', integer('--seed'), 0)
-    .option('--chat', 'apply the chat template to the prompt and split reasoning from the answer', false)
-    .option('--system <text>', 'a system message (with --chat)')
+    .option('--chat', 'apply the chat template to the prompt and split reasoning from the answer (the default when the model directory declares a chat template)')
+    .option('--raw', 'plain completion of the prompt text, no chat template (the default when the directory declares none)')
+    .option('--system <text>', 'a system message (chat mode)')
     .option('--speculative', 'MTP speculative decoding (reports the acceptance rate: on stderr, or in --json)', false)
     .option('--show-thinking [bool]', 'show the reasoning (with --chat, text output); --show-thinking=false hides it', boolArg('--show-thinking'), true)
     .option('--json', 'print one JSON object: text, tokens, finish_reason, usage', false)
     .action(async (dir: string, o: GenerateOptions) => {
       if (!o.prompt) throw new CliError('--prompt: expected a non-empty prompt');
       if (o.topK !== undefined && o.topK < 0) throw new CliError(`--top-k: expected an integer ≥ 0, found ${o.topK}`);
-      if (o.system !== undefined && !o.chat) throw new CliError('--system needs --chat');
+      if (o.chat && o.raw) throw new CliError('--chat and --raw: expected at most one of them');
+      if (o.system !== undefined && o.raw) throw new CliError('--system: a system message needs chat mode; found --raw');
       const lm = loadForCli(dir);
+      // As llama.cpp's llama-cli does: conversation mode whenever the model ships a chat template.
+      const chat = o.chat ?? (o.raw ? false : declaresChatTemplate(dir));
+      if (o.system !== undefined && !chat) throw new CliError(`--system: ${dir}/tokenizer_config.json declares no chat template, so the prompt is a plain completion; pass --chat to use the default one`);
       if (o.speculative && lm.model.cfg.numNextnPredictLayers < 1) throw new CliError(`--speculative: ${dir} has no MTP module (num_nextn_predict_layers = 0)`);
       const tok = lm.tokenizer;
       let ids: number[];
       let opensThinking = false;
-      if (o.chat) {
+      if (chat) {
         const messages: ChatMessage[] = [];
         if (o.system !== undefined) messages.push({ role: 'system', content: o.system });
         messages.push({ role: 'user', content: o.prompt });
@@ -189,8 +207,8 @@ export function register(program: Command): void {
       const body = res.finishReason === 'stop' && lm.stopTokenIds.includes(res.tokens.at(-1)!) ? res.tokens.slice(0, -1) : res.tokens;
       const out: Record<string, unknown> = {
         model: lm.name,
-        text: o.chat ? splitter.content : tok.decode(body),
-        ...(o.chat ? { reasoning: splitter.reasoning } : {}),
+        text: chat ? splitter.content : tok.decode(body),
+        ...(chat ? { reasoning: splitter.reasoning } : {}),
         tokens: res.tokens,
         finish_reason: res.finishReason,
         usage: { prompt_tokens: res.promptTokens, completion_tokens: res.tokens.length, total_tokens: res.promptTokens + res.tokens.length },

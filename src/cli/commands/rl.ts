@@ -51,11 +51,11 @@ export function register(program: Command): void {
     .option('--temperature <t>', 'sampling temperature', num('temperature'), 0.6)
     .option('--top-p <p>', 'nucleus mass', num('top-p'), 0.95)
     .option('--max-tokens <n>', 'completion limit', num('max-tokens', true), 256)
-    .option('--template <name>', 'prompt template (r1zero or default)', 'r1zero')
+    .option('--template <name>', 'chat template of the prompts: a name in the model\'s tokenizer_config.json (default: its "default" template, as serve and chat use) or r1zero (base and R1-Zero models)')
     .option('--seed <s>', 'seed of the held-out problems and samplers', num('seed', true), 0)
     .option('--out <file>', 'also write the JSON report to this file')
     .option('--json', 'print JSON', false)
-    .action(async (dir: string, f: { families?: string[]; difficulties: number[]; n: number; k: number; temperature: number; topP: number; maxTokens: number; template: string; seed: number; out?: string; json: boolean }) => {
+    .action(async (dir: string, f: { families?: string[]; difficulties: number[]; n: number; k: number; temperature: number; topP: number; maxTokens: number; template?: string; seed: number; out?: string; json: boolean }) => {
       if (!fs.existsSync(path.join(dir, 'config.json'))) throw new CliError(`${dir} is not a model directory (no config.json)`);
       const { loadModel } = await import('../../model/checkpoint.js');
       const { Tokenizer } = await import('../../tokenizer/index.js');
@@ -66,10 +66,17 @@ export function register(program: Command): void {
       model.eval();
       const tok = Tokenizer.fromDir(dir);
       const gen = new Generator(model, { maxBatch: 128, maxLen: Math.min(512, model.cfg.maxPositionEmbeddings) });
-      const rep = await evaluate(gen, tok, { families: f.families, difficulties: f.difficulties, n: f.n, k: f.k, temperature: f.temperature, topP: f.topP, maxNewTokens: f.maxTokens, seed: f.seed, template: f.template });
+      const template = f.template ?? 'default';
+      if (!(template in tok.templates) && template !== 'r1zero' && !template.includes('{')) {
+        throw new CliError(`--template: expected one of ${Object.keys(tok.templates).join(', ')} (from ${dir}/tokenizer_config.json); found "${template}"`);
+      }
+      const rep = await evaluate(gen, tok, { families: f.families, difficulties: f.difficulties, n: f.n, k: f.k, temperature: f.temperature, topP: f.topP, maxNewTokens: f.maxTokens, seed: f.seed, template });
       if (f.out) writeFileAtomic(f.out, JSON.stringify(rep, null, 2) + '\n');
       if (f.json) console.log(JSON.stringify(rep));
-      else console.log(`${formatEvalTable(rep)}\n(${rep.seconds.toFixed(1)} s; percentages; difficulties ${f.difficulties.join(',')}, ${f.n} problems each)`);
+      else console.log(`${formatEvalTable(rep)}\n(${rep.seconds.toFixed(1)} s; percentages; difficulties ${f.difficulties.join(',')}, ${f.n} problems each; template "${template}")`);
+      if (f.template === undefined && !(rep.mean.formatRate > 0) && !(rep.mean.greedy > 0) && !(rep.mean.pass1 > 0)) {
+        console.error('note: no completion scored or was in the chat format under the "default" template; a base or R1-Zero model answers the R1-Zero prompt: pass --template r1zero');
+      }
     });
 
   program
