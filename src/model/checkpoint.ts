@@ -69,6 +69,34 @@ export interface LoadModelOptions {
   onWarning?: (message: string) => void;
   /** Bytes the model may take; default: the memory available to the process now. */
   memoryLimit?: number;
+  /**
+   * Load the MTP module(s) (`model.layers.{num_hidden_layers + k}.*`) when the weights hold them
+   * (default true). false skips them: they are neither checked, read nor allocated, and the model
+   * has num_nextn_predict_layers = 0. A directory whose config names MTP layers its weights do not
+   * hold (converted without them, as DeepSeek's convert.py and transformers do) loads without MTP.
+   */
+  mtp?: boolean;
+}
+
+/** True if `name` is a tensor of an MTP layer: `model.layers.{L}.` with L ≥ num_hidden_layers. */
+export function isMtpTensor(cfg: ModelConfig, name: string): boolean {
+  const m = /^model\.layers\.(\d+)\./.exec(name);
+  return m !== null && Number(m[1]) >= cfg.numHiddenLayers;
+}
+
+/**
+ * The configuration to build from a directory, given what its weights hold: MTP layers dropped
+ * (num_nextn_predict_layers = 0) when not wanted or when none of their tensors are stored.
+ * A partial MTP layer is left to the tensor check, which names what is missing.
+ */
+function withMtpChoice(dir: string, cfg: ModelConfig, found: TensorInfo[], want: boolean, note: (m: string) => void): ModelConfig {
+  if (cfg.numNextnPredictLayers === 0) return cfg;
+  if (!want) return { ...cfg, numNextnPredictLayers: 0 };
+  if (found.some((t) => isMtpTensor(cfg, t.name))) return cfg;
+  const L = cfg.numHiddenLayers;
+  const layers = cfg.numNextnPredictLayers === 1 ? `model.layers.${L}.*` : `model.layers.${L}–${L + cfg.numNextnPredictLayers - 1}.*`;
+  note(`${dir}: config.json has num_nextn_predict_layers = ${cfg.numNextnPredictLayers} but the weights hold no ${layers} tensors; loaded without MTP (no speculative decoding)`);
+  return { ...cfg, numNextnPredictLayers: 0 };
 }
 
 /** Names at most `n` items: "a, b, c and 4 more". */
@@ -122,7 +150,8 @@ function checkBeforeAllocating(dir: string, cfg: ModelConfig, found: TensorInfo[
  * config.json must state every shape key; before the model is allocated its size is checked against
  * the weights and the available memory, and every expected tensor (name, shape) against the
  * safetensors headers, all problems reported at once. FP8 weights with `weight_scale_inv` are
- * dequantized. The MTP copies of embedding/head may be present or not. Tensors holding NaN or ±inf
+ * dequantized. The MTP layers are loaded when present and skipped with `mtp: false` or when absent
+ * (see LoadModelOptions.mtp); their copies of embedding/head may be present or not. Tensors holding NaN or ±inf
  * (or F16 data that looks like BF16) are reported through `onWarning`.
  */
 export function loadModel(dir: string, opts: LoadModelOptions = {}): DeepseekV3 {
@@ -136,7 +165,11 @@ export function loadModel(dir: string, opts: LoadModelOptions = {}): DeepseekV3 
       if (e instanceof ConfigError) throw new ConfigError(`${path.join(dir, 'config.json')}: ${e.message.replace(/^config\.json: /, '')}`, e.key, e.expected, e.found);
       throw e;
     }
-    const found = loadedTensorInfos(md.tensors);
+    let found = loadedTensorInfos(md.tensors);
+    const full = cfg;
+    cfg = withMtpChoice(dir, cfg, found, opts.mtp ?? true, warn);
+    // Skipped MTP layers are not checked or read.
+    if (cfg.numNextnPredictLayers < full.numNextnPredictLayers) found = found.filter((t) => !isMtpTensor(full, t.name));
     checkBeforeAllocating(dir, cfg, found, opts.memoryLimit);
     const model = new DeepseekV3(cfg, 0);
     const nonFinite: string[] = [];
