@@ -6,6 +6,8 @@ import path from 'node:path';
 import { DeepseekV3 } from './model.js';
 import type { ModelConfig } from './config.js';
 import { configFromHF, configToHF, ConfigError } from './config.js';
+import { publishedConfigKeys, publishedDtype, publishedRecords } from './published.js';
+import type { PublishedLayout } from './published.js';
 import { checkModelFitsMemory, formatBytes, modelFootprint, modelTensors, sizeKeys } from './shapes.js';
 import { readModelDir, writeModelDir, loadedTensorInfos, readFloat32, checkTensors, numelOf, CheckpointError } from '../io/index.js';
 import type { TensorRecord, TensorInfo, ExpectedTensor, SaveOptions } from '../io/index.js';
@@ -20,6 +22,12 @@ export interface SaveModelOptions {
   generation?: Record<string, unknown>;
   /** Shard weights above this many bytes. */
   shardBytes?: number;
+  /**
+   * Store as DeepSeek publishes V3/R1 (see published.ts): 'fp8' = block-FP8 Linear weights with
+   * `weight_scale_inv` and V3's `quantization_config`, 'bf16' = the same without FP8; the router bias
+   * stays F32 and everything else is BF16. Overrides `dtype`.
+   */
+  layout?: PublishedLayout;
 }
 
 /** The names of the MTP layers' copies of the shared embedding and head. */
@@ -46,8 +54,11 @@ export function modelRecords(model: DeepseekV3): TensorRecord[] {
 /** Writes a model directory (every file atomically; config.json last). */
 export function saveModel(dir: string, model: DeepseekV3, opts: SaveModelOptions = {}): void {
   const cfg = model.cfg;
+  const config = configToHF(cfg);
+  // The quantization a loaded FP8 checkpoint declared no longer describes weights written otherwise.
+  delete config.quantization_config;
   writeModelDir(dir, {
-    config: configToHF(cfg),
+    config: opts.layout ? { ...config, ...publishedConfigKeys(opts.layout) } : config,
     generationConfig: {
       bos_token_id: cfg.bosTokenId,
       eos_token_id: cfg.eosTokenId,
@@ -56,9 +67,9 @@ export function saveModel(dir: string, model: DeepseekV3, opts: SaveModelOptions
       top_p: 0.95,
       ...opts.generation,
     },
-    tensors: modelRecords(model),
+    tensors: opts.layout ? publishedRecords(modelRecords(model), opts.layout) : modelRecords(model),
     tokenizerFiles: opts.tokenizerFiles,
-    dtype: opts.dtype,
+    dtype: opts.layout ? publishedDtype : opts.dtype,
     shardBytes: opts.shardBytes,
   });
 }
