@@ -10,7 +10,8 @@ import { publishedConfigKeys, publishedDtype, publishedRecords } from './publish
 import type { PublishedLayout } from './published.js';
 import { checkModelFitsMemory, formatBytes, modelFootprint, modelTensors, sizeKeys } from './shapes.js';
 import { readModelDir, writeModelDir, loadedTensorInfos, readFloat32, checkTensors, numelOf, CheckpointError } from '../io/index.js';
-import type { TensorRecord, TensorInfo, ExpectedTensor, SaveOptions } from '../io/index.js';
+import { SCALE_INV_SUFFIX } from '../io/index.js';
+import type { TensorRecord, TensorInfo, ExpectedTensor, SaveOptions, TensorSource } from '../io/index.js';
 
 /** Options for saving. */
 export interface SaveModelOptions {
@@ -157,6 +158,18 @@ function checkBeforeAllocating(dir: string, cfg: ModelConfig, found: TensorInfo[
 }
 
 /**
+ * A config declaring V3's block FP8 (`quantization_config`) needs a `weight_scale_inv` beside every
+ * FP8 weight: one without would be read as raw E4M3 values, off by its block scale.
+ */
+function checkBlockScales(dir: string, src: TensorSource): void {
+  const unscaled = src.keys().filter((k) => src.info(k).dtype.startsWith('F8_') && !src.has(k + SCALE_INV_SUFFIX));
+  if (unscaled.length === 0) return;
+  throw new CheckpointError(
+    `${dir}: config.json declares block FP8 (quantization_config) but ${unscaled.length} FP8 tensor(s) have no ${SCALE_INV_SUFFIX} companion: ${listSome(unscaled)}`,
+  );
+}
+
+/**
  * Loads a model directory (a tinyseek save or a DeepSeek checkpoint of a small configuration).
  * config.json must state every shape key; before the model is allocated its size is checked against
  * the weights and the available memory, and every expected tensor (name, shape) against the
@@ -176,6 +189,7 @@ export function loadModel(dir: string, opts: LoadModelOptions = {}): DeepseekV3 
       if (e instanceof ConfigError) throw new ConfigError(`${path.join(dir, 'config.json')}: ${e.message.replace(/^config\.json: /, '')}`, e.key, e.expected, e.found);
       throw e;
     }
+    if (cfg.extra.quantization_config) checkBlockScales(dir, md.tensors);
     let found = loadedTensorInfos(md.tensors);
     const full = cfg;
     cfg = withMtpChoice(dir, cfg, found, opts.mtp ?? true, warn);
