@@ -23,6 +23,7 @@ export { DeepseekV3 } from './model/model.js';
 export type { ForwardOptions, ForwardResult, LossResult } from './model/model.js';
 export { saveModel, isModelDir, CheckpointError } from './model/checkpoint.js';
 export type { LoadModelOptions, SaveModelOptions } from './model/checkpoint.js';
+export type { PublishedLayout } from './model/published.js';
 export { getPreset, presetNames, resolveConfig } from './model/presets.js';
 export { configFromHF, configToHF, loadConfigPath, ConfigError } from './model/config.js';
 export type { ModelConfig } from './model/config.js';

@@ -214,6 +214,53 @@ test('non-positive sizes and wrong types are rejected', () => {
   rejects((j) => (j.rope_theta = -1), 'rope_theta', /a positive number/, 'found -1');
 });
 
+test('config values tinyseek does not implement are refused naming the key and the value', () => {
+  rejects((j) => (j.hidden_act = 'gelu'), 'hidden_act', /"silu".*not implemented/, '"gelu"');
+  rejects((j) => (j.hidden_act = 'relu'), 'hidden_act', /not implemented/, '"relu"');
+  rejects((j) => (j.attention_bias = true), 'attention_bias', /false.*not implemented/, 'found true');
+  rejects((j) => (j.mlp_bias = true), 'mlp_bias', /not implemented/, 'found true');
+  rejects((j) => (j.attention_dropout = 0.1), 'attention_dropout', /not implemented/, 'found 0.1');
+  rejects((j) => (j.num_key_value_heads = 8), 'num_key_value_heads', /num_attention_heads \(128\)/, 'found 8');
+  rejects((j) => (j.rope_interleave = false), 'rope_interleave', /rotate-half RoPE is not implemented/, 'found false');
+  rejects((j) => (j.rope_scaling = { type: 'dynamic', factor: 2 }), 'rope_scaling.type', /"yarn"/, '"dynamic"');
+  rejects((j) => (j.rope_scaling = { rope_type: 'llama3', factor: 8 }), 'rope_scaling.type', /"yarn"/, '"llama3"');
+  rejects((j) => (j.rope_scaling = { ...V3_CONFIG_JSON.rope_scaling, attention_factor: 1.2 }), 'rope_scaling.attention_factor', /not implemented/, 'found 1.2');
+  rejects((j) => (j.rope_scaling = { ...V3_CONFIG_JSON.rope_scaling, truncate: false }), 'rope_scaling.truncate', /not implemented/, 'found false');
+  rejects((j) => (j.scoring_func = 'sqrtsoftplus'), 'scoring_func', /"sigmoid", "softmax"/, '"sqrtsoftplus"');
+  rejects((j) => (j.topk_method = 'noaux'), 'topk_method', /"noaux_tc", "greedy", "group_limited_greedy"/, '"noaux"');
+  rejects((j) => (j.quantization_config = { quant_method: 'gptq', bits: 4 }), 'quantization_config.quant_method', /"fp8".*not implemented/, '"gptq"');
+  rejects((j) => (j.quantization_config = { ...V3_CONFIG_JSON.quantization_config, weight_block_size: [64, 64] }), 'quantization_config.weight_block_size', /\[128, 128\]/, '[64, 64]');
+  rejects((j) => (j.quantization_config = { ...V3_CONFIG_JSON.quantization_config, fmt: 'e5m2' }), 'quantization_config.fmt', /"e4m3"/, '"e5m2"');
+  rejects((j) => (j.quantization_config = { ...V3_CONFIG_JSON.quantization_config, activation_scheme: 'static' }), 'quantization_config.activation_scheme', /"dynamic"/, '"static"');
+  rejects((j) => (j.ep_size = 0), 'ep_size', /a positive integer/, 'found 0');
+  // What V3, V3.1 and HF write is accepted.
+  for (const ok of [
+    (j: Record<string, unknown>) => (j.hidden_act = 'swish'),
+    (j: Record<string, unknown>) => (j.rope_interleave = true),
+    (j: Record<string, unknown>) => (j.quantization_config = { ...V3_CONFIG_JSON.quantization_config, scale_fmt: 'ue8m0' }),
+    (j: Record<string, unknown>) => (j.rope_scaling = { ...V3_CONFIG_JSON.rope_scaling, truncate: true }),
+  ]) {
+    const j: Record<string, unknown> = clone(V3_CONFIG_JSON);
+    ok(j);
+    assert.deepEqual(configToHF(configFromHF(j)), j);
+  }
+  // A config edited in code is held to the same rules.
+  const c = getPreset('nano');
+  c.extra.hidden_act = 'gelu';
+  assert.throws(() => validateConfig(c), /config key "hidden_act": expected "silu".*found "gelu"/);
+});
+
+test('n_shared_experts: null is accepted as Hugging Face does (no shared experts)', () => {
+  const j: Record<string, unknown> = clone(V3_CONFIG_JSON);
+  j.n_shared_experts = null;
+  const c = configFromHF(j);
+  assert.equal(c.nSharedExperts, 0);
+  assert.equal(configToHF(c).n_shared_experts, 0);
+  const noShared = countParams(c).total, withShared = countParams(configFromHF(V3_CONFIG_JSON)).total;
+  // One shared expert per MoE layer: 58 layers × 3 × 7168 × 2048.
+  assert.equal(withShared - noShared, 58 * 3 * 7168 * 2048);
+});
+
 test('validateConfig catches edits made in code', () => {
   const c = getPreset('nano');
   c.topkGroup = 5;

@@ -13,7 +13,8 @@ import { dequantFp8Blocks, fp8ScaleShape } from '../src/io/fp8.js';
 import { writeModelDir } from '../src/io/index.js';
 import { getPreset } from '../src/model/presets.js';
 import { DeepseekV3 } from '../src/model/model.js';
-import { loadModel, modelRecords } from '../src/model/checkpoint.js';
+import { loadModel, modelRecords, saveModel } from '../src/model/checkpoint.js';
+import { CheckpointError } from '../src/io/index.js';
 import { configToHF } from '../src/model/config.js';
 
 /**
@@ -114,3 +115,33 @@ test('a checkpoint with FP8 weights (bytes and scales made here) loads to exactl
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a config declaring block FP8 refuses an FP8 weight without its weight_scale_inv; saving a loaded FP8 model plainly drops quantization_config', () => {
+  const model = new DeepseekV3(getPreset('nano'), 6);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-fp8-'));
+  try {
+    saveModel(dir, model, { layout: 'fp8' });
+    const loaded = loadModel(dir);
+    assert.deepEqual(loaded.cfg.extra.quantization_config, { activation_scheme: 'dynamic', fmt: 'e4m3', quant_method: 'fp8', weight_block_size: [128, 128] });
+    // Written plainly (F32), the weights are no longer FP8: the config must not say they are.
+    const plain = path.join(dir, 'plain');
+    saveModel(plain, loaded);
+    const cfg = JSON.parse(fs.readFileSync(path.join(plain, 'config.json'), 'utf8')) as Record<string, unknown>;
+    assert.equal(cfg.quantization_config, undefined);
+    // Drop one scale: that weight would be read off by its block scale.
+    const recs = modelRecords(model).flatMap((r) => {
+      if (!r.name.endsWith('o_proj.weight')) return [r];
+      const f = fixture(r.shape[0], r.shape[1], 3);
+      return r.name.startsWith('model.layers.0.') ? [{ name: r.name, dtype: 'F8_E4M3' as const, shape: r.shape, data: f.bytes }]
+        : [{ name: r.name, dtype: 'F8_E4M3' as const, shape: r.shape, data: f.bytes }, { name: r.name + '_scale_inv', dtype: 'F32' as const, shape: f.scaleShape, data: f.scale }];
+    });
+    writeModelDir(dir, { config: { ...configToHF(model.cfg), quantization_config: cfg0() }, tensors: recs });
+    assert.throws(() => loadModel(dir), (e: unknown) => e instanceof CheckpointError && /declares block FP8 \(quantization_config\) but 1 FP8 tensor\(s\) have no _scale_inv companion: model\.layers\.0\.self_attn\.o_proj\.weight/.test(e.message));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function cfg0(): Record<string, unknown> {
+  return { activation_scheme: 'dynamic', fmt: 'e4m3', quant_method: 'fp8', weight_block_size: [128, 128] };
+}

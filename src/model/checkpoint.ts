@@ -6,9 +6,12 @@ import path from 'node:path';
 import { DeepseekV3 } from './model.js';
 import type { ModelConfig } from './config.js';
 import { configFromHF, configToHF, ConfigError } from './config.js';
+import { publishedConfigKeys, publishedDtype, publishedRecords } from './published.js';
+import type { PublishedLayout } from './published.js';
 import { checkModelFitsMemory, formatBytes, modelFootprint, modelTensors, sizeKeys } from './shapes.js';
 import { readModelDir, writeModelDir, loadedTensorInfos, readFloat32, checkTensors, numelOf, CheckpointError } from '../io/index.js';
-import type { TensorRecord, TensorInfo, ExpectedTensor, SaveOptions } from '../io/index.js';
+import { SCALE_INV_SUFFIX } from '../io/index.js';
+import type { TensorRecord, TensorInfo, ExpectedTensor, SaveOptions, TensorSource } from '../io/index.js';
 
 /** Options for saving. */
 export interface SaveModelOptions {
@@ -20,6 +23,12 @@ export interface SaveModelOptions {
   generation?: Record<string, unknown>;
   /** Shard weights above this many bytes. */
   shardBytes?: number;
+  /**
+   * Store as DeepSeek publishes V3/R1 (see published.ts): 'fp8' = block-FP8 Linear weights with
+   * `weight_scale_inv` and V3's `quantization_config`, 'bf16' = the same without FP8; the router bias
+   * stays F32 and everything else is BF16. Overrides `dtype`.
+   */
+  layout?: PublishedLayout;
 }
 
 /** The names of the MTP layers' copies of the shared embedding and head. */
@@ -46,8 +55,11 @@ export function modelRecords(model: DeepseekV3): TensorRecord[] {
 /** Writes a model directory (every file atomically; config.json last). */
 export function saveModel(dir: string, model: DeepseekV3, opts: SaveModelOptions = {}): void {
   const cfg = model.cfg;
+  const config = configToHF(cfg);
+  // The quantization a loaded FP8 checkpoint declared no longer describes weights written otherwise.
+  delete config.quantization_config;
   writeModelDir(dir, {
-    config: configToHF(cfg),
+    config: opts.layout ? { ...config, ...publishedConfigKeys(opts.layout) } : config,
     generationConfig: {
       bos_token_id: cfg.bosTokenId,
       eos_token_id: cfg.eosTokenId,
@@ -56,9 +68,9 @@ export function saveModel(dir: string, model: DeepseekV3, opts: SaveModelOptions
       top_p: 0.95,
       ...opts.generation,
     },
-    tensors: modelRecords(model),
+    tensors: opts.layout ? publishedRecords(modelRecords(model), opts.layout) : modelRecords(model),
     tokenizerFiles: opts.tokenizerFiles,
-    dtype: opts.dtype,
+    dtype: opts.layout ? publishedDtype : opts.dtype,
     shardBytes: opts.shardBytes,
   });
 }
@@ -69,6 +81,34 @@ export interface LoadModelOptions {
   onWarning?: (message: string) => void;
   /** Bytes the model may take; default: the memory available to the process now. */
   memoryLimit?: number;
+  /**
+   * Load the MTP module(s) (`model.layers.{num_hidden_layers + k}.*`) when the weights hold them
+   * (default true). false skips them: they are neither checked, read nor allocated, and the model
+   * has num_nextn_predict_layers = 0. A directory whose config names MTP layers its weights do not
+   * hold (converted without them, as DeepSeek's convert.py and transformers do) loads without MTP.
+   */
+  mtp?: boolean;
+}
+
+/** True if `name` is a tensor of an MTP layer: `model.layers.{L}.` with L ≥ num_hidden_layers. */
+export function isMtpTensor(cfg: ModelConfig, name: string): boolean {
+  const m = /^model\.layers\.(\d+)\./.exec(name);
+  return m !== null && Number(m[1]) >= cfg.numHiddenLayers;
+}
+
+/**
+ * The configuration to build from a directory, given what its weights hold: MTP layers dropped
+ * (num_nextn_predict_layers = 0) when not wanted or when none of their tensors are stored.
+ * A partial MTP layer is left to the tensor check, which names what is missing.
+ */
+function withMtpChoice(dir: string, cfg: ModelConfig, found: TensorInfo[], want: boolean, note: (m: string) => void): ModelConfig {
+  if (cfg.numNextnPredictLayers === 0) return cfg;
+  if (!want) return { ...cfg, numNextnPredictLayers: 0 };
+  if (found.some((t) => isMtpTensor(cfg, t.name))) return cfg;
+  const L = cfg.numHiddenLayers;
+  const layers = cfg.numNextnPredictLayers === 1 ? `model.layers.${L}.*` : `model.layers.${L}–${L + cfg.numNextnPredictLayers - 1}.*`;
+  note(`${dir}: config.json has num_nextn_predict_layers = ${cfg.numNextnPredictLayers} but the weights hold no ${layers} tensors; loaded without MTP (no speculative decoding)`);
+  return { ...cfg, numNextnPredictLayers: 0 };
 }
 
 /** Names at most `n` items: "a, b, c and 4 more". */
@@ -118,11 +158,24 @@ function checkBeforeAllocating(dir: string, cfg: ModelConfig, found: TensorInfo[
 }
 
 /**
+ * A config declaring V3's block FP8 (`quantization_config`) needs a `weight_scale_inv` beside every
+ * FP8 weight: one without would be read as raw E4M3 values, off by its block scale.
+ */
+function checkBlockScales(dir: string, src: TensorSource): void {
+  const unscaled = src.keys().filter((k) => src.info(k).dtype.startsWith('F8_') && !src.has(k + SCALE_INV_SUFFIX));
+  if (unscaled.length === 0) return;
+  throw new CheckpointError(
+    `${dir}: config.json declares block FP8 (quantization_config) but ${unscaled.length} FP8 tensor(s) have no ${SCALE_INV_SUFFIX} companion: ${listSome(unscaled)}`,
+  );
+}
+
+/**
  * Loads a model directory (a tinyseek save or a DeepSeek checkpoint of a small configuration).
  * config.json must state every shape key; before the model is allocated its size is checked against
  * the weights and the available memory, and every expected tensor (name, shape) against the
  * safetensors headers, all problems reported at once. FP8 weights with `weight_scale_inv` are
- * dequantized. The MTP copies of embedding/head may be present or not. Tensors holding NaN or ±inf
+ * dequantized. The MTP layers are loaded when present and skipped with `mtp: false` or when absent
+ * (see LoadModelOptions.mtp); their copies of embedding/head may be present or not. Tensors holding NaN or ±inf
  * (or F16 data that looks like BF16) are reported through `onWarning`.
  */
 export function loadModel(dir: string, opts: LoadModelOptions = {}): DeepseekV3 {
@@ -136,7 +189,12 @@ export function loadModel(dir: string, opts: LoadModelOptions = {}): DeepseekV3 
       if (e instanceof ConfigError) throw new ConfigError(`${path.join(dir, 'config.json')}: ${e.message.replace(/^config\.json: /, '')}`, e.key, e.expected, e.found);
       throw e;
     }
-    const found = loadedTensorInfos(md.tensors);
+    if (cfg.extra.quantization_config) checkBlockScales(dir, md.tensors);
+    let found = loadedTensorInfos(md.tensors);
+    const full = cfg;
+    cfg = withMtpChoice(dir, cfg, found, opts.mtp ?? true, warn);
+    // Skipped MTP layers are not checked or read.
+    if (cfg.numNextnPredictLayers < full.numNextnPredictLayers) found = found.filter((t) => !isMtpTensor(full, t.name));
     checkBeforeAllocating(dir, cfg, found, opts.memoryLimit);
     const model = new DeepseekV3(cfg, 0);
     const nonFinite: string[] = [];

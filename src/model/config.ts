@@ -245,9 +245,11 @@ export function configFromHF(json: unknown, opts: ConfigReadOptions = {}): Model
   }
   const modelType = json.model_type === undefined ? 'deepseek_v3' : oneOf(json, 'model_type', ['deepseek_v3', 'deepseek_v2'] as const);
   const j: Json = { ...DEFAULTS[modelType], ...json };
-  // HF writes n_group/topk_group as null when routing is not group-limited.
+  // HF writes n_group/topk_group as null when routing is not group-limited, and n_shared_experts
+  // as null for a model without shared experts (its modeling code tests `is not None`).
   if (j.n_group === null) j.n_group = 1;
   if (j.topk_group === null) j.topk_group = 1;
+  if (j.n_shared_experts === null) j.n_shared_experts = 0;
   const qLora = j.q_lora_rank;
   const extra: Json = {};
   for (const [k, v] of Object.entries(json)) if (!(KNOWN_KEYS as readonly string[]).includes(k)) extra[k] = v;
@@ -447,6 +449,83 @@ export function validateConfig(c: ModelConfig): void {
   }
   const freq = c.extra.moe_layer_freq;
   if (freq !== undefined) positiveInt('moe_layer_freq', freq);
+  checkImplemented(c);
+}
+
+/** A config.json key kept in `extra` whose value changes what the model computes, and the values tinyseek runs. */
+interface ImplementedValue {
+  key: string;
+  ok: (v: unknown, c: ModelConfig) => boolean;
+  expected: (c: ModelConfig) => string;
+}
+
+const isPositiveInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v > 0;
+
+/**
+ * Keys Hugging Face's DeepseekV2/V3 configurations (and transformers' generic ones) carry that
+ * ModelConfig does not model, with the only values tinyseek implements. Anything else would be run
+ * as something it is not (a "gelu" model run with SiLU), so it is refused naming the key and value.
+ * Absent keys take HF's defaults, which are the implemented values. Keys that only concern training
+ * infrastructure or bookkeeping (ep_size, pretraining_tp, initializer_range, use_cache, torch_dtype,
+ * transformers_version, auto_map) do not change the function computed and are kept unchecked.
+ */
+const IMPLEMENTED: readonly ImplementedValue[] = [
+  // transformers' ACT2FN maps both "silu" and "swish" to SiLU; DeepSeek's MLP is SwiGLU.
+  { key: 'hidden_act', ok: (v) => v === 'silu' || v === 'swish', expected: () => '"silu" (SwiGLU; "swish" is the same function); other activations are not implemented' },
+  { key: 'attention_bias', ok: (v) => v === false, expected: () => 'false (MLA\'s projections have no bias; attention biases are not implemented)' },
+  { key: 'mlp_bias', ok: (v) => v === false, expected: () => 'false (MLP biases are not implemented)' },
+  { key: 'attention_dropout', ok: (v) => v === 0, expected: () => '0 (attention dropout is not implemented)' },
+  // MLA up-projects one key and value per head from the shared latent: there are no KV groups.
+  { key: 'num_key_value_heads', ok: (v, c) => v === null || v === c.numAttentionHeads, expected: (c) => `num_attention_heads (${c.numAttentionHeads}): MLA has one key/value head per query head` },
+  // transformers' DeepseekV3Config: true = DeepSeek's RoPE on adjacent pairs, which tinyseek runs.
+  { key: 'rope_interleave', ok: (v) => v === true, expected: () => 'true (RoPE on adjacent pairs as DeepSeek\'s checkpoints; rotate-half RoPE is not implemented)' },
+  { key: 'ep_size', ok: isPositiveInt, expected: () => 'a positive integer' },
+  { key: 'pretraining_tp', ok: isPositiveInt, expected: () => 'a positive integer' },
+];
+
+/** The only quantization tinyseek reads: DeepSeek-V3's block FP8 (dequantized on load). */
+export const V3_QUANTIZATION_CONFIG = { activation_scheme: 'dynamic', fmt: 'e4m3', quant_method: 'fp8', weight_block_size: [128, 128] } as const;
+
+function checkQuantization(q: unknown): void {
+  if (!isObject(q)) throw ConfigError.forKey('quantization_config', 'an object', q);
+  if (q.quant_method !== 'fp8') {
+    throw ConfigError.forKey('quantization_config.quant_method', '"fp8" (DeepSeek-V3\'s block FP8; other quantization methods are not implemented)', q.quant_method);
+  }
+  if (q.fmt !== undefined && q.fmt !== 'e4m3') throw ConfigError.forKey('quantization_config.fmt', '"e4m3" (other FP8 formats are not implemented)', q.fmt);
+  const b = q.weight_block_size;
+  if (!Array.isArray(b) || b.length !== 2 || b[0] !== 128 || b[1] !== 128) {
+    throw ConfigError.forKey('quantization_config.weight_block_size', '[128, 128] (other block sizes are not implemented)', Array.isArray(b) ? `[${b.join(', ')}]` : b);
+  }
+  // Static activation scales would come as input_scale tensors; weights are dequantized and
+  // activations stay in float32, so only the dynamic scheme (no stored activation scales) is read.
+  if (q.activation_scheme !== undefined && q.activation_scheme !== 'dynamic') {
+    throw ConfigError.forKey('quantization_config.activation_scheme', '"dynamic" (static activation scales are not implemented)', q.activation_scheme);
+  }
+  // scale_fmt ("ue8m0", V3.1) rounds activation scales to powers of two inside FP8 GEMMs; weights
+  // dequantized on load are unaffected.
+  if (q.scale_fmt !== undefined && q.scale_fmt !== null && q.scale_fmt !== 'ue8m0') {
+    throw ConfigError.forKey('quantization_config.scale_fmt', '"ue8m0" or absent', q.scale_fmt);
+  }
+}
+
+/** Refuses config values tinyseek does not implement (see IMPLEMENTED), naming the key and the value. */
+function checkImplemented(c: ModelConfig): void {
+  for (const r of IMPLEMENTED) {
+    const v = c.extra[r.key];
+    if (v !== undefined && !r.ok(v, c)) throw ConfigError.forKey(r.key, r.expected(c), v);
+  }
+  if (c.extra.quantization_config !== undefined && c.extra.quantization_config !== null) checkQuantization(c.extra.quantization_config);
+  const y = c.ropeScaling;
+  if (y !== null) {
+    // transformers' YaRN: an explicit attention_factor replaces the mscale ratio; truncate=false
+    // keeps the correction range unrounded. DeepSeek uses neither.
+    if (y.extra.attention_factor !== undefined && y.extra.attention_factor !== null) {
+      throw ConfigError.forKey('rope_scaling.attention_factor', 'absent (YaRN\'s temperature comes from mscale / mscale_all_dim; an explicit attention_factor is not implemented)', y.extra.attention_factor);
+    }
+    if (y.extra.truncate !== undefined && y.extra.truncate !== true) {
+      throw ConfigError.forKey('rope_scaling.truncate', 'true or absent (unrounded YaRN correction ranges are not implemented)', y.extra.truncate);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

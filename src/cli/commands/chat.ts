@@ -8,7 +8,7 @@ import { CliError } from '../errors.js';
 import { createGenerator, samplingFrom, chatPrompt } from '../../infer/load.js';
 import { ReasoningSplitter } from '../../infer/chat-stream.js';
 import type { ChatMessage } from '../../tokenizer/index.js';
-import { positiveInt, integer, numberIn, boolArg, loadForCli, DeltaPrinter } from './generate.js';
+import { positiveInt, integer, numberIn, boolArg, loadForCli, DeltaPrinter, NO_MTP_HELP } from './generate.js';
 
 interface ChatOptions {
   maxTokens?: number;
@@ -17,6 +17,7 @@ interface ChatOptions {
   seed: number;
   system?: string;
   showThinking: boolean;
+  mtp: boolean;
 }
 
 /** Drops the oldest exchanges (never the system message or the new user turn) until the prompt leaves room to answer. */
@@ -43,8 +44,9 @@ export function register(program: Command): void {
     .option('--max-tokens <n>', 'new tokens per reply at most (default: half the context, at most 512)', positiveInt('--max-tokens'))
     .option('--seed <s>', 'sampling seed of the first reply (then +1 per turn)', integer('--seed'), 0)
     .option('--system <text>', 'a system message')
+    .option('--no-mtp', NO_MTP_HELP)
     .action(async (dir: string, o: ChatOptions) => {
-      const lm = loadForCli(dir);
+      const lm = loadForCli(dir, { mtp: o.mtp });
       const maxLen = lm.model.cfg.maxPositionEmbeddings;
       const maxTokens = o.maxTokens ?? Math.min(512, Math.floor(maxLen / 2));
       if (maxTokens >= maxLen) throw new CliError(`--max-tokens: ${maxTokens} leaves no room for a prompt in the model's context of ${maxLen} tokens`);

@@ -49,10 +49,13 @@ export function boolArg(name: string): (v: string) => boolean {
   };
 }
 
+/** The `--no-mtp` option's help text (serve, generate, chat, eval). */
+export const NO_MTP_HELP = 'do not load the MTP module (model.layers.{num_hidden_layers}.*): less memory, no --speculative';
+
 /** Loads a model directory for a command; a bad directory becomes a one-line CliError. */
-export function loadForCli(dir: string): LoadedModel {
+export function loadForCli(dir: string, opts: { mtp?: boolean } = {}): LoadedModel {
   try {
-    return loadModelDir(dir);
+    return loadModelDir(dir, { mtp: opts.mtp });
   } catch (e) {
     const msg = (e as Error).message;
     // Most load errors already name the directory; say it once.
@@ -132,6 +135,7 @@ interface GenerateOptions {
   speculative: boolean;
   json: boolean;
   showThinking: boolean;
+  mtp: boolean;
 }
 
 /** Registers `tinyseek generate`. */
@@ -153,16 +157,18 @@ export function register(program: Command): void {
     .option('--speculative', 'MTP speculative decoding (reports the acceptance rate: on stderr, or in --json)', false)
     .option('--show-thinking [bool]', 'show the reasoning (with --chat, text output); --show-thinking=false hides it', boolArg('--show-thinking'), true)
     .option('--json', 'print one JSON object: text, tokens, finish_reason, usage', false)
+    .option('--no-mtp', NO_MTP_HELP)
     .action(async (dir: string, o: GenerateOptions) => {
       if (!o.prompt) throw new CliError('--prompt: expected a non-empty prompt');
       if (o.topK !== undefined && o.topK < 0) throw new CliError(`--top-k: expected an integer ≥ 0, found ${o.topK}`);
       if (o.chat && o.raw) throw new CliError('--chat and --raw: expected at most one of them');
       if (o.system !== undefined && o.raw) throw new CliError('--system: a system message needs chat mode; found --raw');
-      const lm = loadForCli(dir);
+      if (o.speculative && !o.mtp) throw new CliError('--speculative needs the MTP module; drop --no-mtp');
+      const lm = loadForCli(dir, { mtp: o.mtp });
       // As llama.cpp's llama-cli does: conversation mode whenever the model ships a chat template.
       const chat = o.chat ?? (o.raw ? false : declaresChatTemplate(dir));
       if (o.system !== undefined && !chat) throw new CliError(`--system: ${dir}/tokenizer_config.json declares no chat template, so the prompt is a plain completion; pass --chat to use the default one`);
-      if (o.speculative && lm.model.cfg.numNextnPredictLayers < 1) throw new CliError(`--speculative: ${dir} has no MTP module (num_nextn_predict_layers = 0)`);
+      if (o.speculative && lm.model.cfg.numNextnPredictLayers < 1) throw new CliError(`--speculative: ${dir} has no MTP module (num_nextn_predict_layers = 0, or no MTP weights)`);
       const tok = lm.tokenizer;
       let ids: number[];
       let opensThinking = false;

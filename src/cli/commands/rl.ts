@@ -55,14 +55,15 @@ export function register(program: Command): void {
     .option('--seed <s>', 'seed of the held-out problems and samplers', num('seed', true), 0)
     .option('--out <file>', 'also write the JSON report to this file')
     .option('--json', 'print JSON', false)
-    .action(async (dir: string, f: { families?: string[]; difficulties: number[]; n: number; k: number; temperature: number; topP: number; maxTokens: number; template?: string; seed: number; out?: string; json: boolean }) => {
+    .option('--no-mtp', 'do not load the MTP module (model.layers.{num_hidden_layers}.*): less memory')
+    .action(async (dir: string, f: { families?: string[]; difficulties: number[]; n: number; k: number; temperature: number; topP: number; maxTokens: number; template?: string; seed: number; out?: string; json: boolean; mtp: boolean }) => {
       if (!fs.existsSync(path.join(dir, 'config.json'))) throw new CliError(`${dir} is not a model directory (no config.json)`);
       const { loadModel } = await import('../../model/checkpoint.js');
       const { Tokenizer } = await import('../../tokenizer/index.js');
       const { Generator } = await import('../../infer/generator.js');
       const { evaluate, formatEvalTable } = await import('../../infer/evaluate.js');
       const { writeFileAtomic } = await import('../../io/index.js');
-      const model = loadModel(dir);
+      const model = loadModel(dir, { mtp: f.mtp });
       model.eval();
       const tok = Tokenizer.fromDir(dir);
       const gen = new Generator(model, { maxBatch: 128, maxLen: Math.min(512, model.cfg.maxPositionEmbeddings) });
