@@ -14,6 +14,7 @@
 #define NAPI_VERSION 8
 #include <mpi.h>
 #include <node_api.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -239,11 +240,46 @@ static bool get_slot(call_t *c, napi_value v, int *out) {
 // ------------------------------------------------------------------ signals
 
 // When mpirun ends a job because a rank failed, it sends SIGTERM to the others. A rank is then
-// usually blocked inside an MPI call, where no JS handler can run, so the message is written here.
-static char term_msg[256];
-static void on_term(int sig) {
-  ssize_t w = write(2, term_msg, strlen(term_msg));
+// usually blocked inside an MPI call, where no JS handler can run, so the message is written here
+// (async-signal-safe: write, kill). Peers on this host whose process is gone are named.
+#define MAX_PEERS 1024
+static char term_prefix[256];
+static int peer_pid[MAX_PEERS];
+static int npeers = 0;
+
+static void put(const char *s) {
+  ssize_t w = write(2, s, strlen(s));
   (void)w;
+}
+
+static void put_int(long v) {
+  char b[24];
+  int i = (int)sizeof b - 1;
+  b[i] = 0;
+  if (v == 0) b[--i] = '0';
+  while (v > 0 && i > 0) {
+    b[--i] = (char)('0' + v % 10);
+    v /= 10;
+  }
+  put(b + i);
+}
+
+static void on_term(int sig) {
+  int saved = errno;
+  put(term_prefix);
+  int named = 0;
+  for (int r = 0; r < npeers; r++) {
+    if (peer_pid[r] <= 0 || kill(peer_pid[r], 0) == 0 || errno != ESRCH) continue;
+    put(named ? ", rank " : "rank ");
+    put_int(r);
+    put(" (pid ");
+    put_int(peer_pid[r]);
+    put(")");
+    named++;
+  }
+  put(named ? " died" : "another rank failed");
+  put(" (see mpirun's message)\n");
+  errno = saved;
   _exit(128 + sig);
 }
 
@@ -555,13 +591,22 @@ static napi_value js_abort(napi_env env, napi_callback_info info) {
   _exit(code);
 }
 
-/** onTerminate(message): writes message to stderr and exits 128+signal on SIGTERM/SIGINT, even inside a blocking MPI call. */
+/**
+ * onTerminate(prefix, peerPids): on SIGTERM writes prefix + "rank K (pid P) died" for every peer
+ * whose process is gone (peerPids[r] ≤ 0: not on this host) or "another rank failed", and exits
+ * 128 + signal — even inside a blocking MPI call.
+ */
 static napi_value js_on_terminate(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!args(env, info, &c, "onTerminate", 1)) return NULL;
+  if (!args(env, info, &c, "onTerminate", 2)) return NULL;
   size_t len = 0;
-  if (napi_get_value_string_utf8(env, c.argv[0], term_msg, sizeof term_msg - 1, &len) != napi_ok) return throw_type(&c, "argument message must be a string");
-  term_msg[len] = 0;
+  if (napi_get_value_string_utf8(env, c.argv[0], term_prefix, sizeof term_prefix - 1, &len) != napi_ok) return throw_type(&c, "argument prefix must be a string");
+  term_prefix[len] = 0;
+  buf_t b;
+  if (!get_buf(&c, 1, "peerPids", &b)) return NULL;
+  if (b.kind != napi_int32_array) return throw_type(&c, "argument peerPids must be an Int32Array");
+  npeers = b.len < MAX_PEERS ? (int)b.len : MAX_PEERS;
+  memcpy(peer_pid, b.p, sizeof(int) * (size_t)npeers);
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_term;

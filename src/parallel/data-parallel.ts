@@ -7,7 +7,7 @@
 //   and sequence counts, `DeepseekV3.loss({ denominators })`), so the gradients are SUMMED, and the
 //   result is exactly the gradient of the global batch's mean loss.
 // - Buckets: parameters in reverse registration order (≈ the order backward finishes them), packed
-//   into buckets of ≤ bucketBytes (the first ≤ firstBucketBytes, as DDP's 1 MB/25 MB). Each
+//   into buckets of ≤ bucketBytes (the first ≤ min(firstBucketBytes, bucketBytes), as DDP's 1 MB/25 MB). Each
 //   parameter's `.grad` is a view into its bucket's flat buffer, so the all-reduce reads and writes
 //   the gradients in place. A post-accumulate-grad hook counts a bucket's finished gradients; a full
 //   bucket's MPI_Iallreduce is posted at once (in bucket order on every rank, as MPI requires) and
@@ -61,7 +61,7 @@ export class DataParallel {
     this.rank = comm.rank;
     this.size = comm.size;
     const cap = opts.bucketBytes ?? 25 * 2 ** 20;
-    let capNow = opts.firstBucketBytes ?? 2 ** 20;
+    let capNow = Math.min(opts.firstBucketBytes ?? 2 ** 20, cap);
     let cur: Tensor[] = [];
     let bytes = 0;
     const close = () => {

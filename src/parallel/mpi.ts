@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
+import os from 'node:os';
 
 /** A buffer MPI reads or writes in place (Uint8Array cannot be reduced). */
 export type MpiBuffer = Float32Array | Float64Array | Int32Array | Uint8Array;
@@ -54,7 +55,7 @@ interface Binding {
   bcast(b: MpiBuffer, root: number, c: number): void;
   barrier(c: number): void;
   abort(code: number): never;
-  onTerminate(msg: string): void;
+  onTerminate(prefix: string, peerPids: Int32Array): void;
   finalize(): void;
   wtime(): number;
   version(): string;
@@ -202,6 +203,13 @@ export class Communicator {
   }
 }
 
+/** A 31-bit hash of this machine's host name (to tell which ranks share it). */
+function hostHash(): number {
+  let h = 2166136261;
+  for (const ch of os.hostname()) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+  return h & 0x7fffffff;
+}
+
 /** The MPI runtime of this process. */
 export class Mpi {
   readonly world: Communicator;
@@ -237,9 +245,17 @@ export class Mpi {
   version(): string {
     return this.b.version();
   }
-  /** On SIGTERM (mpirun ending the job because another rank failed) print `message` and exit, even inside a blocking MPI call. */
-  onTerminate(message: string): void {
-    this.b.onTerminate(message.endsWith('\n') ? message : message + '\n');
+  /**
+   * On SIGTERM (mpirun ending the job because a rank failed) print `prefix` followed by the ranks on
+   * this host whose process is gone ("rank 1 (pid 123) died", or "another rank failed") and exit, even
+   * inside a blocking MPI call. Collective: exchanges every rank's pid and host.
+   */
+  onTerminate(prefix: string): void {
+    const pids = this.world.allgather(Int32Array.of(process.pid), new Int32Array(this.size));
+    const host = this.world.allgather(Int32Array.of(hostHash()), new Int32Array(this.size));
+    const mine = hostHash();
+    const peers = pids.map((p, r) => (r !== this.rank && host[r] === mine ? p : 0));
+    this.b.onTerminate(prefix, peers);
   }
   /** MPI_Abort(MPI_COMM_WORLD): ends every rank of the job. */
   abort(code = 1): never {

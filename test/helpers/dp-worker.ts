@@ -1,6 +1,6 @@
 // One rank of a data-parallel training run for test/parallel-dp.test.ts, started by the test either
 // directly (single process, the reference) or under `mpirun -np N`. argv[2] is a JSON job:
-//   { recipe, out, dp, zero1?, bucketBytes?, dump }
+//   { recipe, out, dp, zero1?, bucketBytes?, dump, stopAfter?, resume? }
 // Every rank writes `<dump>.<rank>.grads` (the step-1 gradients after the all-reduce, float32 in
 // parameter order) and `<dump>.<rank>.json` (parameter names and sizes, each step's loss and grad norm).
 import fs from 'node:fs';
@@ -17,6 +17,8 @@ interface Job {
   zero1?: boolean;
   bucketBytes?: number;
   dump: string;
+  stopAfter?: number;
+  resume?: boolean;
 }
 
 const job = JSON.parse(process.argv[2]) as Job;
@@ -24,15 +26,15 @@ let dp: DataParallelConfig | undefined;
 let mpi: Mpi | null = null;
 if (job.dp > 1) {
   mpi = Mpi.init();
-  mpi.onTerminate(`dp-worker rank ${mpi.rank}: stopped by mpirun`);
+  mpi.onTerminate(`dp-worker rank ${mpi.rank}: stopped by mpirun because `);
   dp = { comm: mpi.world, zero1: job.zero1, bucketBytes: job.bucketBytes };
 }
 const rank = mpi?.rank ?? 0;
 const names: [string, number][] = [];
-const steps: { step: number; loss: number; ce: number; grad_norm: number; counts: number[][] }[] = [];
+const steps: { step: number; loss: number; ce: number; grad_norm: number; counts: number[][]; dp?: unknown }[] = [];
 try {
   await train({
-    recipe: parseRunRecipe(job.recipe), out: job.out, quiet: true, dp,
+    recipe: parseRunRecipe(job.recipe), out: job.out, quiet: true, dp, stopAfter: job.stopAfter, resume: job.resume,
     onGradients: (step, params) => {
       if (step !== 1) return;
       const total = params.reduce((a, [, p]) => a + p.numel, 0);
@@ -45,7 +47,7 @@ try {
       }
       writeFileAtomic(`${job.dump}.${rank}.grads`, new Uint8Array(flat.buffer));
     },
-    onStep: (m) => steps.push({ step: m.step, loss: m.loss, ce: m.ce, grad_norm: m.grad_norm, counts: m.expert_load.map((l) => l.counts) }),
+    onStep: (m) => steps.push({ step: m.step, loss: m.loss, ce: m.ce, grad_norm: m.grad_norm, counts: m.expert_load.map((l) => l.counts), dp: m.dp }),
   });
   writeFileAtomic(`${job.dump}.${rank}.json`, JSON.stringify({ names, steps }));
 } catch (e) {

@@ -79,7 +79,7 @@ async function startDataParallel(f: TrainFlags, r: Recipe): Promise<DataParallel
   }
   const { rank, size } = mpi;
   // mpirun ends the job with SIGTERM when a rank fails; say so, even from inside a blocking MPI call.
-  mpi.onTerminate(`tinyseek rank ${rank}/${size}: stopped by mpirun because another rank failed (mpirun's message names it)`);
+  mpi.onTerminate(`tinyseek rank ${rank}/${size}: stopped by mpirun because `);
   return { comm: mpi.world, zero1: f.zero1, bucketBytes: f.bucketMb !== undefined ? Math.round(f.bucketMb * 2 ** 20) : undefined };
 }
 
