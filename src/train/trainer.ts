@@ -213,7 +213,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
     model = c.model;
     start = c.state.step;
     restoreOpt = c.optimizer;
-    log(quiet, `resume: continuing from step ${start} (${resumed.dir})`);
+    if (root) console.error(`resume: continuing from step ${start} (${resumed.dir})`);
   } else if (r.model.init) {
     model = loadModel(r.model.init);
     if (model.cfg.vocabSize !== tok.vocabSize) throw new Error(`model.init ${r.model.init} has vocab ${model.cfg.vocabSize}, the tokenizer ${tok.vocabSize}`);
