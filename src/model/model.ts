@@ -40,6 +40,18 @@ export interface ForwardResult {
 }
 
 /** Loss terms of a training step. */
+/** Options of `DeepseekV3.loss`. */
+export interface LossOptions {
+  /** λ of the MTP term (default 0.3). */
+  mtpWeight?: number;
+  /** Per-target weights [B, T] (0 masks a target). */
+  weights?: Tensor;
+  ignoreIndex?: number;
+  documentMask?: boolean;
+  /** Global normalizers (data parallelism); the terms are then this batch's share of the global loss. */
+  denominators?: LossDenominators;
+}
+
 export interface LossResult {
   /** Total: main CE + λ·MTP + balance losses. */
   loss: Tensor;
@@ -47,6 +59,31 @@ export interface LossResult {
   mtp: number;
   balance: number;
   tokens: number;
+}
+
+/**
+ * The normalizers of the loss terms for a batch: `ce` = Σ target weights over counted targets (their
+ * number without weights), `mtp[k−1]` = counted targets of MTP depth k, `sequences` = B. Data
+ * parallelism sums them over ranks and passes the totals to `loss`, so each rank's loss is its share
+ * of the global batch's loss and the shares (and their gradients) add up to the single-process values.
+ */
+export interface LossDenominators {
+  ce: number;
+  mtp: number[];
+  sequences: number;
+}
+
+/** The loss normalizers of targets tgt [B, T] (ignored entries already set to `ignore`) with optional weights. */
+function countTargets(tgt: Int32Array, w: Float32Array | null, B: number, T: number, depth: number, ignore: number): LossDenominators {
+  let ce = 0;
+  for (let i = 0; i < B * T; i++) if (tgt[i] !== ignore) ce += w ? w[i] : 1;
+  const mtp: number[] = [];
+  for (let k = 1; k <= depth && T - k > 0; k++) {
+    let n = 0;
+    for (let b = 0; b < B; b++) for (let t = k; t < T; t++) if (tgt[b * T + t] !== ignore) n++;
+    mtp.push(n);
+  }
+  return { ce, mtp, sequences: B };
 }
 
 /**
@@ -151,12 +188,8 @@ export class DeepseekV3 extends Module {
     return out;
   }
 
-  /**
-   * The training loss for ids [B, T+1] viewed as inputs ids[:, :T] and next-token targets ids[:, 1:]:
-   * CE + (λ/D)·Σ_k MTP_k + Σ balance losses. `weights` [B, T] (optional) weight each target token
-   * (0 masks it, e.g. prompt tokens in SFT); target positions equal to `ignoreIndex` are skipped.
-   */
-  loss(ids: Tensor, opts: { mtpWeight?: number; weights?: Tensor; ignoreIndex?: number; documentMask?: boolean } = {}): LossResult {
+  /** Inputs, targets (ignored ones set to the ignore index) and weights of a batch ids [B, T+1]. */
+  private targets(ids: Tensor, opts: LossOptions): { inp: Int32Array; tgt: Int32Array; w: Float32Array | null } {
     const [B, T1] = ids.shape;
     const T = T1 - 1;
     const ignore = opts.ignoreIndex ?? -100;
@@ -166,10 +199,37 @@ export class DeepseekV3 extends Module {
       inp[b * T + t] = all[b * T1 + t];
       tgt[b * T + t] = all[b * T1 + t + 1];
     }
+    let w: Float32Array | null = null;
     if (opts.weights) {
-      const w = contiguous(opts.weights).f32();
+      w = contiguous(opts.weights).f32();
       for (let i = 0; i < B * T; i++) if (w[i] === 0) tgt[i] = ignore;
     }
+    return { inp, tgt, w };
+  }
+
+  /** The loss normalizers of a batch (what `loss` divides by when no `denominators` are given). */
+  lossDenominators(ids: Tensor, opts: LossOptions = {}): LossDenominators {
+    const [B, T1] = ids.shape;
+    const { tgt, w } = this.targets(ids, opts);
+    const D = this.cfg.numNextnPredictLayers;
+    return countTargets(tgt, w, B, T1 - 1, D > 0 && (opts.mtpWeight ?? 0.3) > 0 ? D : 0, opts.ignoreIndex ?? -100);
+  }
+
+  /**
+   * The training loss for ids [B, T+1] viewed as inputs ids[:, :T] and next-token targets ids[:, 1:]:
+   * CE + (λ/D)·Σ_k MTP_k + Σ balance losses. `weights` [B, T] (optional) weight each target token
+   * (0 masks it, e.g. prompt tokens in SFT); target positions equal to `ignoreIndex` are skipped.
+   */
+  loss(ids: Tensor, opts: LossOptions = {}): LossResult {
+    const [B, T1] = ids.shape;
+    const T = T1 - 1;
+    const ignore = opts.ignoreIndex ?? -100;
+    const all = ids.i32();
+    const { inp, tgt, w } = this.targets(ids, opts);
+    const D = this.cfg.numNextnPredictLayers;
+    const lambda = opts.mtpWeight ?? 0.3;
+    // Local normalizers, or the global ones of a data-parallel step (this rank's share of the loss).
+    const den = opts.denominators ?? countTargets(tgt, w, B, T, D > 0 && lambda > 0 ? D : 0, ignore);
     const inputs = Tensor.ints(inp, [B, T]);
     const bos = this.cfg.bosTokenId;
     const docMask = opts.documentMask ? documentMask(all, B, T1, T, bos) : undefined;
@@ -177,13 +237,11 @@ export class DeepseekV3 extends Module {
     const h = this.runLayers(this.embed(inputs), ctx);
     const { hidden, logits } = this.head(h);
     const targets = Tensor.ints(tgt, [B, T]);
-    const ce = crossEntropy(logits, targets, { ignoreIndex: ignore, weights: opts.weights });
+    const ce = mulScalar(crossEntropy(logits, targets, { ignoreIndex: ignore, weights: opts.weights, reduction: 'sum' }), den.ce > 0 ? 1 / den.ce : 0);
     let total = ce;
 
     // MTP depth k at position i sees h_i and Emb(t_{i+k}) and predicts t_{i+k+1}.
     let mtpSum = 0;
-    const D = this.cfg.numNextnPredictLayers;
-    const lambda = opts.mtpWeight ?? 0.3;
     if (D > 0 && lambda > 0) {
       let hPrev = hidden;
       for (let k = 1; k <= D && T - k > 0; k++) {
@@ -197,7 +255,8 @@ export class DeepseekV3 extends Module {
         const hk = m.forward(slice(hPrev, 1, 0, Tk), this.embed(Tensor.ints(embIds, [B, Tk])), this.context(B, Tk, {}, docMask && slice(slice(docMask, 1, 0, Tk), 2, 0, Tk)));
         const normed = m.headNorm.forward(hk);
         const mlogits = linear(normed, this.headWeight());
-        const l = crossEntropy(mlogits, Tensor.ints(mt, [B, Tk]), { ignoreIndex: ignore });
+        const nk = den.mtp[k - 1];
+        const l = mulScalar(crossEntropy(mlogits, Tensor.ints(mt, [B, Tk]), { ignoreIndex: ignore, reduction: 'sum' }), nk > 0 ? 1 / nk : 0);
         mtpSum += l.item();
         total = add(total, mulScalar(l, lambda / D));
         hPrev = hk;
@@ -206,8 +265,10 @@ export class DeepseekV3 extends Module {
     let balance = 0;
     for (const moe of this.moeLayers()) {
       if (moe.lastBalanceLoss) {
-        balance += moe.lastBalanceLoss.item();
-        total = add(total, moe.lastBalanceLoss);
+        // averaged over this batch's B sequences; a data-parallel shard's share is B/B_global of it
+        const l = opts.denominators ? mulScalar(moe.lastBalanceLoss, B / den.sequences) : moe.lastBalanceLoss;
+        balance += l.item();
+        total = add(total, l);
       }
     }
     let tokens = 0;

@@ -21,6 +21,13 @@ export interface ExpertLoad {
   maxViolation: number;
 }
 
+/** Load statistics of per-expert token counts (e.g. counts summed over data-parallel ranks). */
+export function expertLoad(counts: number[]): ExpertLoad {
+  const m = counts.reduce((a, b) => a + b, 0) / counts.length;
+  const mx = Math.max(...counts);
+  return { counts, maxOverMean: m > 0 ? mx / m : 1, maxViolation: m > 0 ? (mx - m) / m : 0 };
+}
+
 /** One MoE feed-forward layer (HF: `mlp` with `gate`, `experts.{e}`, `shared_experts`). */
 export class MoE extends Module {
   readonly gate: Gate;
@@ -115,9 +122,7 @@ export class MoE extends Module {
   takeLoad(): ExpertLoad {
     const counts = Array.from(this.load);
     this.load.fill(0);
-    const m = counts.reduce((a, b) => a + b, 0) / counts.length;
-    const mx = Math.max(...counts);
-    return { counts, maxOverMean: m > 0 ? mx / m : 1, maxViolation: m > 0 ? (mx - m) / m : 0 };
+    return expertLoad(counts);
   }
 
   /**

@@ -83,4 +83,5 @@ function accumulateLeaf(leaf: Tensor, g: Tensor): void {
   const dst = leaf.grad.f32();
   backend().axpy(dst.length, 1, gc.f32(), dst);
   if (gc !== g) gc.dispose();
+  leaf.runGradHooks();
 }

@@ -56,6 +56,7 @@ export class Tensor {
   /** Parameter name (e.g. `model.layers.0.self_attn.kv_a_proj_with_mqa.weight`). */
   name = '';
   disposed = false;
+  private gradHooks: ((t: Tensor) => void)[] | null = null;
 
   constructor(storage: Storage, shape: Shape, strides?: Shape, offset = 0, trackInScope = true) {
     this.storage = storage;
@@ -241,6 +242,25 @@ export class Tensor {
   /** Backpropagates from this tensor (a scalar, or with an explicit output gradient). */
   backward(grad?: Tensor): void {
     runBackward(this, grad);
+  }
+
+  /**
+   * Calls fn(this) each time a backward pass has finished accumulating into this leaf's `.grad`
+   * (PyTorch's register_post_accumulate_grad_hook): within one backward a leaf receives its summed
+   * gradient once, so the grad is final for that pass when fn runs (data parallelism posts a bucket's
+   * all-reduce from here). Returns a function that removes the hook.
+   */
+  registerPostAccumulateGradHook(fn: (t: Tensor) => void): () => void {
+    (this.gradHooks ??= []).push(fn);
+    return () => {
+      const i = this.gradHooks?.indexOf(fn) ?? -1;
+      if (i >= 0) this.gradHooks!.splice(i, 1);
+    };
+  }
+
+  /** Runs the post-accumulate-grad hooks (called by the autograd engine after accumulating into `.grad`). */
+  runGradHooks(): void {
+    if (this.gradHooks) for (const fn of [...this.gradHooks]) fn(this);
   }
 
   /** Clears the accumulated gradient. */

@@ -76,7 +76,7 @@ function removeDir(root: string, name: string): void {
  * removes its temporary folder and throws a CheckpointError naming the path; older checkpoints stay.
  */
 export function saveTrainerCheckpoint(
-  out: string, model: DeepseekV3, opt: AdamW, state: TrainerState,
+  out: string, model: DeepseekV3, opt: Pick<AdamW, 'stateDict'>, state: TrainerState,
   tokenizerFiles: Record<string, string | Uint8Array>, options: SaveCheckpointOptions = {},
 ): string {
   const keep = options.keep ?? 2;
@@ -382,11 +382,11 @@ export function openRun<T>(out: string, resume: boolean, load: (dir: string) => 
 }
 
 /** Loads a checkpoint's model, trainer state and optimizer moments (applied to `opt` by the caller). */
-export function loadTrainerCheckpoint(dir: string): { model: DeepseekV3; state: TrainerState; optimizer: (opt: AdamW) => void } {
+export function loadTrainerCheckpoint(dir: string): { model: DeepseekV3; state: TrainerState; optimizer: (opt: Pick<AdamW, 'loadStateDict'>) => void } {
   const model = loadModel(dir);
   const state = JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8')) as TrainerState;
   const recs = loadAsFloat32(path.join(dir, 'optimizer.safetensors'));
-  const optimizer = (opt: AdamW) => {
+  const optimizer = (opt: Pick<AdamW, 'loadStateDict'>) => {
     const s: OptimizerState = { step: state.step, m: {}, v: {} };
     for (const r of recs) {
       const which = r.name.slice(0, 2), name = r.name.slice(2);

@@ -26,6 +26,13 @@ import { parseRunRecipe } from './recipe.js';
 import type { Recipe } from './recipe.js';
 import { loadTrainerCheckpoint, openRun, saveTrainerCheckpoint, sameRecipe, unlockRun } from './checkpoint.js';
 import { Progress } from './progress.js';
+import type { Communicator } from '../parallel/mpi.js';
+import { DataParallel } from '../parallel/data-parallel.js';
+import type { ReduceStats } from '../parallel/data-parallel.js';
+import { ShardedAdamW } from '../parallel/zero.js';
+import { rootFirst } from '../parallel/root-first.js';
+import { expertLoad } from '../model/moe.js';
+import type { LossDenominators } from '../model/model.js';
 
 /** How to run. */
 export interface TrainOptions {
@@ -40,6 +47,19 @@ export interface TrainOptions {
   quiet?: boolean;
   /** Called after every step with its metrics. */
   onStep?: (m: StepMetrics) => void;
+  /** Data parallelism: this process is rank `comm.rank` of `comm.size`, each training on its shard of every global batch. */
+  dp?: DataParallelConfig;
+  /** Called once per step when the gradients are final (summed over ranks), before clipping. */
+  onGradients?: (step: number, params: [string, Tensor][]) => void;
+}
+
+/** How a run is spread over data-parallel ranks (see src/parallel/data-parallel.ts). */
+export interface DataParallelConfig {
+  comm: Communicator;
+  /** Shard the AdamW moments over the ranks (ZeRO stage 1). */
+  zero1?: boolean;
+  /** Gradient bucket capacity in bytes (default 25 MiB; the first bucket 1 MiB). */
+  bucketBytes?: number;
 }
 
 /** Metrics of one optimizer step. */
@@ -54,6 +74,8 @@ export interface StepMetrics {
   tokens: number;
   tokens_per_s: number;
   step_time_s: number;
+  /** Data-parallel runs: gradient all-reduce of the step (buckets posted during backward, seconds waited after it). */
+  dp?: { ranks: number; buckets: number; posted_during_backward: number; bytes: number; wait_s: number };
   expert_load: { layer: number; counts: number[]; max_over_mean: number }[];
 }
 
@@ -165,23 +187,33 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const r = opts.recipe;
   const out = opts.out;
   checkRecipeFitsModel(r); // before anything is written
+  const comm = opts.dp?.comm ?? null;
+  const root = !comm || comm.rank === 0; // the rank that writes files and logs
+  const quiet = opts.quiet || !root;
   // Cleans up after killed saves; refuses to start over a folder with history; picks the newest
-  // complete checkpoint on --resume (printing what it skipped).
-  const resumed = openRun(out, opts.resume ?? false, loadTrainerCheckpoint);
-
-  const { tok, data } = prepareData(r, out, opts.quiet);
+  // complete checkpoint on --resume (printing what it skipped). Rank 0 does this and writes the corpus
+  // and tokenizer; the other ranks then load what it chose.
+  let resumed: ReturnType<typeof openRun<ReturnType<typeof loadTrainerCheckpoint>>> = null;
+  let prepared: ReturnType<typeof prepareData> | null = null;
+  const resumeDir = rootFirst(comm, () => {
+    resumed = openRun(out, opts.resume ?? false, loadTrainerCheckpoint);
+    prepared = prepareData(r, out, quiet);
+    return resumed?.dir ?? null;
+  });
+  if (!root && resumeDir) resumed = { dir: resumeDir, step: 0, loaded: loadTrainerCheckpoint(resumeDir) };
+  const { tok, data } = prepared ?? prepareData(r, out, true);
   const tokFiles = tokenizerFiles(tok);
 
   let model: DeepseekV3;
   let start = 0;
-  let restoreOpt: ((o: AdamW) => void) | null = null;
+  let restoreOpt: ((o: AdamW | ShardedAdamW) => void) | null = null;
   if (resumed) {
-    const c = resumed.loaded;
+    const c = (resumed as NonNullable<typeof resumed>).loaded;
     if (!sameRecipe(c.state.recipe, r, parseRunRecipe)) throw new Error(`--resume: the recipe differs from the one ${out} was started with (see ${resumed.dir}/trainer_state.json)`);
     model = c.model;
     start = c.state.step;
     restoreOpt = c.optimizer;
-    console.error(`resume: continuing from step ${start} (${resumed.dir})`);
+    if (root) console.error(`resume: continuing from step ${start} (${resumed.dir})`);
   } else if (r.model.init) {
     model = loadModel(r.model.init);
     if (model.cfg.vocabSize !== tok.vocabSize) throw new Error(`model.init ${r.model.init} has vocab ${model.cfg.vocabSize}, the tokenizer ${tok.vocabSize}`);
@@ -189,26 +221,45 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
     model = new DeepseekV3(recipeConfig(r, tok.vocabSize), r.seed);
   }
   model.train();
-  const opt = new AdamW(model.namedParameters(), {
-    lr: r.train.lr.peak, beta1: r.train.beta1, beta2: r.train.beta2, eps: 1e-8, weightDecay: r.train.weightDecay,
-  });
+  const hp = { lr: r.train.lr.peak, beta1: r.train.beta1, beta2: r.train.beta2, eps: 1e-8, weightDecay: r.train.weightDecay };
+  let dp: DataParallel | null = null;
+  if (comm) {
+    dp = new DataParallel(comm, model.namedParameters(), { bucketBytes: opts.dp?.bucketBytes });
+    dp.broadcast(model.namedTensors().map(([, t]) => t)); // every rank starts from rank 0's weights, as DDP
+  }
+  const opt = comm && opts.dp?.zero1 ? new ShardedAdamW(comm, model.namedParameters(), hp) : new AdamW(model.namedParameters(), hp);
   if (restoreOpt) restoreOpt(opt);
+  if (opt instanceof ShardedAdamW) {
+    const mem = opt.memory();
+    log(quiet, `zero1: AdamW moments sharded over ${comm!.size} ranks: ${(mem.shardedBytes / 2 ** 20).toFixed(2)} MiB per rank instead of ${(mem.unshardedBytes / 2 ** 20).toFixed(2)} MiB`);
+  }
 
-  writeFileAtomic(path.join(out, 'recipe.json'), JSON.stringify(r, null, 2) + '\n');
   const metrics = new MetricsWriter(out);
-  // Lines after the resumed step are from the interrupted part of the run; starting at step 0 is
-  // only allowed when the file holds no records (openRun refuses otherwise).
-  if (start > 0) metrics.truncateAfter(start);
-  else if (fs.existsSync(metrics.file)) fs.rmSync(metrics.file);
+  if (root) {
+    writeFileAtomic(path.join(out, 'recipe.json'), JSON.stringify(r, null, 2) + '\n');
+    // Lines after the resumed step are from the interrupted part of the run; starting at step 0 is
+    // only allowed when the file holds no records (openRun refuses otherwise).
+    if (start > 0) metrics.truncateAfter(start);
+    else if (fs.existsSync(metrics.file)) fs.rmSync(metrics.file);
+  }
 
   let interrupted = false;
-  const onSigint = () => { interrupted = true; };
+  let sigint = false; // under data parallelism the ranks agree on stopping at the end of a step
+  const onSigint = () => {
+    sigint = true;
+    if (!dp) interrupted = true;
+  };
   process.on('SIGINT', onSigint);
   const history: StepMetrics[] = [];
   const evals: { step: number; report: EvalReport }[] = [];
   const B = r.train.batchSize, A = r.train.gradAccum, T = r.train.seqLen;
-  const progress = new Progress(r.train.steps, start, opts.quiet);
-  const save = (step: number) => saveTrainerCheckpoint(out, model, opt, { step, seed: r.seed, recipe: r }, tokFiles);
+  const progress = new Progress(r.train.steps, start, quiet);
+  // ZeRO-1 gathers the moments from every rank (all ranks call save); rank 0 writes the checkpoint.
+  const save = (step: number) => {
+    const state = opt.stateDict();
+    return root ? saveTrainerCheckpoint(out, model, { stateDict: () => state }, { step, seed: r.seed, recipe: r }, tokFiles) : '';
+  };
+  const rows = dp ? dp.shard(B) : { start: 0, count: B }; // this rank's rows of every global batch
   let step = start;
   try {
     for (; step < r.train.steps; step++) {
@@ -219,13 +270,19 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
       opt.lr = lr;
       opt.zeroGrad();
       let loss = 0, ce = 0, mtp = 0, bal = 0, tokens = 0;
+      let reduced: ReduceStats | null = null;
       for (let a = 0; a < A; a++) {
-        const g = (step * A + a) * B;
+        const g = (step * A + a) * B + rows.start;
         tidy(() => {
           const batch = data instanceof PackedDataset
-            ? { ids: Tensor.ints(data.batch(g, B), [B, T + 1]), weights: undefined }
-            : data.batch(g, B);
-          const res = model.loss(batch.ids, { mtpWeight: r.train.mtpWeight, weights: batch.weights, documentMask: r.train.documentMask && data instanceof PackedDataset });
+            ? { ids: Tensor.ints(data.batch(g, rows.count), [rows.count, T + 1]), weights: undefined }
+            : data.batch(g, rows.count);
+          const lossOpts = { mtpWeight: r.train.mtpWeight, weights: batch.weights, documentMask: r.train.documentMask && data instanceof PackedDataset };
+          // Data parallelism: normalize by the global batch's counts (this rank's loss is its share), and
+          // reduce the gradients during the last micro-batch's backward.
+          const denominators = dp ? globalDenominators(dp, model.lossDenominators(batch.ids, lossOpts)) : undefined;
+          if (dp && a === A - 1) dp.beginBackward();
+          const res = model.loss(batch.ids, { ...lossOpts, denominators });
           res.loss.mul(1 / A).backward();
           loss += res.loss.item() / A;
           ce += res.ce / A;
@@ -234,23 +291,36 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
           tokens += res.tokens;
         });
       }
-      const gradNorm = clipGradNorm(model.parameters(), r.train.clip);
+      let loads = model.takeExpertLoad();
+      if (dp) {
+        reduced = dp.finish();
+        // the step's numbers of the global batch, and whether any rank was interrupted
+        const sums = dp.sum([loss, ce, mtp, bal, tokens, sigint ? 1 : 0]);
+        [loss, ce, mtp, bal, tokens] = sums;
+        interrupted = sums[5] > 0; // all ranks stop after the same step
+        const counts = dp.sum(loads.flatMap((l) => l.load.counts)); // global expert loads, so every rank keeps the same biases
+        let o = 0;
+        loads = loads.map(({ layer, load }) => ({ layer, load: expertLoad(counts.slice(o, (o += load.counts.length))) }));
+      }
+      opts.onGradients?.(step + 1, model.namedParameters());
+      const gradNorm = clipGradNorm(model.parameters(), r.train.clip); // gradients are the global sums: this is the global norm
       noGrad(() => opt.step());
-      const loads = model.takeExpertLoad();
       model.updateRoutingBias(loads, r.train.biasUpdateSpeed);
       const dt = (performance.now() - t0) / 1000;
       const m: StepMetrics = {
         step: step + 1, loss, ce, mtp_loss: mtp, balance_loss: bal, lr, grad_norm: gradNorm, tokens,
         tokens_per_s: tokens / dt, step_time_s: dt,
         expert_load: loads.map(({ layer, load }) => ({ layer, counts: load.counts, max_over_mean: load.maxOverMean })),
+        ...(reduced ? { dp: { ranks: dp!.size, buckets: reduced.buckets, posted_during_backward: reduced.postedDuringBackward, bytes: reduced.bytes, wait_s: reduced.waitS } } : {}),
       };
       if (!Number.isFinite(loss)) throw new Error(`step ${step + 1}: loss is ${loss} (diverged); lower train.lr.peak or check the data`);
-      metrics.write({ ...m });
+      if (root) metrics.write({ ...m });
       history.push(m);
       opts.onStep?.(m);
       progress.update(step + 1, { ce: m.ce, tokS: m.tokens_per_s });
       const done = step + 1;
       if (r.checkpoint.every > 0 && done % r.checkpoint.every === 0 && done < r.train.steps) save(done);
+      if (!root) continue; // evaluation is rank 0's (the others go on to the next step's collectives)
       if (r.eval.probeEvery > 0 && done % r.eval.probeEvery === 0) {
         model.eval();
         const probe = copyProbe(model, tok, { seed: r.seed + 1000 });
@@ -270,18 +340,24 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   }
   if (interrupted || (opts.stopAfter !== undefined && step < r.train.steps)) {
     const dir = save(step);
-    log(opts.quiet, interrupted ? `interrupted: saved ${dir}; continue with --resume` : `stopped at step ${step}: saved ${dir}`);
+    log(quiet, interrupted ? `interrupted: saved ${dir}; continue with --resume` : `stopped at step ${step}: saved ${dir}`);
     return { finalDir: dir, lastStep: step, interrupted: true, history, evals };
   }
   const finalDir = path.join(out, 'final');
-  saveModel(finalDir, model, { tokenizerFiles: tokFiles });
+  if (root) saveModel(finalDir, model, { tokenizerFiles: tokFiles });
   save(step);
-  if (r.eval.final) {
+  if (r.eval.final && root) {
     const report = evals.at(-1)?.step === step ? evals.at(-1)!.report : await runEval(model, tok, r);
     if (evals.at(-1)?.step !== step) evals.push({ step, report });
     writeFileAtomic(path.join(out, 'eval.json'), JSON.stringify({ step, ...report }, null, 2) + '\n');
   }
   return { finalDir, lastStep: step, interrupted: false, history, evals };
+}
+
+/** The loss normalizers of a data-parallel micro-batch: this rank's counts summed over all ranks. */
+function globalDenominators(dp: DataParallel, local: LossDenominators): LossDenominators {
+  const [ce, sequences, ...mtp] = dp.sum([local.ce, local.sequences, ...local.mtp]);
+  return { ce, mtp, sequences };
 }
 
 /** Held-out greedy accuracy per task family (the trainer's periodic evaluation). */

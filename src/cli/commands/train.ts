@@ -4,6 +4,7 @@ import path from 'node:path';
 import { CliError } from '../errors.js';
 import { builtinRecipe, loadRunRecipe, parseRunRecipe } from '../../train/recipe.js';
 import type { Recipe } from '../../train/recipe.js';
+import type { DataParallelConfig } from '../../train/trainer.js';
 
 interface TrainFlags {
   preset?: string;
@@ -15,6 +16,9 @@ interface TrainFlags {
   data?: string;
   init?: string;
   quiet?: boolean;
+  dp?: number;
+  zero1?: boolean;
+  bucketMb?: number;
 }
 
 function resolveRecipe(kind: 'pretrain' | 'sft', f: TrainFlags): Recipe {
@@ -40,6 +44,71 @@ const int = (name: string) => (v: string) => {
   return n;
 };
 
+const positive = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`--${name} expects a positive integer, found "${v}"`);
+  return n;
+};
+
+const positiveNumber = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new CliError(`--${name} expects a positive number, found "${v}"`);
+  return n;
+};
+
+/**
+ * Checks --dp against how the process was launched (before MPI starts, so that every rank reports
+ * the same mistake and exits), then initializes MPI. Null for a single-process run.
+ */
+async function startDataParallel(f: TrainFlags, r: Recipe): Promise<DataParallelConfig | null> {
+  const { launchedWorldSize, Mpi, MpiUnavailableError } = await import('../../parallel/mpi.js');
+  const dp = f.dp ?? 1;
+  const world = launchedWorldSize();
+  if (world === null && dp > 1) throw new CliError(`--dp ${dp} needs ${dp} processes: start it as \`mpirun -np ${dp} tinyseek ${r.kind} ... --dp ${dp}\` (as root in a container also set OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; add --oversubscribe when ranks exceed cores)`);
+  if (world !== null && world !== dp) throw new CliError(`--dp ${dp} does not match mpirun's ${world} processes; give --dp ${world}, or start mpirun -np ${dp}`);
+  if (dp === 1) {
+    if (f.zero1) throw new CliError('--zero1 shards the optimizer over data-parallel ranks; it needs --dp N with N > 1');
+    return null;
+  }
+  if (r.train.batchSize % dp !== 0) throw new CliError(`train.batchSize ${r.train.batchSize} cannot be split over --dp ${dp} ranks; choose a batch size divisible by ${dp}`);
+  let mpi;
+  try {
+    mpi = Mpi.init('funneled');
+  } catch (e) {
+    throw new CliError(e instanceof MpiUnavailableError ? e.message : `cannot start MPI: ${(e as Error).message}`);
+  }
+  const { rank, size } = mpi;
+  // mpirun ends the job with SIGTERM when a rank fails; say so, even from inside a blocking MPI call.
+  mpi.onTerminate(`tinyseek rank ${rank}/${size}: stopped by mpirun because `);
+  return { comm: mpi.world, zero1: f.zero1, bucketBytes: f.bucketMb !== undefined ? Math.round(f.bucketMb * 2 ** 20) : undefined };
+}
+
+/**
+ * Runs a data-parallel command body on this rank. An error every rank raised together (rank 0's
+ * verdict, CollectiveError) finalizes MPI and is reported normally; an error of this rank alone is
+ * printed with the rank and ends the whole job with MPI_Abort, so no rank is left waiting for it.
+ */
+async function runOnRanks<T>(dp: DataParallelConfig | null, body: () => Promise<T>): Promise<T> {
+  if (!dp) return body();
+  const { Mpi } = await import('../../parallel/mpi.js');
+  const { CollectiveError } = await import('../../parallel/root-first.js');
+  const mpi = Mpi.init();
+  let res: T;
+  try {
+    res = await body();
+  } catch (e) {
+    if (e instanceof CollectiveError) {
+      mpi.finalize();
+      throw new CliError(e.message);
+    }
+    console.error(`tinyseek rank ${mpi.rank}/${mpi.size}: ${(e as Error).message}`);
+    if (process.env.TINYSEEK_DEBUG) console.error((e as Error).stack);
+    return mpi.abort(1);
+  }
+  mpi.finalize();
+  return res;
+}
+
 /** Registers `tinyseek pretrain` and `tinyseek sft`. */
 export function register(program: Command): void {
   for (const kind of ['pretrain', 'sft'] as const) {
@@ -57,13 +126,18 @@ export function register(program: Command): void {
       .option('--data <file>', kind === 'sft' ? 'JSONL of {prompt, response} or {messages}' : 'an existing corpus JSONL (default: build the recipe\'s)')
       .option('--init <dir>', 'start from this model directory')
       .option('--quiet', 'no progress output', false)
+      .option('--dp <n>', 'data-parallel ranks: run under `mpirun -np N` with --dp N (each rank trains on 1/N of every global batch)', positive('dp'))
+      .option('--zero1', 'with --dp: shard the AdamW moments over the ranks (ZeRO stage 1)', false)
+      .option('--bucket-mb <mb>', 'with --dp: gradient all-reduce bucket size in MiB (default 25, first bucket 1)', positiveNumber('bucket-mb'))
       .action(async (f: TrainFlags) => {
         const r = resolveRecipe(kind, f);
         // Imported here so that `tinyseek --help` and the light commands start fast.
         const { train } = await import('../../train/trainer.js');
         const { formatEvalTable } = await import('../../infer/evaluate.js');
         const out = f.out ?? path.join('runs', r.name);
-        const res = await train({ recipe: r, out, resume: f.resume, quiet: f.quiet });
+        const dp = await startDataParallel(f, r);
+        const res = await runOnRanks(dp, () => train({ recipe: r, out, resume: f.resume, quiet: f.quiet, dp: dp ?? undefined }));
+        if (dp && dp.comm.rank !== 0) return;
         const last = res.history.at(-1);
         if (res.interrupted) {
           console.log(`interrupted at step ${res.lastStep}; checkpoint ${res.finalDir}`);

@@ -1,0 +1,58 @@
+// One rank of a data-parallel training run for test/parallel-dp.test.ts, started by the test either
+// directly (single process, the reference) or under `mpirun -np N`. argv[2] is a JSON job:
+//   { recipe, out, dp, zero1?, bucketBytes?, dump, stopAfter?, resume? }
+// Every rank writes `<dump>.<rank>.grads` (the step-1 gradients after the all-reduce, float32 in
+// parameter order) and `<dump>.<rank>.json` (parameter names and sizes, each step's loss and grad norm).
+import fs from 'node:fs';
+import { train } from '../../src/train/trainer.js';
+import type { DataParallelConfig } from '../../src/train/trainer.js';
+import { parseRunRecipe } from '../../src/train/recipe.js';
+import { Mpi } from '../../src/parallel/mpi.js';
+import { writeFileAtomic } from '../../src/io/index.js';
+
+interface Job {
+  recipe: unknown;
+  out: string;
+  dp: number;
+  zero1?: boolean;
+  bucketBytes?: number;
+  dump: string;
+  stopAfter?: number;
+  resume?: boolean;
+}
+
+const job = JSON.parse(process.argv[2]) as Job;
+let dp: DataParallelConfig | undefined;
+let mpi: Mpi | null = null;
+if (job.dp > 1) {
+  mpi = Mpi.init();
+  mpi.onTerminate(`dp-worker rank ${mpi.rank}: stopped by mpirun because `);
+  dp = { comm: mpi.world, zero1: job.zero1, bucketBytes: job.bucketBytes };
+}
+const rank = mpi?.rank ?? 0;
+const names: [string, number][] = [];
+const steps: { step: number; loss: number; ce: number; grad_norm: number; counts: number[][]; dp?: unknown }[] = [];
+try {
+  await train({
+    recipe: parseRunRecipe(job.recipe), out: job.out, quiet: true, dp, stopAfter: job.stopAfter, resume: job.resume,
+    onGradients: (step, params) => {
+      if (step !== 1) return;
+      const total = params.reduce((a, [, p]) => a + p.numel, 0);
+      const flat = new Float32Array(total);
+      let o = 0;
+      for (const [n, p] of params) {
+        names.push([n, p.numel]);
+        flat.set(p.grad ? p.grad.f32() : new Float32Array(p.numel), o);
+        o += p.numel;
+      }
+      writeFileAtomic(`${job.dump}.${rank}.grads`, new Uint8Array(flat.buffer));
+    },
+    onStep: (m) => steps.push({ step: m.step, loss: m.loss, ce: m.ce, grad_norm: m.grad_norm, counts: m.expert_load.map((l) => l.counts), dp: m.dp }),
+  });
+  writeFileAtomic(`${job.dump}.${rank}.json`, JSON.stringify({ names, steps }));
+} catch (e) {
+  console.error(`dp-worker rank ${rank}: ${(e as Error).message}`);
+  if (mpi) mpi.abort(1);
+  process.exit(1);
+}
+mpi?.finalize();
