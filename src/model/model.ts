@@ -14,6 +14,7 @@ import type { ExpertLoad } from './moe.js';
 import type { AttnContext, AttnImpl } from './mla.js';
 import type { CacheView } from './cache.js';
 import { KVCache } from './cache.js';
+import type { CausalLM } from './causal-lm.js';
 import { ropeTables } from '../ops/rope.js';
 import type { RopeTables } from '../ops/rope.js';
 import { crossEntropy, linear, slice, add, mulScalar, contiguous } from '../ops/index.js';
@@ -87,7 +88,7 @@ class DeepseekV3Inner extends Module {
 }
 
 /** DeepseekV3ForCausalLM (Hugging Face tensor names: `model.*`, `lm_head.weight`). */
-export class DeepseekV3 extends Module {
+export class DeepseekV3 extends Module implements CausalLM {
   readonly model: DeepseekV3Inner;
   readonly lmHead: Linear | null;
   readonly rope: RopeTables;
