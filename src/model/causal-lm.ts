@@ -5,6 +5,7 @@ import type { Tensor } from '../tensor/index.js';
 import type { Module } from '../nn/module.js';
 import type { ForwardResult, LossResult } from './model.js';
 import type { ExpertLoad } from './moe.js';
+import type { AnyModelConfig } from './registry.js';
 
 /** A KV cache of fixed slots: per layer [slots, maxLen, width] floats, and the tokens held per slot. */
 export interface ModelCache {
@@ -57,7 +58,8 @@ export interface CausalLMLossOptions {
 
 /** A causal LM: embedding → decoder layers → norm → head, with a KV cache for generation. */
 export interface CausalLM extends Module {
-  readonly cfg: CausalLMConfig;
+  /** Its configuration (narrow with isDenseConfig: DeepSeek's ModelConfig or a dense DenseConfig). */
+  readonly cfg: AnyModelConfig;
   /** ids int32 [B, T] → logits [B, T, V] (or [B, 1, V] with lastOnly) and final hidden states [B, T, D]. */
   forward(ids: Tensor, opts?: CausalLMForwardOptions): ForwardResult;
   /** Training loss of ids [B, T+1] (inputs ids[:, :T], targets ids[:, 1:]). */
