@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { backend, addonPath } from '../src/backend/index.js';
 import { getPreset } from '../src/model/presets.js';
 import { DeepseekV3 } from '../src/model/model.js';
+import type { CausalLM } from '../src/model/causal-lm.js';
 import { saveModel, isModelDir } from '../src/model/checkpoint.js';
 import { AdamW } from '../src/nn/optim.js';
 import { fitTokenCycle } from '../src/train/stream-fit.js';
@@ -101,7 +102,7 @@ function speeds(B: number, t0: number, tFirst: number, t1: number): Speed {
   return { prefill: (B * PROMPT) / ((tFirst - t0) / 1000), decode: (B * (NEW - 1)) / ((t1 - tFirst) / 1000) };
 }
 
-async function tinyseekRun(model: DeepseekV3, prompts: number[][], speculative = false, n = NEW): Promise<Speed> {
+async function tinyseekRun(model: CausalLM, prompts: number[][], speculative = false, n = NEW): Promise<Speed> {
   const B = prompts.length;
   const gen = new Generator(model, { maxBatch: B, maxLen: PROMPT + n + 2, speculative });
   let firsts = 0, tFirst = 0;

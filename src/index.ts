@@ -28,6 +28,15 @@ export { getPreset, presetNames, resolveConfig } from './model/presets.js';
 export { configFromHF, configToHF, loadConfigPath, ConfigError } from './model/config.js';
 export type { ModelConfig } from './model/config.js';
 
+// The dense Qwen2 / Llama students (DeepSeek-R1-Distill's architecture) and what every model shares.
+export { DenseForCausalLM } from './model/dense/model.js';
+export { denseConfigFromHF, denseConfigToHF } from './model/dense/config.js';
+export type { DenseConfig, DenseModelType } from './model/dense/config.js';
+export type { CausalLM, CausalLMConfig, ModelCache } from './model/causal-lm.js';
+export { createModel, anyConfigFromHF, anyConfigToHF, isDenseConfig, asDeepseek } from './model/registry.js';
+export type { AnyModelConfig } from './model/registry.js';
+export { getAnyPreset, resolveAnyConfig } from './model/presets.js';
+
 // The OpenAI-compatible server (chat completions with reasoning_content, completions, models).
 export { startServer } from './serve/server.js';
 export type { ServerOptions, RunningServer } from './serve/server.js';

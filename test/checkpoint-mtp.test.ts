@@ -9,6 +9,7 @@ import { Tensor, tidy, noGrad } from '../src/tensor/index.js';
 import { getPreset } from '../src/model/presets.js';
 import { DeepseekV3 } from '../src/model/model.js';
 import { saveModel, loadModel, modelRecords, isMtpTensor } from '../src/model/checkpoint.js';
+import { asDeepseek } from '../src/model/registry.js';
 import { configToHF } from '../src/model/config.js';
 import { writeModelDir, CheckpointError } from '../src/io/index.js';
 
@@ -31,14 +32,14 @@ test('the MTP layer is loaded when present and skipped with mtp: false (not read
     const stored = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
     assert.equal(stored.num_nextn_predict_layers, 1);
 
-    const full = loadModel(dir, { onWarning: (m) => assert.fail(m) });
+    const full = asDeepseek(loadModel(dir, { onWarning: (m) => assert.fail(m) }));
     assert.equal(full.cfg.numNextnPredictLayers, 1);
     const mtpNames = full.namedTensors().map(([n]) => n).filter((n) => n.startsWith(`model.layers.${L}.`));
     assert.ok(mtpNames.includes(`model.layers.${L}.eh_proj.weight`) && mtpNames.includes(`model.layers.${L}.self_attn.kv_b_proj.weight`));
     const orig = new Map(model.namedTensors());
     for (const [n, t] of full.namedTensors()) assert.deepEqual(t.f32(), orig.get(n)!.f32(), n);
 
-    const noMtp = loadModel(dir, { mtp: false, onWarning: (m) => assert.fail(m) });
+    const noMtp = asDeepseek(loadModel(dir, { mtp: false, onWarning: (m) => assert.fail(m) }));
     assert.equal(noMtp.cfg.numNextnPredictLayers, 0);
     assert.equal(noMtp.model.mtp.length, 0);
     assert.ok(noMtp.namedTensors().every(([n]) => !isMtpTensor(model.cfg, n)), 'no MTP tensor is allocated');
@@ -58,7 +59,7 @@ test('a directory whose config names an MTP layer its weights do not hold loads 
     writeModelDir(dir, { config: configToHF(model.cfg), tensors: recs, shardBytes: 200_000 });
     assert.ok(fs.existsSync(path.join(dir, 'model.safetensors.index.json')));
     const notes: string[] = [];
-    const m = loadModel(dir, { onWarning: (w) => notes.push(w) });
+    const m = asDeepseek(loadModel(dir, { onWarning: (w) => notes.push(w) }));
     assert.equal(m.cfg.numNextnPredictLayers, 0);
     assert.equal(notes.length, 1);
     assert.match(notes[0], /num_nextn_predict_layers = 1 but the weights hold no model\.layers\.2\.\* tensors; loaded without MTP/);
@@ -76,7 +77,7 @@ test('a partial MTP layer is refused naming the missing tensors; mtp: false stil
     const recs = modelRecords(model).filter((r) => r.name !== `model.layers.${L}.eh_proj.weight`);
     writeModelDir(dir, { config: configToHF(model.cfg), tensors: recs });
     assert.throws(() => loadModel(dir), (e: unknown) => e instanceof CheckpointError && /missing \(1\):\s+model\.layers\.2\.eh_proj\.weight \[64, 128\]/.test(e.message));
-    const m = loadModel(dir, { mtp: false });
+    const m = asDeepseek(loadModel(dir, { mtp: false }));
     assert.equal(m.cfg.numNextnPredictLayers, 0);
     assert.deepEqual(logits(m), logits(model));
   } finally {

@@ -15,7 +15,8 @@ import {
   validateConfig,
   type ModelConfig,
 } from '../src/model/config.js';
-import { getPreset, presetNames, resolveConfig } from '../src/model/presets.js';
+import { getPreset, getAnyPreset, presetNames, resolveConfig } from '../src/model/presets.js';
+import { anyConfigFromHF, anyConfigToHF } from '../src/model/registry.js';
 import { countParams } from '../src/analysis/params.js';
 
 // DeepSeek-V3's config.json as shipped on the Hub (all keys, including ones ModelConfig keeps in `extra`).
@@ -163,10 +164,10 @@ test('missing optional keys take the HF defaults of the model type; architecture
   assert.deepEqual(configToHF(v2).architectures, ['DeepseekV2ForCausalLM']);
 });
 
-test('every preset survives ModelConfig → config.json → ModelConfig', () => {
+test('every preset (the dense students too) survives config → config.json → config', () => {
   for (const name of presetNames()) {
-    const c = getPreset(name);
-    assert.deepEqual(configFromHF(JSON.parse(JSON.stringify(configToHF(c)))), c, name);
+    const c = getAnyPreset(name);
+    assert.deepEqual(anyConfigFromHF(JSON.parse(JSON.stringify(anyConfigToHF(c)))), c, name);
   }
 });
 

@@ -17,6 +17,7 @@ import { fitTokenCycle } from '../src/train/stream-fit.js';
 import { Tokenizer } from '../src/tokenizer/index.js';
 import { Generator } from '../src/infer/generator.js';
 import { loadModelDir, type LoadedModel } from '../src/infer/load.js';
+import { asDeepseek } from '../src/model/registry.js';
 import { exportGguf, ggufMetadata, ggufTensors, splitKvB, GGUF_PRE_TOKENIZER } from '../src/model/gguf-export.js';
 import { toGgufValue } from '../src/io/gguf-writer.js';
 import { GgufFile } from '../src/io/gguf.js';
@@ -111,7 +112,7 @@ test('GGUF metadata and tensor layout follow llama.cpp deepseek2 (MLA form, stac
   assert.deepEqual(r.warnings, []);
   const g = GgufFile.open(file);
   try {
-    const cfg = lm.model.cfg;
+    const cfg = asDeepseek(lm.model).cfg;
     const val = (k: string) => g.get(k)?.value;
     assert.equal(val('general.architecture'), 'deepseek2');
     assert.equal(val('deepseek2.block_count'), cfg.numHiddenLayers + 1);
@@ -160,7 +161,7 @@ test("node-llama-cpp's own GGUF reader sees the architecture, metadata, tensor n
     assert.equal(info.version, 3);
     assert.equal(info.metadata.general.architecture, 'deepseek2');
     // Metadata: every key tinyseek intended, with its value (float32 keys as float32), and nothing else.
-    const intended = ggufMetadata(lm.model.cfg, lm.tokenizer, opts);
+    const intended = ggufMetadata(asDeepseek(lm.model).cfg, lm.tokenizer, opts);
     const read = new Map<string, unknown>();
     const flatten = (o: Record<string, unknown>, prefix: string) => {
       for (const [k, v] of Object.entries(o)) {
@@ -181,7 +182,7 @@ test("node-llama-cpp's own GGUF reader sees the architecture, metadata, tensor n
       }
     }
     // Tensors: names in order, ggml dims (row-major shape reversed), types, and (F32) the bytes at each offset.
-    const tensors = ggufTensors(lm.model, opts);
+    const tensors = ggufTensors(asDeepseek(lm.model), opts);
     const ti = info.tensorInfo!;
     assert.equal(Number(info.tensorCount), tensors.length);
     assert.deepEqual(ti.map((x) => x.name), tensors.map((x) => x.name));

@@ -68,7 +68,8 @@ test("import { loadModelDir, Generator, Tokenizer, DeepseekV3 } from 'tinyseek' 
 test('a TypeScript project type-checks against tinyseek\'s declarations (exports "types")', () => {
   const ts = `
     import { loadModelDir, createGenerator, chatPrompt, Tokenizer, DeepseekV3, ReasoningSplitter } from 'tinyseek';
-    import type { LoadedModel, ChatMessage, GenerateResult, ModelConfig } from 'tinyseek';
+    import { isDenseConfig } from 'tinyseek';
+    import type { LoadedModel, ChatMessage, GenerateResult, AnyModelConfig } from 'tinyseek';
     export async function ask(dir: string, q: string): Promise<{ reasoning: string; answer: string }> {
       const lm: LoadedModel = loadModelDir(dir);
       const messages: ChatMessage[] = [{ role: 'user', content: q }];
@@ -76,8 +77,9 @@ test('a TypeScript project type-checks against tinyseek\'s declarations (exports
       const split = new ReasoningSplitter(lm.tokenizer, { startInThinking: p.opensThinking });
       const r: GenerateResult = await createGenerator(lm).generate({ prompt: p.ids, maxNewTokens: 8, stopTokenIds: lm.stopTokenIds, onToken: (e) => { split.push(e.token); } });
       split.finish();
-      const cfg: ModelConfig = lm.model.cfg;
-      const ok: boolean = lm.tokenizer instanceof Tokenizer && lm.model instanceof DeepseekV3 && r.tokens.length >= 0 && cfg.vocabSize > 0;
+      const cfg: AnyModelConfig = lm.model.cfg;
+      const heads: number = isDenseConfig(cfg) ? cfg.numKeyValueHeads : cfg.nRoutedExperts; // narrowed per architecture
+      const ok: boolean = lm.tokenizer instanceof Tokenizer && lm.model instanceof DeepseekV3 && r.tokens.length >= 0 && cfg.vocabSize > 0 && heads > 0;
       return ok ? { reasoning: split.reasoning, answer: split.content } : { reasoning: '', answer: '' };
     }`;
   fs.writeFileSync(path.join(project, 'consumer.ts'), ts);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getPreset } from '../src/model/presets.js';
 import { DeepseekV3 } from '../src/model/model.js';
+import { asDeepseek } from '../src/model/registry.js';
 import { saveModel, loadModel, modelRecords } from '../src/model/checkpoint.js';
 import { writeModelDir, f32ToBf16Array } from '../src/io/index.js';
 import { readGenerationDefaults, LoadError } from '../src/infer/load.js';
@@ -135,7 +136,7 @@ test('shapes are checked against the safetensors headers before the model is bui
   const dir = withConfig((c) => ({ ...c, intermediate_size: 96, moe_intermediate_size: 16 }));
   refused(dir, 'CheckpointError', /tensors do not match the model: .*with the wrong shape/, /model\.layers\.0\.mlp\.gate_proj\.weight: expected \[96, 64\], found \[128, 64\]/);
   const back = loadModel(good);
-  assert.deepEqual(configToHF(back.cfg), JSON.parse(fs.readFileSync(path.join(good, 'config.json'), 'utf8')));
+  assert.deepEqual(configToHF(asDeepseek(back).cfg), JSON.parse(fs.readFileSync(path.join(good, 'config.json'), 'utf8')));
 });
 
 test('non-finite weights and BF16 data labelled F16 load with a warning naming the tensors', () => {

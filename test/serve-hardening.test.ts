@@ -20,6 +20,7 @@ import { startServer } from '../src/serve/server.js';
 import type { RunningServer, ServerOptions } from '../src/serve/server.js';
 import { ModelHost } from '../src/serve/model-host.js';
 import { DeepseekV3 } from '../src/model/model.js';
+import { asDeepseek } from '../src/model/registry.js';
 import { Rng } from '../src/tensor/index.js';
 import { registerAll } from '../src/cli/registry.js';
 import type { ChatMessage } from '../src/tokenizer/index.js';
@@ -148,7 +149,7 @@ test('a prompt longer than the context can hold is refused by its size, before a
 test('/health is answered while 8 large prompts are being tokenized (tokenizing yields to the event loop)', async () => {
   // A long context, so that ~300 KB prompts pass the size bound and really are tokenized (they are
   // then refused: more tokens than even this context holds).
-  const cfg = { ...lm.model.cfg, maxPositionEmbeddings: 65_536 };
+  const cfg = { ...asDeepseek(lm.model).cfg, maxPositionEmbeddings: 65_536 };
   const host = new ModelHost({ ...lm, model: new DeepseekV3(cfg, 3), name: 'long' }, { maxBatch: 1 });
   const s2 = await startServer({ model: host, port: 0 });
   const rng = new Rng(5);

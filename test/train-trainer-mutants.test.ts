@@ -13,7 +13,9 @@ import { train, learningRate, recipeConfig } from '../src/train/trainer.js';
 import { readMetrics } from '../src/train/metrics.js';
 import { loadModel, saveModel } from '../src/model/checkpoint.js';
 import { DeepseekV3 } from '../src/model/model.js';
+import { asDeepseek } from '../src/model/registry.js';
 import { getPreset } from '../src/model/presets.js';
+import type { ModelConfig } from '../src/model/config.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-trainer-'));
 
@@ -68,7 +70,7 @@ test('learning-rate schedules: constant with warmup, cosine to decayTo (default 
 
 test('recipeConfig: preset, HF-key overrides, and the tokenizer\'s vocabulary size', () => {
   const r = parseRunRecipe({ name: 'x', model: { preset: 'nano', overrides: { hidden_size: 32, n_routed_experts: 16 } }, train: { steps: 1, lr: { peak: 1 } } });
-  const c = recipeConfig(r, 777);
+  const c = recipeConfig(r, 777) as ModelConfig;
   assert.equal(c.hiddenSize, 32);
   assert.equal(c.nRoutedExperts, 16);
   assert.equal(c.vocabSize, 777);
@@ -101,7 +103,7 @@ test('a short run: per-step lr, tokens, losses and expert load are recorded; the
     assert.ok(fs.existsSync(path.join(out, 'final', 'tokenizer.json')));
     assert.deepEqual(fs.readdirSync(path.join(out, 'checkpoints')).sort(), ['latest', 'step-000003']);
     // the routing bias moved (aux-loss-free balancing at γ = 0.01) and was saved with the model
-    const bias = loadModel(path.join(out, 'final')).moeLayers()[0].gate.bias!.f32();
+    const bias = asDeepseek(loadModel(path.join(out, 'final'))).moeLayers()[0].gate.bias!.f32();
     assert.ok(bias.some((b) => Math.abs(b) > 0.005), 'bias updated');
     // the run directory keeps its recipe
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, 'recipe.json'), 'utf8')), JSON.parse(JSON.stringify(r)));
@@ -123,7 +125,7 @@ test('gradient accumulation: 2 micro-batches of 2 take the same step as one batc
     for (const [n, t] of wb) { const x = wa.get(n)!.f32(), y = t.f32(); for (let i = 0; i < y.length; i++) maxDiff = Math.max(maxDiff, Math.abs(x[i] - y[i])); }
     assert.ok(maxDiff < 1e-4, `weights differ by ${maxDiff}`);
     // with γ = 0 the routing bias stays zero
-    assert.ok(loadModel(a.finalDir).moeLayers()[0].gate.bias!.f32().every((x) => x === 0));
+    assert.ok(asDeepseek(loadModel(a.finalDir)).moeLayers()[0].gate.bias!.f32().every((x) => x === 0));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -4,7 +4,7 @@
 // that, GRPO has no rewards to work with (docs/data.md, "Training the base").
 import { Tensor, noGrad, tidy } from '../tensor/index.js';
 import { nllFromLogits } from '../ops/index.js';
-import type { DeepseekV3 } from '../model/model.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import type { Tokenizer } from '../tokenizer/index.js';
 import { getTask, taskNames } from '../tasks/registry.js';
 import { sampleProblem } from '../tasks/splits.js';
@@ -28,7 +28,7 @@ export interface CopyProbeReport {
 }
 
 /** Runs the probe (no gradients; the model's train/eval mode is left as it is). */
-export function copyProbe(model: DeepseekV3, tok: Tokenizer, opts: CopyProbeOptions = {}): CopyProbeReport {
+export function copyProbe(model: CausalLM, tok: Tokenizer, opts: CopyProbeOptions = {}): CopyProbeReport {
   const n = opts.n ?? 8, difficulty = opts.difficulty ?? 2, seed = opts.seed ?? 1000;
   const isDigit = new Set<number>();
   for (let d = 0; d <= 9; d++) for (const id of tok.encode(String(d))) isDigit.add(id);

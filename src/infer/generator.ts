@@ -10,8 +10,7 @@
 // Requests without an owner share one, admitted first-come first-served as before (GRPO, eval).
 // Each request samples from its own seeded generator, so outputs do not depend on the schedule.
 import { Tensor, Rng, tidy, noGrad } from '../tensor/index.js';
-import type { DeepseekV3 } from '../model/model.js';
-import type { KVCache } from '../model/cache.js';
+import type { CausalLM, ModelCache } from '../model/causal-lm.js';
 import { sampleToken } from './sampler.js';
 import type { SamplingParams } from './sampler.js';
 import { TensorError } from '../tensor/errors.js';
@@ -109,15 +108,15 @@ interface Waiting {
   reject: (e: unknown) => void;
 }
 
-/** Batched, continuously batched generator over a DeepseekV3 model. */
+/** Batched, continuously batched generator over a model (DeepseekV3 or a dense student). */
 export class Generator {
   readonly maxBatch: number;
   readonly maxLen: number;
   readonly speculative: boolean;
   readonly maxSlotsPerOwner: number;
   readonly stats: GeneratorStats = { promptTokens: 0, generatedTokens: 0, decodeSteps: 0, drafted: 0, accepted: 0 };
-  private readonly cache: KVCache;
-  private readonly mtpCache: KVCache | null;
+  private readonly cache: ModelCache;
+  private readonly mtpCache: ModelCache | null;
   private readonly freeSlots: number[];
   private readonly waiting: Waiting[] = [];
   private readonly active: Active[] = [];
@@ -127,7 +126,7 @@ export class Generator {
   private readonly lastServed = new Map<object, number>();
   private serveClock = 0;
 
-  constructor(readonly model: DeepseekV3, private readonly opts: GeneratorOptions = {}) {
+  constructor(readonly model: CausalLM, private readonly opts: GeneratorOptions = {}) {
     this.maxBatch = opts.maxBatch ?? 64;
     this.maxLen = opts.maxLen ?? model.cfg.maxPositionEmbeddings;
     this.speculative = !!opts.speculative;

@@ -3,7 +3,7 @@
 // export and the server, so every entry point reads a directory the same way.
 import fs from 'node:fs';
 import path from 'node:path';
-import { DeepseekV3 } from '../model/model.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import { loadModel } from '../model/checkpoint.js';
 import type { LoadModelOptions } from '../model/checkpoint.js';
 import { Tokenizer, SPECIAL } from '../tokenizer/index.js';
@@ -34,7 +34,7 @@ export interface LoadedModel {
   dir: string;
   /** A short name (the directory's base name). */
   name: string;
-  model: DeepseekV3;
+  model: CausalLM;
   tokenizer: Tokenizer;
   defaults: GenerationDefaults;
   /** Token ids that end a completion: EOS. */

@@ -1,6 +1,7 @@
-// Saving and loading a DeepseekV3 as a Hugging Face–style model directory: config.json with HF keys,
-// generation_config.json, safetensors weights under DeepSeek's tensor names (MTP layers with their
-// copies of embed_tokens and shared_head.head, as real checkpoints carry), tokenizer files.
+// Saving and loading a model as a Hugging Face–style model directory: config.json with HF keys,
+// generation_config.json, safetensors weights under the architecture's HF tensor names, tokenizer
+// files. DeepSeek-V3/V2 carry their MTP layers' copies of embed_tokens and shared_head.head, as real
+// checkpoints do; dense Qwen2 / Llama students are laid out as DeepSeek-R1-Distill-Qwen/Llama are.
 import fs from 'node:fs';
 import path from 'node:path';
 import { DeepseekV3 } from './model.js';
@@ -9,6 +10,10 @@ import { configFromHF, configToHF, ConfigError } from './config.js';
 import { publishedConfigKeys, publishedDtype, publishedRecords } from './published.js';
 import type { PublishedLayout } from './published.js';
 import { checkModelFitsMemory, formatBytes, modelFootprint, modelTensors, sizeKeys } from './shapes.js';
+import type { CausalLM } from './causal-lm.js';
+import { anyConfigFromHF, anyConfigToHF, createModel, isDenseConfig, modelConfig } from './registry.js';
+import type { AnyModelConfig } from './registry.js';
+import { checkDenseFitsMemory, denseFootprint, denseSizeKeys, denseTensors } from './dense/shapes.js';
 import { readModelDir, writeModelDir, loadedTensorInfos, readFloat32, checkTensors, numelOf, CheckpointError } from '../io/index.js';
 import { SCALE_INV_SUFFIX } from '../io/index.js';
 import type { TensorRecord, TensorInfo, ExpectedTensor, SaveOptions, TensorSource } from '../io/index.js';
@@ -41,9 +46,10 @@ function mtpCopies(cfg: ModelConfig): { emb: string; head: string }[] {
   return out;
 }
 
-/** The tensor records of a model, in its own order, plus the MTP copies. */
-export function modelRecords(model: DeepseekV3): TensorRecord[] {
+/** The tensor records of a model, in its own order, plus (DeepSeek) the MTP copies. */
+export function modelRecords(model: CausalLM): TensorRecord[] {
   const recs: TensorRecord[] = model.namedTensors().map(([name, t]) => ({ name, dtype: 'F32', shape: [...t.shape], data: t.f32() }));
+  if (!(model instanceof DeepseekV3)) return recs;
   const emb = model.model.embedTokens.weight, head = model.headWeight();
   for (const c of mtpCopies(model.cfg)) {
     recs.push({ name: c.emb, dtype: 'F32', shape: [...emb.shape], data: emb.f32() });
@@ -53,11 +59,12 @@ export function modelRecords(model: DeepseekV3): TensorRecord[] {
 }
 
 /** Writes a model directory (every file atomically; config.json last). */
-export function saveModel(dir: string, model: DeepseekV3, opts: SaveModelOptions = {}): void {
-  const cfg = model.cfg;
-  const config = configToHF(cfg);
+export function saveModel(dir: string, model: CausalLM, opts: SaveModelOptions = {}): void {
+  const cfg = modelConfig(model);
+  const config = anyConfigToHF(cfg);
   // The quantization a loaded FP8 checkpoint declared no longer describes weights written otherwise.
   delete config.quantization_config;
+  if (opts.layout && isDenseConfig(cfg)) throw new Error(`saveModel: layout "${opts.layout}" is DeepSeek-V3's published layout; a ${cfg.modelType} model is saved plainly`);
   writeModelDir(dir, {
     config: opts.layout ? { ...config, ...publishedConfigKeys(opts.layout) } : config,
     generationConfig: {
@@ -138,20 +145,22 @@ function looksLikeBf16AsF16(data: Float32Array): boolean {
  * the element count the config implies against what the weights hold, the memory it needs against
  * what is available, and every tensor's name and shape against the safetensors headers.
  */
-function checkBeforeAllocating(dir: string, cfg: ModelConfig, found: TensorInfo[], memoryLimit?: number): void {
-  const f = modelFootprint(cfg);
+function checkBeforeAllocating(dir: string, cfg: AnyModelConfig, found: TensorInfo[], memoryLimit?: number): void {
+  const dense = isDenseConfig(cfg);
+  const f = dense ? denseFootprint(cfg) : modelFootprint(cfg);
   const held = found.reduce((n, t) => n + numelOf(t.shape), 0);
   if (f.elements > held) {
     const bytes = found.reduce((n, t) => n + t.byteLength, 0);
     throw new CheckpointError(
-      `${dir}: config.json describes a model of ${f.elements.toLocaleString('en-US')} parameters (${sizeKeys(cfg)}), ` +
+      `${dir}: config.json describes a model of ${f.elements.toLocaleString('en-US')} parameters (${dense ? denseSizeKeys(cfg) : sizeKeys(cfg)}), ` +
         `but the weights hold only ${held.toLocaleString('en-US')} values (${found.length} tensors, ${formatBytes(bytes)} as float32); ` +
         'the config does not belong to these weights',
     );
   }
-  checkModelFitsMemory(cfg, memoryLimit, `${dir}/config.json`);
-  const expected: ExpectedTensor[] = [...modelTensors(cfg)];
-  const optional = new Set(mtpCopies(cfg).flatMap((c) => [c.emb, c.head]));
+  if (dense) checkDenseFitsMemory(cfg, memoryLimit, `${dir}/config.json`);
+  else checkModelFitsMemory(cfg, memoryLimit, `${dir}/config.json`);
+  const expected: ExpectedTensor[] = dense ? [...denseTensors(cfg)] : [...modelTensors(cfg)];
+  const optional = new Set(dense ? [] : mtpCopies(cfg).flatMap((c) => [c.emb, c.head]));
   // A tied-embedding checkpoint may still carry lm_head.weight; MTP copies are optional.
   const foundChecked = found.filter((t) => !optional.has(t.name) && !(cfg.tieWordEmbeddings && t.name === 'lm_head.weight'));
   checkTensors(expected, foundChecked, dir);
@@ -170,7 +179,8 @@ function checkBlockScales(dir: string, src: TensorSource): void {
 }
 
 /**
- * Loads a model directory (a tinyseek save or a DeepSeek checkpoint of a small configuration).
+ * Loads a model directory (a tinyseek save, a DeepSeek checkpoint of a small configuration, or a
+ * Qwen2 / Llama one such as DeepSeek-R1-Distill-Qwen at a small size), choosing the architecture by model_type.
  * config.json must state every shape key; before the model is allocated its size is checked against
  * the weights and the available memory, and every expected tensor (name, shape) against the
  * safetensors headers, all problems reported at once. FP8 weights with `weight_scale_inv` are
@@ -178,25 +188,27 @@ function checkBlockScales(dir: string, src: TensorSource): void {
  * (see LoadModelOptions.mtp); their copies of embedding/head may be present or not. Tensors holding NaN or ±inf
  * (or F16 data that looks like BF16) are reported through `onWarning`.
  */
-export function loadModel(dir: string, opts: LoadModelOptions = {}): DeepseekV3 {
+export function loadModel(dir: string, opts: LoadModelOptions = {}): CausalLM {
   const warn = opts.onWarning ?? ((m: string) => console.warn(`tinyseek: warning: ${m}`));
   const md = readModelDir(dir);
   try {
-    let cfg: ModelConfig;
+    let cfg: AnyModelConfig;
     try {
-      cfg = configFromHF(md.config, { requireKeys: true });
+      cfg = anyConfigFromHF(md.config, { requireKeys: true });
     } catch (e) {
       if (e instanceof ConfigError) throw new ConfigError(`${path.join(dir, 'config.json')}: ${e.message.replace(/^config\.json: /, '')}`, e.key, e.expected, e.found);
       throw e;
     }
-    if (cfg.extra.quantization_config) checkBlockScales(dir, md.tensors);
     let found = loadedTensorInfos(md.tensors);
-    const full = cfg;
-    cfg = withMtpChoice(dir, cfg, found, opts.mtp ?? true, warn);
-    // Skipped MTP layers are not checked or read.
-    if (cfg.numNextnPredictLayers < full.numNextnPredictLayers) found = found.filter((t) => !isMtpTensor(full, t.name));
+    if (!isDenseConfig(cfg)) {
+      if (cfg.extra.quantization_config) checkBlockScales(dir, md.tensors);
+      const full = cfg;
+      cfg = withMtpChoice(dir, cfg, found, opts.mtp ?? true, warn);
+      // Skipped MTP layers are not checked or read.
+      if (cfg.numNextnPredictLayers < full.numNextnPredictLayers) found = found.filter((t) => !isMtpTensor(full, t.name));
+    }
     checkBeforeAllocating(dir, cfg, found, opts.memoryLimit);
-    const model = new DeepseekV3(cfg, 0);
+    const model = createModel(cfg, 0);
     const nonFinite: string[] = [];
     const bf16Like: string[] = [];
     for (const [name, t] of model.stateDict()) {

@@ -23,7 +23,10 @@ import type { Tokenizer } from '../tokenizer/index.js';
 import { writeGguf, gguf } from '../io/gguf.js';
 import type { GgmlTypeName, GgufInputValue, GgufTensorInput } from '../io/gguf.js';
 import { GgufError } from '../io/errors.js';
-import type { DeepseekV3 } from './model.js';
+import { DeepseekV3 } from './model.js';
+import type { CausalLM } from './causal-lm.js';
+import { DenseForCausalLM } from './dense/model.js';
+import { exportDenseGguf } from './dense/gguf-export.js';
 import type { ModelConfig } from './config.js';
 import { isMoeLayer } from './config.js';
 import { MoE } from './moe.js';
@@ -65,7 +68,7 @@ const GATING = { softmax: 1, sigmoid: 2 } as const;
 /** llama_token_type. */
 const TOKEN_TYPE = { normal: 1, control: 3, unused: 5 } as const;
 /** llama_ftype: ALL_F32 = 0, MOSTLY_F16 = 1. */
-const FILE_TYPE: Record<GgufExportDtype, number> = { f32: 0, f16: 1 };
+export const FILE_TYPE: Record<GgufExportDtype, number> = { f32: 0, f16: 1 };
 
 /** The pre-tokenizer name written to tokenizer.ggml.pre (see the header comment). */
 export const GGUF_PRE_TOKENIZER = 'smollm';
@@ -177,8 +180,8 @@ export function ggufMetadata(cfg: ModelConfig, tok: GgufTokenizerSource, opts: G
   return m;
 }
 
-/** tokenizer.ggml.* metadata: gpt2 (byte-level BPE) with tokens padded to vocab_size. */
-function tokenizerMetadata(cfg: ModelConfig, tok: GgufTokenizerSource, chatTemplate?: string): Map<string, GgufInputValue> {
+/** tokenizer.ggml.* metadata: gpt2 (byte-level BPE) with tokens padded to vocab_size (shared by every architecture). */
+export function tokenizerMetadata(cfg: { vocabSize: number }, tok: GgufTokenizerSource, chatTemplate?: string): Map<string, GgufInputValue> {
   const V = cfg.vocabSize;
   const tokens: string[] = new Array<string>(V);
   const types = new Int32Array(V).fill(TOKEN_TYPE.unused);
@@ -301,8 +304,13 @@ function stack(parts: Float32Array[]): Float32Array {
   return out;
 }
 
-/** Writes `model` and its tokenizer as a deepseek2 GGUF file (atomically). */
-export function exportGguf(model: DeepseekV3, tok: GgufTokenizerSource, outPath: string, opts: GgufExportOptions = {}): GgufExportResult {
+/**
+ * Writes `model` and its tokenizer as a GGUF file (atomically): DeepSeek-V3/V2 as llama.cpp's
+ * `deepseek2`, a dense student as `qwen2` / `llama` (./dense/gguf-export.ts).
+ */
+export function exportGguf(model: CausalLM, tok: GgufTokenizerSource, outPath: string, opts: GgufExportOptions = {}): GgufExportResult {
+  if (model instanceof DenseForCausalLM) return exportDenseGguf(model, tok, outPath, opts);
+  if (!(model instanceof DeepseekV3)) throw new GgufError(`GGUF export: unknown model class ${model.constructor.name}`);
   const cfg = model.cfg;
   const warnings = checkGgufCompat(cfg);
   const dtype = opts.dtype ?? 'f32';

@@ -14,6 +14,7 @@ import type { ExpertLoad } from './moe.js';
 import type { AttnContext, AttnImpl } from './mla.js';
 import type { CacheView } from './cache.js';
 import { KVCache } from './cache.js';
+import type { CausalLM } from './causal-lm.js';
 import { ropeTables } from '../ops/rope.js';
 import type { RopeTables } from '../ops/rope.js';
 import { crossEntropy, linear, slice, add, mulScalar, contiguous } from '../ops/index.js';
@@ -74,7 +75,7 @@ export interface LossDenominators {
 }
 
 /** The loss normalizers of targets tgt [B, T] (ignored entries already set to `ignore`) with optional weights. */
-function countTargets(tgt: Int32Array, w: Float32Array | null, B: number, T: number, depth: number, ignore: number): LossDenominators {
+export function countTargets(tgt: Int32Array, w: Float32Array | null, B: number, T: number, depth: number, ignore: number): LossDenominators {
   let ce = 0;
   for (let i = 0; i < B * T; i++) if (tgt[i] !== ignore) ce += w ? w[i] : 1;
   const mtp: number[] = [];
@@ -124,7 +125,7 @@ class DeepseekV3Inner extends Module {
 }
 
 /** DeepseekV3ForCausalLM (Hugging Face tensor names: `model.*`, `lm_head.weight`). */
-export class DeepseekV3 extends Module {
+export class DeepseekV3 extends Module implements CausalLM {
   readonly model: DeepseekV3Inner;
   readonly lmHead: Linear | null;
   readonly rope: RopeTables;

@@ -1,6 +1,8 @@
 // Named model configurations: two small ones that run here (nano for tests, mini for the demo) and
 // the real DeepSeek shapes (for counting parameters, KV cache and cost; far too large to instantiate).
 import { ConfigError, loadConfigPath, validateConfig, type ModelConfig, type YarnScaling } from './config.js';
+import { validateDenseConfig, type DenseConfig } from './dense/config.js';
+import { loadAnyConfigPath, type AnyModelConfig } from './registry.js';
 
 function yarn(factor: number, original: number, mscale: number, mscaleAllDim: number): YarnScaling {
   return { type: 'yarn', factor, originalMaxPositionEmbeddings: original, betaFast: 32, betaSlow: 1, mscale, mscaleAllDim, extra: {} };
@@ -97,6 +99,47 @@ function deepseekV2(): ModelConfig {
   });
 }
 
+/**
+ * Keys of DeepSeek-R1-Distill-Qwen's config.json that DenseConfig keeps in `extra` (sliding window
+ * present but off, as in the distilled checkpoints).
+ */
+function qwen2Extras(layers: number, maxPos: number): Record<string, unknown> {
+  return {
+    attention_dropout: 0.0, initializer_range: 0.02, max_window_layers: layers, sliding_window: maxPos,
+    use_cache: true, use_mrope: false, use_sliding_window: false,
+  };
+}
+
+/**
+ * `student-nano`: the dense Qwen2 student of `nano` for tests — about a fifth of nano's activated
+ * parameters (22.9K of 108.6K: `tinyseek params --preset student-nano`), GQA with 2 query heads per kv head.
+ */
+function studentNano(): DenseConfig {
+  const c: DenseConfig = {
+    modelType: 'qwen2', vocabSize: 512, hiddenSize: 24, intermediateSize: 48, numHiddenLayers: 2,
+    numAttentionHeads: 2, numKeyValueHeads: 1, headDim: 12, maxPositionEmbeddings: 256, rmsNormEps: 1e-6,
+    ropeTheta: 10000, tieWordEmbeddings: false, qkvBias: true, oBias: false, bosTokenId: 0, eosTokenId: 1,
+    numNextnPredictLayers: 0, extra: qwen2Extras(2, 256),
+  };
+  validateDenseConfig(c);
+  return c;
+}
+
+/**
+ * `student-mini`: the dense Qwen2 student of `mini` (R1-Distill-Qwen's layout at toy size) — about a
+ * fifth of mini's activated parameters (312K of 1.54M), 4 layers, d = 64, 4 query heads over 2 kv heads.
+ */
+function studentMini(): DenseConfig {
+  const c: DenseConfig = {
+    modelType: 'qwen2', vocabSize: 1024, hiddenSize: 64, intermediateSize: 256, numHiddenLayers: 4,
+    numAttentionHeads: 4, numKeyValueHeads: 2, headDim: 16, maxPositionEmbeddings: 512, rmsNormEps: 1e-6,
+    ropeTheta: 10000, tieWordEmbeddings: false, qkvBias: true, oBias: false, bosTokenId: 0, eosTokenId: 1,
+    numNextnPredictLayers: 0, extra: qwen2Extras(4, 512),
+  };
+  validateDenseConfig(c);
+  return c;
+}
+
 const PRESETS: Record<string, () => ModelConfig> = {
   nano,
   mini,
@@ -105,29 +148,59 @@ const PRESETS: Record<string, () => ModelConfig> = {
   'deepseek-v2': deepseekV2,
 };
 
-/** The preset names, in a stable order. */
+/** Dense (Qwen2 / Llama) presets: the distillation students. */
+const DENSE_PRESETS: Record<string, () => DenseConfig> = {
+  'student-nano': studentNano,
+  'student-mini': studentMini,
+};
+
+/** The preset names, in a stable order (DeepSeek ones, then the dense students). */
 export function presetNames(): string[] {
-  return Object.keys(PRESETS);
+  return [...Object.keys(PRESETS), ...Object.keys(DENSE_PRESETS)];
 }
 
-/** A fresh copy of a named preset; a ConfigError listing the names if unknown. */
+function unknownPreset(name: string): ConfigError {
+  return new ConfigError(`unknown model preset "${name}"; expected one of: ${presetNames().join(', ')}`, 'preset', presetNames().join(', '), name);
+}
+
+/** A fresh copy of a named DeepSeek preset; a ConfigError listing the names if unknown or dense. */
 export function getPreset(name: string): ModelConfig {
   const make = PRESETS[name];
-  if (!make) throw new ConfigError(`unknown model preset "${name}"; expected one of: ${presetNames().join(', ')}`, 'preset', presetNames().join(', '), name);
+  if (DENSE_PRESETS[name]) throw new ConfigError(`model preset "${name}" is a dense ${DENSE_PRESETS[name]().modelType} model, not DeepSeek-V3/V2 (this needs one of: ${Object.keys(PRESETS).join(', ')})`, 'preset', Object.keys(PRESETS).join(', '), name);
+  if (!make) throw unknownPreset(name);
   return make();
 }
 
-/** A preset name, a config.json path, or a model directory holding config.json → validated config. */
+/** A fresh copy of a named preset of any architecture; a ConfigError listing the names if unknown. */
+export function getAnyPreset(name: string): AnyModelConfig {
+  const make = PRESETS[name] ?? DENSE_PRESETS[name];
+  if (!make) throw unknownPreset(name);
+  return make();
+}
+
+function neitherError(nameOrPath: string, e: unknown): unknown {
+  if (e instanceof ConfigError && e.message.startsWith('no such file or directory')) {
+    return new ConfigError(`"${nameOrPath}" is neither a model preset (${presetNames().join(', ')}) nor a config.json file or model directory`);
+  }
+  return e;
+}
+
+/** A DeepSeek preset name, a config.json path, or a model directory holding config.json → validated config. */
 export function resolveConfig(nameOrPath: string): ModelConfig {
-  if (PRESETS[nameOrPath]) return getPreset(nameOrPath);
+  if (PRESETS[nameOrPath] || DENSE_PRESETS[nameOrPath]) return getPreset(nameOrPath);
   try {
     return loadConfigPath(nameOrPath);
   } catch (e) {
-    if (e instanceof ConfigError && e.message.startsWith('no such file or directory')) {
-      throw new ConfigError(
-        `"${nameOrPath}" is neither a model preset (${presetNames().join(', ')}) nor a config.json file or model directory`,
-      );
-    }
-    throw e;
+    throw neitherError(nameOrPath, e);
+  }
+}
+
+/** A preset name of any architecture, a config.json path, or a model directory → validated config. */
+export function resolveAnyConfig(nameOrPath: string): AnyModelConfig {
+  if (PRESETS[nameOrPath] || DENSE_PRESETS[nameOrPath]) return getAnyPreset(nameOrPath);
+  try {
+    return loadAnyConfigPath(nameOrPath);
+  } catch (e) {
+    throw neitherError(nameOrPath, e);
   }
 }

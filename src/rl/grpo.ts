@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Tensor, Rng, tidy, noGrad } from '../tensor/index.js';
-import { DeepseekV3 } from '../model/model.js';
+import type { CausalLM } from '../model/causal-lm.js';
+import { createModel, modelConfig } from '../model/registry.js';
 import { loadModel } from '../model/checkpoint.js';
 import { AdamW, clipGradNorm } from '../nn/optim.js';
 import { Tokenizer } from '../tokenizer/index.js';
@@ -58,7 +59,7 @@ interface Rollout {
 }
 
 /** Copies weights (and buffers) from one model to another of the same config. */
-function copyWeights(dst: DeepseekV3, src: DeepseekV3): void {
+function copyWeights(dst: CausalLM, src: CausalLM): void {
   const s = new Map(src.namedTensors());
   for (const [n, t] of dst.namedTensors()) t.f32().set(s.get(n)!.f32());
 }
@@ -82,7 +83,7 @@ function rowEntropy(logits: Float32Array, rows: number, V: number): Float32Array
  * the same forward pass (no gradient flows through it).
  */
 export function completionLogprobs(
-  model: DeepseekV3, ids: Int32Array, N: number, L: number, temperature: number, withGrad: boolean, wantEntropy = !withGrad,
+  model: CausalLM, ids: Int32Array, N: number, L: number, temperature: number, withGrad: boolean, wantEntropy = !withGrad,
 ): { logp: Tensor; entropy: Float32Array | null; targets: Int32Array } {
   const inputs = new Int32Array(N * L), targets = new Int32Array(N * L);
   for (let i = 0; i < N; i++) for (let t = 0; t < L; t++) {
@@ -171,7 +172,7 @@ export interface PassStats {
  * weights [N, L] are the aggregation weights; refLp [N, L] the reference log-probs (null when β = 0).
  */
 export function policyGradient(
-  policy: DeepseekV3, b: GrpoBatch, weights: Float32Array, refLp: Float32Array | null, o: PassOptions, wantEntropy: boolean,
+  policy: CausalLM, b: GrpoBatch, weights: Float32Array, refLp: Float32Array | null, o: PassOptions, wantEntropy: boolean,
 ): PassStats {
   const { N, L } = b;
   let loss = 0, low = 0, high = 0, kl = 0, tokens = 0, entSum = 0, entCount = 0;
@@ -232,11 +233,11 @@ async function grpoLocked(opts: GrpoOptions): Promise<{ finalDir: string; lastSt
   const tokFiles: Record<string, Uint8Array> = {};
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) if (fs.existsSync(path.join(r.init, f))) tokFiles[f] = fs.readFileSync(path.join(r.init, f));
 
-  let policy: DeepseekV3;
+  let policy: CausalLM;
   let start = 0;
   let promptRng = new Rng(hashSeed('grpo-prompts', r.seed));
   let restore: ((o: AdamW) => void) | null = null;
-  let ref: DeepseekV3 | null = null;
+  let ref: CausalLM | null = null;
   if (resumed) {
     const c = resumed.loaded.ckpt;
     if (!sameRecipe(c.state.recipe, r, parseGrpoRecipe)) throw new Error(`--resume: the recipe differs from the one ${out} was started with`);
@@ -250,7 +251,7 @@ async function grpoLocked(opts: GrpoOptions): Promise<{ finalDir: string; lastSt
     policy = loadModel(r.init);
   }
   if (r.beta > 0 && !ref) {
-    ref = new DeepseekV3(policy.cfg, 0);
+    ref = createModel(modelConfig(policy), 0);
     copyWeights(ref, policy);
   }
   ref?.eval();

@@ -3,7 +3,8 @@
 // The examples are real task problems rendered by their families (src/tasks) from a fixed seed, so
 // their wording is exactly the wording the model was trained on ("Compute 32 + 64"); they come from
 // the test split (problems the model never saw) at the easiest level.
-import { countParams } from '../analysis/params.js';
+import { countAnyParams } from '../analysis/dense-params.js';
+import { isDenseConfig, modelConfig } from '../model/registry.js';
 import { hashSeed, sampleProblem, taskNames } from '../tasks/index.js';
 import type { ModelHost } from './model-host.js';
 
@@ -68,15 +69,16 @@ export function skillsText(families: readonly string[]): string | null {
 
 /** The card of a served model with examples from `families`. */
 export function modelCard(host: ModelHost, families: readonly string[] = DEFAULT_EXAMPLE_FAMILIES, seed = 0): ModelCard {
-  const c = host.lm.model.cfg;
-  const p = countParams(c);
+  const c = modelConfig(host.lm.model);
+  const p = countAnyParams(c);
+  const moe = !isDenseConfig(c); // a dense student has no experts
   return {
     id: host.id,
     parameters: { total: p.total + p.mtpTotal, activated: p.activated, mtp: p.mtpTotal },
     layers: c.numHiddenLayers,
-    routed_experts: c.nRoutedExperts,
-    experts_per_token: c.numExpertsPerTok,
-    shared_experts: c.nSharedExperts,
+    routed_experts: moe ? c.nRoutedExperts : 0,
+    experts_per_token: moe ? c.numExpertsPerTok : 0,
+    shared_experts: moe ? c.nSharedExperts : 0,
     context_length: host.contextLength,
     skills: skillsText(families),
     examples: examplePrompts(families, seed),

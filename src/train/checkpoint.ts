@@ -16,7 +16,7 @@
 // config.json, the weights, optimizer.safetensors and a readable trainer_state.json are all there.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DeepseekV3 } from '../model/model.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import { saveModel, loadModel } from '../model/checkpoint.js';
 import type { AdamW, OptimizerState } from '../nn/optim.js';
 import { saveSafetensors, loadAsFloat32, writeFileAtomic, syncDir, CheckpointError, INDEX_FILE, SINGLE_FILE } from '../io/index.js';
@@ -76,7 +76,7 @@ function removeDir(root: string, name: string): void {
  * removes its temporary folder and throws a CheckpointError naming the path; older checkpoints stay.
  */
 export function saveTrainerCheckpoint(
-  out: string, model: DeepseekV3, opt: Pick<AdamW, 'stateDict'>, state: TrainerState,
+  out: string, model: CausalLM, opt: Pick<AdamW, 'stateDict'>, state: TrainerState,
   tokenizerFiles: Record<string, string | Uint8Array>, options: SaveCheckpointOptions = {},
 ): string {
   const keep = options.keep ?? 2;
@@ -382,7 +382,7 @@ export function openRun<T>(out: string, resume: boolean, load: (dir: string) => 
 }
 
 /** Loads a checkpoint's model, trainer state and optimizer moments (applied to `opt` by the caller). */
-export function loadTrainerCheckpoint(dir: string): { model: DeepseekV3; state: TrainerState; optimizer: (opt: Pick<AdamW, 'loadStateDict'>) => void } {
+export function loadTrainerCheckpoint(dir: string): { model: CausalLM; state: TrainerState; optimizer: (opt: Pick<AdamW, 'loadStateDict'>) => void } {
   const model = loadModel(dir);
   const state = JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8')) as TrainerState;
   const recs = loadAsFloat32(path.join(dir, 'optimizer.safetensors'));

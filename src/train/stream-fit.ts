@@ -1,12 +1,12 @@
 // Fits a model to a repeated token cycle (random windows, AdamW): the quick way benchmarks and
 // interoperability tests get a model whose greedy output is non-trivial and predictable.
 import { Tensor, Rng, tidy } from '../tensor/index.js';
-import type { DeepseekV3 } from '../model/model.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import type { AdamW } from '../nn/optim.js';
 
 /** Trains on `steps` batches of `batch` random windows of `seqLen + 1` tokens from the repeated cycle. */
 export function fitTokenCycle(
-  model: DeepseekV3, opt: AdamW, cycle: readonly number[],
+  model: CausalLM, opt: AdamW, cycle: readonly number[],
   o: { steps: number; batch: number; seqLen: number; seed: number; lr?: (step: number) => number },
 ): void {
   const stream: number[] = [];

@@ -1,14 +1,16 @@
-// The pretraining / SFT trainer: packed (or chat) batches → DeepseekV3.loss (CE + λ·MTP + balance)
+// The pretraining / SFT trainer: packed (or chat) batches → model.loss (DeepseekV3: CE + λ·MTP + balance;
+// a dense Qwen2 / Llama student: CE)
 // → backward → global-norm clip → AdamW on DeepSeek-V3's schedule shape → auxiliary-loss-free bias
 // update from the step's expert load. Metrics to `<out>/metrics.jsonl`, checkpoints that resume
 // bit-exactly, Ctrl-C saves and exits, periodic held-out greedy evaluation.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Tensor, tidy, noGrad } from '../tensor/index.js';
-import { DeepseekV3 } from '../model/model.js';
-import { resolveConfig } from '../model/presets.js';
-import { configFromHF, configToHF, ConfigError, loadConfigPath } from '../model/config.js';
-import type { ModelConfig } from '../model/config.js';
+import { resolveAnyConfig } from '../model/presets.js';
+import { ConfigError } from '../model/config.js';
+import { anyConfigFromHF, anyConfigToHF, createModel, loadAnyConfigPath } from '../model/registry.js';
+import type { AnyModelConfig } from '../model/registry.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import { loadModel, saveModel } from '../model/checkpoint.js';
 import { AdamW, clipGradNorm } from '../nn/optim.js';
 import { deepseekV3Schedule, warmupCosine } from '../nn/schedule.js';
@@ -103,10 +105,10 @@ export function learningRate(r: Recipe, step: number): number {
 }
 
 /** The model config of a recipe (preset or config path, plus HF-key overrides). */
-export function recipeConfig(r: Recipe, vocabSize?: number): ModelConfig {
-  const base = configToHF(resolveConfig(r.model.preset));
+export function recipeConfig(r: Recipe, vocabSize?: number): AnyModelConfig {
+  const base = anyConfigToHF(resolveAnyConfig(r.model.preset));
   const merged = { ...base, ...r.model.overrides, ...(vocabSize ? { vocab_size: vocabSize } : {}) };
-  return configFromHF(merged);
+  return anyConfigFromHF(merged);
 }
 
 /**
@@ -115,7 +117,7 @@ export function recipeConfig(r: Recipe, vocabSize?: number): ModelConfig {
  * config.json when the run starts from a model directory, else of the preset with its overrides).
  */
 export function checkRecipeFitsModel(r: Recipe): void {
-  const cfg = r.model.init ? loadConfigPath(r.model.init) : recipeConfig(r);
+  const cfg = r.model.init ? loadAnyConfigPath(r.model.init) : recipeConfig(r);
   const from = r.model.init ? `model.init ${r.model.init}` : `model.preset ${JSON.stringify(r.model.preset)}`;
   if (r.train.seqLen > cfg.maxPositionEmbeddings) {
     throw new ConfigError(
@@ -204,7 +206,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const { tok, data } = prepared ?? prepareData(r, out, true);
   const tokFiles = tokenizerFiles(tok);
 
-  let model: DeepseekV3;
+  let model: CausalLM;
   let start = 0;
   let restoreOpt: ((o: AdamW | ShardedAdamW) => void) | null = null;
   if (resumed) {
@@ -218,7 +220,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
     model = loadModel(r.model.init);
     if (model.cfg.vocabSize !== tok.vocabSize) throw new Error(`model.init ${r.model.init} has vocab ${model.cfg.vocabSize}, the tokenizer ${tok.vocabSize}`);
   } else {
-    model = new DeepseekV3(recipeConfig(r, tok.vocabSize), r.seed);
+    model = createModel(recipeConfig(r, tok.vocabSize), r.seed);
   }
   model.train();
   const hp = { lr: r.train.lr.peak, beta1: r.train.beta1, beta2: r.train.beta2, eps: 1e-8, weightDecay: r.train.weightDecay };
@@ -361,7 +363,7 @@ function globalDenominators(dp: DataParallel, local: LossDenominators): LossDeno
 }
 
 /** Held-out greedy accuracy per task family (the trainer's periodic evaluation). */
-export async function runEval(model: DeepseekV3, tok: Tokenizer, r: Recipe): Promise<EvalReport> {
+export async function runEval(model: CausalLM, tok: Tokenizer, r: Recipe): Promise<EvalReport> {
   model.eval();
   const gen = new Generator(model, { maxBatch: 64, maxLen: Math.min(model.cfg.maxPositionEmbeddings, 512) });
   return evaluate(gen, tok, { families: r.eval.families, difficulties: r.eval.difficulties, n: r.eval.n, k: 0, maxNewTokens: r.eval.maxNewTokens, seed: r.seed });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Tensor, Rng, tidy } from '../../src/tensor/index.js';
 import { getPreset } from '../../src/model/presets.js';
 import { DeepseekV3 } from '../../src/model/model.js';
+import { asDeepseek } from '../../src/model/registry.js';
 import { saveModel, isModelDir } from '../../src/model/checkpoint.js';
 import { AdamW, clipGradNorm } from '../../src/nn/optim.js';
 import { warmupCosine } from '../../src/nn/schedule.js';
@@ -138,7 +139,7 @@ export function serveFixtureDir(): string {
 export async function longRunningModel(lm: LoadedModel, prompt: number[], tokens = 200): Promise<LoadedModel> {
   const stops = [lm.tokenizer.eosId, lm.tokenizer.idOf(SPECIAL.user)];
   // A longer context than nano's 256 so the reply takes a while even on a fast machine.
-  const cfg = { ...lm.model.cfg, maxPositionEmbeddings: Math.max(lm.model.cfg.maxPositionEmbeddings, prompt.length + tokens + 8) };
+  const cfg = { ...asDeepseek(lm.model).cfg, maxPositionEmbeddings: Math.max(lm.model.cfg.maxPositionEmbeddings, prompt.length + tokens + 8) };
   for (let seed = 1; seed < 30; seed++) {
     const m = new DeepseekV3(cfg, seed);
     const r = await new Generator(m, { maxBatch: 1 }).generate({ prompt, maxNewTokens: tokens, sampling: { temperature: 0 }, stopTokenIds: stops });

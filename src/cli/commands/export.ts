@@ -1,5 +1,6 @@
-// `tinyseek export gguf MODEL_DIR OUT.gguf`: writes a model directory as a llama.cpp `deepseek2`
-// GGUF file (MLA form, stacked experts, byte-level BPE tokenizer), F32 or F16.
+// `tinyseek export gguf MODEL_DIR OUT.gguf`: writes a model directory as a llama.cpp GGUF file —
+// DeepSeek-V3/V2 as `deepseek2` (MLA form, stacked experts), a dense student as `qwen2` / `llama` —
+// with its byte-level BPE tokenizer, F32 or F16.
 import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,7 +20,7 @@ export function register(program: Command): void {
   const exp = program.command('export').description('convert a model directory to another format (gguf)');
   exp
     .command('gguf')
-    .description('write a model directory as a llama.cpp deepseek2 GGUF file')
+    .description('write a model directory as a llama.cpp GGUF file (deepseek2, or qwen2 / llama for a dense student)')
     .argument('<model_dir>', 'model directory (config.json, model.safetensors, tokenizer.json)')
     .argument('<out>', 'output .gguf file')
     .option('--dtype <type>', 'weight storage type: f32 or f16 (norms and router stay f32)', 'f32')
@@ -45,7 +46,8 @@ export function register(program: Command): void {
         console.log(JSON.stringify({ path: r.path, bytes: r.bytes, tensors: r.tensors, metadata_keys: r.metadataKeys, dtype: r.dtype, mtp: r.mtpIncluded, warnings: r.warnings, seconds: Number(seconds.toFixed(3)) }));
         return;
       }
-      console.log(`wrote ${r.path}: deepseek2 ${r.dtype.toUpperCase()}, ${r.tensors} tensors, ${r.metadataKeys} metadata keys, ${(r.bytes / 1e6).toFixed(2)} MB${r.mtpIncluded ? ', MTP included' : ''} (${seconds.toFixed(2)} s)`);
+      const arch = lm.model.cfg.modelType.startsWith('deepseek') ? 'deepseek2' : lm.model.cfg.modelType;
+      console.log(`wrote ${r.path}: ${arch} ${r.dtype.toUpperCase()}, ${r.tensors} tensors, ${r.metadataKeys} metadata keys, ${(r.bytes / 1e6).toFixed(2)} MB${r.mtpIncluded ? ', MTP included' : ''} (${seconds.toFixed(2)} s)`);
       for (const w of r.warnings) console.error(`warning: ${w}`);
     });
 }

@@ -2,8 +2,10 @@
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { ConfigError, type ModelConfig } from '../../model/config.js';
-import { resolveConfig } from '../../model/presets.js';
-import { countParams, DEEPSEEK_V3_MODEL_CARD, type ParamCounts } from '../../analysis/params.js';
+import { resolveConfig, resolveAnyConfig } from '../../model/presets.js';
+import { isDenseConfig, type AnyModelConfig } from '../../model/registry.js';
+import { DEEPSEEK_V3_MODEL_CARD, type ParamCounts } from '../../analysis/params.js';
+import { countAnyParams } from '../../analysis/dense-params.js';
 import { formatTable, humanCount, withCommas } from '../../analysis/table.js';
 
 /** Resolves `--preset`/`--config` (exactly one) into a config; bad input becomes a CliError. */
@@ -13,6 +15,19 @@ export function configFromOptions(o: { preset?: string; config?: string }, fallb
   if (name === undefined) throw new CliError('give --preset NAME or --config PATH (a config.json or a model directory)');
   try {
     return { config: resolveConfig(name), label: name };
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(e.message);
+    throw e;
+  }
+}
+
+/** As configFromOptions, for any architecture (DeepSeek or a dense Qwen2 / Llama student). */
+export function anyConfigFromOptions(o: { preset?: string; config?: string }): { config: AnyModelConfig; label: string } {
+  if (o.preset !== undefined && o.config !== undefined) throw new CliError('give either --preset NAME or --config PATH, not both');
+  const name = o.preset ?? o.config;
+  if (name === undefined) throw new CliError('give --preset NAME or --config PATH (a config.json or a model directory)');
+  try {
+    return { config: resolveAnyConfig(name), label: name };
   } catch (e) {
     if (e instanceof ConfigError) throw new CliError(e.message);
     throw e;
@@ -47,11 +62,14 @@ export function paramsJson(label: string, p: ParamCounts): Record<string, unknow
 }
 
 /** Readable report lines. */
-export function paramsText(label: string, c: ModelConfig, p: ParamCounts): string[] {
+export function paramsText(label: string, c: ModelConfig | AnyModelConfig, p: ParamCounts): string[] {
   const row = (x: { name: string; total: number; activated: number }): string[] => [
     x.name, withCommas(x.total), humanCount(x.total), withCommas(x.activated), humanCount(x.activated),
   ];
-  const out = [`Parameters of ${label} (${c.modelType}, ${c.numHiddenLayers} layers, ${c.nRoutedExperts} routed experts, top-${c.numExpertsPerTok})`, ''];
+  const shape = isDenseConfig(c)
+    ? `dense, ${c.numAttentionHeads} query heads over ${c.numKeyValueHeads} key/value heads`
+    : `${c.nRoutedExperts} routed experts, top-${c.numExpertsPerTok}`;
+  const out = [`Parameters of ${label} (${c.modelType}, ${c.numHiddenLayers} layers, ${shape})`, ''];
   out.push(
     ...formatTable([
       ['component', 'total', '', 'activated/token', ''],
@@ -95,12 +113,12 @@ export function register(program: Command): void {
   program
     .command('params')
     .description('parameter counts per component (embedding, attention, dense MLP, routed/shared experts, gate, norms, head, MTP), total and activated')
-    .option('--preset <name>', 'model preset: nano, mini, deepseek-v3, deepseek-v2-lite, deepseek-v2')
+    .option('--preset <name>', 'model preset: nano, mini, deepseek-v3, deepseek-v2-lite, deepseek-v2, student-nano, student-mini')
     .option('--config <path>', 'a config.json or a model directory')
     .option('--json', 'print one JSON object', false)
     .action((opts: { preset?: string; config?: string; json: boolean }) => {
-      const { config, label } = configFromOptions(opts);
-      const p = countParams(config);
+      const { config, label } = anyConfigFromOptions(opts);
+      const p = countAnyParams(config);
       if (opts.json) console.log(JSON.stringify(paramsJson(label, p)));
       else console.log(paramsText(label, config, p).join('\n'));
     });
