@@ -10,6 +10,9 @@ import path from 'node:path';
 import { grpo } from '../src/rl/grpo.js';
 import { readMetrics } from '../src/train/metrics.js';
 import { redisConnection } from '../src/parallel/redis-url.js';
+import { loadVersion, openPublishedModel, publishModelFiles, publishVersion, pruneVersions, versionFile } from '../src/parallel/policy-store.js';
+import { rollJobId } from '../src/parallel/rollout-job.js';
+import { loadModel } from '../src/model/checkpoint.js';
 import { writeInitModel } from './helpers/grpo-runs.js';
 import { redisUnavailable, testRedis } from './helpers/redis.js';
 import type { RedisServer } from './helpers/redis.js';
@@ -41,6 +44,26 @@ const metricsOf = (out: string) => readMetrics(path.join(out, 'metrics.jsonl')) 
 test('a bad Redis URL is refused with what was expected', () => {
   assert.throws(() => redisConnection('http://localhost:6379'), /expected a redis:\/\/ URL, found "http:\/\/localhost:6379"/);
   assert.throws(() => redisConnection('not a url'), /expected a Redis URL like redis:\/\/127\.0\.0\.1:6379, found "not a url"/);
+});
+
+test('policy versions: published and loaded bit for bit, a wrong or missing version named', () => {
+  const dir = path.join(root, 'store');
+  const init = path.join(root, 'store-init');
+  writeInitModel(init);
+  const policy = loadModel(init);
+  publishModelFiles(dir, policy, { 'tokenizer.json': fs.readFileSync(path.join(init, 'tokenizer.json')) });
+  publishVersion(dir, 7, policy);
+  const { model } = openPublishedModel(dir);
+  loadVersion(dir, 7, model);
+  const want = new Map(policy.namedTensors());
+  for (const [n, t] of model.namedTensors()) assert.deepEqual(t.f32(), want.get(n)!.f32(), n);
+  fs.copyFileSync(versionFile(dir, 7), versionFile(dir, 8));
+  assert.throws(() => loadVersion(dir, 8, model), /v000008\.safetensors: holds version 7, expected 8/);
+  assert.throws(() => loadVersion(dir, 9, model), /policy version 9 not found: .*v000009\.safetensors/);
+  pruneVersions(dir, 8);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['model', 'v000008.safetensors']);
+  assert.throws(() => openPublishedModel(path.join(root, 'nowhere')), /config\.json not found: is .*nowhere the learner's publish directory/);
+  assert.doesNotMatch(rollJobId('abc', 1, 0, 2), /:/, 'BullMQ job ids may not hold a colon');
 });
 
 test('synchronous rollout workers (maxStaleness 0) sample exactly the in-process completions', { skip }, async () => {

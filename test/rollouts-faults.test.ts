@@ -83,7 +83,7 @@ test('the learner killed (-9) after a checkpoint resumes from it and the queue: 
   procs.push(first);
   const t0 = Date.now();
   while (metricLines(out) < 2) {
-    assert.ok(first.child.exitCode === null && Date.now() - t0 < 60_000, `the learner did not reach step 2:\n${first.lines.join('\n')}`);
+    assert.ok(first.child.exitCode === null && Date.now() - t0 < 180_000, `the learner did not reach step 2:\n${first.lines.join('\n')}`);
     await new Promise((r) => setTimeout(r, 10));
   }
   await first.kill9();
@@ -106,7 +106,7 @@ test('Redis killed (-9) and restarted empty mid-run: workers and learner reconne
     procs.push(learner);
     const t0 = Date.now();
     while (metricLines(out) < 1) {
-      assert.ok(learner.child.exitCode === null && Date.now() - t0 < 60_000, `the learner did not reach step 1:\n${learner.lines.join('\n')}`);
+      assert.ok(learner.child.exitCode === null && Date.now() - t0 < 180_000, `the learner did not reach step 1:\n${learner.lines.join('\n')}`);
       await new Promise((r) => setTimeout(r, 10));
     }
     await own.kill9();

@@ -51,7 +51,13 @@ export async function runRolloutWorker(o: RolloutWorkerOptions): Promise<{ jobs:
   });
   worker.on('failed', (job, e) => console.error(`rollout-worker ${name}: job ${job?.id} failed: ${e.message}`));
   const stop = () => (closing ??= worker.close());
-  const onSignal = () => void stop();
+  // A clean close waits for the job in hand and for Redis; a second signal, or 10 s without Redis, forces it.
+  let signals = 0;
+  const onSignal = () => {
+    if (++signals > 1) process.exit(130);
+    void stop();
+    setTimeout(() => void worker.close(true).finally(() => process.exit(130)), 10_000).unref();
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {

@@ -31,7 +31,7 @@ export class Proc {
   }
 
   /** Waits for an output line matching `re` (throws after `ms`, naming what was seen). */
-  async waitFor(re: RegExp, ms = 60_000): Promise<string> {
+  async waitFor(re: RegExp, ms = 180_000): Promise<string> {
     const t0 = Date.now();
     for (;;) {
       const hit = this.lines.find((l) => re.test(l));
