@@ -84,6 +84,7 @@ export async function run(o: BenchOptions): Promise<void> {
   const recipeFile = path.join(root, 'recipe.json');
   fs.writeFileSync(recipeFile, JSON.stringify(recipe));
   const results: RunStats[] = [];
+  const loadBefore = os.loadavg()[0];
   try {
     await new Promise((r) => setTimeout(r, 300));
     tinyseek(['grpo', '--config', recipeFile, '--out', path.join(root, 'inproc'), '--quiet'], process.env);
@@ -112,19 +113,21 @@ export async function run(o: BenchOptions): Promise<void> {
   const syncSame = sync.reward.every((x, i) => x === inproc.reward[i]);
   if (o.json) console.log(JSON.stringify({ ratio_2_workers_vs_1: ratio2v1, ratio_2_workers_vs_in_process: ratioDist, sync_rewards_equal_in_process: syncSame }));
   else console.log(`ratio: 2 workers / 1 worker ${ratio2v1.toFixed(2)}×; 2 workers / in-process ${ratioDist.toFixed(2)}×; synchronous (maxStaleness 0) rewards equal the in-process ones at every step: ${syncSame}`);
-  if (!o.json) writeReport(results, ratio2v1, ratioDist, syncSame, recipe);
+  const load = [loadBefore, os.loadavg()[0]];
+  if (!o.json) writeReport(results, ratio2v1, ratioDist, syncSame, recipe, load);
 }
 
 /** docs/results/rollouts.{json,md}. */
-function writeReport(results: RunStats[], ratio2v1: number, ratioDist: number, syncSame: boolean, recipe: Record<string, unknown>): void {
+function writeReport(results: RunStats[], ratio2v1: number, ratioDist: number, syncSame: boolean, recipe: Record<string, unknown>, load: number[]): void {
   const dir = path.join(repo, 'docs/results');
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`;
-  writeFileAtomic(path.join(dir, 'rollouts.json'), JSON.stringify({ command: 'npx tinyseek bench rollouts', machine, date: new Date().toISOString().slice(0, 10), recipe, runs: results, ratio_2_workers_vs_1: ratio2v1, ratio_2_workers_vs_in_process: ratioDist, sync_rewards_equal_in_process: syncSame }, null, 1) + '\n');
+  writeFileAtomic(path.join(dir, 'rollouts.json'), JSON.stringify({ command: 'npx tinyseek bench rollouts', machine, date: new Date().toISOString().slice(0, 10), load_average_1min: load, recipe, runs: results, ratio_2_workers_vs_1: ratio2v1, ratio_2_workers_vs_in_process: ratioDist, sync_rewards_equal_in_process: syncSame }, null, 1) + '\n');
   const f = (x: number, d = 1) => x.toFixed(d);
   const lines = [
     '# GRPO rollouts: in-process vs rollout workers on BullMQ/Redis',
     '',
     `Command: \`npx tinyseek bench rollouts\` (machine: ${machine}; every distributed process pinned to one thread, the in-process run uses all cores).`,
+    `Load average (1 min) at the start and end: ${load.map((x) => x.toFixed(1)).join(' and ')} — other jobs shared the cores, so absolute speeds are low and noisy; the runs are sequential, so they shared alike only roughly.`,
     `Recipe: the shipped mini model, ${recipe.steps} steps, ${recipe.promptsPerStep} prompts × ${recipe.numGenerations} completions of ≤ ${recipe.maxCompletionLength} tokens per step, soft overlong reward, seed ${recipe.seed}.`,
     '',
     '| run | wall s | completion tokens | rollout tok/s | learner idle | staleness (share of groups) | mean reward |',
