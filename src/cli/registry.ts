@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import * as bench from './commands/bench.js';
 import * as trainCmd from './commands/train.js';
 import * as rlCmd from './commands/rl.js';
+import * as rolloutCmd from './commands/rollout.js';
 import * as r1Cmd from './commands/r1.js';
 import * as params from './commands/params.js';
 import * as cost from './commands/cost.js';
@@ -19,6 +20,7 @@ import * as tokenize from './commands/tokenize.js';
 export function registerAll(program: Command): void {
   trainCmd.register(program);
   rlCmd.register(program);
+  rolloutCmd.register(program);
   r1Cmd.register(program);
   bench.register(program);
   params.register(program);

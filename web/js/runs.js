@@ -83,6 +83,13 @@ function groups(keys) {
   if (len.length) g.push({ title: 'Completion length', keys: len });
   const kl = take((k) => k === 'kl' || k === 'kl_div' || k.startsWith('kl/') || k === 'objective/kl');
   if (kl.length) g.push({ title: 'KL', keys: kl });
+  // Distributed GRPO rollouts (tinyseek grpo --rollout-workers): the queue, the workers, their throughput, the staleness.
+  const queue = take((k) => k === 'rollout/queue_depth' || k === 'rollout/active_jobs' || k === 'rollout/workers');
+  if (queue.length) g.push({ title: 'Rollout queue and workers', keys: queue });
+  const rtok = take((k) => k === 'rollout/tokens_per_s');
+  if (rtok.length) g.push({ title: 'Rollout tokens/s', keys: rtok });
+  const stale = take((k) => k.startsWith('rollout/staleness_') || k === 'rollout/learner_idle_frac');
+  if (stale.length) g.push({ title: 'Rollout staleness and learner idle fraction', keys: stale });
   const rest = keys.filter((k) => !used.has(k)).sort();
   return { main: g, rest };
 }

@@ -25,7 +25,11 @@ export function register(program: Command): void {
     .option('--steps <n>', 'override steps', num('steps', true))
     .option('--resume', 'continue the run in --out', false)
     .option('--quiet', 'no progress output', false)
-    .action(async (f: { config: string; init?: string; out?: string; steps?: number; resume: boolean; quiet: boolean }) => {
+    .option('--rollout-workers <url>', 'sample rollouts in `tinyseek rollout-worker` processes through a BullMQ queue on this Redis (redis://host:port)')
+    .option('--max-staleness <n>', 'with --rollout-workers: train on rollouts sampled by a policy up to n versions old (0 = synchronous)', num('max-staleness', true), 1)
+    .option('--rollout-queue <name>', 'with --rollout-workers: the queue name', 'tinyseek-rollouts')
+    .option('--publish-dir <dir>', 'with --rollout-workers: where policy versions are published for the workers (a shared directory; default <out>/policy-versions)')
+    .action(async (f: { config: string; init?: string; out?: string; steps?: number; resume: boolean; quiet: boolean; rolloutWorkers?: string; maxStaleness: number; rolloutQueue: string; publishDir?: string }) => {
       const { loadGrpoRecipe, parseGrpoRecipe } = await import('../../rl/config.js');
       const { grpo } = await import('../../rl/grpo.js');
       let r;
@@ -36,7 +40,17 @@ export function register(program: Command): void {
         throw new CliError((e as Error).message);
       }
       if (!fs.existsSync(path.join(r.init, 'config.json'))) throw new CliError(`the starting model ${r.init} is not a model directory (no config.json); train one with \`tinyseek pretrain\``);
-      const res = await grpo({ recipe: r, out: f.out ?? path.join('runs', r.name), resume: f.resume, quiet: f.quiet });
+      let rolloutWorkers;
+      if (f.rolloutWorkers) {
+        const { redisConnection } = await import('../../parallel/redis-url.js');
+        try {
+          redisConnection(f.rolloutWorkers);
+        } catch (e) {
+          throw new CliError(`--rollout-workers: ${(e as Error).message}`);
+        }
+        rolloutWorkers = { url: f.rolloutWorkers, maxStaleness: f.maxStaleness, queue: f.rolloutQueue, publishDir: f.publishDir };
+      }
+      const res = await grpo({ recipe: r, out: f.out ?? path.join('runs', r.name), resume: f.resume, quiet: f.quiet, rolloutWorkers });
       console.log(`done: ${res.lastStep} steps → ${res.finalDir}`);
     });
 
