@@ -14,6 +14,7 @@ import * as chat from './commands/chat.js';
 import * as exportCmd from './commands/export.js';
 import * as serve from './commands/serve.js';
 import * as tokenize from './commands/tokenize.js';
+import * as ttc from './commands/ttc.js';
 
 /** Registers every command on the program. */
 export function registerAll(program: Command): void {
@@ -31,4 +32,5 @@ export function registerAll(program: Command): void {
   exportCmd.register(program);
   serve.register(program);
   tokenize.register(program);
+  ttc.register(program);
 }
