@@ -51,7 +51,7 @@ export function lineChartSpec(o: LineChartOptions): TopLevelSpec {
   const kind = (s: Series) => (plainSeries(s) ? 'plain' : `${s.mark ?? 'line'}${s.dash ? '-dash' : ''}`);
   const values = o.series.flatMap((s) => s.x.map((x, i) => ({ series: s.name, kind: kind(s), x, y: s.y[i], lo: s.band?.lo[i], hi: s.band?.hi[i] }))
     .filter((p) => positive(p.x, o.logX) && positive(p.y, o.logY)));
-  const color = { field: 'series', type: 'nominal' as const, title: null, legend: o.series.length > 1 ? {} : null };
+  const color = { field: 'series', type: 'nominal' as const, title: null, legend: o.series.length > 1 ? { labelLimit: 320 } : null };
   const x = { field: 'x', type: 'quantitative' as const, title: o.xTitle, ...(o.logX ? { scale: { type: 'log' as const } } : {}) };
   const yScale = o.logY ? { scale: { type: 'log' as const, zero: false } } : {};
   const smooth = Math.max(1, Math.floor(o.smooth ?? 1));
