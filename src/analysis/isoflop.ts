@@ -77,8 +77,9 @@ export function fitIsoFlop(runs: readonly IsoRun[]): IsoFlopFit {
  * with replacement to the fitted losses and refits everything. With 4–6 sizes per budget, resampling the
  * runs themselves would leave some budget with fewer than 3 distinct sizes in about a third of the
  * replicates and skew the rest. A replicate whose parabola opens downwards counts as failed.
+ * `bandC`: compute values at which each replicate's M_opt(C) is also kept (`Mopt@i`), for a band.
  */
-export function bootstrapIsoFlop(runs: readonly IsoRun[], replicates: number, seed: number) {
+export function bootstrapIsoFlop(runs: readonly IsoRun[], replicates: number, seed: number, bandC: readonly number[] = []) {
   const fit = fitIsoFlop(runs);
   const groups = [...byBudget(runs).values()];
   const fitted = groups.map((g, k) => g.map((r) => { const x = Math.log(r.M), p = fit.parabolas[k].p; return p[0] + p[1] * x + p[2] * x * x; }));
@@ -89,6 +90,7 @@ export function bootstrapIsoFlop(runs: readonly IsoRun[], replicates: number, se
     const sample = groups.flatMap((g, k) => g.map((r, i) => ({ ...r, L: fitted[k][i] + inflate * resid[rng.int(resid.length)] })));
     const f = fitIsoFlop(sample);
     if (f.parabolas.some((p) => !(p.p[2] > 0))) return null;
-    return { a: f.Mopt.exponent, b: f.Dopt.exponent };
+    const band = Object.fromEntries(bandC.map((C, i) => [`Mopt@${i}`, f.Mopt.k * Math.pow(C, f.Mopt.exponent)]));
+    return { a: f.Mopt.exponent, b: f.Dopt.exponent, ...band };
   });
 }
