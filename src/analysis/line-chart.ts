@@ -53,7 +53,7 @@ export function lineChartSpec(o: LineChartOptions): TopLevelSpec {
     .filter((p) => positive(p.x, o.logX) && positive(p.y, o.logY)));
   const color = { field: 'series', type: 'nominal' as const, title: null, legend: o.series.length > 1 ? { labelLimit: 320 } : null };
   const x = { field: 'x', type: 'quantitative' as const, title: o.xTitle, ...(o.logX ? { scale: { type: 'log' as const } } : {}) };
-  const yScale = o.logY ? { scale: { type: 'log' as const, zero: false } } : {};
+  const yScale = o.logY ? { scale: { type: 'log' as const } } : {};
   const smooth = Math.max(1, Math.floor(o.smooth ?? 1));
   const only = (k: string) => ({ filter: { field: 'kind', equal: k } });
   const raw = { transform: [only('plain')], mark: { type: 'line' as const, strokeWidth: 1, opacity: smooth > 1 ? 0.35 : 1 }, encoding: { x, y: { field: 'y', type: 'quantitative' as const, title: o.yTitle, ...yScale }, color } };

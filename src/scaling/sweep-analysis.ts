@@ -32,8 +32,8 @@ export interface SweepAnalysis {
   archs: ArchAnalysis[];
   hyper: (HyperFit & { presets: { batchTokens: number; lr: number }; deepseek: { budget: number; batchTokens: number; lr: number }[] }) | null;
   totals: { runs: number; C: number; headFlops: number; tokens: number; trainSeconds: number; wallSeconds: number; coreHours: number };
-  /** The compute-optimal run at the largest budget (from approach 2 of the MoE fit), and its cost next to the sweep's. */
-  finalRun: { budget: number; Mopt: number; Dopt: number; sweepOverFinal: number } | null;
+  /** The compute-optimal run at the largest budget (from approach 2 of the MoE fit; reliable = every parabola's minimum inside its sizes), and its cost next to the sweep's. */
+  finalRun: { budget: number; Mopt: number; Dopt: number; sweepOverFinal: number; reliable: boolean } | null;
   replicates: number;
 }
 
@@ -98,7 +98,7 @@ export function analyseSweep(p: SweepPlan, results: readonly RunResult[], replic
   const Cmax = Math.max(...p.budgets);
   const finalRun = moe ? (() => {
     const M = powerLawAt(moe.Mopt, Cmax);
-    return { budget: Cmax, Mopt: M, Dopt: Cmax / M, sweepOverFinal: totals.C / Cmax };
+    return { budget: Cmax, Mopt: M, Dopt: Cmax / M, sweepOverFinal: totals.C / Cmax, reliable: moe.parabolas.every((q) => q.inside) };
   })() : null;
   return { sweep: p.name, archs, hyper, totals, finalRun, replicates };
 }

@@ -34,12 +34,16 @@ export function sweepMarkdown(r: SweepReport, stem: string): string {
     '',
     `Produced by \`${r.command}\`. ${t.runs} pretraining runs of the \`mini\` family (sizes by depth and width; MoE = 8 routed experts top-2 + 1 shared, layer 0 dense; dense = every layer a SwiGLU MLP of 8/3·d; no MTP module) on the default corpus (${p.corpusTokens.toLocaleString('en-US')} pre-tokens, a ${p.vocabSize}-token BPE), sequences of ${p.seqLen}, AdamW (β 0.9/0.95, wd 0.1), warmup + cosine to peak/10 over each run's own length. Every run is a recipe under \`recipes/scaling-${p.name}/\`.`,
     '',
-    `**Compute** is DeepSeek LLM's C = M·D (§3.2): M = non-embedding FLOPs per token with attention, 6·N_act,non-emb + 6·n_layer·l_seq·n_h·(d_qk + d_v) for MLA (\`src/analysis/flops.ts\`). The output head (6·vocab·d per token) is not in M; here it adds ${(100 * t.headFlops / t.C).toFixed(0)}% to the sweep's FLOPs (vocabulary 1,024 against widths of 48–192). **Loss** is the held-out cross-entropy (nats per token) on a fixed validation split of the corpus (every ${p.valEvery}th document, ${p.valTokens.toLocaleString('en-US')} pre-tokens at most), never trained on.`,
+    `**Compute** is DeepSeek LLM's C = M·D (§3.2): M = non-embedding FLOPs per token with attention, 6·N_act,non-emb + 6·n_layer·l_seq·n_h·(d_qk + d_v) for MLA (\`src/analysis/flops.ts\`). The output head (6·vocab·d per token) is not in M; here it adds ${(100 * t.headFlops / t.C).toFixed(0)}% to the sweep's FLOPs (a vocabulary of ${p.vocabSize.toLocaleString('en-US')} against widths of ${Math.min(...p.sizes.map((z) => z.hidden))}–${Math.max(...p.sizes.map((z) => z.hidden))}). **Loss** is the held-out cross-entropy (nats per token) on a fixed validation split of the corpus (every ${p.valEvery}th document, ${p.valTokens.toLocaleString('en-US')} pre-tokens at most), never trained on.`,
     '',
     `**Cost of the sweep**: ${e(t.C)} FLOPs of M·D (${e(t.C + t.headFlops)} with the head) over ${t.tokens.toLocaleString('en-US')} training tokens; ${(t.wallSeconds / 3600).toFixed(2)} hours of wall time (${(t.trainSeconds / 3600).toFixed(2)} h in training steps), ${t.coreHours.toFixed(2)} core-hours on this machine.`,
   ];
   if (a.finalRun) {
-    L.push('', `The compute-optimal MoE run at the largest budget (${e(a.finalRun.budget, 0)} FLOPs) has M_opt ≈ ${e(a.finalRun.Mopt)} and D_opt ≈ ${e(a.finalRun.Dopt)} tokens by the IsoFLOP fit; the whole sweep spent ${a.finalRun.sweepOverFinal.toFixed(1)}× that run's compute — the seed's point that the experiments behind a final run cost more than the run itself.`);
+    const fr = a.finalRun;
+    const where = fr.reliable
+      ? `By the MoE IsoFLOP fit, the compute-optimal run at the largest budget (${e(fr.budget, 1)} FLOPs) has M_opt ≈ ${e(fr.Mopt)} and D_opt ≈ ${e(fr.Dopt)} tokens.`
+      : `The MoE IsoFLOP fit does not locate the optimum (some parabola's minimum lies outside the sizes trained), so no M_opt is quoted for a final run.`;
+    L.push('', `${where} A final run at the largest budget costs ${e(fr.budget, 1)} FLOPs; the whole sweep spent ${fr.sweepOverFinal.toFixed(1)}× that — the seed's point that the experiments behind a final run cost more than the run itself.`);
   }
   for (const x of a.archs) {
     L.push('', `## ${x.arch === 'moe' ? 'MoE' : 'Dense'}: IsoFLOP profiles (Chinchilla approach 2)`, '');
@@ -76,7 +80,7 @@ export function sweepMarkdown(r: SweepReport, stem: string): string {
     `The presets' values (batch ${h.presets.batchTokens} tokens, lr ${h.presets.lr}) are ${h.nearOptimal.some((r) => r.batchTokens === h.presets.batchTokens && r.lr === h.presets.lr) ? '' : '**not** '}among the near-optimal runs.`, '');
   }
   L.push('## What is different here', '',
-    '- The models are tiny (M ≈ 10⁵–10⁷ FLOPs per token; the embedding and head, left out of M, are a large share of the parameters and of the wall time), the budgets span one decade (Chinchilla: 9 budgets over 2.7 decades), and 4–5 sizes per budget leave each parabola and each power law with one or two degrees of freedom: expect intervals far wider than the papers\'.',
+    `- The models are tiny (M ≈ 10⁵–10⁷ FLOPs per token; the embedding and head, left out of M, are a large share of the parameters and of the wall time), the ${p.budgets.length} budgets span ${(Math.max(...p.budgets) / Math.min(...p.budgets)).toFixed(0)}× (Chinchilla: 9 budgets over 500×), and at most ${p.sizes.length} sizes per budget leave each parabola and each power law with one or two degrees of freedom: expect intervals far wider than the papers'.`,
     '- The data are synthetic task text (worked arithmetic, sorting, countdown), far more regular than web text: DeepSeek LLM found that the better the data, the larger a (more of the extra compute should go into the model); its values for three datasets run from 0.450 to 0.578.',
     '- One seed per run: seed-to-seed noise in the final loss is of the order of the differences near an optimum.',
     '');
