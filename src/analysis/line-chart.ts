@@ -52,8 +52,10 @@ export function lineChartSpec(o: LineChartOptions): TopLevelSpec {
   const values = o.series.flatMap((s) => s.x.map((x, i) => ({ series: s.name, kind: kind(s), x, y: s.y[i], lo: s.band?.lo[i], hi: s.band?.hi[i] }))
     .filter((p) => positive(p.x, o.logX) && positive(p.y, o.logY)));
   const color = { field: 'series', type: 'nominal' as const, title: null, legend: o.series.length > 1 ? { labelLimit: 320 } : null };
-  const x = { field: 'x', type: 'quantitative' as const, title: o.xTitle, ...(o.logX ? { scale: { type: 'log' as const } } : {}) };
-  const yScale = o.logY ? { scale: { type: 'log' as const } } : {};
+  // Large values on a log axis read better as 3e+11 than as 300,000,000,000.
+  const big = (k: 'x' | 'y') => Math.max(...values.map((v) => Math.abs(v[k]))) >= 1e5;
+  const x = { field: 'x', type: 'quantitative' as const, title: o.xTitle, ...(o.logX ? { scale: { type: 'log' as const }, ...(big('x') ? { axis: { format: '.0e' } } : {}) } : {}) };
+  const yScale = o.logY ? { scale: { type: 'log' as const }, ...(big('y') ? { axis: { format: '.0e' } } : {}) } : {};
   const smooth = Math.max(1, Math.floor(o.smooth ?? 1));
   const only = (k: string) => ({ filter: { field: 'kind', equal: k } });
   const raw = { transform: [only('plain')], mark: { type: 'line' as const, strokeWidth: 1, opacity: smooth > 1 ? 0.35 : 1 }, encoding: { x, y: { field: 'y', type: 'quantitative' as const, title: o.yTitle, ...yScale }, color } };

@@ -102,7 +102,7 @@ async function renderFiles(r: SweepReport, base: string, stem: string): Promise<
       if (!rs.length) continue;
       series.push({ name: `C = ${e(C, 1)}`, x: rs.map((u) => u.M), y: rs.map((u) => u.valLoss), mark: 'point' });
       const pb = x.iso?.parabolas.find((q) => q.budget === C);
-      if (pb) series.push({ name: `C = ${e(C, 1)} parabola`, ...parabolaCurve(pb, rs.map((u) => u.M)), dash: true });
+      if (pb) series.push({ name: `C = ${e(C, 1)}`, ...parabolaCurve(pb, rs.map((u) => u.M)), dash: true }); // same name: same colour as its points
     }
     writeFileAtomic(`${base}-isoflop-${x.arch}.svg`, await lineChartSvg({ title: `IsoFLOP profiles (${x.arch})`, xTitle: 'M (non-embedding FLOPs per token)', yTitle: 'validation loss (nats/token)', logX: true, series }));
   }

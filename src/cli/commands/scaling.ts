@@ -42,7 +42,13 @@ export function register(program: Command): void {
       const reportDir = f.report ?? (p.name === 'sweep' ? 'docs/results' : path.join('runs', `scaling-${p.name}`, 'report'));
       const { writeSweepReport, renderSweepReport } = await import('../../scaling/sweep-report.js');
       if (f.render) {
-        console.log(`report: ${await renderSweepReport(path.join(reportDir, `${f.name}.json`))}`);
+        const file = path.join(reportDir, `${f.name}.json`);
+        if (!fs.existsSync(file)) throw new CliError(`no report at ${file}: run \`tinyseek scaling --preset ${p.name}\` first`);
+        try {
+          console.log(`report: ${await renderSweepReport(file)}`);
+        } catch (e) {
+          throw new CliError((e as Error).message);
+        }
         return;
       }
       const { runSweep, writeRecipes, sweepRecipesDir } = await import('../../scaling/sweep.js');

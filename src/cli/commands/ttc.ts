@@ -38,7 +38,13 @@ export function register(program: Command): void {
     .action(async (dir: string, f: { families?: string[]; difficulties: number[]; n: number; samples: number; maxTokens: number; budgets: number[]; waits: number[]; waitCap: number; template: string; seed: number; report: string; name: string; render: boolean }) => {
       const { renderTtcReport, writeTtcReport } = await import('../../scaling/ttc-report.js');
       if (f.render) {
-        console.log(`report: ${await renderTtcReport(path.join(f.report, `${f.name}.json`))}`);
+        const file = path.join(f.report, `${f.name}.json`);
+        if (!fs.existsSync(file)) throw new CliError(`no report at ${file}: run \`tinyseek ttc MODEL_DIR\` first`);
+        try {
+          console.log(`report: ${await renderTtcReport(file)}`);
+        } catch (e) {
+          throw new CliError((e as Error).message);
+        }
         return;
       }
       if (!fs.existsSync(path.join(dir, 'config.json'))) throw new CliError(`${dir} is not a model directory (no config.json)`);
