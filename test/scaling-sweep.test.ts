@@ -78,7 +78,7 @@ test('analysis and report from synthetic results of the full plan (planted a = 0
   const runs: RunResult[] = planRuns(SWEEP).map((r) => ({
     ...r,
     valLoss: law(r.N, r.tokens) * (r.arch === 'dense' ? 1.01 : 1) * (1 + 0.002 * Math.log(r.lr / SWEEP.lr) ** 2 + 0.002 * Math.log(r.batchSize / SWEEP.batchSize) ** 2),
-    valTokens: 1000, trainCe: 0, trainSeconds: 10, wallSeconds: 12, cores: 2,
+    valTokens: 1000, trainCe: 0, trainSeconds: 10, wallSeconds: 12, cores: 2, cpuSeconds: 18,
   }));
   const a = analyseSweep(SWEEP, runs, 100, 1);
   assert.equal(a.archs.length, 2);
@@ -94,6 +94,7 @@ test('analysis and report from synthetic results of the full plan (planted a = 0
   }
   assert.ok(a.hyper && a.hyper.best.every((b) => b.batchTokens === SWEEP.batchSize * SWEEP.seqLen && b.lr === SWEEP.lr), 'the planted optimum is the presets\' values');
   assert.equal(a.totals.coreHours, runs.length * 12 * 2 / 3600);
+  assert.equal(a.totals.cpuHours, runs.length * 18 / 3600);
   assert.ok(a.finalRun && a.finalRun.sweepOverFinal > 1);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scaling-'));
   const md = await writeSweepReport({ command: 'npx tinyseek scaling --preset sweep', plan: SWEEP, runs, analysis: a }, dir, 'sc');

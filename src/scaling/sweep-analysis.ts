@@ -31,7 +31,7 @@ export interface SweepAnalysis {
   sweep: string;
   archs: ArchAnalysis[];
   hyper: (HyperFit & { presets: { batchTokens: number; lr: number }; deepseek: { budget: number; batchTokens: number; lr: number }[] }) | null;
-  totals: { runs: number; C: number; headFlops: number; tokens: number; trainSeconds: number; wallSeconds: number; coreHours: number };
+  totals: { runs: number; C: number; headFlops: number; tokens: number; trainSeconds: number; wallSeconds: number; coreHours: number; cpuHours: number };
   /** The compute-optimal run at the largest budget (from approach 2 of the MoE fit; reliable = every parabola's minimum inside its sizes), and its cost next to the sweep's. */
   finalRun: { budget: number; Mopt: number; Dopt: number; sweepOverFinal: number; reliable: boolean } | null;
   replicates: number;
@@ -93,6 +93,7 @@ export function analyseSweep(p: SweepPlan, results: readonly RunResult[], replic
   const totals = {
     runs: results.length, C: sum((r) => r.C), headFlops: sum((r) => r.headFlops), tokens: sum((r) => r.tokens),
     trainSeconds: sum((r) => r.trainSeconds), wallSeconds: wall, coreHours: sum((r) => r.wallSeconds * r.cores) / 3600,
+    cpuHours: sum((r) => r.cpuSeconds ?? 0) / 3600,
   };
   const moe = archs.find((a) => a.arch === 'moe')?.iso;
   const Cmax = Math.max(...p.budgets);

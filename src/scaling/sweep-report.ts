@@ -36,7 +36,7 @@ export function sweepMarkdown(r: SweepReport, stem: string): string {
     '',
     `**Compute** is DeepSeek LLM's C = M·D (§3.2): M = non-embedding FLOPs per token with attention, 6·N_act,non-emb + 6·n_layer·l_seq·n_h·(d_qk + d_v) for MLA (\`src/analysis/flops.ts\`). The output head (6·vocab·d per token) is not in M; here it adds ${(100 * t.headFlops / t.C).toFixed(0)}% to the sweep's FLOPs (a vocabulary of ${p.vocabSize.toLocaleString('en-US')} against widths of ${Math.min(...p.sizes.map((z) => z.hidden))}–${Math.max(...p.sizes.map((z) => z.hidden))}). **Loss** is the held-out cross-entropy (nats per token) on a fixed validation split of the corpus (every ${p.valEvery}th document, ${p.valTokens.toLocaleString('en-US')} pre-tokens at most), never trained on.`,
     '',
-    `**Cost of the sweep**: ${e(t.C)} FLOPs of M·D (${e(t.C + t.headFlops)} with the head) over ${t.tokens.toLocaleString('en-US')} training tokens; ${(t.wallSeconds / 3600).toFixed(2)} hours of wall time (${(t.trainSeconds / 3600).toFixed(2)} h in training steps), ${t.coreHours.toFixed(2)} core-hours on this machine.`,
+    `**Cost of the sweep**: ${e(t.C)} FLOPs of M·D (${e(t.C + t.headFlops)} with the head) over ${t.tokens.toLocaleString('en-US')} training tokens; ${(t.wallSeconds / 3600).toFixed(2)} hours of wall time (${(t.trainSeconds / 3600).toFixed(2)} h in training steps), ${t.coreHours.toFixed(2)} core-hours (wall time × ${r.runs[0]?.cores ?? '?'} cores) and ${t.cpuHours.toFixed(2)} CPU-hours actually used by the process (less than the core-hours when other jobs shared the machine).`,
   ];
   if (a.finalRun) {
     const fr = a.finalRun;

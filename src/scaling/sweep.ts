@@ -27,6 +27,8 @@ export interface RunResult extends SweepRun {
   wallSeconds: number;
   /** Cores the process could use. */
   cores: number;
+  /** CPU time the process spent on the run (user + system, all threads): the cost when the machine is shared. */
+  cpuSeconds: number;
 }
 
 /** Where a sweep keeps its files. */
@@ -119,6 +121,7 @@ export async function runSweep(p: SweepPlan, o: SweepOptions = {}): Promise<RunR
     log(`[${i + 1}/${runs.length}] ${r.name}: M = ${r.M.toExponential(2)}, ${r.steps} steps × ${r.batchSize} × ${p.seqLen} = ${r.tokens.toLocaleString('en-US')} tokens, C = ${r.C.toExponential(2)}`);
     const recipe: Recipe = loadRunRecipe(path.join(dir, `${r.name}.json`));
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const finalDir = path.join(out, 'final');
     if (!fs.existsSync(path.join(finalDir, 'config.json'))) {
       try {
@@ -142,6 +145,7 @@ export async function runSweep(p: SweepPlan, o: SweepOptions = {}): Promise<RunR
       trainSeconds: metrics.reduce((a, m) => a + (m.step_time_s ?? 0), 0),
       wallSeconds: (performance.now() - t0) / 1000,
       cores: os.availableParallelism(),
+      cpuSeconds: (() => { const c = process.cpuUsage(cpu0); return (c.user + c.system) / 1e6; })(),
     };
     writeFileAtomic(done, JSON.stringify(res, null, 2) + '\n');
     fs.rmSync(path.join(out, 'corpus.jsonl'), { force: true }); // the trainer's copy of the shared corpus
