@@ -15,6 +15,8 @@ import * as chat from './commands/chat.js';
 import * as exportCmd from './commands/export.js';
 import * as serve from './commands/serve.js';
 import * as tokenize from './commands/tokenize.js';
+import * as ttc from './commands/ttc.js';
+import * as scaling from './commands/scaling.js';
 
 /** Registers every command on the program. */
 export function registerAll(program: Command): void {
@@ -33,4 +35,6 @@ export function registerAll(program: Command): void {
   exportCmd.register(program);
   serve.register(program);
   tokenize.register(program);
+  ttc.register(program);
+  scaling.register(program);
 }

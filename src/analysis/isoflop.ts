@@ -1,0 +1,96 @@
+// Chinchilla's Approach 2, IsoFLOP profiles (Hoffmann et al. 2022, §3.2), with DeepSeek LLM's compute
+// C = M·D: at each budget C_k several model scales M are trained for D = C_k/M tokens; a parabola
+// L = p0 + p1·x + p2·x², x = ln M, through their final losses gives M_opt = exp(−p1/(2·p2)); then
+// M_opt = k_M·C^a and D_opt = C/M_opt = k_D·C^b (b = 1 − a) by least squares on logarithms.
+// A parabola that opens downwards, or whose minimum lies outside the sizes trained, is flagged: its
+// M_opt is an extrapolation (the budget's grid did not straddle the optimum).
+import { bootstrap, fitParabola, fitPowerLaw, type PowerLaw } from './power-law.js';
+
+/** One run of an IsoFLOP study. */
+export interface IsoRun {
+  /** The budget this run belongs to (its nominal C). */
+  budget: number;
+  /** Model scale (non-embedding FLOPs per token). */
+  M: number;
+  L: number;
+}
+
+/** The parabola of one budget. */
+export interface IsoParabola {
+  budget: number;
+  p: [number, number, number];
+  Mopt: number;
+  Lopt: number;
+  Dopt: number;
+  /** The minimum lies within the trained sizes and the parabola opens upwards. */
+  inside: boolean;
+  runs: number;
+}
+
+/** The whole approach-2 fit. */
+export interface IsoFlopFit {
+  parabolas: IsoParabola[];
+  /** M_opt = k·C^a. */
+  Mopt: PowerLaw;
+  /** D_opt = k·C^b. */
+  Dopt: PowerLaw;
+}
+
+/** The parabola of one budget's runs (≥ 3 distinct sizes). */
+export function isoParabola(budget: number, runs: readonly { M: number; L: number }[]): IsoParabola {
+  const x = runs.map((r) => Math.log(r.M)), y = runs.map((r) => r.L);
+  const p = fitParabola(x, y);
+  const xo = -p[1] / (2 * p[2]);
+  const inside = p[2] > 0 && xo >= Math.min(...x) && xo <= Math.max(...x);
+  const Mopt = Math.exp(xo);
+  return { budget, p, Mopt, Lopt: p[0] + p[1] * xo + p[2] * xo * xo, Dopt: budget / Mopt, inside, runs: runs.length };
+}
+
+/** Groups runs by budget (ascending). */
+export function byBudget<T extends { budget: number }>(runs: readonly T[]): Map<number, T[]> {
+  const m = new Map<number, T[]>();
+  for (const r of [...runs].sort((a, b) => a.budget - b.budget)) {
+    const g = m.get(r.budget) ?? [];
+    g.push(r);
+    m.set(r.budget, g);
+  }
+  return m;
+}
+
+/** Parabolas per budget, then the power laws of M_opt and D_opt in C (≥ 2 budgets). */
+export function fitIsoFlop(runs: readonly IsoRun[]): IsoFlopFit {
+  const groups = byBudget(runs);
+  if (groups.size < 2) throw new RangeError(`IsoFLOP fit: needs at least 2 budgets, found ${groups.size}`);
+  const parabolas = [...groups].map(([C, g]) => isoParabola(C, g));
+  const C = parabolas.map((p) => p.budget);
+  return {
+    parabolas,
+    Mopt: fitPowerLaw(C, parabolas.map((p) => p.Mopt)),
+    Dopt: fitPowerLaw(C, parabolas.map((p) => p.Dopt)),
+  };
+}
+
+/**
+ * Bootstrap of the IsoFLOP fit by resampling residuals (the design — which sizes were trained at which
+ * budget — stays fixed): each budget's parabola is fitted, the residuals of all budgets are pooled
+ * (inflated by √(n/(n − 3k)) for the 3 parameters per parabola), and each replicate adds residuals drawn
+ * with replacement to the fitted losses and refits everything. With 4–6 sizes per budget, resampling the
+ * runs themselves would leave some budget with fewer than 3 distinct sizes in about a third of the
+ * replicates and skew the rest. A replicate whose parabola opens downwards counts as failed.
+ * `bandC`: compute values at which each replicate's M_opt(C) is also kept (`Mopt@i`), for a band.
+ */
+export function bootstrapIsoFlop(runs: readonly IsoRun[], replicates: number, seed: number, bandC: readonly number[] = []) {
+  const fit = fitIsoFlop(runs);
+  const groups = [...byBudget(runs).values()];
+  const fitted = groups.map((g, k) => g.map((r) => { const x = Math.log(r.M), p = fit.parabolas[k].p; return p[0] + p[1] * x + p[2] * x * x; }));
+  const resid = groups.flatMap((g, k) => g.map((r, i) => r.L - fitted[k][i]));
+  const dof = resid.length - 3 * groups.length;
+  const inflate = dof > 0 ? Math.sqrt(resid.length / dof) : 1;
+  return bootstrap(replicates, seed, (rng) => {
+    const sample = groups.flatMap((g, k) => g.map((r, i) => ({ ...r, L: fitted[k][i] + inflate * resid[rng.int(resid.length)] })));
+    const f = fitIsoFlop(sample);
+    if (f.parabolas.some((p) => !(p.p[2] > 0))) return null;
+    const band = Object.fromEntries(bandC.map((C, i) => [`Mopt@${i}`, f.Mopt.k * Math.pow(C, f.Mopt.exponent)]));
+    return { a: f.Mopt.exponent, b: f.Dopt.exponent, ...band };
+  });
+}

@@ -1,0 +1,77 @@
+// `tinyseek ttc MODEL_DIR`: test-time compute of a reasoning model (pass@k and cons@k against samples
+// per problem, accuracy against a thinking budget with budget forcing), report in docs/results.
+import type { Command } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CliError } from '../errors.js';
+
+const intList = (name: string) => (v: string) => {
+  const xs = v.split(',').map((s) => Number(s.trim()));
+  if (xs.some((x) => !Number.isInteger(x) || x < 0)) throw new CliError(`--${name} expects comma-separated non-negative integers, found "${v}"`);
+  return xs;
+};
+const num = (name: string, integer = false) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) throw new CliError(`--${name} expects a non-negative ${integer ? 'integer' : 'number'}, found "${v}"`);
+  return n;
+};
+
+/** Registers `tinyseek ttc`. */
+export function register(program: Command): void {
+  program
+    .command('ttc')
+    .description('test-time compute: pass@k / cons@k for k = 1…n and accuracy against a thinking budget (budget forcing, "Wait" extension)')
+    .argument('[model_dir]', 'model directory (default models/tinyseek-r1-mini)', 'models/tinyseek-r1-mini')
+    .option('--families <list>', 'comma-separated task families (default all)', (v: string) => v.split(',').map((s) => s.trim()))
+    .option('--difficulties <list>', 'difficulty levels', intList('difficulties'), [1, 2, 3])
+    .option('--n <n>', 'problems per family and difficulty', num('n', true), 2)
+    .option('--samples <n>', 'samples per problem (k runs 1…n)', num('samples', true), 64)
+    .option('--max-tokens <n>', 'completion limit of the samples', num('max-tokens', true), 200)
+    .option('--budgets <list>', 'thinking budgets B (cap only)', intList('budgets'), [0, 8, 16, 32, 48, 64, 96, 128, 192, 256])
+    .option('--waits <list>', '"Wait" extensions to measure, at --wait-cap', intList('waits'), [1, 2, 4])
+    .option('--wait-cap <n>', 'thinking budget of the "Wait" runs', num('wait-cap', true), 384)
+    .option('--template <name>', 'chat template (default: R1\'s, which opens <think>)', 'default')
+    .option('--seed <s>', 'seed of the problems and samplers', num('seed', true), 0)
+    .option('--report <dir>', 'report directory', 'docs/results')
+    .option('--name <stem>', 'report file stem', 'test-time')
+    .option('--render', 'only redraw the report (Markdown and SVGs) from its JSON', false)
+    .action(async (dir: string, f: { families?: string[]; difficulties: number[]; n: number; samples: number; maxTokens: number; budgets: number[]; waits: number[]; waitCap: number; template: string; seed: number; report: string; name: string; render: boolean }) => {
+      const { renderTtcReport, writeTtcReport } = await import('../../scaling/ttc-report.js');
+      if (f.render) {
+        const file = path.join(f.report, `${f.name}.json`);
+        if (!fs.existsSync(file)) throw new CliError(`no report at ${file}: run \`tinyseek ttc MODEL_DIR\` first`);
+        try {
+          console.log(`report: ${await renderTtcReport(file)}`);
+        } catch (e) {
+          throw new CliError((e as Error).message);
+        }
+        return;
+      }
+      if (!fs.existsSync(path.join(dir, 'config.json'))) throw new CliError(`${dir} is not a model directory (no config.json)`);
+      if (f.samples < 1) throw new CliError('--samples must be at least 1');
+      const { loadModel } = await import('../../model/checkpoint.js');
+      const { Tokenizer } = await import('../../tokenizer/index.js');
+      const { Generator } = await import('../../infer/generator.js');
+      const { measureTestTimeCompute, TTC_DEFAULTS } = await import('../../scaling/ttc.js');
+      const { taskNames } = await import('../../tasks/index.js');
+      for (const fam of f.families ?? []) if (!taskNames().includes(fam)) throw new CliError(`--families: unknown task family "${fam}"; expected some of ${taskNames().join(', ')}`);
+      const model = loadModel(dir);
+      model.eval();
+      const tok = Tokenizer.fromDir(dir);
+      try { tok.idOf('</think>'); } catch { throw new CliError(`${dir}: the tokenizer has no </think> token, so the thinking cannot be delimited`); }
+      const gen = new Generator(model, { maxBatch: 128, maxLen: Math.min(512, model.cfg.maxPositionEmbeddings) });
+      const opts = { ...TTC_DEFAULTS, families: f.families, difficulties: f.difficulties, n: f.n, samples: f.samples, maxTokens: f.maxTokens, budgets: f.budgets, waits: f.waits, waitCap: f.waitCap, template: f.template, seed: f.seed };
+      const argv = process.argv.slice(2).join(' ');
+      let rep;
+      try {
+        rep = await measureTestTimeCompute(gen, tok, path.basename(path.resolve(dir)), opts, (m) => console.error(m));
+      } catch (e) {
+        if (e instanceof RangeError) throw new CliError(e.message);
+        throw e;
+      }
+      const md = await writeTtcReport(rep, f.report, f.name, `npx tinyseek ${argv}`);
+      const s = rep.sampling;
+      console.log(`pass@1 ${(100 * s.passAtK[0]).toFixed(1)}%, pass@${f.samples} ${(100 * s.passAtK.at(-1)!).toFixed(1)}%, cons@${f.samples} ${(100 * s.consAtK.at(-1)!).toFixed(1)}% (${rep.problems} problems)`);
+      console.log(`report: ${md}`);
+    });
+}

@@ -1,0 +1,104 @@
+// The test-time compute report: docs/results/test-time.json (the measurement) and, rendered from that
+// JSON alone, test-time.md with three SVG plots (accuracy against samples per problem, against the
+// thinking budget, and against generated tokens per problem).
+import fs from 'node:fs';
+import path from 'node:path';
+import { lineChartSvg } from '../analysis/line-chart.js';
+import { writeFileAtomic } from '../io/index.js';
+import type { TtcReport } from './ttc.js';
+
+const pct = (x: number) => (100 * x).toFixed(1);
+
+/** The Markdown of a report (the plots are referenced by file name beside it). */
+export function ttcMarkdown(r: TtcReport, stem: string, command: string): string {
+  const s = r.sampling, o = r.options;
+  const at = (k: number) => s.k.indexOf(k);
+  const ks = [1, 2, 4, 8, 16, 32, 64].filter((k) => at(k) >= 0);
+  const caps = r.budget.filter((b) => b.waits === 0);
+  const ext = r.budget.filter((b) => b.waits > 0);
+  const natural = s.meanThinking;
+  const lines = [
+    `# Test-time compute: ${r.model}`,
+    '',
+    `Measured with \`${command}\` on ${r.problems} held-out test-split problems (${r.families.join(', ')}; difficulties ${o.difficulties.join(', ')}; ${o.n} per family and difficulty; chat template "${o.template}").`,
+    'Answers are read leniently from the text after the last `</think>` (the last number / list / expression). The machine was shared with other jobs while this ran, so no timings are reported.',
+    '',
+    '## Samples per problem',
+    '',
+    `${o.samples} samples per problem at T = ${o.temperature}, top-p ${o.topP}, at most ${o.maxTokens} tokens (mean ${s.meanTokens.toFixed(1)} tokens, ${s.meanThinking.toFixed(1)} of them thinking; ${pct(s.closedThinking)}% of samples close their thinking). pass@k is Chen et al.'s unbiased estimator; cons@k is the majority vote of k samples (for k < ${o.samples} the mean over ${o.consDraws} random subsets of the ${o.samples}).`,
+    '',
+    `| k | ${ks.join(' | ')} |`,
+    `|---|${ks.map(() => '---').join('|')}|`,
+    `| pass@k % | ${ks.map((k) => pct(s.passAtK[at(k)])).join(' | ')} |`,
+    `| cons@k % | ${ks.map((k) => pct(s.consAtK[at(k)])).join(' | ')} |`,
+    `| generated tokens per problem | ${ks.map((k) => Math.round(s.tokensPerProblem[at(k)]).toLocaleString('en-US')).join(' | ')} |`,
+    '',
+    `| family | problems | pass@1 % | pass@${o.samples} % | cons@${o.samples} % |`,
+    '|---|---|---|---|---|',
+    ...s.perFamily.map((f) => `| ${f.family} | ${f.problems} | ${pct(f.pass1)} | ${pct(f.passMax)} | ${pct(f.consMax)} |`),
+    '',
+    `![pass@k and cons@k against k](${stem}-samples.svg)`,
+    '',
+    '## Thinking budget (budget forcing)',
+    '',
+    `Greedy decoding. The thinking is cut at B tokens by appending \`</think>\` (then the model writes its answer, at most ${o.maxAnswerTokens} tokens); "Wait" rows replace each early \`</think>\` by "Wait" up to that many times, at B = ${o.waitCap}. The model's natural thinking length is ${natural.toFixed(1)} tokens on average (sampled).`,
+    '',
+    '| B | "Wait"s | accuracy % | mean thinking tokens | mean generated tokens | cut at B % | "Wait"s used |',
+    '|---|---|---|---|---|---|---|',
+    ...[...caps, ...ext].map((b) => `| ${b.budget} | ${b.waits} | ${pct(b.accuracy)} | ${b.meanThinking.toFixed(1)} | ${b.meanGenerated.toFixed(1)} | ${pct(b.forced)} | ${b.meanWaitsUsed.toFixed(2)} |`),
+    '',
+    `![accuracy against the thinking budget](${stem}-budget.svg)`,
+    '',
+    '## Accuracy against generated tokens per problem',
+    '',
+    `![accuracy against generated tokens per problem](${stem}-compute.svg)`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** Writes <dir>/<stem>.{json,md} and the three SVGs; returns the Markdown's path. */
+export async function writeTtcReport(r: TtcReport, dir: string, stem = 'test-time', command = 'tinyseek ttc'): Promise<string> {
+  fs.mkdirSync(dir, { recursive: true });
+  const base = path.join(dir, stem);
+  writeFileAtomic(`${base}.json`, JSON.stringify({ command, ...r }, null, 2) + '\n');
+  await renderTtcFiles(r, base, stem, command);
+  return `${base}.md`;
+}
+
+async function renderTtcFiles(r: TtcReport, base: string, stem: string, command: string): Promise<void> {
+  const s = r.sampling;
+  const caps = r.budget.filter((b) => b.waits === 0).sort((a, b) => a.budget - b.budget);
+  const ext = r.budget.filter((b) => b.waits > 0).sort((a, b) => a.waits - b.waits);
+  writeFileAtomic(`${base}-samples.svg`, await lineChartSvg({
+    title: `accuracy against samples per problem (${r.problems} problems)`, xTitle: 'k (samples per problem)', yTitle: 'accuracy', logX: true,
+    series: [{ name: 'pass@k', x: s.k, y: s.passAtK }, { name: 'cons@k (majority vote)', x: s.k, y: s.consAtK }],
+  }));
+  writeFileAtomic(`${base}-budget.svg`, await lineChartSvg({
+    title: 'accuracy against the thinking budget (greedy, budget forcing)', xTitle: 'mean thinking tokens', yTitle: 'accuracy',
+    series: [
+      { name: 'cap at B', x: caps.map((b) => b.meanThinking), y: caps.map((b) => b.accuracy), mark: 'line+point' },
+      ...(ext.length ? [{ name: `extend with "Wait" (B = ${ext[0].budget})`, x: ext.map((b) => b.meanThinking), y: ext.map((b) => b.accuracy), mark: 'line+point' as const }] : []),
+    ],
+  }));
+  writeFileAtomic(`${base}-compute.svg`, await lineChartSvg({
+    title: 'accuracy against generated tokens per problem', xTitle: 'generated tokens per problem', yTitle: 'accuracy', logX: true,
+    series: [
+      { name: 'cons@k (k samples)', x: s.tokensPerProblem, y: s.consAtK },
+      { name: 'pass@k (k samples)', x: s.tokensPerProblem, y: s.passAtK, dash: true },
+      { name: 'budget forcing (1 greedy sample)', x: caps.map((b) => b.meanGenerated), y: caps.map((b) => b.accuracy), mark: 'line+point' },
+      ...(ext.length ? [{ name: '"Wait" extension', x: ext.map((b) => b.meanGenerated), y: ext.map((b) => b.accuracy), mark: 'point' as const }] : []),
+    ],
+  }));
+  writeFileAtomic(`${base}.md`, ttcMarkdown(r, stem, command));
+}
+
+/** Redraws the Markdown and SVGs of a report from its JSON. */
+export async function renderTtcReport(jsonFile: string): Promise<string> {
+  if (!fs.existsSync(jsonFile)) throw new Error(`no report at ${jsonFile}: run \`tinyseek ttc MODEL_DIR\` first`);
+  const r = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as TtcReport & { command?: string };
+  for (const k of ['sampling', 'budget', 'options'] as const) if (!(k in r)) throw new Error(`${jsonFile} is not a test-time report: it has no "${k}" field`);
+  const base = jsonFile.replace(/\.json$/, '');
+  await renderTtcFiles(r, base, path.basename(base), r.command ?? 'tinyseek ttc');
+  return `${base}.md`;
+}

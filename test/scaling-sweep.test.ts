@@ -1,0 +1,112 @@
+// The scaling sweep's machinery: the committed recipes are the plan's, the plan's compute matches the
+// FLOP counter on the recipes' own configs, the sweep is sized for about two hours, the held-out loss,
+// and the analysis and report rendered from synthetic results (a law with known exponents).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { getPreset } from '../src/model/presets.js';
+import { DeepseekV3 } from '../src/model/model.js';
+import { Tokenizer } from '../src/tokenizer/index.js';
+import { isMoeLayer } from '../src/model/config.js';
+import { modelScale } from '../src/analysis/flops.js';
+import { recipeConfig } from '../src/train/trainer.js';
+import { loadRunRecipe } from '../src/train/recipe.js';
+import { validationLoss } from '../src/train/val-loss.js';
+import { getSweep, planRuns, planTotals, SWEEP, SWEEP_TINY } from '../src/scaling/sweep-plan.js';
+import { recipeFiles, sweepRecipesDir, type RunResult } from '../src/scaling/sweep.js';
+import { analyseSweep } from '../src/scaling/sweep-analysis.js';
+import { renderSweepReport, writeSweepReport } from '../src/scaling/sweep-report.js';
+import { isDenseConfig } from '../src/model/registry.js';
+
+test('the committed recipes under recipes/scaling-<sweep>/ are exactly the plan\'s', () => {
+  for (const p of [SWEEP, SWEEP_TINY]) {
+    const dir = sweepRecipesDir(p);
+    const want = recipeFiles(p);
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort(), [...want.keys()].sort(), `${dir}: rewrite with tinyseek scaling --preset ${p.name} --write-recipes`);
+    for (const [f, text] of want) assert.equal(fs.readFileSync(path.join(dir, f), 'utf8'), text, `${dir}/${f} is stale`);
+  }
+});
+
+test('each run\'s M and C follow from its recipe\'s own model config; budgets, sizes and variants as planned', () => {
+  for (const p of [SWEEP, SWEEP_TINY]) {
+    const runs = planRuns(p);
+    for (const r of runs) {
+      const recipe = loadRunRecipe(path.join(sweepRecipesDir(p), `${r.name}.json`));
+      const cfg = recipeConfig(recipe, p.vocabSize);
+      if (isDenseConfig(cfg)) assert.fail(`${r.name}: the sweep's models are DeepSeek-V3 configs (dense = no MoE layers), found ${cfg.modelType}`);
+      assert.equal(modelScale(cfg, recipe.train.seqLen).M, r.M, r.name);
+      assert.equal(r.tokens, recipe.train.steps * recipe.train.batchSize * recipe.train.seqLen);
+      assert.equal(r.C, r.M * r.tokens);
+      assert.ok(Math.abs(r.C / r.budget - 1) < 0.5 / r.steps + 1e-9, `${r.name}: C ${r.C} vs budget ${r.budget}`);
+      const moeLayers = Array.from({ length: cfg.numHiddenLayers }, (_, l) => isMoeLayer(cfg, l)).filter(Boolean).length;
+      if (r.arch === 'dense') assert.equal(moeLayers, 0, r.name);
+      else assert.ok(moeLayers >= 1, `${r.name}: a MoE run has MoE layers`);
+      assert.equal(cfg.numNextnPredictLayers, 0);
+      assert.equal(recipe.train.lr.schedule, 'cosine');
+    }
+    const iso = runs.filter((r) => r.study === 'isoflop');
+    for (const arch of p.archs) for (const C of p.budgets) {
+      const n = iso.filter((r) => r.arch === arch && r.budget === C).length;
+      assert.ok(n >= 3, `${p.name} ${arch} at ${C}: ${n} sizes`);
+    }
+  }
+  assert.ok(Math.max(...SWEEP.budgets) / Math.min(...SWEEP.budgets) >= 10, 'the budgets span at least 10×');
+  for (const arch of SWEEP.archs) for (const C of SWEEP.budgets) assert.ok(planRuns(SWEEP).filter((r) => r.study === 'isoflop' && r.arch === arch && r.budget === C).length >= 4);
+  const t = planTotals(SWEEP);
+  assert.ok(t.estimatedHours <= 2, `estimated ${t.estimatedHours} h`);
+  assert.throws(() => getSweep('huge'), /unknown sweep preset "huge"; expected one of: sweep, sweep-tiny/);
+});
+
+test('held-out loss: the same for any evaluation batch size, leaves the model\'s mode alone', () => {
+  const texts = ['Compute 12 + 7. 12 + 7 = 19.', 'Sort 3 1 2: 1 2 3', 'Compute 5 * 6. The answer is 30.', 'Solve x + 3 = 5 for x: x = 2.'].flatMap((t) => [t, t + ' ' + t]);
+  const tok = Tokenizer.train(texts, { vocabSize: 300 });
+  const cfg = { ...getPreset('nano'), vocabSize: tok.vocabSize };
+  const model = new DeepseekV3(cfg, 3);
+  model.train();
+  const a = validationLoss(model, tok, texts, { seqLen: 16, batchSize: 1 });
+  const b = validationLoss(model, tok, texts, { seqLen: 16, batchSize: 16 });
+  assert.ok(a.blocks > 1 && a.tokens === a.blocks * 16);
+  assert.ok(Math.abs(a.loss - b.loss) < 1e-4, `${a.loss} vs ${b.loss}`);
+  assert.ok(Math.abs(a.loss - Math.log(tok.vocabSize)) < 1.0, 'an untrained model is near uniform');
+  assert.equal(model.training, true);
+});
+
+test('analysis and report from synthetic results of the full plan (planted a = 0.5): parabolas inside, a recovered, files rendered', async () => {
+  // L = E + A/N^α + B/D^β with α = β (a = 0.5), N = M/6, plus a small learning-rate penalty for the grid.
+  const law = (N: number, D: number) => 1.2 + 60 / N ** 0.3 + 60 / D ** 0.3;
+  const G = (60 * 0.3 / (60 * 0.3)) ** (1 / 0.6);
+  const runs: RunResult[] = planRuns(SWEEP).map((r) => ({
+    ...r,
+    valLoss: law(r.N, r.tokens) * (r.arch === 'dense' ? 1.01 : 1) * (1 + 0.002 * Math.log(r.lr / SWEEP.lr) ** 2 + 0.002 * Math.log(r.batchSize / SWEEP.batchSize) ** 2),
+    valTokens: 1000, trainCe: 0, trainSeconds: 10, wallSeconds: 12, cores: 2, cpuSeconds: 18,
+  }));
+  const a = analyseSweep(SWEEP, runs, 100, 1);
+  assert.equal(a.archs.length, 2);
+  const moe = a.archs.find((x) => x.arch === 'moe')!;
+  assert.ok(moe.iso && Math.abs(moe.iso.Mopt.exponent - 0.5) < 0.05, `a = ${moe.iso?.Mopt.exponent}`);
+  assert.ok(moe.parametric && Math.abs(moe.parametric.a - 0.5) < 0.05, `parametric a = ${moe.parametric?.a}`);
+  assert.ok(Math.abs(moe.iso!.Mopt.exponent + moe.iso!.Dopt.exponent - 1) < 1e-9);
+  void G;
+  // MoE is 1 % better at every budget by construction
+  for (const C of SWEEP.budgets) {
+    const m = moe.bestPerBudget.find((b) => b.budget === C)!, d = a.archs[1].bestPerBudget.find((b) => b.budget === C)!;
+    assert.ok(m.loss < d.loss);
+  }
+  assert.ok(a.hyper && a.hyper.best.every((b) => b.batchTokens === SWEEP.batchSize * SWEEP.seqLen && b.lr === SWEEP.lr), 'the planted optimum is the presets\' values');
+  assert.equal(a.totals.coreHours, runs.length * 12 * 2 / 3600);
+  assert.equal(a.totals.cpuHours, runs.length * 18 / 3600);
+  assert.ok(a.finalRun && a.finalRun.sweepOverFinal > 1);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scaling-'));
+  const md = await writeSweepReport({ command: 'npx tinyseek scaling --preset sweep', plan: SWEEP, runs, analysis: a }, dir, 'sc');
+  for (const f of ['sc.json', 'sc.md', 'sc-isoflop-moe.svg', 'sc-isoflop-dense.svg', 'sc-frontier.svg', 'sc-loss.svg']) assert.ok(fs.existsSync(path.join(dir, f)), f);
+  const text = fs.readFileSync(md, 'utf8');
+  assert.match(text, /M_opt = .*C\^\*\*0\.[45]\d\d\*\*/);
+  assert.match(text, /core-hours/);
+  assert.match(fs.readFileSync(path.join(dir, 'sc-frontier.svg'), 'utf8'), /<svg /);
+  fs.rmSync(path.join(dir, 'sc.md'));
+  await renderSweepReport(path.join(dir, 'sc.json'));
+  assert.equal(fs.readFileSync(path.join(dir, 'sc.md'), 'utf8'), text);
+  fs.rmSync(dir, { recursive: true });
+});

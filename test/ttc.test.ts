@@ -1,0 +1,146 @@
+// Test-time compute: the pass@k estimator and cons@k against brute-force enumeration over subsets;
+// budget forcing on the shipped model (the answer is forced at exactly B thinking tokens, the thinking
+// is the model's own greedy continuation, "Wait" replaces an early </think>); the report end to end.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Rng } from '../src/tensor/random.js';
+import { consAtK, majority, passAtK, type Vote } from '../src/analysis/pass-at-k.js';
+import { loadModel } from '../src/model/checkpoint.js';
+import { Tokenizer } from '../src/tokenizer/index.js';
+import { Generator } from '../src/infer/generator.js';
+import { generateWithBudget } from '../src/infer/budget-forcing.js';
+import { heldOutProblems, promptIds } from '../src/infer/evaluate.js';
+import { answerOf, measureTestTimeCompute, TTC_DEFAULTS } from '../src/scaling/ttc.js';
+import { renderTtcReport, writeTtcReport } from '../src/scaling/ttc-report.js';
+
+const MODEL = fileURLToPath(new URL('../../models/tinyseek-r1-mini', import.meta.url));
+
+/** Every k-subset of 0..n−1. */
+function* subsets(n: number, k: number, start = 0, acc: number[] = []): IterableIterator<number[]> {
+  if (acc.length === k) { yield acc.slice(); return; }
+  for (let i = start; i <= n - (k - acc.length); i++) {
+    acc.push(i);
+    yield* subsets(n, k, i + 1, acc);
+    acc.pop();
+  }
+}
+
+test('pass@k equals the fraction of k-subsets holding a correct sample (brute force, n ≤ 10)', () => {
+  for (let n = 1; n <= 10; n++) for (let c = 0; c <= n; c++) for (let k = 1; k <= n; k++) {
+    let hit = 0, all = 0;
+    for (const s of subsets(n, k)) { all++; if (s.some((i) => i < c)) hit++; }
+    const est = passAtK(n, c, k);
+    assert.ok(Math.abs(est - hit / all) < 1e-12, `n=${n} c=${c} k=${k}: ${est} vs ${hit / all}`);
+  }
+  // n = 200 as Chen et al. (stable product, no overflow of C(200, k))
+  assert.ok(Math.abs(passAtK(200, 10, 1) - 0.05) < 1e-12);
+  assert.throws(() => passAtK(4, 5, 1), /0 ≤ c ≤ n, found n = 4, c = 5/);
+  assert.throws(() => passAtK(4, 1, 5), /1 ≤ k ≤ n/);
+});
+
+test('cons@k: the majority vote, and its subset average against exact enumeration', () => {
+  const v = (answer: string | null, correct = false): Vote => ({ answer, correct });
+  assert.equal(majority([v('3'), v('5', true), v('5', true), v(null)])?.answer, '5');
+  assert.equal(majority([v('3'), v('5', true)])?.answer, '3', 'a tie goes to the answer seen first');
+  assert.equal(majority([v(null), v(null)]), null);
+  // 8 samples: 3 × "5" (correct), 3 × "7", 1 × "2", 1 × no answer
+  const votes = [v('5', true), v('7'), v('5', true), v('2'), v('7'), v(null), v('5', true), v('7')];
+  for (const k of [1, 2, 3, 5, 7]) {
+    // exact: over all k-subsets, ties broken uniformly (a random order makes each tied answer first equally often)
+    let sum = 0, all = 0;
+    for (const s of subsets(votes.length, k)) {
+      all++;
+      const counts = new Map<string, { n: number; correct: boolean }>();
+      for (const i of s) if (votes[i].answer !== null) {
+        const e = counts.get(votes[i].answer!) ?? { n: 0, correct: votes[i].correct };
+        e.n++;
+        counts.set(votes[i].answer!, e);
+      }
+      const top = Math.max(0, ...[...counts.values()].map((e) => e.n));
+      const tied = [...counts.values()].filter((e) => e.n === top && top > 0);
+      if (tied.length) sum += tied.filter((e) => e.correct).length / tied.length;
+    }
+    const exact = sum / all;
+    const draws = 6000;
+    const est = consAtK(votes, k, new Rng(k), draws);
+    const sd = Math.sqrt(exact * (1 - exact) / draws);
+    assert.ok(Math.abs(est - exact) <= 4 * sd + 1e-9, `k=${k}: ${est} vs exact ${exact} (sd ${sd})`);
+  }
+  assert.equal(consAtK(votes, 8, new Rng(0)), 1, 'k = n: "5" and "7" tie at 3 and "5" came first');
+  assert.throws(() => consAtK(votes, 9, new Rng(0)), /1 ≤ k ≤ n = 8, found k = 9/);
+});
+
+test('answers are read after the last </think>', () => {
+  assert.equal(answerOf('add', '<think>\n3 + 4 = 7\n</think>\n\nThe answer is 8.'), '8');
+  assert.equal(answerOf('add', '<think>\n3 + 4 = 7, so 7'), '7', 'no </think>: the whole completion');
+  assert.equal(answerOf('add', 'x = 7 </think> no number here'), null);
+});
+
+test('budget forcing on the shipped model: </think> is forced at exactly B thinking tokens', async () => {
+  const model = loadModel(MODEL);
+  model.eval();
+  const tok = Tokenizer.fromDir(MODEL);
+  const gen = new Generator(model, { maxBatch: 8, maxLen: 512 });
+  const think = tok.idOf('</think>');
+  const p = heldOutProblems('add', 2, 1, 0)[0];
+  const prompt = promptIds(tok, p, 'default');
+  assert.equal(tok.decode(prompt.slice(-2)), '<think>\n', 'the template opens the thinking');
+  const free = await gen.generate({ prompt, maxNewTokens: 300, sampling: { temperature: 0 }, stopTokenIds: [think, tok.eosId] });
+  assert.equal(free.tokens.at(-1), think, 'the model closes its thinking by itself');
+  const natural = free.tokens.length - 1;
+  assert.ok(natural > 10, `natural thinking of ${natural} tokens`);
+  const base = { waits: 0, thinkEndId: think, eosId: tok.eosId, waitIds: tok.encode('Wait'), maxAnswerTokens: 16 };
+  for (const B of [0, 1, 7, natural - 3]) {
+    const r = await generateWithBudget(gen, prompt, { ...base, budget: B });
+    assert.equal(r.thinking.length, B, `B = ${B}`);
+    assert.equal(r.forced, true);
+    // count the tokens between the prompt and the forced </think> in the sequence itself
+    assert.equal(r.sequence.indexOf(think, prompt.length), prompt.length + B, `B = ${B}: </think> at ${r.sequence.indexOf(think, prompt.length) - prompt.length}`);
+    assert.deepEqual(r.thinking, free.tokens.slice(0, B), 'the thinking is the model\'s own greedy continuation');
+    assert.deepEqual(r.sequence.slice(0, prompt.length), prompt);
+  }
+  // a budget beyond the natural length does not force
+  const loose = await generateWithBudget(gen, prompt, { ...base, budget: natural + 20 });
+  assert.equal(loose.forced, false);
+  assert.deepEqual(loose.thinking, free.tokens.slice(0, natural));
+  // "Wait": the early </think> is replaced, the model thinks on, never past B
+  const waitIds = tok.encode('Wait');
+  const B = natural + 40;
+  const ext = await generateWithBudget(gen, prompt, { ...base, budget: B, waits: 1 });
+  assert.equal(ext.waitsUsed, 1);
+  assert.deepEqual(ext.thinking.slice(0, natural + waitIds.length), [...free.tokens.slice(0, natural), ...waitIds]);
+  assert.ok(ext.thinking.length > natural + waitIds.length && ext.thinking.length <= B, `thinking ${ext.thinking.length}, B ${B}`);
+  assert.equal(ext.sequence.indexOf(think, prompt.length), prompt.length + ext.thinking.length);
+  assert.equal(ext.sequence.filter((t) => t === think).length, 1, 'one </think> only: the first was suppressed');
+  await assert.rejects(generateWithBudget(gen, prompt, { ...base, budget: 600 }), /exceed the generator's 512 positions/);
+  await assert.rejects(generateWithBudget(gen, prompt, { ...base, budget: -1 }), /budget must be an integer ≥ 0, found -1/);
+});
+
+test('tinyseek ttc end to end on the shipped model (tiny settings): JSON, Markdown, three SVGs, re-render', async () => {
+  const model = loadModel(MODEL);
+  model.eval();
+  const tok = Tokenizer.fromDir(MODEL);
+  const gen = new Generator(model, { maxBatch: 16, maxLen: 512 });
+  const rep = await measureTestTimeCompute(gen, tok, 'tinyseek-r1-mini', { ...TTC_DEFAULTS, families: ['add'], difficulties: [1], n: 2, samples: 4, maxTokens: 120, budgets: [0, 8], waits: [1], waitCap: 200, consDraws: 50 });
+  assert.equal(rep.problems, 2);
+  assert.deepEqual(rep.sampling.k, [1, 2, 3, 4]);
+  for (let i = 1; i < 4; i++) assert.ok(rep.sampling.passAtK[i] >= rep.sampling.passAtK[i - 1] - 1e-12, 'pass@k never falls with k');
+  assert.equal(rep.budget.length, 3);
+  assert.equal(rep.budget[0].meanThinking, 0);
+  assert.equal(rep.budget[1].meanThinking, 8);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ttc-'));
+  const md = await writeTtcReport(rep, dir, 'tt', 'npx tinyseek ttc test');
+  for (const f of ['tt.json', 'tt.md', 'tt-samples.svg', 'tt-budget.svg', 'tt-compute.svg']) assert.ok(fs.existsSync(path.join(dir, f)), f);
+  const text = fs.readFileSync(md, 'utf8');
+  assert.match(text, /\| pass@k % \|/);
+  assert.match(text, /npx tinyseek ttc test/);
+  assert.match(fs.readFileSync(path.join(dir, 'tt-compute.svg'), 'utf8'), /<svg /);
+  fs.rmSync(path.join(dir, 'tt.md'));
+  assert.equal(await renderTtcReport(path.join(dir, 'tt.json')), path.join(dir, 'tt.md'));
+  assert.equal(fs.readFileSync(path.join(dir, 'tt.md'), 'utf8'), text);
+  fs.rmSync(dir, { recursive: true });
+});
