@@ -120,3 +120,62 @@ for (const [method, pp, ranks, chunks] of cases) {
     }
   });
 }
+
+test('an interrupted 1F1B PP 2 run resumes exactly; its per-rank checkpoint resumes in one process, and a single-process checkpoint resumes under PP', { skip, timeout: 240_000 }, () => {
+  const full = path.join(dir, '1f1b2');
+  if (!fs.existsSync(path.join(full, 'final'))) assert.equal(runWorker(2, { recipe: recipe(5), out: full, pp: 2, method: '1f1b', chunks: 4, dump: full }).status, 0);
+  const part = path.join(dir, 'resume-pp');
+  let r = runWorker(2, { recipe: recipe(5), out: part, pp: 2, method: '1f1b', chunks: 4, dump: part, stopAfter: 3 });
+  assert.equal(r.status, 0, r.stderr);
+  fs.cpSync(part, path.join(dir, 'resume-one'), { recursive: true });
+  r = runWorker(2, { recipe: recipe(5), out: part, pp: 2, method: '1f1b', chunks: 4, dump: part, resume: true });
+  assert.equal(r.status, 0, r.stderr);
+  for (const f of fs.readdirSync(path.join(full, 'final')).filter((f) => f.endsWith('.safetensors'))) {
+    assert.deepEqual(fs.readFileSync(path.join(part, 'final', f)), fs.readFileSync(path.join(full, 'final', f)), `${f}: bit-identical to the uninterrupted run`);
+  }
+  // the PP checkpoint (two rank shards + two optimizer shards) resumes in the single-process trainer
+  const one = path.join(dir, 'resume-one');
+  r = runWorker(1, { recipe: recipe(5), out: one, pp: 1, dump: one, resume: true });
+  assert.equal(r.status, 0, r.stderr);
+  const close = (x: string, y: string, what: string) => {
+    const a = loadModel(x, { onWarning: () => {} }).stateDict(), b = loadModel(y, { onWarning: () => {} }).stateDict();
+    for (const [n, t] of b) {
+      const p = a.get(n)!.f32(), q = t.f32();
+      let d = 0, m = 0;
+      for (let i = 0; i < p.length; i++) { d += (p[i] - q[i]) ** 2; m += q[i] ** 2; }
+      assert.ok(Math.sqrt(d) <= TOL * Math.sqrt(m) || d === 0, `${what}: ${n} differs (relative ${Math.sqrt(d / m)})`);
+    }
+  };
+  close(path.join(one, 'final'), path.join(dir, 'ref', 'final'), 'PP checkpoint resumed in one process');
+  // and the other way: a single-process checkpoint at step 3 resumes under DualPipeV (4 stages, 2 ranks)
+  const single = path.join(dir, 'single3');
+  r = runWorker(1, { recipe: recipe(5), out: single, pp: 1, dump: single, stopAfter: 3 });
+  assert.equal(r.status, 0, r.stderr);
+  r = runWorker(2, { recipe: recipe(5), out: single, pp: 4, method: 'dualpipev', chunks: 8, dump: single, resume: true });
+  assert.equal(r.status, 0, r.stderr);
+  close(path.join(single, 'final'), path.join(dir, 'ref', 'final'), 'single-process checkpoint resumed under DualPipeV');
+});
+
+test('bad pipeline settings end every rank with one clear message, no hang and no stack trace', { skip, timeout: 180_000 }, () => {
+  const cli = path.join(here, '..', 'src', 'cli', 'index.js');
+  fs.writeFileSync(path.join(dir, 'r.json'), JSON.stringify(recipe(2)));
+  const shallow = { ...recipe(2), model: { preset: 'nano', overrides: { num_hidden_layers: 1 } } };
+  fs.writeFileSync(path.join(dir, 'shallow.json'), JSON.stringify(shallow));
+  const cases: [string, string[], RegExp][] = [
+    ['odd PP for DualPipe', ['--pp', '3', '--schedule', 'dualpipe'], /DualPipe needs an even number of stages; found PP = 3/],
+    ['too few chunks', ['--pp', '2', '--schedule', 'dualpipe', '--chunks', '2'], /DualPipe needs an even number of chunks ≥ 2·PP = 4; found 2/],
+    ['PP ≠ world size', ['--pp', '4', '--schedule', 'zb1p'], /--pp 4 --schedule zb1p needs 4 processes; mpirun started 2/],
+    ['more stages than layers', ['--pp', '2', '--config', path.join(dir, 'shallow.json')], /2 stages need at least 2 decoder layers, the model has num_hidden_layers = 1/],
+    ['unknown schedule', ['--pp', '2', '--schedule', 'gpipe'], /--schedule expects one of 1f1b, zb1p, dualpipe, dualpipev, found "gpipe"/],
+  ];
+  for (const [what, flags, msg] of cases) {
+    const args = flags.includes('--config') ? flags : [...flags, '--config', path.join(dir, 'r.json')];
+    const r = spawnSync('mpirun', ['--oversubscribe', '-np', '2', process.execPath, cli, 'pretrain', '--out', path.join(dir, `bad-${what.replace(/\W+/g, '-')}`), ...args], { env, encoding: 'utf8', timeout: 60_000 });
+    assert.notEqual(r.status, 0, `${what}: must fail`);
+    assert.equal(r.stderr.split('\n').filter((l) => msg.test(l)).length, 2, `${what}: one message per rank:\n${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, `${what}: no stack trace`);
+  }
+  const alone = spawnSync(process.execPath, [cli, 'pretrain', '--config', path.join(dir, 'r.json'), '--out', path.join(dir, 'bad-alone'), '--pp', '2'], { env, encoding: 'utf8' });
+  assert.equal(alone.status, 2);
+  assert.match(alone.stderr, /--pp 2 --schedule 1f1b runs on 2 processes: start it as `mpirun -np 2/);
+});
