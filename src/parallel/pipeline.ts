@@ -45,6 +45,8 @@ export interface PipelineStepResult {
   waitMs: number;
   /** Wall time of the step on this rank, ms. */
   totalMs: number;
+  /** When the step started (Date.now() clock, ms), the origin of the timeline's times. */
+  startedAt: number;
   timeline: TimelineEvent[];
   /** Most micro-batches whose activations this rank held at once (forward done, backward not finished). */
   peakInFlight: number;
@@ -102,7 +104,7 @@ export class PipelineExecutor {
     const local = new Map<string, Tensor>(); // in-rank handovers (the V's turn)
     const sends: Request[] = [];
     const keepAlive: Tensor[] = []; // gradients being sent
-    const res: PipelineStepResult = { loss: 0, ce: 0, mtp: 0, balance: 0, tokens: 0, waitMs: 0, totalMs: 0, timeline, peakInFlight: 0 };
+    const res: PipelineStepResult = { loss: 0, ce: 0, mtp: 0, balance: 0, tokens: 0, waitMs: 0, totalMs: 0, startedAt: Date.now(), timeline, peakInFlight: 0 };
     const numel = this.actShape[0] * this.actShape[1] * this.actShape[2];
 
     // What an op receives: [kind, from rank, tag, key] for each message (kind 0 = activation for an F, 1 = gradient for a B).
@@ -235,20 +237,15 @@ export class PipelineExecutor {
       postUpTo(i + this.lookahead);
       const op = ops[i];
       const start = now();
-      const waited = res.waitMs;
-      let chunk = op.chunk;
       if (op.kind === 'F') forward(op.phase, op.chunk);
       else if (op.kind === 'B') backward(op.phase, op.chunk, op.zb);
       else if (op.kind === 'W') weight(op.phase, op.chunk);
       else {
         forward(op.phase, op.chunk);
         backward(op.bPhase, op.bChunk, false);
-        chunk = op.chunk;
       }
-      const name = op.kind === 'B' && op.zb ? 'B(input)' : op.kind;
-      // the op's compute time excludes its waits (they are separate events)
-      timeline.push({ name, phase: op.phase, chunk, start: start + 0, end: now() - 0 });
-      void waited;
+      // an op's span includes the waits of its receives (recorded as nested 'wait' events)
+      timeline.push({ name: op.kind === 'B' && op.zb ? 'B(input)' : op.kind, phase: op.phase, chunk: op.chunk, start, end: now() });
     }
     const a = now();
     waitAll(sends);

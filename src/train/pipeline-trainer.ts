@@ -185,7 +185,7 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
           const res: PipelineStepResult = exec.run(micro, { ...lossOpts, denominators }, 1 / A);
           loss += res.loss / A; ce += res.ce / A; mtp += res.mtp / A; bal += res.balance / A; tokens += res.tokens;
           waitMs += res.waitMs; totalMs += res.totalMs; peak = Math.max(peak, res.peakInFlight);
-          if (opts.pp.trace) traces.push(...res.timeline.map((e) => ({ ...e, step: step + 1, micro: a })));
+          if (opts.pp.trace) traces.push(...res.timeline.map((e) => ({ ...e, start: e.start + res.startedAt, end: e.end + res.startedAt, step: step + 1, micro: a })));
         });
       }
       for (const gr of groups) gr.reduce();
@@ -253,10 +253,7 @@ interface TraceEvent { name: string; phase: number; chunk: number; start: number
 
 /** Chrome trace-event JSON of one rank's timeline (complete events, µs), viewable in Perfetto or chrome://tracing. */
 function writeTrace(file: string, rank: number, events: TraceEvent[]): void {
-  const steps = new Map<number, number>();
-  let offset = 0;
   const trace = events.map((e) => {
-    if (!steps.has(e.step * 1000 + e.micro)) { steps.set(e.step * 1000 + e.micro, offset); }
     return {
       name: e.name === 'wait' ? 'wait' : `${e.name}${e.phase ? '1' : '0'} #${e.chunk}`,
       cat: e.name === 'wait' ? 'wait' : 'compute',
