@@ -148,7 +148,9 @@ test('--dp that does not match the launch ends every rank with one clear message
   const r = spawnSync(cmd, argv, { env, encoding: 'utf8', timeout: 60_000 });
   assert.notEqual(r.status, 0);
   const lines = r.stderr.split('\n').filter((l) => l.includes("--dp 3 does not match mpirun's 2 processes"));
-  assert.equal(lines.length, 2, `one message per rank:\n${r.stderr}`);
+  // Each rank prints the message and exits 2 before MPI starts; mpirun kills the other ranks as soon as
+  // the first one exits, so on a loaded machine a slower rank may be killed before it prints.
+  assert.ok(lines.length >= 1 && lines.length <= 2, `one message per rank that got to print it:\n${r.stderr}`);
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
 });
 

@@ -217,25 +217,51 @@ export class DeepseekV3 extends Module implements CausalLM {
   }
 
   /**
-   * The training loss for ids [B, T+1] viewed as inputs ids[:, :T] and next-token targets ids[:, 1:]:
-   * CE + (λ/D)·Σ_k MTP_k + Σ balance losses. `weights` [B, T] (optional) weight each target token
-   * (0 masks it, e.g. prompt tokens in SFT); target positions equal to `ignoreIndex` are skipped.
+   * What a training forward over ids [B, T+1] needs before the first layer: inputs ids[:, :T], the
+   * attention context (positions, RoPE, document mask) and the loss normalizers (the global ones of a
+   * data- or pipeline-parallel step when given). Every pipeline stage builds it from the micro-batch.
    */
-  loss(ids: Tensor, opts: LossOptions = {}): LossResult {
+  trainingContext(ids: Tensor, opts: LossOptions = {}): { inputs: Tensor; ctx: AttnContext; den: LossDenominators } {
     const [B, T1] = ids.shape;
     const T = T1 - 1;
     const ignore = opts.ignoreIndex ?? -100;
-    const all = ids.i32();
     const { inp, tgt, w } = this.targets(ids, opts);
     const D = this.cfg.numNextnPredictLayers;
     const lambda = opts.mtpWeight ?? 0.3;
     // Local normalizers, or the global ones of a data-parallel step (this rank's share of the loss).
     const den = opts.denominators ?? countTargets(tgt, w, B, T, D > 0 && lambda > 0 ? D : 0, ignore);
-    const inputs = Tensor.ints(inp, [B, T]);
-    const bos = this.cfg.bosTokenId;
-    const docMask = opts.documentMask ? documentMask(all, B, T1, T, bos) : undefined;
-    const ctx = this.context(B, T, {}, docMask);
+    const docMask = opts.documentMask ? documentMask(ids.i32(), B, T1, T, this.cfg.bosTokenId) : undefined;
+    return { inputs: Tensor.ints(inp, [B, T]), ctx: this.context(B, T, {}, docMask), den };
+  }
+
+  /**
+   * The training loss for ids [B, T+1] viewed as inputs ids[:, :T] and next-token targets ids[:, 1:]:
+   * CE + (λ/D)·Σ_k MTP_k + Σ balance losses. `weights` [B, T] (optional) weight each target token
+   * (0 masks it, e.g. prompt tokens in SFT); target positions equal to `ignoreIndex` are skipped.
+   */
+  loss(ids: Tensor, opts: LossOptions = {}): LossResult {
+    const { inputs, ctx, den } = this.trainingContext(ids, opts);
     const h = this.runLayers(this.embed(inputs), ctx);
+    const head = this.headLoss(h, ids, { ...opts, denominators: den }, ctx);
+    const bal = this.balanceLoss(this.moeLayers(), ids.shape[0], opts.denominators ? den : undefined, head.loss);
+    return { loss: bal ? bal.loss : head.loss, ce: head.ce, mtp: head.mtp, balance: bal ? bal.value : 0, tokens: head.tokens };
+  }
+
+  /**
+   * The loss terms on top of the decoder layers (a pipeline's last stage): final norm, lm_head and the
+   * CE of h [B, T, D] (the last layer's output for ids [B, T+1]), then the MTP depths, each reading the
+   * embeddings of the shifted tokens. Normalized by `opts.denominators` (required: the caller's batch).
+   */
+  headLoss(h: Tensor, ids: Tensor, opts: LossOptions & { denominators: LossDenominators }, ctx: AttnContext): { loss: Tensor; ce: number; mtp: number; tokens: number } {
+    const [B, T1] = ids.shape;
+    const T = T1 - 1;
+    const ignore = opts.ignoreIndex ?? -100;
+    const all = ids.i32();
+    const { tgt } = this.targets(ids, opts);
+    const D = this.cfg.numNextnPredictLayers;
+    const lambda = opts.mtpWeight ?? 0.3;
+    const den = opts.denominators;
+    const docMask = ctx.docMask;
     const { hidden, logits } = this.head(h);
     const targets = Tensor.ints(tgt, [B, T]);
     const ce = mulScalar(crossEntropy(logits, targets, { ignoreIndex: ignore, weights: opts.weights, reduction: 'sum' }), den.ce > 0 ? 1 / den.ce : 0);
@@ -263,18 +289,29 @@ export class DeepseekV3 extends Module implements CausalLM {
         hPrev = hk;
       }
     }
-    let balance = 0;
-    for (const moe of this.moeLayers()) {
-      if (moe.lastBalanceLoss) {
-        // averaged over this batch's B sequences; a data-parallel shard's share is B/B_global of it
-        const l = opts.denominators ? mulScalar(moe.lastBalanceLoss, B / den.sequences) : moe.lastBalanceLoss;
-        balance += l.item();
-        total = add(total, l);
-      }
-    }
     let tokens = 0;
     for (const t of tgt) if (t !== ignore) tokens++;
-    return { loss: total, ce: ce.item(), mtp: D > 0 ? mtpSum / D : 0, balance, tokens };
+    return { loss: total, ce: ce.item(), mtp: D > 0 ? mtpSum / D : 0, tokens };
+  }
+
+  /**
+   * The sum of the sequence-wise balance losses the given MoE layers recorded in their last forward
+   * over a batch of B sequences (null when none did). Each is averaged over the B sequences; with
+   * global `den` (a data-parallel shard or a pipeline micro-batch) it is scaled by B / den.sequences,
+   * this batch's share of the global batch's mean. With `start`, the terms are added to it one by one.
+   */
+  balanceLoss(moes: MoE[], B: number, den?: LossDenominators, start?: Tensor): { loss: Tensor; value: number } | null {
+    let total: Tensor | null = start ?? null;
+    let any = false;
+    let value = 0;
+    for (const moe of moes) {
+      if (!moe.lastBalanceLoss) continue;
+      const l = den ? mulScalar(moe.lastBalanceLoss, B / den.sequences) : moe.lastBalanceLoss;
+      value += l.item();
+      total = total ? add(total, l) : l;
+      any = true;
+    }
+    return any && total ? { loss: total, value } : null;
   }
 
   /**

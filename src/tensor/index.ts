@@ -1,7 +1,9 @@
 // The tensor engine's public surface.
 export { Tensor, numelOf, contiguousStrides } from './tensor.js';
 export type { Shape } from './tensor.js';
-export { tidy, keep, noGrad, isGradEnabled } from './scope.js';
+export { tidy, keep, noGrad, isGradEnabled, capture } from './scope.js';
+export { backwardFrom, backwardInputs, DeferredWeightGrad } from './autograd.js';
+export type { BackwardSeed } from './autograd.js';
 export { liveBuffers, setFloat64Mode } from './storage.js';
 export { Rng } from './random.js';
 export { TensorError } from './errors.js';

@@ -70,3 +70,18 @@ export function noGrad<T>(fn: () => T): T {
     gradEnabled = prev;
   }
 }
+
+/**
+ * Runs fn in a new scope and hands back, undisposed, every tensor created inside it (fn's result
+ * included); the caller disposes them when done. A pipeline stage keeps a micro-batch's graph alive
+ * from its forward to its (possibly deferred) backward this way, across other micro-batches' work.
+ */
+export function capture<T>(fn: () => T): { result: T; tensors: Set<Tensor> } {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  try {
+    return { result: fn(), tensors: scope };
+  } finally {
+    scopes.pop();
+  }
+}

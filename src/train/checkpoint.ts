@@ -46,6 +46,8 @@ export interface SaveCheckpointOptions {
   keep?: number;
   /** Writes extra files into the checkpoint folder before it is marked complete (e.g. GRPO's reference model). */
   writeExtra?: (dir: string) => void;
+  /** Writes the weights and optimizer moments instead of `model`/`opt` (a pipeline run: every rank writes its shards). */
+  writeModel?: (dir: string) => void;
 }
 
 function stepName(step: number): string {
@@ -76,7 +78,7 @@ function removeDir(root: string, name: string): void {
  * removes its temporary folder and throws a CheckpointError naming the path; older checkpoints stay.
  */
 export function saveTrainerCheckpoint(
-  out: string, model: CausalLM, opt: Pick<AdamW, 'stateDict'>, state: TrainerState,
+  out: string, model: CausalLM | null, opt: Pick<AdamW, 'stateDict'>, state: TrainerState,
   tokenizerFiles: Record<string, string | Uint8Array>, options: SaveCheckpointOptions = {},
 ): string {
   const keep = options.keep ?? 2;
@@ -87,14 +89,20 @@ export function saveTrainerCheckpoint(
   const tmp = path.join(root, `.${name}.tmp-${process.pid}`);
   try {
     fs.rmSync(tmp, { recursive: true, force: true });
-    saveModel(tmp, model, { tokenizerFiles });
-    const o = opt.stateDict();
-    const recs: TensorRecord[] = [];
-    for (const [n, p] of model.namedParameters()) {
-      recs.push({ name: `m.${n}`, dtype: 'F32', shape: [...p.shape], data: o.m[n] });
-      recs.push({ name: `v.${n}`, dtype: 'F32', shape: [...p.shape], data: o.v[n] });
+    if (options.writeModel) {
+      fs.mkdirSync(tmp, { recursive: true });
+      options.writeModel(tmp);
+    } else {
+      if (!model) throw new CheckpointError('saveTrainerCheckpoint: no model and no writeModel');
+      saveModel(tmp, model, { tokenizerFiles });
+      const o = opt.stateDict();
+      const recs: TensorRecord[] = [];
+      for (const [n, p] of model.namedParameters()) {
+        recs.push({ name: `m.${n}`, dtype: 'F32', shape: [...p.shape], data: o.m[n] });
+        recs.push({ name: `v.${n}`, dtype: 'F32', shape: [...p.shape], data: o.v[n] });
+      }
+      saveSafetensors(path.join(tmp, 'optimizer.safetensors'), recs, { step: String(o.step) });
     }
-    saveSafetensors(path.join(tmp, 'optimizer.safetensors'), recs, { step: String(o.step) });
     faultPoint('checkpoint:files-written');
     writeFileAtomic(path.join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
     options.writeExtra?.(tmp);
@@ -385,17 +393,27 @@ export function openRun<T>(out: string, resume: boolean, load: (dir: string) => 
 export function loadTrainerCheckpoint(dir: string): { model: CausalLM; state: TrainerState; optimizer: (opt: Pick<AdamW, 'loadStateDict'>) => void } {
   const model = loadModel(dir);
   const state = JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8')) as TrainerState;
-  const recs = loadAsFloat32(path.join(dir, 'optimizer.safetensors'));
-  const optimizer = (opt: Pick<AdamW, 'loadStateDict'>) => {
-    const s: OptimizerState = { step: state.step, m: {}, v: {} };
-    for (const r of recs) {
-      const which = r.name.slice(0, 2), name = r.name.slice(2);
-      if (which === 'm.') s.m[name] = r.data as Float32Array;
-      else if (which === 'v.') s.v[name] = r.data as Float32Array;
-    }
-    opt.loadStateDict(s);
-  };
+  const s = readOptimizerState(dir, state.step);
+  const optimizer = (opt: Pick<AdamW, 'loadStateDict'>) => opt.loadStateDict(s);
   return { model, state, optimizer };
+}
+
+/**
+ * The optimizer moments of a checkpoint: optimizer.safetensors (a single-process or data-parallel
+ * run) or the optimizer-0000i-of-0000N.safetensors shards every rank of a pipeline run writes, merged.
+ */
+export function readOptimizerState(dir: string, step: number): OptimizerState {
+  const files = fs.readdirSync(dir).filter((f) => f === 'optimizer.safetensors' || /^optimizer-\d{5}-of-\d{5}\.safetensors$/.test(f));
+  if (!files.length) throw new CheckpointError(`${dir}: no optimizer.safetensors or optimizer-*-of-*.safetensors`);
+  const s: OptimizerState = { step, m: {}, v: {} };
+  for (const f of files) {
+    for (const rec of loadAsFloat32(path.join(dir, f))) {
+      const which = rec.name.slice(0, 2), name = rec.name.slice(2);
+      if (which === 'm.') s.m[name] = rec.data as Float32Array;
+      else if (which === 'v.') s.v[name] = rec.data as Float32Array;
+    }
+  }
+  return s;
 }
 
 /** JSON with object keys sorted, so two equal recipes compare equal whatever their key order. */

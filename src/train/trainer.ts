@@ -132,8 +132,8 @@ function log(quiet: boolean | undefined, msg: string): void {
   if (!quiet) console.error(msg);
 }
 
-/** Prepares (or reloads, on resume) the tokenizer and the training data of a run. */
-function prepareData(r: Recipe, out: string, quiet?: boolean): { tok: Tokenizer; data: PackedDataset | SftDataset } {
+/** Prepares (or reloads, on resume) the tokenizer and the training data of a run (also used by the pipeline trainer). */
+export function prepareData(r: Recipe, out: string, quiet?: boolean): { tok: Tokenizer; data: PackedDataset | SftDataset } {
   const tokDir = path.join(out, 'tokenizer');
   if (r.kind === 'sft') {
     if (!r.data.file && !r.data.sftTasks) throw new Error('an SFT recipe needs data.file (a JSONL of {"prompt", "response"} or {"messages"}) or data.sftTasks');
@@ -167,7 +167,7 @@ function prepareData(r: Recipe, out: string, quiet?: boolean): { tok: Tokenizer;
   return { tok, data: new PackedDataset(ids, r.train.seqLen, r.seed, tok.bosId, tok.eosId) };
 }
 
-function tokenizerFiles(tok: Tokenizer): Record<string, string | Uint8Array> {
+export function tokenizerFiles(tok: Tokenizer): Record<string, string | Uint8Array> {
   const dir = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'tinyseek-tok-'));
   tok.save(dir);
   const files: Record<string, string | Uint8Array> = {};

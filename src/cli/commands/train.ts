@@ -19,6 +19,10 @@ interface TrainFlags {
   dp?: number;
   zero1?: boolean;
   bucketMb?: number;
+  pp?: number;
+  schedule?: string;
+  chunks?: number;
+  trace?: string;
 }
 
 function resolveRecipe(kind: 'pretrain' | 'sft', f: TrainFlags): Recipe {
@@ -84,11 +88,50 @@ async function startDataParallel(f: TrainFlags, r: Recipe): Promise<DataParallel
 }
 
 /**
+ * Checks --pp/--schedule/--chunks against the model and the launch before MPI starts (every rank
+ * finds the same mistake, prints it once and exits: no rank waits for another), then initializes MPI.
+ * Null without --pp (or --pp 1).
+ */
+async function startPipeline(f: TrainFlags, r: Recipe): Promise<import('../../train/pipeline-trainer.js').PipelineConfig | null> {
+  const { launchedWorldSize, Mpi, MpiUnavailableError } = await import('../../parallel/mpi.js');
+  const { PIPELINE_METHODS } = await import('../../parallel/schedule.js');
+  const pp = f.pp ?? 1;
+  if (pp === 1) {
+    if (f.schedule || f.chunks || f.trace) throw new CliError('--schedule, --chunks and --trace are pipeline options; they need --pp N with N > 1');
+    return null;
+  }
+  if (f.dp && f.dp > 1) throw new CliError('--pp with --dp (pipeline and data parallelism together) is not supported yet; use one of them');
+  const method = (f.schedule ?? '1f1b') as (typeof PIPELINE_METHODS)[number];
+  if (!PIPELINE_METHODS.includes(method)) throw new CliError(`--schedule expects one of ${PIPELINE_METHODS.join(', ')}, found "${f.schedule}"`);
+  const chunks = f.chunks ?? 2 * pp;
+  const { checkPipeline } = await import('../../train/pipeline-trainer.js');
+  const { recipeConfig } = await import('../../train/trainer.js');
+  const { loadConfigPath } = await import('../../model/config.js');
+  const world = launchedWorldSize();
+  const ranks = method === 'dualpipev' ? pp / 2 : pp;
+  if (world === null) throw new CliError(`--pp ${pp} --schedule ${method} runs on ${ranks} processes: start it as \`mpirun -np ${ranks} tinyseek ${r.kind} ... --pp ${pp} --schedule ${method}\` (as root in a container also set OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; add --oversubscribe when ranks exceed cores)`);
+  try {
+    const cfg = r.model.init ? loadConfigPath(r.model.init) : recipeConfig(r);
+    checkPipeline(pp, method, chunks, cfg.numHiddenLayers, world, r.train.batchSize);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  let mpi;
+  try {
+    mpi = Mpi.init('funneled');
+  } catch (e) {
+    throw new CliError(e instanceof MpiUnavailableError ? e.message : `cannot start MPI: ${(e as Error).message}`);
+  }
+  mpi.onTerminate(`tinyseek rank ${mpi.rank}/${mpi.size}: stopped by mpirun because `);
+  return { comm: mpi.world, pp, method, chunks, trace: f.trace };
+}
+
+/**
  * Runs a data-parallel command body on this rank. An error every rank raised together (rank 0's
  * verdict, CollectiveError) finalizes MPI and is reported normally; an error of this rank alone is
  * printed with the rank and ends the whole job with MPI_Abort, so no rank is left waiting for it.
  */
-async function runOnRanks<T>(dp: DataParallelConfig | null, body: () => Promise<T>): Promise<T> {
+async function runOnRanks<T>(dp: { comm: unknown } | null, body: () => Promise<T>): Promise<T> {
   if (!dp) return body();
   const { Mpi } = await import('../../parallel/mpi.js');
   const { CollectiveError } = await import('../../parallel/root-first.js');
@@ -129,15 +172,22 @@ export function register(program: Command): void {
       .option('--dp <n>', 'data-parallel ranks: run under `mpirun -np N` with --dp N (each rank trains on 1/N of every global batch)', positive('dp'))
       .option('--zero1', 'with --dp: shard the AdamW moments over the ranks (ZeRO stage 1)', false)
       .option('--bucket-mb <mb>', 'with --dp: gradient all-reduce bucket size in MiB (default 25, first bucket 1)', positiveNumber('bucket-mb'))
+      .option('--pp <n>', 'pipeline stages: run under `mpirun -np N` (N = PP, or PP/2 for dualpipev); the model is cut into PP stages by layers', positive('pp'))
+      .option('--schedule <name>', 'with --pp: 1f1b, zb1p, dualpipe or dualpipev (default 1f1b)')
+      .option('--chunks <n>', 'with --pp: micro-batches per step (default 2·PP; train.batchSize must be a multiple)', positive('chunks'))
+      .option('--trace <prefix>', 'with --pp: write each rank\'s timeline to <prefix>.rank<r>.json (Chrome trace events: open in ui.perfetto.dev or chrome://tracing)')
       .action(async (f: TrainFlags) => {
         const r = resolveRecipe(kind, f);
         // Imported here so that `tinyseek --help` and the light commands start fast.
         const { train } = await import('../../train/trainer.js');
         const { formatEvalTable } = await import('../../infer/evaluate.js');
         const out = f.out ?? path.join('runs', r.name);
-        const dp = await startDataParallel(f, r);
-        const res = await runOnRanks(dp, () => train({ recipe: r, out, resume: f.resume, quiet: f.quiet, dp: dp ?? undefined }));
-        if (dp && dp.comm.rank !== 0) return;
+        const pp = await startPipeline(f, r);
+        const dp = pp ? null : await startDataParallel(f, r);
+        const res = pp
+          ? await runOnRanks(pp, async () => (await import('../../train/pipeline-trainer.js')).trainPipeline({ recipe: r, out, resume: f.resume, quiet: f.quiet, pp }))
+          : await runOnRanks(dp, () => train({ recipe: r, out, resume: f.resume, quiet: f.quiet, dp: dp ?? undefined }));
+        if ((dp && dp.comm.rank !== 0) || (pp && pp.comm.rank !== 0)) return;
         const last = res.history.at(-1);
         if (res.interrupted) {
           console.log(`interrupted at step ${res.lastStep}; checkpoint ${res.finalDir}`);

@@ -1,0 +1,314 @@
+// Pipeline-parallel pretraining / SFT under mpirun: the model cut into PP stages by layers
+// (src/parallel/stages.ts), each rank allocating only its stages' weights and AdamW moments, one
+// schedule (1F1B, ZB1P, DualPipe, DualPipeV; src/parallel/schedule.ts) executed per step by
+// src/parallel/pipeline.ts. The step is the single-process trainer's step on the same global batch:
+//
+//   - the batch of B rows is cut into `chunks` micro-batches of B/chunks rows (DualPipe: the first
+//     half enters at rank 0, the second at rank PP−1, as upstream feeds its two directions); every
+//     micro-batch's loss is normalized by the whole batch's counts, so the micro-batch losses (and
+//     their gradients) add up to the batch's;
+//   - gradient accumulation runs the schedule once per accumulation batch with the seeds scaled 1/A;
+//   - a tensor held by several ranks (the last stage's copy of the embedding for MTP; every stage under
+//     DualPipe) has its gradient summed over its holders (MPI_Allreduce on a communicator of exactly
+//     those ranks), as upstream sums the two copies' gradients;
+//   - the global gradient norm sums each tensor once (at its owner) over all ranks; every rank clips
+//     with it;
+//   - the expert loads are summed over all ranks, so every copy of an MoE layer applies the same
+//     auxiliary-loss-free bias update;
+//   - checkpoints: every rank writes its own tensors (src/train/pipeline-checkpoint.ts).
+import fs from 'node:fs';
+import path from 'node:path';
+import { Tensor, noGrad, tidy } from '../tensor/index.js';
+import { DeepseekV3 } from '../model/model.js';
+import { configFromHF } from '../model/config.js';
+import { readModelDir } from '../io/index.js';
+import { AdamW } from '../nn/optim.js';
+import { backend } from '../backend/index.js';
+import { MetricsWriter } from './metrics.js';
+import { PackedDataset } from './packing.js';
+import { Progress } from './progress.js';
+import { openRun, sameRecipe, unlockRun, readOptimizerState } from './checkpoint.js';
+import type { TrainerState } from './checkpoint.js';
+import { parseRunRecipe } from './recipe.js';
+import { checkRecipeFitsModel, learningRate, prepareData, recipeConfig, tokenizerFiles } from './trainer.js';
+import type { StepMetrics, TrainOptions, TrainResult } from './trainer.js';
+import { savePipelineCheckpoint, loadHeldTensors } from './pipeline-checkpoint.js';
+import type { Communicator } from '../parallel/mpi.js';
+import { rootFirst, CollectiveError } from '../parallel/root-first.js';
+import { buildSchedule, checkSchedule, METHOD_NAMES } from '../parallel/schedule.js';
+import type { PipelineMethod, PipelineSchedule } from '../parallel/schedule.js';
+import { StageLayout } from '../parallel/stages.js';
+import { PipelineStage } from '../parallel/pipeline-stage.js';
+import type { MicroBatch } from '../parallel/pipeline-stage.js';
+import { PipelineExecutor } from '../parallel/pipeline.js';
+import type { PipelineStepResult } from '../parallel/pipeline.js';
+import { expertLoad } from '../model/moe.js';
+import { isDenseConfig } from '../model/registry.js';
+
+/** How a run is cut into pipeline stages. */
+export interface PipelineConfig {
+  comm: Communicator;
+  /** Number of stages. */
+  pp: number;
+  method: PipelineMethod;
+  /** Micro-batches per step (default: 2·PP, the fewest every schedule accepts). */
+  chunks?: number;
+  /** Write each rank's timeline of every step here as Chrome trace-event JSON (`<trace>.rank<r>.json`). */
+  trace?: string;
+}
+
+/** Pipeline metrics of a step (added to StepMetrics.pp). */
+export interface PipelineStepMetrics {
+  method: PipelineMethod;
+  stages: number;
+  ranks: number;
+  chunks: number;
+  /** Over ranks: time blocked in receives / step time, and the largest per-rank activation count. */
+  bubble: number;
+  peak_in_flight: number;
+}
+
+/** Checks a pipeline configuration against the model and the launch, before anything is allocated. */
+export function checkPipeline(pp: number, method: PipelineMethod, chunks: number, numLayers: number, worldSize: number, batchSize: number): PipelineSchedule {
+  const s = buildSchedule(method, pp, chunks); // odd PP for DualPipe, chunks < 2·PP, …
+  checkSchedule(s);
+  if (pp > numLayers) throw new Error(`--pp ${pp}: ${pp} stages need at least ${pp} decoder layers, the model has num_hidden_layers = ${numLayers}`);
+  if (s.ranks !== worldSize) {
+    const need = method === 'dualpipev' ? `PP/2 = ${s.ranks} processes (DualPipeV puts two stages on each rank)` : `${s.ranks} processes`;
+    throw new Error(`--pp ${pp} --schedule ${method} needs ${need}; mpirun started ${worldSize}`);
+  }
+  if (batchSize % chunks !== 0) throw new Error(`train.batchSize ${batchSize} cannot be cut into ${chunks} equal micro-batches (--chunks); use a multiple of ${chunks}`);
+  return s;
+}
+
+function log(quiet: boolean | undefined, msg: string): void {
+  if (!quiet) console.error(msg);
+}
+
+/** Runs (or resumes) a pretraining or SFT run with pipeline parallelism; every rank of `pp.comm` calls it. */
+export async function trainPipeline(opts: TrainOptions & { pp: PipelineConfig }): Promise<TrainResult> {
+  try {
+    return await trainLocked(opts);
+  } finally {
+    if (opts.pp.comm.rank === 0) unlockRun(opts.out);
+  }
+}
+
+async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise<TrainResult> {
+  const r = opts.recipe;
+  const out = opts.out;
+  const { comm } = opts.pp;
+  const rank = comm.rank;
+  const root = rank === 0;
+  const quiet = opts.quiet || !root;
+  const chunks = opts.pp.chunks ?? 2 * opts.pp.pp;
+  // Checks every rank can make on its own; a failure is the same on every rank (one message each, no hang).
+  checkRecipeFitsModel(r);
+  const cfg0 = r.model.init ? configFromHF(readModelDir(r.model.init).config) : recipeConfig(r);
+  const schedule = checkPipeline(opts.pp.pp, opts.pp.method, chunks, cfg0.numHiddenLayers, comm.size, r.train.batchSize);
+
+  // Rank 0 takes the run lock, cleans up, picks the checkpoint to resume from and writes the corpus
+  // and tokenizer; then every rank reads them.
+  let prepared: ReturnType<typeof prepareData> | null = null;
+  const resumed = rootFirst(comm, () => {
+    const o = openRun(out, opts.resume ?? false, (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8')) as TrainerState);
+    prepared = prepareData(r, out, quiet);
+    return o ? { dir: o.dir, state: o.loaded } : null;
+  });
+  const { tok, data } = prepared ?? prepareData(r, out, true);
+  const tokFiles = tokenizerFiles(tok);
+  if (resumed && !sameRecipe(resumed.state.recipe, r, parseRunRecipe)) throw new CollectiveError(`--resume: the recipe differs from the one ${out} was started with (see ${resumed.dir}/trainer_state.json)`);
+
+  // The whole model is built from the seed (so every rank's weights are the single-process run's),
+  // then every tensor this rank does not hold is released: only its stages stay allocated.
+  const cfg = r.model.init ? cfg0 : recipeConfig(r, tok.vocabSize);
+  if (isDenseConfig(cfg)) throw new CollectiveError(`--pp: pipeline parallelism splits DeepSeek-V3 models; found a dense ${cfg.modelType} model`);
+  const model = new DeepseekV3(cfg, r.seed);
+  model.train();
+  const layout = new StageLayout(cfg, schedule);
+  const held = model.namedTensors().filter(([n]) => layout.holds(rank, n));
+  for (const [n, t] of model.namedTensors()) if (!layout.holds(rank, n)) t.dispose();
+  const from = resumed?.dir ?? r.model.init;
+  if (from) loadHeldTensors(from, held);
+  const start = resumed?.state.step ?? 0;
+  log(quiet, `pipeline: ${METHOD_NAMES[schedule.method]}, ${schedule.pp} stages on ${schedule.ranks} ranks, ${chunks} micro-batches per step\n  ${layout.describe().join('\n  ')}`);
+
+  const params = held.filter(([, t]) => t.requiresGrad);
+  const hp = { lr: r.train.lr.peak, beta1: r.train.beta1, beta2: r.train.beta2, eps: 1e-8, weightDecay: r.train.weightDecay };
+  const opt = new AdamW(params, hp);
+  if (resumed) {
+    const s = readOptimizerState(resumed.dir, resumed.state.step);
+    // every rank reads only its own tensors' moments
+    opt.loadStateDict({ step: s.step, m: Object.fromEntries(params.map(([n]) => [n, s.m[n]])), v: Object.fromEntries(params.map(([n]) => [n, s.v[n]])) });
+  }
+
+  const stages = schedule.placement[rank].map((ref) => new PipelineStage(model, ref.stage, schedule.pp, layout.layers[ref.stage]));
+  const B = r.train.batchSize, A = r.train.gradAccum, T = r.train.seqLen;
+  const b = B / chunks;
+  const exec = new PipelineExecutor(comm, schedule, stages, [b, T, cfg.hiddenSize]);
+  const groups = gradientGroups(comm, layout, params, model.namedTensors().map(([n]) => n));
+  const ownedParams = params.filter(([n]) => layout.owns(rank, n)).map(([, t]) => t);
+  const heldMoeLayers = new Set(model.model.layers.filter((l) => layout.holds(rank, `model.layers.${l.layerIdx}.input_layernorm.weight`)).map((l) => l.layerIdx));
+
+  const metrics = new MetricsWriter(out);
+  if (root) {
+    if (start > 0) metrics.truncateAfter(start);
+    else if (fs.existsSync(metrics.file)) fs.rmSync(metrics.file);
+  }
+  let sigint = false;
+  const onSigint = () => { sigint = true; };
+  process.on('SIGINT', onSigint);
+  const history: StepMetrics[] = [];
+  const progress = new Progress(r.train.steps, start, quiet);
+  const save = (step: number) => savePipelineCheckpoint(comm, out, model, layout, opt, { step, seed: r.seed, recipe: r }, tokFiles);
+  const traces: unknown[] = [];
+  let step = start;
+  let interrupted = false;
+  try {
+    for (; step < r.train.steps; step++) {
+      if (opts.stopAfter !== undefined && step >= opts.stopAfter) break;
+      const t0 = performance.now();
+      const lr = learningRate(r, step);
+      opt.lr = lr;
+      opt.zeroGrad();
+      let loss = 0, ce = 0, mtp = 0, bal = 0, tokens = 0, waitMs = 0, totalMs = 0, peak = 0;
+      for (let a = 0; a < A; a++) {
+        const g = (step * A + a) * B;
+        tidy(() => {
+          const batch: MicroBatch = data instanceof PackedDataset ? { ids: Tensor.ints(data.batch(g, B), [B, T + 1]) } : data.batch(g, B);
+          const lossOpts = { mtpWeight: r.train.mtpWeight, documentMask: r.train.documentMask && data instanceof PackedDataset };
+          const denominators = model.lossDenominators(batch.ids, { ...lossOpts, weights: batch.weights });
+          const micro = (pipeline: number, chunk: number): MicroBatch => {
+            const i = pipeline * schedule.chunksPerPipeline + chunk;
+            const ids = Tensor.ints(batch.ids.i32().subarray(i * b * (T + 1), (i + 1) * b * (T + 1)), [b, T + 1]);
+            const weights = batch.weights ? Tensor.from(batch.weights.contiguous().f32().slice(i * b * T, (i + 1) * b * T), [b, T]) : undefined;
+            return { ids, weights };
+          };
+          const res: PipelineStepResult = exec.run(micro, { ...lossOpts, denominators }, 1 / A);
+          loss += res.loss / A; ce += res.ce / A; mtp += res.mtp / A; bal += res.balance / A; tokens += res.tokens;
+          waitMs += res.waitMs; totalMs += res.totalMs; peak = Math.max(peak, res.peakInFlight);
+          if (opts.pp.trace) traces.push(...res.timeline.map((e) => ({ ...e, start: e.start + res.startedAt, end: e.end + res.startedAt, step: step + 1, micro: a })));
+        });
+      }
+      for (const gr of groups) gr.reduce();
+      // the step's numbers over all ranks (each computed where its stage ran) and a stop agreed by all
+      const sums = Array.from(comm.allreduce(Float64Array.of(loss, ce, mtp, bal, tokens, sigint ? 1 : 0), 'sum'));
+      [loss, ce, mtp, bal, tokens] = sums;
+      interrupted = sums[5] > 0;
+      const bubbleAll = comm.allreduce(Float64Array.of(waitMs / Math.max(totalMs, 1e-9), peak), 'max');
+      // global expert loads: every layer's counts, zero where this rank does not run it
+      const local = model.takeExpertLoad();
+      const counts = Array.from(comm.allreduce(Float64Array.from(local.flatMap((l) => l.load.counts)), 'sum'));
+      let o = 0;
+      const loads = local.map(({ layer, load }) => ({ layer, load: expertLoad(counts.slice(o, (o += load.counts.length))) }));
+      opts.onGradients?.(step + 1, params);
+      // global gradient norm: each tensor once, at its owner
+      const k = backend();
+      let ss = 0;
+      for (const p of ownedParams) if (p.grad) ss += k.sumSquares(p.numel, p.grad.f32());
+      const gradNorm = Math.sqrt(comm.allreduce(Float64Array.of(ss), 'sum')[0]);
+      if (Number.isFinite(gradNorm) && gradNorm > r.train.clip && r.train.clip > 0) {
+        const c = r.train.clip / (gradNorm + 1e-6);
+        for (const [, p] of params) if (p.grad) k.unary('mulScalar', p.numel, p.grad.f32(), p.grad.f32(), c);
+      }
+      noGrad(() => opt.step());
+      model.updateRoutingBias(loads.filter((l) => heldMoeLayers.has(l.layer)), r.train.biasUpdateSpeed);
+      const dt = (performance.now() - t0) / 1000;
+      const m: StepMetrics & { pp: PipelineStepMetrics } = {
+        step: step + 1, loss, ce, mtp_loss: mtp, balance_loss: bal, lr, grad_norm: gradNorm, tokens,
+        tokens_per_s: tokens / dt, step_time_s: dt,
+        expert_load: loads.map(({ layer, load }) => ({ layer, counts: load.counts, max_over_mean: load.maxOverMean })),
+        pp: { method: schedule.method, stages: schedule.pp, ranks: schedule.ranks, chunks, bubble: bubbleAll[0], peak_in_flight: bubbleAll[1] },
+      };
+      if (!Number.isFinite(loss)) throw new CollectiveError(`step ${step + 1}: loss is ${loss} (diverged); lower train.lr.peak or check the data`);
+      if (root) metrics.write({ ...m });
+      history.push(m);
+      opts.onStep?.(m);
+      progress.update(step + 1, { ce: m.ce, tokS: m.tokens_per_s });
+      const done = step + 1;
+      if (interrupted) { step++; break; }
+      if (r.checkpoint.every > 0 && done % r.checkpoint.every === 0 && done < r.train.steps) save(done);
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    progress.stop();
+  }
+  if (opts.pp.trace) writeTrace(`${opts.pp.trace}.rank${rank}.json`, rank, traces as TraceEvent[]);
+  if (interrupted || (opts.stopAfter !== undefined && step < r.train.steps)) {
+    const dir = save(step);
+    log(quiet, interrupted ? `interrupted: saved ${dir}; continue with --resume` : `stopped at step ${step}: saved ${dir}`);
+    return { finalDir: dir, lastStep: step, interrupted: true, history, evals: [] };
+  }
+  const dir = save(step);
+  // the final model directory is the last checkpoint's weights (a sharded model directory, loadable anywhere)
+  const finalDir = path.join(out, 'final');
+  if (root) {
+    fs.rmSync(finalDir, { recursive: true, force: true });
+    fs.cpSync(dir, `${finalDir}.tmp-${process.pid}`, { recursive: true, filter: (src) => !/optimizer-|trainer_state|COMPLETE/.test(path.basename(src)) });
+    fs.renameSync(`${finalDir}.tmp-${process.pid}`, finalDir);
+  }
+  comm.barrier();
+  return { finalDir, lastStep: step, interrupted: false, history, evals: [] };
+}
+
+interface TraceEvent { name: string; phase: number; chunk: number; start: number; end: number; step: number; micro: number }
+
+/** Chrome trace-event JSON of one rank's timeline (complete events, µs), viewable in Perfetto or chrome://tracing. */
+function writeTrace(file: string, rank: number, events: TraceEvent[]): void {
+  const trace = events.map((e) => {
+    return {
+      name: e.name === 'wait' ? 'wait' : `${e.name}${e.phase ? '1' : '0'} #${e.chunk}`,
+      cat: e.name === 'wait' ? 'wait' : 'compute',
+      ph: 'X', pid: rank, tid: e.name === 'wait' ? 1 : 0,
+      ts: Math.round(e.start * 1000), dur: Math.max(1, Math.round((e.end - e.start) * 1000)),
+      args: { step: e.step, micro: e.micro, phase: e.phase, chunk: e.chunk },
+    };
+  });
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(`${file}.tmp-${process.pid}`, JSON.stringify({ traceEvents: trace, displayTimeUnit: 'ms' }));
+  fs.renameSync(`${file}.tmp-${process.pid}`, file);
+}
+
+/** The gradients of tensors held by several ranks, summed over exactly their holders. */
+interface GradientGroup {
+  reduce(): void;
+}
+
+/**
+ * One communicator per distinct set of holders with more than one rank (every rank takes part in
+ * every split, in the same order, as MPI_Comm_split requires), and this rank's tensors of each set.
+ */
+function gradientGroups(comm: Communicator, layout: StageLayout, params: [string, Tensor][], names: string[]): GradientGroup[] {
+  const sets = new Map<string, number[]>();
+  for (const name of names) {
+    const h = layout.holders(name);
+    if (h.length > 1) sets.set(h.join(','), h);
+  }
+  const out: GradientGroup[] = [];
+  for (const key of [...sets.keys()].sort()) {
+    const members = sets.get(key)!;
+    const sub = comm.split(members.includes(comm.rank) ? 0 : -1);
+    if (!sub) continue;
+    const mine = params.filter(([n]) => layout.holders(n).join(',') === key).map(([, t]) => t);
+    const n = mine.reduce((a, t) => a + t.numel, 0);
+    const flat = new Float32Array(n);
+    out.push({
+      reduce: () => {
+        let o = 0;
+        for (const t of mine) {
+          if (t.grad) flat.set(t.grad.f32(), o);
+          else flat.fill(0, o, o + t.numel);
+          o += t.numel;
+        }
+        sub.allreduce(flat, 'sum');
+        o = 0;
+        for (const t of mine) {
+          if (!t.grad) t.grad = Tensor.zeros(t.shape, { track: false });
+          t.grad.f32().set(flat.subarray(o, o + t.numel));
+          o += t.numel;
+        }
+      },
+    });
+  }
+  return out;
+}
