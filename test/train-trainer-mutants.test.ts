@@ -167,3 +167,26 @@ test('runs that cannot start say why', async () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('Ctrl-C (a real SIGINT) during training stops the run at the next step, saves a checkpoint there, and --resume finishes it', async () => {
+  const dir = tmp();
+  try {
+    const r = recipe(corpus(dir), { steps: 40 });
+    const out = path.join(dir, 'run');
+    let sentAt = 0;
+    const res = await train({
+      recipe: r, out, quiet: true,
+      onStep: (m) => { if (m.step === 2) { sentAt = m.step; process.kill(process.pid, 'SIGINT'); } },
+    });
+    assert.equal(sentAt, 2);
+    assert.equal(res.interrupted, true, `the run went on to step ${res.lastStep} of 40 after SIGINT`);
+    assert.ok(res.lastStep >= 2 && res.lastStep < 40, `stopped at ${res.lastStep}`);
+    assert.equal(res.finalDir, path.join(out, 'checkpoints', `step-${String(res.lastStep).padStart(6, '0')}`));
+    assert.ok(!fs.existsSync(path.join(out, 'final')));
+    assert.equal(process.listenerCount('SIGINT'), 0, 'the handler is removed when the run returns');
+    const rest = await train({ recipe: r, out, quiet: true, resume: true, stopAfter: res.lastStep + 1 });
+    assert.deepEqual(rest.history.map((m) => m.step), [res.lastStep + 1]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
