@@ -40,6 +40,14 @@ export const TARGETS = [
   { file: 'src/rl/config.ts' },
   { file: 'src/rl/r1zero.ts' },
   { file: 'src/rl/r1zero-report.ts' },
+  // The R1 pipeline's pieces. The format, readability and reward rules run against their unit suite
+  // only (the r1-pipeline suite trains models and runs stages end to end).
+  { file: 'src/rl/r1/format.ts', tests: ['rl-r1-mutants'] },
+  { file: 'src/rl/r1/readability.ts', tests: ['rl-r1-mutants'] },
+  { file: 'src/rl/r1/rewards.ts', tests: ['rl-r1-mutants'] },
+  { file: 'src/rl/r1/rejection.ts' },
+  { file: 'src/rl/r1/reward-model.ts' },
+  { file: 'src/rl/r1/data.ts' },
   { file: 'src/model/moe.ts' },
   {
     // Only the attention and RoPE kernels of the pure-TS backend; its tests run on that backend.
@@ -48,7 +56,11 @@ export const TARGETS = [
     tests: ['ops-parity', 'ops-grad', 'backend-parity', 'model'],
     env: { TINYSEEK_BACKEND: 'reference' },
   },
-  { file: 'src/train/checkpoint.ts' },
+  {
+    // Its in-process suites only: the crash suite (33 s) kills child processes mid-save, whose
+    // coverage the runner does not see, and the training suites reach it through whole runs.
+    file: 'src/train/checkpoint.ts', tests: ['train-checkpoint-mutants', 'train-checkpoint-recovery-mutants'],
+  },
   {
     // The trainer's own suites only: the end-to-end suites that also call train() (train, r1-pipeline,
     // cli-messages, serve-hardening, checkpoint-crash) add minutes per surviving mutant; a mutant only
