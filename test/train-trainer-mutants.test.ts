@@ -246,10 +246,13 @@ test('the copy probe and periodic evaluation: their metrics equal the probe and 
     assert.equal(written.step, 3);
     assert.deepEqual(written.families, JSON.parse(JSON.stringify(e3.families)));
     assert.deepEqual(res.evals[1].report.families, e3.families);
-    // last step evaluated already: eval.json is that evaluation, not a second one
-    const r2 = recipe(corpus(dir), { steps: 2 }, { eval: { ...evalOpts, probeEvery: 0 }, checkpoint: { every: 0 }, model });
+    // last step evaluated already: eval.json is that evaluation, not a second one; a probe alone
+    // (step 1) also leaves the model training (step 2 counts its load, has a balance loss)
+    const r2 = recipe(corpus(dir), { steps: 2 }, { eval: { ...evalOpts, probeEvery: 1 }, checkpoint: { every: 0 }, model });
     const res2 = await train({ recipe: r2, out: path.join(dir, 'run2'), quiet: true });
     assert.deepEqual(res2.evals.map((e) => e.step), [2]);
+    assert.equal(res2.history[1].expert_load[0].counts.reduce((a, b) => a + b, 0), 2 * 16 * 2);
+    assert.ok(res2.history[1].balance_loss > 0);
     const w2 = JSON.parse(fs.readFileSync(path.join(dir, 'run2', 'eval.json'), 'utf8'));
     assert.equal(w2.step, 2);
     assert.equal(w2.seconds, res2.evals[0].report.seconds, 'the same evaluation');
