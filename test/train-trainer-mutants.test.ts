@@ -186,10 +186,12 @@ test('Ctrl-C (a real SIGINT) during training stops the run at the next step, sav
     for (const h of harness) process.off('SIGINT', h);
     let res;
     try {
-      res = await train({
-        recipe: r, out, quiet: true,
+      const run = await captured(() => train({
+        recipe: r, out,
         onStep: (m) => { if (m.step === 2) { sentAt = m.step; process.kill(process.pid, 'SIGINT'); } },
-      });
+      }));
+      res = run.value;
+      assert.ok(run.lines.includes(`interrupted: saved ${res.finalDir}; continue with --resume`), run.lines.join('\n'));
       assert.equal(process.listenerCount('SIGINT'), 0, 'the handler is removed when the run returns');
     } finally {
       for (const h of harness) process.on('SIGINT', h);
@@ -256,6 +258,13 @@ test('the copy probe and periodic evaluation: their metrics equal the probe and 
     const w2 = JSON.parse(fs.readFileSync(path.join(dir, 'run2', 'eval.json'), 'utf8'));
     assert.equal(w2.step, 2);
     assert.equal(w2.seconds, res2.evals[0].report.seconds, 'the same evaluation');
+    // a final evaluation without periodic ones, on a model of 400 positions (the evaluation's KV cache
+    // is min(positions, 512) long; the prompts take ~330 tokens with this small tokenizer)
+    const model400 = { preset: 'nano', overrides: { ...model.overrides, max_position_embeddings: 400 } };
+    const r4 = recipe(corpus(dir), { steps: 1 }, { eval: { ...evalOpts, every: 0, probeEvery: 0 }, model: model400 });
+    const res4 = await train({ recipe: r4, out: path.join(dir, 'run4'), quiet: true });
+    assert.deepEqual(res4.evals.map((e) => e.step), [1]);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'run4', 'eval.json'), 'utf8')).step, 1);
     // no final evaluation asked: no eval.json
     const r3 = recipe(corpus(dir), { steps: 1 });
     await train({ recipe: r3, out: path.join(dir, 'run3'), quiet: true });
@@ -373,7 +382,8 @@ test('model.init: training starts from that model (its first loss is the model\'
     assert.ok(Math.abs(res.history[0].loss - want.loss.item()) <= 1e-5 * want.loss.item(), `${res.history[0].loss} vs ${want.loss.item()}`);
     // a seqLen past the init model's 20 positions (the preset allows more) is refused, naming model.init
     const long = { ...r, train: { ...r.train, seqLen: 21 } };
-    assert.throws(() => checkRecipeFitsModel(long), (e: Error) => {
+    assert.throws(() => checkRecipeFitsModel(long), (e: Error & { key?: string; expected?: string; found?: string }) => {
+      assert.deepEqual([e.name, e.key, e.expected, e.found], ['ConfigError', 'max_position_embeddings', 'at least train.seqLen (21)', '20']);
       assert.equal(e.message, `recipe "tiny": train.seqLen 21 exceeds the model's max_position_embeddings 20 (model.init ${init}); lower train.seqLen to at most 20 or raise max_position_embeddings in model.overrides`);
       return true;
     });
@@ -415,6 +425,25 @@ test('SFT: the first step\'s loss is the model\'s weighted loss on the dataset\'
     await assert.rejects(train({ recipe: wild, out, quiet: true }), /^Error: step 2: loss is NaN \(diverged\); lower train\.lr\.peak or check the data$/);
     assert.deepEqual(readMetrics(path.join(out, 'metrics.jsonl')).map((x) => x.step), [1]);
     assert.ok(!fs.existsSync(path.join(out, 'run.lock')), 'the run lock is released');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('checkpoints are written at multiples of checkpoint.every only; a torn metrics.jsonl left by a run killed before its first step is replaced', async () => {
+  const dir = tmp();
+  try {
+    const r = recipe(corpus(dir), { steps: 5 }, { checkpoint: { every: 2 } });
+    const out = path.join(dir, 'run');
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, 'metrics.jsonl'), '{"step": 1, "lo'); // torn: holds no record
+    const seen: string[][] = [];
+    const list = () => (fs.existsSync(path.join(out, 'checkpoints')) ? fs.readdirSync(path.join(out, 'checkpoints')).filter((f) => f.startsWith('step-')).sort() : []);
+    await train({ recipe: r, out, quiet: true, onStep: () => seen.push(list()) });
+    // onStep runs before the step's save: at step s we see the saves of steps < s
+    assert.deepEqual(seen, [[], [], ['step-000002'], ['step-000002'], ['step-000002', 'step-000004']]);
+    assert.deepEqual(list(), ['step-000004', 'step-000005']);
+    assert.deepEqual(readMetrics(path.join(out, 'metrics.jsonl')).map((x) => x.step), [1, 2, 3, 4, 5]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
