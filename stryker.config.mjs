@@ -22,7 +22,9 @@ export default {
   // Tests run from dist/: compile the instrumented sources once per run (they carry @ts-nocheck).
   buildCommand: 'npx tsc -p tsconfig.json',
   ignorePatterns: ['/test-artifacts', '/runs', '/docs', '/.ci'],
-  concurrency: 2,
+  // One test process at a time: the machine (2 cores) is shared with training runs.
+  // TINYSEEK_MUTATE_CONCURRENCY raises it on a machine of one's own.
+  concurrency: Number(process.env.TINYSEEK_MUTATE_CONCURRENCY ?? 1),
   // A mutant times out (counted as killed) at 1.5 × its tests' dry-run time + 8 s; infinite loops
   // inside mutated code stop sooner, at Stryker's hit limit.
   timeoutMS: 8000,

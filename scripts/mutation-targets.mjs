@@ -20,7 +20,7 @@ export const SLOW_SUITES = ['cli-generate', 'serve-web', 'serve-api', 'gguf-llam
 const SECONDS = {
   'nn': 1, 'gate': 1, 'config': 1, 'checkpoint': 1.2, 'memory': 1.5, 'ops-parity': 1.7, 'report': 1.8, 'ops-grad': 2,
   'generator': 2.4, 'sampler': 3.3, 'grpo-oracle': 3.9, 'model': 4.1, 'backend-parity': 5.2, 'kv': 5.6,
-  'tfjs-oracle': 6.8, 'optim-oracle': 8.6, 'grpo': 11.8, 'train': 31,
+  'tfjs-oracle': 6.8, 'optim-oracle': 8.6, 'grpo': 11.8, 'train': 31, 'train-step-oracle': 12,
 };
 const seconds = (n) => SECONDS[n] ?? (n.endsWith('-mutants') ? 0.5 : 3);
 
@@ -45,6 +45,14 @@ export const TARGETS = [
   { file: 'src/rl/config.ts' },
   { file: 'src/rl/r1zero.ts' },
   { file: 'src/rl/r1zero-report.ts' },
+  // The R1 pipeline's pieces. The format, readability and reward rules run against their unit suite
+  // only (the r1-pipeline suite trains models and runs stages end to end).
+  { file: 'src/rl/r1/format.ts', tests: ['rl-r1-mutants'] },
+  { file: 'src/rl/r1/readability.ts', tests: ['rl-r1-mutants'] },
+  { file: 'src/rl/r1/rewards.ts', tests: ['rl-r1-mutants'] },
+  { file: 'src/rl/r1/rejection.ts' },
+  { file: 'src/rl/r1/reward-model.ts' },
+  { file: 'src/rl/r1/data.ts' },
   { file: 'src/model/moe.ts' },
   {
     // Only the attention and RoPE kernels of the pure-TS backend; its tests run on that backend.
@@ -53,8 +61,17 @@ export const TARGETS = [
     tests: ['ops-parity', 'ops-grad', 'backend-parity', 'model'],
     env: { TINYSEEK_BACKEND: 'reference' },
   },
-  { file: 'src/train/checkpoint.ts' },
-  { file: 'src/train/trainer.ts' },
+  {
+    // Its in-process suites only: the crash suite (33 s) kills child processes mid-save, whose
+    // coverage the runner does not see, and the training suites reach it through whole runs.
+    file: 'src/train/checkpoint.ts', tests: ['train-checkpoint-mutants', 'train-checkpoint-recovery-mutants'],
+  },
+  {
+    // The trainer's own suites only: the end-to-end suites that also call train() (train, r1-pipeline,
+    // cli-messages, serve-hardening, checkpoint-crash) add minutes per surviving mutant; a mutant only
+    // they would kill shows up as a survivor.
+    file: 'src/train/trainer.ts', tests: ['train-trainer-mutants', 'train-step-oracle'],
+  },
 ].map((t) => ({ ...t, name: t.name ?? t.file.replace(/^src\//, '').replace(/\.ts$/, '').replaceAll('/', '-') }));
 
 /** Finds a target by its file path or name. */

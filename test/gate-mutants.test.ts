@@ -1,6 +1,7 @@
 // Router cases the gate oracle does not reach (found by mutation testing, docs/mutation.md): ties
 // between group scores go to the lower group, and DeepSeek-V2's rule that norm_topk_prob only
-// normalizes when more than one expert is chosen.
+// normalizes when more than one expert is chosen; greedy routing ignoring n_group, V3 normalizing a
+// single weight, and groups of one expert.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor, Rng, noGrad, tidy } from '../src/tensor/index.js';
@@ -40,4 +41,60 @@ test('DeepSeek-V2 routing: norm_topk_prob normalizes the weights only when k > 1
       }
     }
   }));
+});
+
+/** A gate whose logits are x·Wᵀ with W set by hand ([E, D] row-major). */
+function handGate(cfg: ModelConfig, w: number[]): Gate {
+  const gate = new Gate(cfg, new Rng(1), 0.1);
+  gate.weight.f32().set(w);
+  return gate;
+}
+
+/** Top-k of plain scores, highest first (ties → lower index): the greedy rule written out. */
+function topk(s: number[], k: number): number[] {
+  return s.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, k).map(([, i]) => i);
+}
+
+test('greedy routing (DeepSeek-V2 topk_method "greedy") ignores n_group: plain top-k over the softmax scores', () => {
+  const cfg: ModelConfig = {
+    ...getPreset('nano'), modelType: 'deepseek_v2', scoringFunc: 'softmax', topkMethod: 'greedy', nRoutedExperts: 4, nGroup: 2, topkGroup: 1,
+    numExpertsPerTok: 2, normTopkProb: false, routedScalingFactor: 1, hiddenSize: 4,
+  };
+  // x = e_0: logits are column 0 of W; the best two experts (0 and 2) are in different groups,
+  // so group-limited routing with one group kept would pick 0 and 1 instead
+  const logits = [3, 1, 2.5, -1];
+  const gate = handGate(cfg, logits.flatMap((l) => [l, 0, 0, 0]));
+  noGrad(() => tidy(() => {
+    const { indices, weights } = gate.forward(Tensor.from(Float32Array.from([1, 0, 0, 0]), [1, 4]));
+    const z = logits.map(Math.exp), Z = z.reduce((a, b) => a + b, 0);
+    const want = topk(z.map((v) => v / Z), 2);
+    assert.deepEqual([...indices.i32()], want);
+    assert.deepEqual(want, [0, 2]);
+    const w = weights.toFloat32Array();
+    want.forEach((e, j) => assert.ok(Math.abs(w[j] - z[e] / Z) < 1e-6, `weight ${j}`));
+  }));
+});
+
+test('DeepSeek-V3 normalizes even a single chosen weight (norm_topk_prob, k = 1): the weight is 1 (times routed_scaling_factor)', () => {
+  for (const scale of [1, 2.5]) {
+    const cfg: ModelConfig = {
+      ...getPreset('nano'), modelType: 'deepseek_v3', scoringFunc: 'sigmoid', topkMethod: 'noaux_tc', nRoutedExperts: 4, nGroup: 1, topkGroup: 1,
+      numExpertsPerTok: 1, normTopkProb: true, routedScalingFactor: scale, hiddenSize: 4,
+    };
+    const gate = handGate(cfg, [0.3, 0, 0, 0, -2, 0, 0, 0, 1, 0, 0, 0, 0.1, 0, 0, 0]);
+    noGrad(() => tidy(() => {
+      const { indices, weights } = gate.forward(Tensor.from(Float32Array.from([1, 0, 0, 0, 0, 1, 0, 0]), [2, 4]));
+      assert.deepEqual([...indices.i32()], [2, 0], 'token 0: highest logit; token 1: all logits 0, lowest index');
+      for (const w of weights.toFloat32Array()) assert.ok(Math.abs(w - scale) < 1e-6, `weight ${w}, expected ${scale}`);
+    }));
+  }
+});
+
+test('groups of one expert (n_group = n_routed_experts): a group scores its one expert, so the kept groups are the topk_group best experts', () => {
+  // E = 4 in 4 groups, keep 2 groups, choose 2: the two best experts, whatever the rule
+  const s = Float32Array.from([0.1, 0.2, 0.9, 0.7]);
+  for (const rule of ['top2sum', 'max'] as const) assert.deepEqual([...selectExperts(s, null, 1, 4, 2, 4, 2, rule)], [2, 3]);
+  // with a bias that lifts expert 0 into the kept groups
+  const b = Float32Array.from([0.75, 0, 0, 0]);
+  assert.deepEqual([...selectExperts(s, b, 1, 4, 2, 4, 2, 'top2sum')], [2, 0]);
 });

@@ -1,9 +1,12 @@
 // Sampler case the enumeration oracle does not reach (found by mutation testing, docs/mutation.md):
 // min-p keeps a token whose probability equals min_p × the top probability exactly ("≥", as in
 // Hugging Face's MinPLogitsWarper), and the kept set does not depend on a caller's scratch buffer.
+// Draws placed exactly on the boundaries of the cumulative distribution (with a fixed draw) check the
+// inverse-CDF walk and its rounding fallback.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../src/tensor/index.js';
+import type { Rng as RngType } from '../src/tensor/random.js';
 import { sampleToken } from '../src/infer/sampler.js';
 
 test('min-p keeps a token exactly at the threshold', () => {
@@ -23,4 +26,46 @@ test('a scratch buffer, too short or longer than the vocabulary, does not change
     assert.deepEqual(draw(new Float64Array(2)), plain, `short scratch ${JSON.stringify(p)}`);
     assert.deepEqual(draw(new Float64Array(9).fill(7)), plain, `long scratch ${JSON.stringify(p)}`);
   }
+});
+
+/**
+ * A random source fixed at one draw u ∈ [0, 1), to place the draw exactly on a boundary of the
+ * cumulative distribution (the enumeration oracle samples many draws and cannot hit those).
+ */
+const fixedDraw = (u: number) => ({ uniform: () => u }) as unknown as RngType;
+
+/** The token the inverse CDF gives for draw u over the kept tokens `ids` with masses `p`: the first whose cumulative mass reaches u · (their total). Exact rationals here (integer masses). */
+function inverseCdf(ids: number[], p: number[], u: number): number {
+  const total = ids.reduce((a, i) => a + p[i], 0);
+  let cum = 0;
+  for (const i of ids) { cum += p[i]; if (cum >= u * total) return i; }
+  throw new Error('unreachable');
+}
+
+test('a draw exactly on a cumulative boundary takes the token that reaches it (the generalized inverse CDF), with and without truncation', () => {
+  // equal logits: every unnormalized mass is exactly 1, so the boundaries are exact in floating point
+  const p = [1, 1, 1, 1];
+  const flat = Float32Array.from([0, 0, 0, 0]);
+  for (const u of [0, 0.25, 0.5, 0.75]) assert.equal(sampleToken(flat, {}, fixedDraw(u)).token, inverseCdf([0, 1, 2, 3], p, u), `u = ${u}`);
+  assert.equal(sampleToken(flat, {}, fixedDraw(0.25)).token, 0, 'u = 1/4 ends exactly at token 0');
+  // top-k 2 of 3: tokens 0 and 1 kept (mass 1 each); u = 1/2 ends exactly at token 0
+  const three = Float32Array.from([0, 0, -5]);
+  assert.equal(sampleToken(three, { topK: 2 }, fixedDraw(0.5)).token, inverseCdf([0, 1], p, 0.5));
+  assert.equal(sampleToken(three, { topK: 2 }, fixedDraw(0.5)).token, 0);
+  assert.equal(sampleToken(three, { topK: 2 }, fixedDraw(0.51)).token, 1);
+});
+
+test('the largest draw below 1 takes the last kept token, even when rounding leaves mass over after subtracting every kept token', () => {
+  // Found by search: with these logits and top-k 7, u·mass minus the 7 kept masses (in order) is
+  // +1e-16 in floating point, so the walk ends without a token and the sampler must fall back to the last kept one.
+  const logits = Float32Array.from([3.1342341899871826, -2.9255294799804688, 0.6247157454490662, -0.4028761386871338, -1.1393834352493286,
+    0.3821330964565277, 2.510869026184082, 0.17604795098304749, -1.1620160341262817]);
+  const byProb = [...logits.keys()].sort((a, b) => logits[b] - logits[a] || a - b);
+  const u = 1 - 2 ** -53;
+  const s = sampleToken(logits, { topK: 7 }, fixedDraw(u));
+  assert.equal(s.token, byProb[6], 'the 7th most likely token');
+  const mx = Math.max(...logits), z = Array.from(logits).reduce((a, l) => a + Math.exp(l - mx), 0);
+  assert.ok(Math.abs(s.logprob - (logits[byProb[6]] - mx - Math.log(z))) < 1e-12, 'its log-probability under the full distribution');
+  // the smallest draw takes the most likely token
+  assert.equal(sampleToken(logits, { topK: 7 }, fixedDraw(0)).token, byProb[0]);
 });

@@ -9,7 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseRunRecipe } from '../src/train/recipe.js';
 import type { Recipe } from '../src/train/recipe.js';
-import { train, learningRate, recipeConfig } from '../src/train/trainer.js';
+import { train, learningRate, recipeConfig, runEval, checkRecipeFitsModel } from '../src/train/trainer.js';
+import { copyProbe } from '../src/infer/copy-probe.js';
+import { Tokenizer } from '../src/tokenizer/index.js';
+import { PackedDataset, encodeDocuments } from '../src/train/packing.js';
+import { SftDataset } from '../src/train/sft-data.js';
+import { readCorpus } from '../src/data/index.js';
+import { Tensor } from '../src/tensor/index.js';
 import { readMetrics } from '../src/train/metrics.js';
 import { loadModel, saveModel } from '../src/model/checkpoint.js';
 import { DeepseekV3 } from '../src/model/model.js';
@@ -165,6 +171,281 @@ test('runs that cannot start say why', async () => {
     saveModel(base, new DeepseekV3(getPreset('nano'), 1));
     const other = recipe(data, { steps: 1 }, { model: { preset: 'nano', init: base } });
     await assert.rejects(train({ recipe: other, out: path.join(dir, 'init'), quiet: true }), /model\.init .*base has vocab 512, the tokenizer \d+$/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Ctrl-C (a real SIGINT) during training stops the run at the next step, saves a checkpoint there, and --resume finishes it', async () => {
+  const dir = tmp();
+  try {
+    const r = recipe(corpus(dir), { steps: 40 });
+    const out = path.join(dir, 'run');
+    let sentAt = 0;
+    // A test harness may handle SIGINT itself (Stryker's tap hook exits on it): set its handlers
+    // aside while the run owns Ctrl-C, as the CLI's process does.
+    const harness = process.listeners('SIGINT');
+    for (const h of harness) process.off('SIGINT', h);
+    let res;
+    try {
+      const run = await captured(() => train({
+        recipe: r, out,
+        onStep: (m) => { if (m.step === 2) { sentAt = m.step; process.kill(process.pid, 'SIGINT'); } },
+      }));
+      res = run.value;
+      assert.ok(run.lines.includes(`interrupted: saved ${res.finalDir}; continue with --resume`), run.lines.join('\n'));
+      assert.equal(process.listenerCount('SIGINT'), 0, 'the handler is removed when the run returns');
+    } finally {
+      for (const h of harness) process.on('SIGINT', h);
+    }
+    assert.equal(sentAt, 2);
+    assert.equal(res.interrupted, true, `the run went on to step ${res.lastStep} of 40 after SIGINT`);
+    assert.ok(res.lastStep >= 2 && res.lastStep < 40, `stopped at ${res.lastStep}`);
+    assert.equal(res.finalDir, path.join(out, 'checkpoints', `step-${String(res.lastStep).padStart(6, '0')}`));
+    assert.ok(!fs.existsSync(path.join(out, 'final')));
+    const rest = await train({ recipe: r, out, quiet: true, resume: true, stopAfter: res.lastStep + 1 });
+    assert.deepEqual(rest.history.map((m) => m.step), [res.lastStep + 1]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const ckptDir = (out: string, s: number) => path.join(out, 'checkpoints', `step-${String(s).padStart(6, '0')}`);
+const corpusTexts = (f: string) => readCorpus(f).map((d) => d.text);
+
+test('the copy probe and periodic evaluation: their metrics equal the probe and evaluation of the checkpointed model; the final evaluation reuses one at the last step', async () => {
+  const dir = tmp();
+  try {
+    const evalOpts = { every: 2, final: true, n: 1, difficulties: [1], families: ['add', 'sort'], maxNewTokens: 4, probeEvery: 2 };
+    // (the probe's worked solutions take more than the preset's 256 positions with this small tokenizer)
+    const model = { preset: 'nano', overrides: { num_hidden_layers: 2, first_k_dense_replace: 1, num_nextn_predict_layers: 1, max_position_embeddings: 1024 } };
+    const r = recipe(corpus(dir), { steps: 3 }, { eval: evalOpts, checkpoint: { every: 2 }, model });
+    const out = path.join(dir, 'run');
+    const res = await train({ recipe: r, out, quiet: true });
+    const tok = Tokenizer.fromDir(path.join(out, 'tokenizer'));
+    const rows = readMetrics(path.join(out, 'metrics.jsonl'));
+    // probe at step 2 (not 1 or 3), with seed + 1000, on the model after step 2, in eval mode
+    const probes = rows.filter((x) => 'digit_nll' in x);
+    assert.deepEqual(probes.map((x) => x.step), [2]);
+    const at2 = loadModel(ckptDir(out, 2));
+    at2.eval();
+    const want = copyProbe(at2, tok, { seed: r.seed + 1000 });
+    assert.equal(probes[0].digit_nll, want.meanDigitNll);
+    assert.deepEqual(probes[0].digit_nll_by_family, Object.fromEntries(want.families.map((f) => [f.family, f.digitNll])));
+    // after the probe and the evaluation the model trains again: step 3 counts every routed token
+    // of its own batch (the probe's tokens are not counted) and has a balance loss
+    const s3 = res.history[2];
+    assert.equal(s3.expert_load[0].counts.reduce((a, b) => a + b, 0), 2 * 16 * 2);
+    assert.ok(s3.balance_loss > 0);
+    // evaluation at step 2 and the final one at step 3, each that of the saved model
+    assert.deepEqual(res.evals.map((e) => e.step), [2, 3]);
+    const evalRows = rows.filter((x) => 'eval' in x);
+    assert.deepEqual(evalRows.map((x) => x.step), [2]);
+    const e2 = await runEval(loadModel(ckptDir(out, 2)), tok, r);
+    assert.deepEqual(res.evals[0].report.families, e2.families);
+    assert.equal(evalRows[0].eval_greedy_mean, e2.mean.greedy);
+    assert.deepEqual(evalRows[0].eval, e2.families.map((f) => ({ family: f.family, greedy: f.greedy, greedy_lenient: f.greedyLenient })));
+    const e3 = await runEval(loadModel(path.join(out, 'final')), tok, r);
+    const written = JSON.parse(fs.readFileSync(path.join(out, 'eval.json'), 'utf8'));
+    assert.equal(written.step, 3);
+    assert.deepEqual(written.families, JSON.parse(JSON.stringify(e3.families)));
+    assert.deepEqual(res.evals[1].report.families, e3.families);
+    // last step evaluated already: eval.json is that evaluation, not a second one; a probe alone
+    // (step 1) also leaves the model training (step 2 counts its load, has a balance loss)
+    const r2 = recipe(corpus(dir), { steps: 2 }, { eval: { ...evalOpts, probeEvery: 1 }, checkpoint: { every: 0 }, model });
+    const res2 = await train({ recipe: r2, out: path.join(dir, 'run2'), quiet: true });
+    assert.deepEqual(res2.evals.map((e) => e.step), [2]);
+    assert.equal(res2.history[1].expert_load[0].counts.reduce((a, b) => a + b, 0), 2 * 16 * 2);
+    assert.ok(res2.history[1].balance_loss > 0);
+    const w2 = JSON.parse(fs.readFileSync(path.join(dir, 'run2', 'eval.json'), 'utf8'));
+    assert.equal(w2.step, 2);
+    assert.equal(w2.seconds, res2.evals[0].report.seconds, 'the same evaluation');
+    // a final evaluation without periodic ones, on a model of 400 positions (the evaluation's KV cache
+    // is min(positions, 512) long; the prompts take ~330 tokens with this small tokenizer)
+    const model400 = { preset: 'nano', overrides: { ...model.overrides, max_position_embeddings: 400 } };
+    const r4 = recipe(corpus(dir), { steps: 1 }, { eval: { ...evalOpts, every: 0, probeEvery: 0 }, model: model400 });
+    const res4 = await train({ recipe: r4, out: path.join(dir, 'run4'), quiet: true });
+    assert.deepEqual(res4.evals.map((e) => e.step), [1]);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'run4', 'eval.json'), 'utf8')).step, 1);
+    // no final evaluation asked: no eval.json
+    const r3 = recipe(corpus(dir), { steps: 1 });
+    await train({ recipe: r3, out: path.join(dir, 'run3'), quiet: true });
+    assert.ok(!fs.existsSync(path.join(dir, 'run3', 'eval.json')));
+    assert.ok(readMetrics(path.join(dir, 'run3', 'metrics.jsonl')).every((x) => !('digit_nll' in x) && !('eval' in x)));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Runs `fn` with console.error captured; returns its result, the lines, and the wall time in seconds. */
+async function captured<T>(fn: () => Promise<T>): Promise<{ value: T; lines: string[]; wall: number }> {
+  const lines: string[] = [];
+  const orig = console.error;
+  console.error = (...a: unknown[]) => { lines.push(a.map(String).join(' ')); };
+  const t0 = performance.now();
+  try {
+    const value = await fn();
+    return { value, lines, wall: (performance.now() - t0) / 1000 };
+  } finally {
+    console.error = orig;
+  }
+}
+
+test('what a run says: corpus and tokenizer built (with their durations), where it stopped; nothing when quiet; step times and throughput agree', async () => {
+  const dir = tmp();
+  try {
+    const r = parseRunRecipe({
+      kind: 'pretrain', name: 'said', seed: 3,
+      model: { preset: 'nano', overrides: { num_hidden_layers: 1, first_k_dense_replace: 0, num_nextn_predict_layers: 0 } },
+      tokenizer: { vocabSize: 300 },
+      data: { recipe: 'default', tokens: 3000 },
+      train: { steps: 3, batchSize: 2, seqLen: 16, lr: { peak: 0.01 } },
+      eval: { every: 0, final: false }, checkpoint: { every: 0 },
+    });
+    const out = path.join(dir, 'loud');
+    const { value: res, lines, wall } = await captured(() => train({ recipe: r, out, stopAfter: 2 }));
+    const corpusLine = lines.find((l) => l.startsWith('data: built corpus'));
+    assert.ok(corpusLine, lines.join('\n'));
+    const m1 = /^data: built corpus "(.+)" into (.+) in (\d+\.\d) s$/.exec(corpusLine!);
+    assert.ok(m1, corpusLine);
+    assert.equal(m1![2], path.join(out, 'corpus.jsonl'));
+    assert.ok(m1![1].length > 0);
+    assert.ok(Number(m1![3]) <= wall + 0.05, `corpus time ${m1![3]} s within the call's ${wall} s`);
+    const tok = Tokenizer.fromDir(path.join(out, 'tokenizer'));
+    const m2 = lines.map((l) => /^tokenizer: trained byte-level BPE, (\d+) tokens, in (\d+\.\d) s$/.exec(l)).find(Boolean);
+    assert.ok(m2, lines.join('\n'));
+    assert.equal(Number(m2![1]), tok.vocabSize);
+    assert.ok(Number(m2![2]) <= wall + 0.05);
+    assert.ok(lines.includes(`stopped at step 2: saved ${ckptDir(out, 2)}`), lines.join('\n'));
+    for (const m of res.history) {
+      assert.ok(m.step_time_s > 0 && m.step_time_s <= wall, `step time ${m.step_time_s} s within the call's ${wall} s`);
+      assert.ok(Math.abs(m.tokens_per_s * m.step_time_s - m.tokens) <= 1e-6 * m.tokens, 'tokens/s × s = tokens');
+    }
+    // quiet: the same run says nothing (besides the resume line, which is always printed)
+    const quiet = await captured(() => train({ recipe: r, out: path.join(dir, 'quiet'), quiet: true, stopAfter: 1 }));
+    assert.deepEqual(quiet.lines, []);
+    const resumed = await captured(() => train({ recipe: r, out, quiet: true, resume: true }));
+    assert.deepEqual(resumed.lines, [`resume: continuing from step 2 (${ckptDir(out, 2)})`]);
+    // a stopAfter at or past the last step is a complete run
+    const whole = await train({ recipe: r, out: path.join(dir, 'whole'), quiet: true, stopAfter: 3 });
+    assert.deepEqual([whole.interrupted, whole.lastStep, whole.finalDir], [false, 3, path.join(dir, 'whole', 'final')]);
+    const past = await train({ recipe: r, out: path.join(dir, 'past'), quiet: true, stopAfter: 9 });
+    assert.deepEqual([past.interrupted, past.lastStep], [false, 3]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('tokenizers: a run folder\'s tokenizer is reused, tokenizer.path is used as given, and checkpoints carry the run\'s tokenizer', async () => {
+  const dir = tmp();
+  try {
+    const data = corpus(dir);
+    const texts = corpusTexts(data);
+    const small = Tokenizer.train(texts.slice(0, 20), { vocabSize: 270 });
+    // a tokenizer already in the run folder (as on --resume) is not retrained
+    const out = path.join(dir, 'run');
+    small.save(path.join(out, 'tokenizer'));
+    const before = fs.readFileSync(path.join(out, 'tokenizer', 'tokenizer.json'), 'utf8');
+    const res = await train({ recipe: recipe(data, { steps: 1 }), out, quiet: true, stopAfter: 1 });
+    assert.equal(fs.readFileSync(path.join(out, 'tokenizer', 'tokenizer.json'), 'utf8'), before);
+    assert.equal(loadModel(res.finalDir).cfg.vocabSize, small.vocabSize);
+    // the checkpoint holds the run's tokenizer files
+    assert.equal(fs.readFileSync(path.join(res.finalDir, 'tokenizer.json'), 'utf8'), before);
+    // tokenizer.path: that tokenizer, not one trained on the corpus
+    const tdir = path.join(dir, 'tok');
+    small.save(tdir);
+    const withPath = recipe(data, { steps: 1 }, { tokenizer: { path: tdir, vocabSize: 300 } });
+    const res2 = await train({ recipe: withPath, out: path.join(dir, 'run2'), quiet: true });
+    assert.equal(loadModel(res2.finalDir).cfg.vocabSize, small.vocabSize);
+    assert.equal(fs.readFileSync(path.join(res2.finalDir, 'tokenizer.json'), 'utf8'), fs.readFileSync(path.join(tdir, 'tokenizer.json'), 'utf8'));
+    assert.ok(!fs.existsSync(path.join(dir, 'run2', 'tokenizer')), 'no tokenizer trained into the run folder');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('model.init: training starts from that model (its first loss is the model\'s loss on the first batch), and its max_position_embeddings bounds seqLen', async () => {
+  const dir = tmp();
+  try {
+    const data = corpus(dir);
+    const tok = Tokenizer.train(corpusTexts(data), { vocabSize: 300 });
+    const tdir = path.join(dir, 'tok');
+    tok.save(tdir);
+    const base = recipe(data, { steps: 1, biasUpdateSpeed: 0 }, { tokenizer: { path: tdir } });
+    const init = path.join(dir, 'init');
+    const initModel = new DeepseekV3(recipeConfig({ ...base, model: { ...base.model, overrides: { ...base.model.overrides, max_position_embeddings: 20 } } }, tok.vocabSize), 77);
+    saveModel(init, initModel);
+    const r = { ...base, model: { ...base.model, init } };
+    const res = await train({ recipe: r, out: path.join(dir, 'run'), quiet: true });
+    const ds = new PackedDataset(encodeDocuments(tok, corpusTexts(data)), 16, r.seed, tok.bosId, tok.eosId);
+    const m = loadModel(init);
+    m.train();
+    const want = m.loss(Tensor.ints(ds.batch(0, 2), [2, 17]), { mtpWeight: r.train.mtpWeight });
+    assert.ok(Math.abs(res.history[0].loss - want.loss.item()) <= 1e-5 * want.loss.item(), `${res.history[0].loss} vs ${want.loss.item()}`);
+    // a seqLen past the init model's 20 positions (the preset allows more) is refused, naming model.init
+    const long = { ...r, train: { ...r.train, seqLen: 21 } };
+    assert.throws(() => checkRecipeFitsModel(long), (e: Error & { key?: string; expected?: string; found?: string }) => {
+      assert.deepEqual([e.name, e.key, e.expected, e.found], ['ConfigError', 'max_position_embeddings', 'at least train.seqLen (21)', '20']);
+      assert.equal(e.message, `recipe "tiny": train.seqLen 21 exceeds the model's max_position_embeddings 20 (model.init ${init}); lower train.seqLen to at most 20 or raise max_position_embeddings in model.overrides`);
+      return true;
+    });
+    checkRecipeFitsModel({ ...r, train: { ...r.train, seqLen: 20 } });
+    const preset = recipe(data, { seqLen: 99999 });
+    assert.throws(() => checkRecipeFitsModel(preset), /train\.seqLen 99999 exceeds the model's max_position_embeddings \d+ \(model\.preset "nano"\)/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('SFT: the first step\'s loss is the model\'s weighted loss on the dataset\'s first batch (prompt tokens masked); a diverging run stops with an error naming the step', async () => {
+  const dir = tmp();
+  try {
+    const data = corpus(dir);
+    const tok = Tokenizer.train(corpusTexts(data), { vocabSize: 300 });
+    const tdir = path.join(dir, 'tok');
+    tok.save(tdir);
+    const sftFile = path.join(dir, 'sft.jsonl');
+    fs.writeFileSync(sftFile, Array.from({ length: 8 }, (_, i) => JSON.stringify({ prompt: `What is ${i} + ${i}?`, response: `It is ${2 * i}.` })).join('\n') + '\n');
+    const r = parseRunRecipe({
+      kind: 'sft', name: 'sft', seed: 5,
+      model: { preset: 'nano', overrides: { num_hidden_layers: 1, first_k_dense_replace: 0, num_nextn_predict_layers: 0 } },
+      tokenizer: { path: tdir }, data: { file: sftFile },
+      train: { steps: 1, batchSize: 2, seqLen: 16, lr: { peak: 0.01 }, biasUpdateSpeed: 0 },
+      eval: { every: 0, final: false }, checkpoint: { every: 0 },
+    });
+    const res = await train({ recipe: r, out: path.join(dir, 'run'), quiet: true });
+    const model = new DeepseekV3(recipeConfig(r, tok.vocabSize), r.seed);
+    model.train();
+    const b = SftDataset.fromFile(sftFile, tok, 16, r.seed).batch(0, 2);
+    const want = model.loss(b.ids, { mtpWeight: r.train.mtpWeight, weights: b.weights });
+    assert.ok(Math.abs(res.history[0].loss - want.loss.item()) <= 1e-5 * want.loss.item(), `${res.history[0].loss} vs ${want.loss.item()}`);
+    assert.equal(res.history[0].tokens, want.tokens);
+    assert.ok(want.tokens < 2 * 16, 'prompt and padding tokens are not targets');
+    // lr 1e30: the second step's loss is NaN
+    const wild = recipe(data, { steps: 4, weightDecay: 0, lr: { peak: 1e30, warmup: 1, schedule: 'constant' } });
+    const out = path.join(dir, 'wild');
+    await assert.rejects(train({ recipe: wild, out, quiet: true }), /^Error: step 2: loss is NaN \(diverged\); lower train\.lr\.peak or check the data$/);
+    assert.deepEqual(readMetrics(path.join(out, 'metrics.jsonl')).map((x) => x.step), [1]);
+    assert.ok(!fs.existsSync(path.join(out, 'run.lock')), 'the run lock is released');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('checkpoints are written at multiples of checkpoint.every only; a torn metrics.jsonl left by a run killed before its first step is replaced', async () => {
+  const dir = tmp();
+  try {
+    const r = recipe(corpus(dir), { steps: 5 }, { checkpoint: { every: 2 } });
+    const out = path.join(dir, 'run');
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, 'metrics.jsonl'), '{"step": 1, "lo'); // torn: holds no record
+    const seen: string[][] = [];
+    const list = () => (fs.existsSync(path.join(out, 'checkpoints')) ? fs.readdirSync(path.join(out, 'checkpoints')).filter((f) => f.startsWith('step-')).sort() : []);
+    await train({ recipe: r, out, quiet: true, onStep: () => seen.push(list()) });
+    // onStep runs before the step's save: at step s we see the saves of steps < s
+    assert.deepEqual(seen, [[], [], ['step-000002'], ['step-000002'], ['step-000002', 'step-000004']]);
+    assert.deepEqual(list(), ['step-000004', 'step-000005']);
+    assert.deepEqual(readMetrics(path.join(out, 'metrics.jsonl')).map((x) => x.step), [1, 2, 3, 4, 5]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

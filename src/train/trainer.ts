@@ -265,6 +265,9 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   let step = start;
   try {
     for (; step < r.train.steps; step++) {
+      // The step loop is synchronous: let the event loop run once per step, or a SIGINT (Ctrl-C)
+      // would only be dispatched after the whole run.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (interrupted) break;
       if (opts.stopAfter !== undefined && step >= opts.stopAfter) break;
       const t0 = performance.now();
