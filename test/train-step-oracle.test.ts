@@ -17,6 +17,7 @@ import type { StepMetrics } from '../src/train/trainer.js';
 import { readMetrics } from '../src/train/metrics.js';
 import { loadModel } from '../src/model/checkpoint.js';
 import { DeepseekV3 } from '../src/model/model.js';
+import { asDeepseek, deepseekConfig } from '../src/model/registry.js';
 import { PackedDataset, encodeDocuments } from '../src/train/packing.js';
 import { Tokenizer } from '../src/tokenizer/index.js';
 import { readCorpus } from '../src/data/index.js';
@@ -61,7 +62,7 @@ function lrAt(step: number): number {
 interface State { w: Map<string, Float32Array>; m: Map<string, Float32Array>; v: Map<string, Float32Array>; bias: Float32Array; model: DeepseekV3 }
 
 function stateOf(dir: string): State {
-  const model = loadModel(dir);
+  const model = asDeepseek(loadModel(dir));
   const w = new Map(model.namedParameters().map(([n, t]) => [n, Float32Array.from(t.f32())]));
   const m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>();
   for (const r of loadAsFloat32(path.join(dir, 'optimizer.safetensors'))) (r.name.startsWith('m.') ? m : v).set(r.name.slice(2), r.data as Float32Array);
@@ -134,7 +135,7 @@ test('each trainer step is the hand-computed AdamW step of the clipped gradient 
       const data = new PackedDataset(encodeDocuments(tok, readCorpus(path.join(out, 'corpus.jsonl')).map((d) => d.text)), T, r.seed, tok.bosId, tok.eosId);
       let prev;
       if (s === 1) {
-        const model = new DeepseekV3(recipeConfig(r, tok.vocabSize), r.seed);
+        const model = new DeepseekV3(deepseekConfig(recipeConfig(r, tok.vocabSize)), r.seed);
         const zeros = new Map(model.namedParameters().map(([n, p]) => [n, new Float32Array(p.numel)]));
         prev = { model, m: zeros, v: new Map([...zeros].map(([n, z]) => [n, new Float32Array(z.length)])) };
       } else prev = stateOf(ckpt(s - 1));

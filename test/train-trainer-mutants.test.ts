@@ -19,7 +19,7 @@ import { Tensor } from '../src/tensor/index.js';
 import { readMetrics } from '../src/train/metrics.js';
 import { loadModel, saveModel } from '../src/model/checkpoint.js';
 import { DeepseekV3 } from '../src/model/model.js';
-import { asDeepseek } from '../src/model/registry.js';
+import { asDeepseek, deepseekConfig } from '../src/model/registry.js';
 import { getPreset } from '../src/model/presets.js';
 import type { ModelConfig } from '../src/model/config.js';
 
@@ -373,7 +373,7 @@ test('model.init: training starts from that model (its first loss is the model\'
     tok.save(tdir);
     const base = recipe(data, { steps: 1, biasUpdateSpeed: 0 }, { tokenizer: { path: tdir } });
     const init = path.join(dir, 'init');
-    const initModel = new DeepseekV3(recipeConfig({ ...base, model: { ...base.model, overrides: { ...base.model.overrides, max_position_embeddings: 20 } } }, tok.vocabSize), 77);
+    const initModel = new DeepseekV3(deepseekConfig(recipeConfig({ ...base, model: { ...base.model, overrides: { ...base.model.overrides, max_position_embeddings: 20 } } }, tok.vocabSize)), 77);
     saveModel(init, initModel);
     const r = { ...base, model: { ...base.model, init } };
     const res = await train({ recipe: r, out: path.join(dir, 'run'), quiet: true });
@@ -414,7 +414,7 @@ test('SFT: the first step\'s loss is the model\'s weighted loss on the dataset\'
       eval: { every: 0, final: false }, checkpoint: { every: 0 },
     });
     const res = await train({ recipe: r, out: path.join(dir, 'run'), quiet: true });
-    const model = new DeepseekV3(recipeConfig(r, tok.vocabSize), r.seed);
+    const model = new DeepseekV3(deepseekConfig(recipeConfig(r, tok.vocabSize)), r.seed);
     model.train();
     const b = SftDataset.fromFile(sftFile, tok, 16, r.seed).batch(0, 2);
     const want = model.loss(b.ids, { mtpWeight: r.train.mtpWeight, weights: b.weights });

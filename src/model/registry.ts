@@ -74,3 +74,9 @@ export function asDeepseek(m: CausalLM, what = 'this'): DeepseekV3 {
   if (m instanceof DeepseekV3) return m;
   throw new ConfigError(`${what} needs a DeepSeek-V3/V2 model (MLA, MoE); found a ${m.cfg.modelType} model`, 'model_type', '"deepseek_v3" or "deepseek_v2"', m.cfg.modelType);
 }
+
+/** The config as DeepSeek's ModelConfig, or a ConfigError naming what it is instead (for DeepSeek-only tools). */
+export function deepseekConfig(c: AnyModelConfig, what = 'this'): ModelConfig {
+  if (!isDenseConfig(c)) return c;
+  throw new ConfigError(`${what} needs a DeepSeek-V3/V2 config (MLA, MoE); found a ${c.modelType} config`, 'model_type', '"deepseek_v3" or "deepseek_v2"', c.modelType);
+}
