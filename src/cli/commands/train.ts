@@ -17,6 +17,8 @@ interface TrainFlags {
   init?: string;
   quiet?: boolean;
   dp?: number;
+  ep?: number;
+  epGroups?: number;
   zero1?: boolean;
   bucketMb?: number;
 }
@@ -62,15 +64,31 @@ const positiveNumber = (name: string) => (v: string) => {
  */
 async function startDataParallel(f: TrainFlags, r: Recipe): Promise<DataParallelConfig | null> {
   const { launchedWorldSize, Mpi, MpiUnavailableError } = await import('../../parallel/mpi.js');
-  const dp = f.dp ?? 1;
+  const dp = f.dp ?? 1, ep = f.ep ?? 1;
+  const ranks = dp * ep;
   const world = launchedWorldSize();
-  if (world === null && dp > 1) throw new CliError(`--dp ${dp} needs ${dp} processes: start it as \`mpirun -np ${dp} tinyseek ${r.kind} ... --dp ${dp}\` (as root in a container also set OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; add --oversubscribe when ranks exceed cores)`);
-  if (world !== null && world !== dp) throw new CliError(`--dp ${dp} does not match mpirun's ${world} processes; give --dp ${world}, or start mpirun -np ${dp}`);
-  if (dp === 1) {
+  const flags = ep > 1 ? `--dp ${dp} --ep ${ep}` : `--dp ${dp}`;
+  if (world === null && ranks > 1) throw new CliError(`${flags} needs ${ranks} processes: start it as \`mpirun -np ${ranks} tinyseek ${r.kind} ... ${flags}\` (as root in a container also set OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; add --oversubscribe when ranks exceed cores)`);
+  if (ep === 1 && f.epGroups !== undefined && f.epGroups > 1) throw new CliError(`--ep-groups ${f.epGroups} groups expert-parallel ranks into nodes; it needs --ep N with N > 1`);
+  if (ep > 1) {
+    // Checked from the recipe's config before MPI starts, so that every rank prints the same verdict.
+    const { recipeConfig } = await import('../../train/trainer.js');
+    const { loadConfigPath } = await import('../../model/config.js');
+    const { expertLayoutProblem } = await import('../../parallel/expert-parallel.js');
+    let cfg;
+    try {
+      cfg = r.model.init ? loadConfigPath(r.model.init) : recipeConfig(r);
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+    const problem = expertLayoutProblem(cfg, { world: world ?? 1, dp, ep, epGroups: f.epGroups });
+    if (problem) throw new CliError(problem);
+  } else if (world !== null && world !== dp) throw new CliError(`--dp ${dp} does not match mpirun's ${world} processes; give --dp ${world}, or start mpirun -np ${dp}`);
+  if (ranks === 1) {
     if (f.zero1) throw new CliError('--zero1 shards the optimizer over data-parallel ranks; it needs --dp N with N > 1');
     return null;
   }
-  if (r.train.batchSize % dp !== 0) throw new CliError(`train.batchSize ${r.train.batchSize} cannot be split over --dp ${dp} ranks; choose a batch size divisible by ${dp}`);
+  if (r.train.batchSize % ranks !== 0) throw new CliError(`train.batchSize ${r.train.batchSize} cannot be split over ${ranks} ranks (${flags}; every rank trains on its own rows); choose a batch size divisible by ${ranks}`);
   let mpi;
   try {
     mpi = Mpi.init('funneled');
@@ -80,7 +98,7 @@ async function startDataParallel(f: TrainFlags, r: Recipe): Promise<DataParallel
   const { rank, size } = mpi;
   // mpirun ends the job with SIGTERM when a rank fails; say so, even from inside a blocking MPI call.
   mpi.onTerminate(`tinyseek rank ${rank}/${size}: stopped by mpirun because `);
-  return { comm: mpi.world, zero1: f.zero1, bucketBytes: f.bucketMb !== undefined ? Math.round(f.bucketMb * 2 ** 20) : undefined };
+  return { comm: mpi.world, zero1: f.zero1, bucketBytes: f.bucketMb !== undefined ? Math.round(f.bucketMb * 2 ** 20) : undefined, ep, epGroups: f.epGroups };
 }
 
 /**
@@ -127,6 +145,8 @@ export function register(program: Command): void {
       .option('--init <dir>', 'start from this model directory')
       .option('--quiet', 'no progress output', false)
       .option('--dp <n>', 'data-parallel ranks: run under `mpirun -np N` with --dp N (each rank trains on 1/N of every global batch)', positive('dp'))
+      .option('--ep <n>', 'expert-parallel ranks: the routed experts are spread over N ranks (all-to-all dispatch/combine); mpirun -np DP×EP', positive('ep'))
+      .option('--ep-groups <g>', 'with --ep: node-limited routing, the EP ranks form G nodes (needs n_group = G; a token reaches at most topk_group nodes)', positive('ep-groups'))
       .option('--zero1', 'with --dp: shard the AdamW moments over the ranks (ZeRO stage 1)', false)
       .option('--bucket-mb <mb>', 'with --dp: gradient all-reduce bucket size in MiB (default 25, first bucket 1)', positiveNumber('bucket-mb'))
       .action(async (f: TrainFlags) => {
