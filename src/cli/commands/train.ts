@@ -1,7 +1,7 @@
 // `tinyseek pretrain` and `tinyseek sft`: run a recipe (built-in per preset, or --config FILE).
 import type { Command } from 'commander';
 import path from 'node:path';
-import { CliError } from '../errors.js';
+import { CliError, EXIT_USAGE } from '../errors.js';
 import { builtinRecipe, loadRunRecipe, parseRunRecipe } from '../../train/recipe.js';
 import type { Recipe } from '../../train/recipe.js';
 import type { DataParallelConfig } from '../../train/trainer.js';
@@ -59,10 +59,34 @@ const positiveNumber = (name: string) => (v: string) => {
 };
 
 /**
- * Checks --dp against how the process was launched (before MPI starts, so that every rank reports
- * the same mistake and exits), then initializes MPI. Null for a single-process run.
+ * Ends this rank of a job every rank of which found the same bad input: prints the message, waits
+ * until every rank has printed it (MPI_Barrier), and exits with the usage status — so that mpirun,
+ * which kills the job when the first rank exits non-zero, cannot cut another rank's message short.
+ */
+async function endAllRanks(message: string): Promise<never> {
+  const { Mpi } = await import('../../parallel/mpi.js');
+  const mpi = Mpi.init();
+  console.error(`tinyseek: ${message}`);
+  mpi.world.barrier();
+  mpi.finalize();
+  process.exit(EXIT_USAGE);
+}
+
+/**
+ * Checks --dp/--ep against how the process was launched and the model (every rank reaches the same
+ * verdict and reports it, see endAllRanks), then initializes MPI. Null for a single-process run.
  */
 async function startDataParallel(f: TrainFlags, r: Recipe): Promise<DataParallelConfig | null> {
+  const { launchedWorldSize, mpiUnavailableReason } = await import('../../parallel/mpi.js');
+  try {
+    return await startRanks(f, r);
+  } catch (e) {
+    if (e instanceof CliError && launchedWorldSize() !== null && !mpiUnavailableReason()) return endAllRanks(e.message);
+    throw e;
+  }
+}
+
+async function startRanks(f: TrainFlags, r: Recipe): Promise<DataParallelConfig | null> {
   const { launchedWorldSize, Mpi, MpiUnavailableError } = await import('../../parallel/mpi.js');
   const dp = f.dp ?? 1, ep = f.ep ?? 1;
   const ranks = dp * ep;
@@ -115,10 +139,7 @@ async function runOnRanks<T>(dp: DataParallelConfig | null, body: () => Promise<
   try {
     res = await body();
   } catch (e) {
-    if (e instanceof CollectiveError) {
-      mpi.finalize();
-      throw new CliError(e.message);
-    }
+    if (e instanceof CollectiveError) return endAllRanks(e.message);
     console.error(`tinyseek rank ${mpi.rank}/${mpi.size}: ${(e as Error).message}`);
     if (process.env.TINYSEEK_DEBUG) console.error((e as Error).stack);
     return mpi.abort(1);
