@@ -73,11 +73,13 @@ export interface AllToAllStats {
   rows: number;
   distinctRanks: number;
   distinctNodes: number;
+  /** Distinct nodes other than this rank's own (what crosses between nodes when a token is sent once per node, as V3's dispatch). */
+  remoteNodes: number;
 }
 
 /** Zeroed statistics. */
 export function emptyAllToAllStats(): AllToAllStats {
-  return { layers: 0, dispatchBytes: 0, combineBytes: 0, backwardBytes: 0, seconds: 0, tokens: 0, rows: 0, distinctRanks: 0, distinctNodes: 0 };
+  return { layers: 0, dispatchBytes: 0, combineBytes: 0, backwardBytes: 0, seconds: 0, tokens: 0, rows: 0, distinctRanks: 0, distinctNodes: 0, remoteNodes: 0 };
 }
 
 /** Element displacements of row blocks. */
@@ -183,6 +185,7 @@ export class AllToAllDispatcher implements ExpertDispatcher {
   /** Routing statistics: per token, the distinct EP ranks and nodes its experts live on. */
   private observe(idx: Int32Array, k: number): void {
     const N = idx.length / k, c = this.count, perNode = this.comm.size / this.nodes;
+    const home = Math.floor(this.comm.rank / perNode);
     const seenR = new Set<number>(), seenN = new Set<number>();
     for (let t = 0; t < N; t++) {
       seenR.clear();
@@ -194,6 +197,7 @@ export class AllToAllDispatcher implements ExpertDispatcher {
       }
       this.stats.distinctRanks += seenR.size;
       this.stats.distinctNodes += seenN.size;
+      this.stats.remoteNodes += seenN.size - (seenN.has(home) ? 1 : 0);
     }
     this.stats.tokens += N;
     this.stats.rows += N * k;

@@ -93,7 +93,7 @@ export interface StepMetrics {
    * dispatch, combine and backward; seconds inside the all-to-alls, summed over ranks) and the routed
    * tokens' distinct EP ranks and nodes per token.
    */
-  ep?: { ranks: number; dp: number; layers: number; dispatch_bytes: number; combine_bytes: number; backward_bytes: number; a2a_s: number; tokens: number; rows: number; ranks_per_token: number; nodes_per_token: number };
+  ep?: { ranks: number; dp: number; layers: number; dispatch_bytes: number; combine_bytes: number; backward_bytes: number; a2a_s: number; tokens: number; rows: number; ranks_per_token: number; nodes_per_token: number; remote_nodes_per_token: number };
   expert_load: { layer: number; counts: number[]; max_over_mean: number }[];
 }
 
@@ -355,8 +355,8 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
         loads = loads.map(({ layer, load }) => ({ layer, load: expertLoad(counts.slice(o, (o += load.counts.length))) }));
         if (ep) {
           const s = ep.takeStats();
-          const t = dp.sum([s.layers, s.dispatchBytes, s.combineBytes, s.backwardBytes, s.seconds, s.tokens, s.rows, s.distinctRanks, s.distinctNodes]);
-          a2a = { layers: s.layers, dispatchBytes: t[1], combineBytes: t[2], backwardBytes: t[3], seconds: t[4], tokens: t[5], rows: t[6], distinctRanks: t[7], distinctNodes: t[8] };
+          const t = dp.sum([s.layers, s.dispatchBytes, s.combineBytes, s.backwardBytes, s.seconds, s.tokens, s.rows, s.distinctRanks, s.distinctNodes, s.remoteNodes]);
+          a2a = { layers: s.layers, dispatchBytes: t[1], combineBytes: t[2], backwardBytes: t[3], seconds: t[4], tokens: t[5], rows: t[6], distinctRanks: t[7], distinctNodes: t[8], remoteNodes: t[9] };
         }
       }
       opts.onGradients?.(step + 1, model.namedParameters());
@@ -374,6 +374,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
           ep: {
             ranks: ep!.epSize, dp: ep!.dpSize, layers: a2a.layers, dispatch_bytes: a2a.dispatchBytes, combine_bytes: a2a.combineBytes, backward_bytes: a2a.backwardBytes, a2a_s: a2a.seconds,
             tokens: a2a.tokens, rows: a2a.rows, ranks_per_token: a2a.tokens ? a2a.distinctRanks / a2a.tokens : 0, nodes_per_token: a2a.tokens ? a2a.distinctNodes / a2a.tokens : 0,
+            remote_nodes_per_token: a2a.tokens ? a2a.remoteNodes / a2a.tokens : 0,
           },
         } : {}),
       };
