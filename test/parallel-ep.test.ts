@@ -205,3 +205,14 @@ test('a model directory whose expert tensors are missing ends every EP rank with
   const err = expectCollectiveError(2, ['pretrain', '--config', path.join(dir, 'init.json'), '--out', path.join(dir, 'bad-e'), '--ep', '2', '--quiet'], /no-expert-5: tensors do not match the model: 3 missing/);
   for (const w of ['gate_proj', 'up_proj', 'down_proj']) assert.match(err, new RegExp(`model\\.layers\\.1\\.mlp\\.experts\\.5\\.${w}\\.weight`));
 });
+
+test('under EP the periodic and final evaluations run on every rank (each takes part in the all-to-alls), rank 0 records them once', { skip, timeout: 120_000 }, () => {
+  const out = path.join(dir, 'ep2-eval');
+  const r = { ...recipe(2), eval: { every: 1, final: true, n: 2, difficulties: [1], families: ['add'], maxNewTokens: 8 } };
+  runWorker(2, { recipe: r, out, dp: 1, ep: 2, dump: out });
+  const lines = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; eval?: unknown });
+  assert.deepEqual(lines.filter((l) => l.eval).map((l) => l.step), [1, 2], 'one evaluation record per step');
+  const ev = JSON.parse(fs.readFileSync(path.join(out, 'eval.json'), 'utf8')) as { step: number; families: { family: string }[] };
+  assert.equal(ev.step, 2);
+  assert.deepEqual(ev.families.map((f) => f.family), ['add']);
+});

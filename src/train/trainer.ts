@@ -385,17 +385,20 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
       progress.update(step + 1, { ce: m.ce, tokS: m.tokens_per_s });
       const done = step + 1;
       if (r.checkpoint.every > 0 && done % r.checkpoint.every === 0 && done < r.train.steps) save(done);
-      if (!root) continue; // evaluation is rank 0's (the others go on to the next step's collectives)
+      // Evaluation is rank 0's (the others go on to the next step's collectives) — except under expert
+      // parallelism, where every rank must take part in the experts' all-to-alls: all ranks generate
+      // the same greedy completions (identical weights and inputs) and rank 0 records them.
+      if (!root && !ep) continue;
       if (r.eval.probeEvery > 0 && done % r.eval.probeEvery === 0) {
         model.eval();
         const probe = copyProbe(model, tok, { seed: r.seed + 1000 });
         model.train();
-        metrics.write({ step: done, digit_nll: probe.meanDigitNll, digit_nll_by_family: Object.fromEntries(probe.families.map((f) => [f.family, f.digitNll])) });
+        if (root) metrics.write({ step: done, digit_nll: probe.meanDigitNll, digit_nll_by_family: Object.fromEntries(probe.families.map((f) => [f.family, f.digitNll])) });
       }
       if (r.eval.every > 0 && done % r.eval.every === 0) {
         const report = await runEval(model, tok, r);
         evals.push({ step: done, report });
-        metrics.write({ step: done, eval: report.families.map((f) => ({ family: f.family, greedy: f.greedy, greedy_lenient: f.greedyLenient })), eval_greedy_mean: report.mean.greedy });
+        if (root) metrics.write({ step: done, eval: report.families.map((f) => ({ family: f.family, greedy: f.greedy, greedy_lenient: f.greedyLenient })), eval_greedy_mean: report.mean.greedy });
         model.train();
       }
     }
@@ -412,10 +415,10 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const whole = ep ? gatherFull(ep, model, null, root).model : model;
   if (root) saveModel(finalDir, whole!, { tokenizerFiles: tokFiles });
   save(step);
-  if (r.eval.final && root) {
+  if (r.eval.final && (root || ep)) {
     const report = evals.at(-1)?.step === step ? evals.at(-1)!.report : await runEval(model, tok, r);
     if (evals.at(-1)?.step !== step) evals.push({ step, report });
-    writeFileAtomic(path.join(out, 'eval.json'), JSON.stringify({ step, ...report }, null, 2) + '\n');
+    if (root) writeFileAtomic(path.join(out, 'eval.json'), JSON.stringify({ step, ...report }, null, 2) + '\n');
   }
   return { finalDir, lastStep: step, interrupted: false, history, evals };
 }
