@@ -136,7 +136,7 @@ export class AllToAllDispatcher implements ExpertDispatcher {
   }
 
   dispatch(xs: Tensor, counts: Int32Array, run: (xe: Tensor, offsets: Int32Array) => Tensor, route?: { indices: Int32Array; k: number }): Tensor {
-    const W = this.comm.size, c = this.count, E = this.nExperts, D = xs.shape[1];
+    const W = this.comm.size, c = this.count, E = this.nExperts;
     if (counts.length !== E) throw new Error(`AllToAllDispatcher: expected ${E} expert counts, found ${counts.length}`);
     // Counts first: block p of `counts` is the rows of p's experts; recv[s·c + j] = rows s sends for my expert j.
     const t0 = performance.now();
@@ -171,7 +171,6 @@ export class AllToAllDispatcher implements ExpertDispatcher {
         a++;
       }
     }
-    void D;
     let ye: Tensor;
     if (identity) ye = run(xr, offsets);
     else {
