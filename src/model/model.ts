@@ -335,6 +335,11 @@ export class DeepseekV3 extends Module implements CausalLM {
     return this.model.layers.map((l) => l.mlp).filter((m): m is MoE => m instanceof MoE);
   }
 
+  /** Every MoE layer, the MTP modules' included (expert parallelism shards them all). */
+  allMoeLayers(): MoE[] {
+    return [...this.moeLayers(), ...this.model.mtp.map((m) => m.block.mlp).filter((m): m is MoE => m instanceof MoE)];
+  }
+
   /** Per-layer expert load since the last call (resets the counters). */
   takeExpertLoad(): { layer: number; load: ExpertLoad }[] {
     return this.model.layers.flatMap((l) => (l.mlp instanceof MoE ? [{ layer: l.layerIdx, load: l.mlp.takeLoad() }] : []));

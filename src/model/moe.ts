@@ -28,6 +28,24 @@ export function expertLoad(counts: number[]): ExpertLoad {
   return { counts, maxOverMean: m > 0 ? mx / m : 1, maxViolation: m > 0 ? (mx - m) / m : 0 };
 }
 
+/**
+ * Expert parallelism (implemented in src/parallel/expert-parallel.ts): the routed experts of a layer
+ * are spread over ranks, this process holding the global experts [first, first + count).
+ */
+export interface ExpertDispatcher {
+  readonly first: number;
+  readonly count: number;
+  /**
+   * xs [M, D], this process's routed rows sorted by global expert, `counts` [E] rows per expert →
+   * the experts' outputs for those rows [M, D] in the same order. Each block of rows goes to the
+   * rank holding its experts (dispatch), which calls `run(xe [R, D], offsets [count + 1])` on what it
+   * received grouped by its local experts; the outputs come back the same way (combine).
+   * Differentiable: backward is the mirror image. `route` (the experts of every token, [N, k]) is for
+   * statistics only.
+   */
+  dispatch(xs: Tensor, counts: Int32Array, run: (xe: Tensor, offsets: Int32Array) => Tensor, route?: { indices: Int32Array; k: number }): Tensor;
+}
+
 /** One MoE feed-forward layer (HF: `mlp` with `gate`, `experts.{e}`, `shared_experts`). */
 export class MoE extends Module {
   readonly gate: Gate;
@@ -42,6 +60,8 @@ export class MoE extends Module {
   static groupedMinRowsPerExpert = 16;
   /** The sequence-wise balance loss of the last forward (null when α = 0 or not training). */
   lastBalanceLoss: Tensor | null = null;
+  /** Expert parallelism: where the routed experts run (null: all of them here). */
+  dispatcher: ExpertDispatcher | null = null;
 
   constructor(readonly cfg: ModelConfig, rng: Rng, std: number) {
     super();
@@ -52,6 +72,28 @@ export class MoE extends Module {
       ? this.module('shared_experts', new MLP(cfg.hiddenSize, cfg.nSharedExperts * cfg.moeIntermediateSize, rng, std))
       : null;
     this.load = new Float64Array(cfg.nRoutedExperts);
+  }
+
+  /**
+   * Keeps only the routed experts [d.first, d.first + d.count) in this process (the others are
+   * dropped from the module tree, so parameters, gradients and optimizer state cover only them) and
+   * runs routed tokens through `d`. The gate and the shared experts stay whole (replicated).
+   */
+  shardExperts(d: ExpertDispatcher): void {
+    const E = this.cfg.nRoutedExperts;
+    if (this.dispatcher) throw new Error('MoE.shardExperts: the experts are already sharded');
+    if (d.count < 1 || d.first < 0 || d.first + d.count > E) throw new Error(`MoE.shardExperts: experts [${d.first}, ${d.first + d.count}) are not within the ${E} routed experts`);
+    for (let e = 0; e < E; e++) if (e < d.first || e >= d.first + d.count) this.removeModule(`experts.${e}`);
+    this.experts.splice(0, E, ...this.experts.slice(d.first, d.first + d.count));
+    this.dispatcher = d;
+  }
+
+  /** Every held expert's SwiGLU as grouped GEMMs: xe [R, D] with expert j (of this.experts) on rows [offsets[j], offsets[j+1]) → [R, D]. */
+  private groupedExperts(xe: Tensor, offsets: Int32Array): Tensor {
+    const I = this.cfg.moeIntermediateSize, D = this.cfg.hiddenSize, n = this.experts.length;
+    const w13 = reshape(concat(this.experts.flatMap((m) => [m.gateProj.weight, m.upProj.weight]), 0), [n, 2 * I, D]);
+    const w2 = reshape(concat(this.experts.map((m) => m.downProj.weight), 0), [n, D, I]);
+    return groupedLinear(swiglu(groupedLinear(xe, w13, offsets)), w2, offsets);
   }
 
   /** x [B, T, D] → [B, T, D]. */
@@ -79,13 +121,14 @@ export class MoE extends Module {
 
     const xs = indexSelect(flat, 0, tokenOf); // [N·k, D] tokens ordered by expert
     let ys: Tensor[];
-    if (N * k >= MoE.groupedMinRowsPerExpert * E) {
+    if (this.dispatcher) {
+      // Expert parallelism: rows travel to the ranks holding their experts and back (all-to-all);
+      // always the grouped path, so that every rank records the same graph.
+      ys = [this.dispatcher.dispatch(xs, counts, (xe, offsets) => this.groupedExperts(xe, offsets), { indices: idx, k })];
+    } else if (N * k >= MoE.groupedMinRowsPerExpert * E) {
       // Every expert's SwiGLU at once: grouped GEMMs over the stacked expert weights, expert e on rows
       // [start[e], start[e+1]) — the same math as experts[e].forward on its slice, in two native calls.
-      const I = this.cfg.moeIntermediateSize;
-      const w13 = reshape(concat(this.experts.flatMap((m) => [m.gateProj.weight, m.upProj.weight]), 0), [E, 2 * I, D]);
-      const w2 = reshape(concat(this.experts.map((m) => m.downProj.weight), 0), [E, D, I]);
-      ys = [groupedLinear(swiglu(groupedLinear(xs, w13, start)), w2, start)]; // [N·k, D]
+      ys = [this.groupedExperts(xs, start)]; // [N·k, D]
     } else {
       // Few tokens (decode): stacking all E experts' weights would cost more than the matmuls, so
       // only the experts that received tokens run, one by one.

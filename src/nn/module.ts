@@ -32,6 +32,11 @@ export class Module {
     return m;
   }
 
+  /** Removes a submodule registered under a local name (expert parallelism drops the experts another rank holds). */
+  removeModule(name: string): void {
+    if (!this._modules.delete(name)) throw new TensorError('removeModule', `no submodule named "${name}"`);
+  }
+
   /** All tensors (parameters and buffers) with full dotted names, in registration order. */
   namedTensors(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = [];

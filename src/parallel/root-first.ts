@@ -27,3 +27,22 @@ export function rootFirst<T>(comm: Communicator | null, fn: () => T): T {
   if (!got.ok) throw new CollectiveError(got.error);
   return got.value;
 }
+
+/**
+ * Runs fn on every rank; if it fails on any rank, every rank throws the same CollectiveError (the
+ * message of the lowest failing rank), so that a bad input seen by one rank (or all) ends the job
+ * with one clear message per rank instead of an abort racing the others' output.
+ */
+export function everyRank<T>(comm: Communicator | null, fn: () => T): T {
+  if (!comm) return fn();
+  let value: T | undefined;
+  let error: string | null = null;
+  try {
+    value = fn();
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  const first = comm.allreduce(Int32Array.of(error === null ? comm.size : comm.rank), 'min')[0];
+  if (first === comm.size) return value as T;
+  throw new CollectiveError(comm.bcastJson(error ?? undefined, first) as string);
+}

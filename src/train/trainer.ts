@@ -32,7 +32,12 @@ import type { Communicator } from '../parallel/mpi.js';
 import { DataParallel } from '../parallel/data-parallel.js';
 import type { ReduceStats } from '../parallel/data-parallel.js';
 import { ShardedAdamW } from '../parallel/zero.js';
-import { rootFirst } from '../parallel/root-first.js';
+import { rootFirst, everyRank, CollectiveError } from '../parallel/root-first.js';
+import { ExpertParallel, expertLayoutProblem, isExpertParam } from '../parallel/expert-parallel.js';
+import type { AllToAllStats } from '../parallel/expert-parallel.js';
+import { OptimizerGroup } from '../parallel/optimizer-group.js';
+import type { SteppingOptimizer } from '../parallel/optimizer-group.js';
+import type { OptimizerState } from '../nn/optim.js';
 import { expertLoad } from '../model/moe.js';
 import type { LossDenominators } from '../model/model.js';
 
@@ -62,6 +67,13 @@ export interface DataParallelConfig {
   zero1?: boolean;
   /** Gradient bucket capacity in bytes (default 25 MiB; the first bucket 1 MiB). */
   bucketBytes?: number;
+  /**
+   * Expert parallelism: the routed experts are spread over groups of `ep` ranks (all-to-all dispatch
+   * and combine); the world is DP × EP ranks (see src/parallel/expert-parallel.ts). Default 1.
+   */
+  ep?: number;
+  /** Node-limited routing: the EP ranks form this many "nodes" (the gate's n_group must equal it). */
+  epGroups?: number;
 }
 
 /** Metrics of one optimizer step. */
@@ -78,6 +90,12 @@ export interface StepMetrics {
   step_time_s: number;
   /** Data-parallel runs: gradient all-reduce of the step (buckets posted during backward, seconds waited after it). */
   dp?: { ranks: number; buckets: number; posted_during_backward: number; bytes: number; wait_s: number };
+  /**
+   * Expert-parallel runs: the step's all-to-alls summed over all ranks (bytes sent to other ranks in
+   * dispatch, combine and backward; seconds inside the all-to-alls, summed over ranks) and the routed
+   * tokens' distinct EP ranks and nodes per token.
+   */
+  ep?: { ranks: number; dp: number; layers: number; dispatch_bytes: number; combine_bytes: number; backward_bytes: number; a2a_s: number; tokens: number; rows: number; ranks_per_token: number; nodes_per_token: number; remote_nodes_per_token: number };
   expert_load: { layer: number; counts: number[]; max_over_mean: number }[];
 }
 
@@ -190,6 +208,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const out = opts.out;
   checkRecipeFitsModel(r); // before anything is written
   const comm = opts.dp?.comm ?? null;
+  const epSize = comm ? opts.dp?.ep ?? 1 : 1;
   const root = !comm || comm.rank === 0; // the rank that writes files and logs
   const quiet = opts.quiet || !root;
   // Cleans up after killed saves; refuses to start over a folder with history; picks the newest
@@ -217,24 +236,48 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
     restoreOpt = c.optimizer;
     if (root) console.error(`resume: continuing from step ${start} (${resumed.dir})`);
   } else if (r.model.init) {
-    model = loadModel(r.model.init);
-    if (model.cfg.vocabSize !== tok.vocabSize) throw new Error(`model.init ${r.model.init} has vocab ${model.cfg.vocabSize}, the tokenizer ${tok.vocabSize}`);
+    // every rank reads the directory; a bad one (e.g. expert tensors missing) stops all with one message
+    model = everyRank(comm, () => {
+      const m = loadModel(r.model.init!);
+      if (m.cfg.vocabSize !== tok.vocabSize) throw new Error(`model.init ${r.model.init} has vocab ${m.cfg.vocabSize}, the tokenizer ${tok.vocabSize}`);
+      return m;
+    });
   } else {
     model = createModel(recipeConfig(r, tok.vocabSize), r.seed);
   }
   model.train();
   const hp = { lr: r.train.lr.peak, beta1: r.train.beta1, beta2: r.train.beta2, eps: 1e-8, weightDecay: r.train.weightDecay };
   let dp: DataParallel | null = null;
+  // Expert parallelism: each rank keeps its E/EP routed experts; their gradients are summed over the
+  // expert's data-parallel replicas only (expDp), everything else over the whole world (dp).
+  let ep: ExpertParallel | null = null;
+  let expDp: DataParallel | null = null;
+  if (comm && epSize > 1) {
+    const problem = expertLayoutProblem(model.cfg, { world: comm.size, dp: comm.size / epSize, ep: epSize, epGroups: opts.dp?.epGroups });
+    if (problem) throw new CollectiveError(problem); // the same verdict on every rank
+    ep = new ExpertParallel(comm, epSize, opts.dp?.epGroups ?? 1);
+    ep.shard(model);
+  }
+  const shared = model.namedParameters().filter(([n]) => !ep || !isExpertParam(n));
+  const experts = ep ? model.namedParameters().filter(([n]) => isExpertParam(n)) : [];
   if (comm) {
-    dp = new DataParallel(comm, model.namedParameters(), { bucketBytes: opts.dp?.bucketBytes });
-    dp.broadcast(model.namedTensors().map(([, t]) => t)); // every rank starts from rank 0's weights, as DDP
+    dp = new DataParallel(comm, shared, { bucketBytes: opts.dp?.bucketBytes });
+    dp.broadcast(model.namedTensors().filter(([n]) => !ep || !isExpertParam(n)).map(([, t]) => t)); // every rank starts from rank 0's weights, as DDP
+    if (ep && ep.replicas.size > 1) {
+      expDp = new DataParallel(ep.replicas, experts, { bucketBytes: opts.dp?.bucketBytes });
+      expDp.broadcast(experts.map(([, t]) => t));
+    }
   }
-  const opt = comm && opts.dp?.zero1 ? new ShardedAdamW(comm, model.namedParameters(), hp) : new AdamW(model.namedParameters(), hp);
-  if (restoreOpt) restoreOpt(opt);
-  if (opt instanceof ShardedAdamW) {
-    const mem = opt.memory();
-    log(quiet, `zero1: AdamW moments sharded over ${comm!.size} ranks: ${(mem.shardedBytes / 2 ** 20).toFixed(2)} MiB per rank instead of ${(mem.unshardedBytes / 2 ** 20).toFixed(2)} MiB`);
-  }
+  let opt: SteppingOptimizer;
+  if (comm && opts.dp?.zero1) {
+    const parts: SteppingOptimizer[] = [new ShardedAdamW(comm, shared, hp)];
+    if (experts.length) parts.push(ep!.replicas.size > 1 ? new ShardedAdamW(ep!.replicas, experts, hp) : new AdamW(experts, hp));
+    opt = parts.length === 1 ? parts[0] : new OptimizerGroup(parts);
+    const mem = parts.map((p) => (p instanceof ShardedAdamW ? p.memory() : { shardedBytes: 8 * experts.reduce((a, [, t]) => a + t.numel, 0), unshardedBytes: 8 * experts.reduce((a, [, t]) => a + t.numel, 0) }));
+    const sh = mem.reduce((a, m) => a + m.shardedBytes, 0), un = mem.reduce((a, m) => a + m.unshardedBytes, 0);
+    log(quiet, `zero1: AdamW moments sharded over ${comm.size} ranks${ep ? ` (experts' over their ${ep.replicas.size} replicas)` : ''}: ${(sh / 2 ** 20).toFixed(2)} MiB per rank instead of ${(un / 2 ** 20).toFixed(2)} MiB`);
+  } else opt = new AdamW(model.namedParameters(), hp);
+  if (restoreOpt) restoreOpt(opt as AdamW);
 
   const metrics = new MetricsWriter(out);
   if (root) {
@@ -256,10 +299,11 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const evals: { step: number; report: EvalReport }[] = [];
   const B = r.train.batchSize, A = r.train.gradAccum, T = r.train.seqLen;
   const progress = new Progress(r.train.steps, start, quiet);
-  // ZeRO-1 gathers the moments from every rank (all ranks call save); rank 0 writes the checkpoint.
+  // ZeRO-1 gathers the moments and EP the experts from every rank (all ranks call save); rank 0
+  // writes the checkpoint of the full model, which loads in any layout.
   const save = (step: number) => {
-    const state = opt.stateDict();
-    return root ? saveTrainerCheckpoint(out, model, { stateDict: () => state }, { step, seed: r.seed, recipe: r }, tokFiles) : '';
+    const full = ep ? gatherFull(ep, model, opt.stateDict(), root) : { model, state: opt.stateDict() };
+    return root ? saveTrainerCheckpoint(out, full.model!, { stateDict: () => full.state }, { step, seed: r.seed, recipe: r }, tokFiles) : '';
   };
   const rows = dp ? dp.shard(B) : { start: 0, count: B }; // this rank's rows of every global batch
   let step = start;
@@ -286,7 +330,10 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
           // Data parallelism: normalize by the global batch's counts (this rank's loss is its share), and
           // reduce the gradients during the last micro-batch's backward.
           const denominators = dp ? globalDenominators(dp, model.lossDenominators(batch.ids, lossOpts)) : undefined;
-          if (dp && a === A - 1) dp.beginBackward();
+          if (dp && a === A - 1) {
+            dp.beginBackward();
+            expDp?.beginBackward();
+          }
           const res = model.loss(batch.ids, { ...lossOpts, denominators });
           res.loss.mul(1 / A).backward();
           loss += res.loss.item() / A;
@@ -297,8 +344,13 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
         });
       }
       let loads = model.takeExpertLoad();
+      let a2a: AllToAllStats | null = null;
       if (dp) {
         reduced = dp.finish();
+        if (expDp) {
+          const x = expDp.finish();
+          reduced = { buckets: reduced.buckets + x.buckets, postedDuringBackward: reduced.postedDuringBackward + x.postedDuringBackward, bytes: reduced.bytes + x.bytes, waitS: reduced.waitS + x.waitS };
+        }
         // the step's numbers of the global batch, and whether any rank was interrupted
         const sums = dp.sum([loss, ce, mtp, bal, tokens, sigint ? 1 : 0]);
         [loss, ce, mtp, bal, tokens] = sums;
@@ -306,9 +358,15 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
         const counts = dp.sum(loads.flatMap((l) => l.load.counts)); // global expert loads, so every rank keeps the same biases
         let o = 0;
         loads = loads.map(({ layer, load }) => ({ layer, load: expertLoad(counts.slice(o, (o += load.counts.length))) }));
+        if (ep) {
+          const s = ep.takeStats();
+          const t = dp.sum([s.layers, s.dispatchBytes, s.combineBytes, s.backwardBytes, s.seconds, s.tokens, s.rows, s.distinctRanks, s.distinctNodes, s.remoteNodes]);
+          a2a = { layers: s.layers, dispatchBytes: t[1], combineBytes: t[2], backwardBytes: t[3], seconds: t[4], tokens: t[5], rows: t[6], distinctRanks: t[7], distinctNodes: t[8], remoteNodes: t[9] };
+        }
       }
       opts.onGradients?.(step + 1, model.namedParameters());
-      const gradNorm = clipGradNorm(model.parameters(), r.train.clip); // gradients are the global sums: this is the global norm
+      // gradients are the global sums: this is the global norm (under EP the experts' squares summed over the EP group)
+      const gradNorm = ep ? ep.clipGradNorm(model.namedParameters(), r.train.clip) : clipGradNorm(model.parameters(), r.train.clip);
       noGrad(() => opt.step());
       model.updateRoutingBias(loads, r.train.biasUpdateSpeed);
       const dt = (performance.now() - t0) / 1000;
@@ -317,6 +375,13 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
         tokens_per_s: tokens / dt, step_time_s: dt,
         expert_load: loads.map(({ layer, load }) => ({ layer, counts: load.counts, max_over_mean: load.maxOverMean })),
         ...(reduced ? { dp: { ranks: dp!.size, buckets: reduced.buckets, posted_during_backward: reduced.postedDuringBackward, bytes: reduced.bytes, wait_s: reduced.waitS } } : {}),
+        ...(a2a ? {
+          ep: {
+            ranks: ep!.epSize, dp: ep!.dpSize, layers: a2a.layers, dispatch_bytes: a2a.dispatchBytes, combine_bytes: a2a.combineBytes, backward_bytes: a2a.backwardBytes, a2a_s: a2a.seconds,
+            tokens: a2a.tokens, rows: a2a.rows, ranks_per_token: a2a.tokens ? a2a.distinctRanks / a2a.tokens : 0, nodes_per_token: a2a.tokens ? a2a.distinctNodes / a2a.tokens : 0,
+            remote_nodes_per_token: a2a.tokens ? a2a.remoteNodes / a2a.tokens : 0,
+          },
+        } : {}),
       };
       if (!Number.isFinite(loss)) throw new Error(`step ${step + 1}: loss is ${loss} (diverged); lower train.lr.peak or check the data`);
       if (root) metrics.write({ ...m });
@@ -325,17 +390,20 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
       progress.update(step + 1, { ce: m.ce, tokS: m.tokens_per_s });
       const done = step + 1;
       if (r.checkpoint.every > 0 && done % r.checkpoint.every === 0 && done < r.train.steps) save(done);
-      if (!root) continue; // evaluation is rank 0's (the others go on to the next step's collectives)
+      // Evaluation is rank 0's (the others go on to the next step's collectives) — except under expert
+      // parallelism, where every rank must take part in the experts' all-to-alls: all ranks generate
+      // the same greedy completions (identical weights and inputs) and rank 0 records them.
+      if (!root && !ep) continue;
       if (r.eval.probeEvery > 0 && done % r.eval.probeEvery === 0) {
         model.eval();
         const probe = copyProbe(model, tok, { seed: r.seed + 1000 });
         model.train();
-        metrics.write({ step: done, digit_nll: probe.meanDigitNll, digit_nll_by_family: Object.fromEntries(probe.families.map((f) => [f.family, f.digitNll])) });
+        if (root) metrics.write({ step: done, digit_nll: probe.meanDigitNll, digit_nll_by_family: Object.fromEntries(probe.families.map((f) => [f.family, f.digitNll])) });
       }
       if (r.eval.every > 0 && done % r.eval.every === 0) {
         const report = await runEval(model, tok, r);
         evals.push({ step: done, report });
-        metrics.write({ step: done, eval: report.families.map((f) => ({ family: f.family, greedy: f.greedy, greedy_lenient: f.greedyLenient })), eval_greedy_mean: report.mean.greedy });
+        if (root) metrics.write({ step: done, eval: report.families.map((f) => ({ family: f.family, greedy: f.greedy, greedy_lenient: f.greedyLenient })), eval_greedy_mean: report.mean.greedy });
         model.train();
       }
     }
@@ -349,14 +417,37 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
     return { finalDir: dir, lastStep: step, interrupted: true, history, evals };
   }
   const finalDir = path.join(out, 'final');
-  if (root) saveModel(finalDir, model, { tokenizerFiles: tokFiles });
+  const whole = ep ? gatherFull(ep, model, null, root).model : model;
+  if (root) saveModel(finalDir, whole!, { tokenizerFiles: tokFiles });
   save(step);
-  if (r.eval.final && root) {
+  if (r.eval.final && (root || ep)) {
     const report = evals.at(-1)?.step === step ? evals.at(-1)!.report : await runEval(model, tok, r);
     if (evals.at(-1)?.step !== step) evals.push({ step, report });
-    writeFileAtomic(path.join(out, 'eval.json'), JSON.stringify({ step, ...report }, null, 2) + '\n');
+    if (root) writeFileAtomic(path.join(out, 'eval.json'), JSON.stringify({ step, ...report }, null, 2) + '\n');
   }
   return { finalDir, lastStep: step, interrupted: false, history, evals };
+}
+
+/**
+ * The full model and optimizer state of an expert-parallel run, gathered over the EP group
+ * (collective); the model is built on the root rank only (null elsewhere).
+ */
+function gatherFull(ep: ExpertParallel, model: DeepseekV3, state: OptimizerState | null, root: boolean): { model: DeepseekV3 | null; state: OptimizerState } {
+  const E = model.cfg.nRoutedExperts;
+  const tensors = ep.gatherExperts(model.namedTensors().map(([n, t]) => [n, t.f32()]), E);
+  const st: OptimizerState = { step: state?.step ?? 0, m: {}, v: {} };
+  if (state) {
+    st.m = Object.fromEntries(ep.gatherExperts(Object.entries(state.m), E));
+    st.v = Object.fromEntries(ep.gatherExperts(Object.entries(state.v), E));
+  }
+  if (!root) return { model: null, state: st };
+  const full = new DeepseekV3(model.cfg, 0);
+  for (const [n, t] of full.namedTensors()) {
+    const d = tensors.get(n);
+    if (!d || d.length !== t.numel) throw new Error(`expert parallelism: gathering the full model found no ${n} of ${t.numel} values`);
+    t.f32().set(d);
+  }
+  return { model: full, state: st };
 }
 
 /** The loss normalizers of a data-parallel micro-batch: this rank's counts summed over all ranks. */

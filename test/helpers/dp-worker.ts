@@ -1,6 +1,7 @@
 // One rank of a data-parallel training run for test/parallel-dp.test.ts, started by the test either
 // directly (single process, the reference) or under `mpirun -np N`. argv[2] is a JSON job:
-//   { recipe, out, dp, zero1?, bucketBytes?, dump, stopAfter?, resume? }
+//   { recipe, out, dp, ep?, epGroups?, zero1?, bucketBytes?, dump, stopAfter?, resume? }
+// (world = dp × ep ranks; under expert parallelism each rank dumps the gradients of the parameters it holds)
 // Every rank writes `<dump>.<rank>.grads` (the step-1 gradients after the all-reduce, float32 in
 // parameter order) and `<dump>.<rank>.json` (parameter names and sizes, each step's loss and grad norm).
 import fs from 'node:fs';
@@ -14,6 +15,8 @@ interface Job {
   recipe: unknown;
   out: string;
   dp: number;
+  ep?: number;
+  epGroups?: number;
   zero1?: boolean;
   bucketBytes?: number;
   dump: string;
@@ -24,14 +27,14 @@ interface Job {
 const job = JSON.parse(process.argv[2]) as Job;
 let dp: DataParallelConfig | undefined;
 let mpi: Mpi | null = null;
-if (job.dp > 1) {
+if (job.dp * (job.ep ?? 1) > 1) {
   mpi = Mpi.init();
   mpi.onTerminate(`dp-worker rank ${mpi.rank}: stopped by mpirun because `);
-  dp = { comm: mpi.world, zero1: job.zero1, bucketBytes: job.bucketBytes };
+  dp = { comm: mpi.world, zero1: job.zero1, bucketBytes: job.bucketBytes, ep: job.ep, epGroups: job.epGroups };
 }
 const rank = mpi?.rank ?? 0;
 const names: [string, number][] = [];
-const steps: { step: number; loss: number; ce: number; grad_norm: number; counts: number[][]; dp?: unknown }[] = [];
+const steps: { step: number; loss: number; ce: number; grad_norm: number; counts: number[][]; dp?: unknown; ep?: unknown }[] = [];
 try {
   await train({
     recipe: parseRunRecipe(job.recipe), out: job.out, quiet: true, dp, stopAfter: job.stopAfter, resume: job.resume,
@@ -47,7 +50,7 @@ try {
       }
       writeFileAtomic(`${job.dump}.${rank}.grads`, new Uint8Array(flat.buffer));
     },
-    onStep: (m) => steps.push({ step: m.step, loss: m.loss, ce: m.ce, grad_norm: m.grad_norm, counts: m.expert_load.map((l) => l.counts), dp: m.dp }),
+    onStep: (m) => steps.push({ step: m.step, loss: m.loss, ce: m.ce, grad_norm: m.grad_norm, counts: m.expert_load.map((l) => l.counts), dp: m.dp, ep: m.ep }),
   });
   writeFileAtomic(`${job.dump}.${rank}.json`, JSON.stringify({ names, steps }));
 } catch (e) {

@@ -9,6 +9,8 @@ import { CliError } from '../errors.js';
 export interface BenchOptions {
   json: boolean;
   seconds: number;
+  /** Directory for a written report, for the benchmarks that write one (parallel). */
+  out?: string;
 }
 
 /** The shape of a benchmark module under bench/. */
@@ -38,7 +40,8 @@ export function register(program: Command): void {
     .argument('[name]', 'benchmark name (omit to list them)')
     .option('--json', 'print one JSON object per line', false)
     .option('--seconds <s>', 'time budget per measurement', (v) => Number(v), 2)
-    .action(async (name: string | undefined, opts: { json: boolean; seconds: number }) => {
+    .option('--out <dir>', 'also write a report (NAME.md, NAME.json) into this directory, for benchmarks that write one')
+    .action(async (name: string | undefined, opts: { json: boolean; seconds: number; out?: string }) => {
       const names = listBenches();
       if (!name) {
         for (const n of names) {
@@ -51,6 +54,6 @@ export function register(program: Command): void {
         throw new CliError(`unknown benchmark "${name}"; expected one of: ${names.join(', ') || '(none built)'}`);
       }
       const mod = (await import(path.join(benchDir, `${name}.js`))) as BenchModule;
-      await mod.run({ json: opts.json, seconds: opts.seconds });
+      await mod.run({ json: opts.json, seconds: opts.seconds, out: opts.out });
     });
 }

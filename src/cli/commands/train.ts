@@ -1,7 +1,7 @@
 // `tinyseek pretrain` and `tinyseek sft`: run a recipe (built-in per preset, or --config FILE).
 import type { Command } from 'commander';
 import path from 'node:path';
-import { CliError } from '../errors.js';
+import { CliError, EXIT_USAGE } from '../errors.js';
 import { builtinRecipe, loadRunRecipe, parseRunRecipe } from '../../train/recipe.js';
 import type { Recipe } from '../../train/recipe.js';
 import type { DataParallelConfig } from '../../train/trainer.js';
@@ -17,6 +17,8 @@ interface TrainFlags {
   init?: string;
   quiet?: boolean;
   dp?: number;
+  ep?: number;
+  epGroups?: number;
   zero1?: boolean;
   bucketMb?: number;
   pp?: number;
@@ -61,20 +63,60 @@ const positiveNumber = (name: string) => (v: string) => {
 };
 
 /**
- * Checks --dp against how the process was launched (before MPI starts, so that every rank reports
- * the same mistake and exits), then initializes MPI. Null for a single-process run.
+ * Ends this rank of a job every rank of which found the same bad input: prints the message, waits
+ * until every rank has printed it (MPI_Barrier), and exits with the usage status — so that mpirun,
+ * which kills the job when the first rank exits non-zero, cannot cut another rank's message short.
+ */
+async function endAllRanks(message: string): Promise<never> {
+  const { Mpi } = await import('../../parallel/mpi.js');
+  const mpi = Mpi.init();
+  console.error(`tinyseek: ${message}`);
+  mpi.world.barrier();
+  mpi.finalize();
+  process.exit(EXIT_USAGE);
+}
+
+/**
+ * Checks --dp/--ep against how the process was launched and the model (every rank reaches the same
+ * verdict and reports it, see endAllRanks), then initializes MPI. Null for a single-process run.
  */
 async function startDataParallel(f: TrainFlags, r: Recipe): Promise<DataParallelConfig | null> {
+  const { launchedWorldSize, mpiUnavailableReason } = await import('../../parallel/mpi.js');
+  try {
+    return await startRanks(f, r);
+  } catch (e) {
+    if (e instanceof CliError && launchedWorldSize() !== null && !mpiUnavailableReason()) return endAllRanks(e.message);
+    throw e;
+  }
+}
+
+async function startRanks(f: TrainFlags, r: Recipe): Promise<DataParallelConfig | null> {
   const { launchedWorldSize, Mpi, MpiUnavailableError } = await import('../../parallel/mpi.js');
-  const dp = f.dp ?? 1;
+  const dp = f.dp ?? 1, ep = f.ep ?? 1;
+  const ranks = dp * ep;
   const world = launchedWorldSize();
-  if (world === null && dp > 1) throw new CliError(`--dp ${dp} needs ${dp} processes: start it as \`mpirun -np ${dp} tinyseek ${r.kind} ... --dp ${dp}\` (as root in a container also set OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; add --oversubscribe when ranks exceed cores)`);
-  if (world !== null && world !== dp) throw new CliError(`--dp ${dp} does not match mpirun's ${world} processes; give --dp ${world}, or start mpirun -np ${dp}`);
-  if (dp === 1) {
+  const flags = ep > 1 ? `--dp ${dp} --ep ${ep}` : `--dp ${dp}`;
+  if (world === null && ranks > 1) throw new CliError(`${flags} needs ${ranks} processes: start it as \`mpirun -np ${ranks} tinyseek ${r.kind} ... ${flags}\` (as root in a container also set OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; add --oversubscribe when ranks exceed cores)`);
+  if (ep === 1 && f.epGroups !== undefined && f.epGroups > 1) throw new CliError(`--ep-groups ${f.epGroups} groups expert-parallel ranks into nodes; it needs --ep N with N > 1`);
+  if (ep > 1) {
+    // Checked from the recipe's config before MPI starts, so that every rank prints the same verdict.
+    const { recipeConfig } = await import('../../train/trainer.js');
+    const { loadConfigPath } = await import('../../model/config.js');
+    const { expertLayoutProblem } = await import('../../parallel/expert-parallel.js');
+    let cfg;
+    try {
+      cfg = r.model.init ? loadConfigPath(r.model.init) : recipeConfig(r);
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+    const problem = expertLayoutProblem(cfg, { world: world ?? 1, dp, ep, epGroups: f.epGroups });
+    if (problem) throw new CliError(problem);
+  } else if (world !== null && world !== dp) throw new CliError(`--dp ${dp} does not match mpirun's ${world} processes; give --dp ${world}, or start mpirun -np ${dp}`);
+  if (ranks === 1) {
     if (f.zero1) throw new CliError('--zero1 shards the optimizer over data-parallel ranks; it needs --dp N with N > 1');
     return null;
   }
-  if (r.train.batchSize % dp !== 0) throw new CliError(`train.batchSize ${r.train.batchSize} cannot be split over --dp ${dp} ranks; choose a batch size divisible by ${dp}`);
+  if (r.train.batchSize % ranks !== 0) throw new CliError(`train.batchSize ${r.train.batchSize} cannot be split over ${ranks} ranks (${flags}; every rank trains on its own rows); choose a batch size divisible by ${ranks}`);
   let mpi;
   try {
     mpi = Mpi.init('funneled');
@@ -84,7 +126,7 @@ async function startDataParallel(f: TrainFlags, r: Recipe): Promise<DataParallel
   const { rank, size } = mpi;
   // mpirun ends the job with SIGTERM when a rank fails; say so, even from inside a blocking MPI call.
   mpi.onTerminate(`tinyseek rank ${rank}/${size}: stopped by mpirun because `);
-  return { comm: mpi.world, zero1: f.zero1, bucketBytes: f.bucketMb !== undefined ? Math.round(f.bucketMb * 2 ** 20) : undefined };
+  return { comm: mpi.world, zero1: f.zero1, bucketBytes: f.bucketMb !== undefined ? Math.round(f.bucketMb * 2 ** 20) : undefined, ep, epGroups: f.epGroups };
 }
 
 /**
@@ -140,10 +182,7 @@ async function runOnRanks<T>(dp: { comm: unknown } | null, body: () => Promise<T
   try {
     res = await body();
   } catch (e) {
-    if (e instanceof CollectiveError) {
-      mpi.finalize();
-      throw new CliError(e.message);
-    }
+    if (e instanceof CollectiveError) return endAllRanks(e.message);
     console.error(`tinyseek rank ${mpi.rank}/${mpi.size}: ${(e as Error).message}`);
     if (process.env.TINYSEEK_DEBUG) console.error((e as Error).stack);
     return mpi.abort(1);
@@ -170,6 +209,8 @@ export function register(program: Command): void {
       .option('--init <dir>', 'start from this model directory')
       .option('--quiet', 'no progress output', false)
       .option('--dp <n>', 'data-parallel ranks: run under `mpirun -np N` with --dp N (each rank trains on 1/N of every global batch)', positive('dp'))
+      .option('--ep <n>', 'expert-parallel ranks: the routed experts are spread over N ranks (all-to-all dispatch/combine); mpirun -np DP×EP', positive('ep'))
+      .option('--ep-groups <g>', 'with --ep: node-limited routing, the EP ranks form G nodes (needs n_group = G; a token reaches at most topk_group nodes)', positive('ep-groups'))
       .option('--zero1', 'with --dp: shard the AdamW moments over the ranks (ZeRO stage 1)', false)
       .option('--bucket-mb <mb>', 'with --dp: gradient all-reduce bucket size in MiB (default 25, first bucket 1)', positiveNumber('bucket-mb'))
       .option('--pp <n>', 'pipeline stages: run under `mpirun -np N` (N = PP, or PP/2 for dualpipev); the model is cut into PP stages by layers', positive('pp'))
