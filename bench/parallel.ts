@@ -19,6 +19,7 @@ import type { StepMetrics } from '../src/train/trainer.js';
 import { recipeConfig } from '../src/train/trainer.js';
 import { parseRunRecipe } from '../src/train/recipe.js';
 import { DeepseekV3 } from '../src/model/model.js';
+import { deepseekConfig } from '../src/model/registry.js';
 import { isExpertParam } from '../src/parallel/expert-parallel.js';
 import { loadRecipe, writeCorpus, readCorpus } from '../src/data/index.js';
 import { Tokenizer } from '../src/tokenizer/index.js';
@@ -90,7 +91,7 @@ export async function run(opts: BenchOptions): Promise<void> {
     ];
     const runs = layouts.map((l) => runJob(dir, l, baseRecipe));
     const cfg = recipeConfig(parseRunRecipe(baseRecipe(1)), tok.vocabSize);
-    const params = new DeepseekV3(cfg, 0).namedParameters();
+    const params = new DeepseekV3(deepseekConfig(cfg), 0).namedParameters();
     const psi = params.reduce((a, [, p]) => a + p.numel, 0);
     const psiExperts = params.filter(([n]) => isExpertParam(n)).reduce((a, [, p]) => a + p.numel, 0);
     const D = cfg.hiddenSize;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Tensor, tidy, noGrad } from '../tensor/index.js';
 import { resolveAnyConfig } from '../model/presets.js';
 import { ConfigError } from '../model/config.js';
-import { anyConfigFromHF, anyConfigToHF, createModel, loadAnyConfigPath } from '../model/registry.js';
+import { anyConfigFromHF, anyConfigToHF, asDeepseek, createModel, deepseekConfig, loadAnyConfigPath } from '../model/registry.js';
 import type { AnyModelConfig } from '../model/registry.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { loadModel, saveModel } from '../model/checkpoint.js';
@@ -39,6 +39,7 @@ import { OptimizerGroup } from '../parallel/optimizer-group.js';
 import type { SteppingOptimizer } from '../parallel/optimizer-group.js';
 import type { OptimizerState } from '../nn/optim.js';
 import { expertLoad } from '../model/moe.js';
+import { DeepseekV3 } from '../model/model.js';
 import type { LossDenominators } from '../model/model.js';
 
 /** How to run. */
@@ -253,10 +254,10 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   let ep: ExpertParallel | null = null;
   let expDp: DataParallel | null = null;
   if (comm && epSize > 1) {
-    const problem = expertLayoutProblem(model.cfg, { world: comm.size, dp: comm.size / epSize, ep: epSize, epGroups: opts.dp?.epGroups });
+    const problem = expertLayoutProblem(deepseekConfig(model.cfg, '--ep'), { world: comm.size, dp: comm.size / epSize, ep: epSize, epGroups: opts.dp?.epGroups });
     if (problem) throw new CollectiveError(problem); // the same verdict on every rank
     ep = new ExpertParallel(comm, epSize, opts.dp?.epGroups ?? 1);
-    ep.shard(model);
+    ep.shard(asDeepseek(model, '--ep'));
   }
   const shared = model.namedParameters().filter(([n]) => !ep || !isExpertParam(n));
   const experts = ep ? model.namedParameters().filter(([n]) => isExpertParam(n)) : [];
@@ -432,7 +433,8 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
  * The full model and optimizer state of an expert-parallel run, gathered over the EP group
  * (collective); the model is built on the root rank only (null elsewhere).
  */
-function gatherFull(ep: ExpertParallel, model: DeepseekV3, state: OptimizerState | null, root: boolean): { model: DeepseekV3 | null; state: OptimizerState } {
+function gatherFull(ep: ExpertParallel, lm: CausalLM, state: OptimizerState | null, root: boolean): { model: DeepseekV3 | null; state: OptimizerState } {
+  const model = asDeepseek(lm, '--ep');
   const E = model.cfg.nRoutedExperts;
   const tensors = ep.gatherExperts(model.namedTensors().map(([n, t]) => [n, t.f32()]), E);
   const st: OptimizerState = { step: state?.step ?? 0, m: {}, v: {} };

@@ -103,9 +103,10 @@ async function startRanks(f: TrainFlags, r: Recipe): Promise<DataParallelConfig 
     const { recipeConfig } = await import('../../train/trainer.js');
     const { loadConfigPath } = await import('../../model/config.js');
     const { expertLayoutProblem } = await import('../../parallel/expert-parallel.js');
+    const { deepseekConfig } = await import('../../model/registry.js');
     let cfg;
     try {
-      cfg = r.model.init ? loadConfigPath(r.model.init) : recipeConfig(r);
+      cfg = r.model.init ? loadConfigPath(r.model.init) : deepseekConfig(recipeConfig(r), '--ep');
     } catch (e) {
       throw new CliError((e as Error).message);
     }
