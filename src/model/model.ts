@@ -88,6 +88,27 @@ export function countTargets(tgt: Int32Array, w: Float32Array | null, B: number,
 }
 
 /**
+ * Inputs ids[:, :T] and next-token targets ids[:, 1:] of ids [B, T+1]; targets of weight 0 become
+ * `ignore` (the weights [B, T] returned flat, or null).
+ */
+export function nextTokenTargets(ids: Tensor, weights: Tensor | undefined, ignore: number): { inp: Int32Array; tgt: Int32Array; w: Float32Array | null } {
+  const [B, T1] = ids.shape;
+  const T = T1 - 1;
+  const all = ids.i32();
+  const inp = new Int32Array(B * T), tgt = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
+    inp[b * T + t] = all[b * T1 + t];
+    tgt[b * T + t] = all[b * T1 + t + 1];
+  }
+  let w: Float32Array | null = null;
+  if (weights) {
+    w = contiguous(weights).f32();
+    for (let i = 0; i < B * T; i++) if (w[i] === 0) tgt[i] = ignore;
+  }
+  return { inp, tgt, w };
+}
+
+/**
  * Additive attention mask [B, T, T] for packed rows ids [B, rowLen] (the first T tokens of each row
  * are the positions): 0 where query i and key j belong to the same document, −∞ otherwise. A document
  * starts at every BOS token. (Llama-3-style intra-document attention; DeepSeek-V3 trained without it.)
@@ -191,21 +212,7 @@ export class DeepseekV3 extends Module implements CausalLM {
 
   /** Inputs, targets (ignored ones set to the ignore index) and weights of a batch ids [B, T+1]. */
   private targets(ids: Tensor, opts: LossOptions): { inp: Int32Array; tgt: Int32Array; w: Float32Array | null } {
-    const [B, T1] = ids.shape;
-    const T = T1 - 1;
-    const ignore = opts.ignoreIndex ?? -100;
-    const all = ids.i32();
-    const inp = new Int32Array(B * T), tgt = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
-      inp[b * T + t] = all[b * T1 + t];
-      tgt[b * T + t] = all[b * T1 + t + 1];
-    }
-    let w: Float32Array | null = null;
-    if (opts.weights) {
-      w = contiguous(opts.weights).f32();
-      for (let i = 0; i < B * T; i++) if (w[i] === 0) tgt[i] = ignore;
-    }
-    return { inp, tgt, w };
+    return nextTokenTargets(ids, opts.weights, opts.ignoreIndex ?? -100);
   }
 
   /** The loss normalizers of a batch (what `loss` divides by when no `denominators` are given). */

@@ -10,7 +10,7 @@ import { Embedding, Linear, RMSNorm } from '../../nn/layers.js';
 import { crossEntropy, linear, slice, contiguous, mulScalar } from '../../ops/index.js';
 import { ropeTables } from '../../ops/rope.js';
 import type { RopeTables } from '../../ops/rope.js';
-import { countTargets, documentMask } from '../model.js';
+import { countTargets, documentMask, nextTokenTargets } from '../model.js';
 import type { ForwardResult, LossDenominators, LossResult } from '../model.js';
 import type { CausalLM, CausalLMLossOptions } from '../causal-lm.js';
 import type { ExpertLoad } from '../moe.js';
@@ -116,29 +116,10 @@ export class DenseForCausalLM extends Module implements CausalLM {
    * targets ids[:, 1:]; `weights` [B, T] weight each target (0 masks it), targets equal to
    * `ignoreIndex` are skipped. No MTP and no balance terms (reported as 0).
    */
-  /** Inputs ids[:, :T], targets ids[:, 1:] (targets of weight 0 set to ignoreIndex). */
-  private targets(ids: Tensor, opts: CausalLMLossOptions): { inp: Int32Array; tgt: Int32Array; w: Float32Array | null } {
-    const [B, T1] = ids.shape;
-    const T = T1 - 1;
-    const ignore = opts.ignoreIndex ?? -100;
-    const all = ids.i32();
-    const inp = new Int32Array(B * T), tgt = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
-      inp[b * T + t] = all[b * T1 + t];
-      tgt[b * T + t] = all[b * T1 + t + 1];
-    }
-    let w: Float32Array | null = null;
-    if (opts.weights) {
-      w = contiguous(opts.weights).f32();
-      for (let i = 0; i < B * T; i++) if (w[i] === 0) tgt[i] = ignore;
-    }
-    return { inp, tgt, w };
-  }
-
   /** The normalizers of a batch: (weighted) target count; no MTP terms. */
   lossDenominators(ids: Tensor, opts: CausalLMLossOptions = {}): LossDenominators {
     const [B, T1] = ids.shape;
-    const { tgt, w } = this.targets(ids, opts);
+    const { tgt, w } = nextTokenTargets(ids, opts.weights, opts.ignoreIndex ?? -100);
     return countTargets(tgt, w, B, T1 - 1, 0, opts.ignoreIndex ?? -100);
   }
 
@@ -147,7 +128,7 @@ export class DenseForCausalLM extends Module implements CausalLM {
     const [B, T1] = ids.shape;
     const T = T1 - 1;
     const ignore = opts.ignoreIndex ?? -100;
-    const { inp, tgt, w } = this.targets(ids, opts);
+    const { inp, tgt, w } = nextTokenTargets(ids, opts.weights, opts.ignoreIndex ?? -100);
     const den = opts.denominators ?? countTargets(tgt, w, B, T, 0, ignore);
     const docMask = opts.documentMask ? documentMask(ids.i32(), B, T1, T, this.cfg.bosTokenId) : undefined;
     const h = this.runLayers(this.embed(Tensor.ints(inp, [B, T])), this.context(B, T, {}, docMask));
