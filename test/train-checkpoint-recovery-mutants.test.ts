@@ -51,7 +51,7 @@ test('COMPLETE lists every file of the folder with its size; a folder counts as 
       name: name(7), dir, step: 7, complete: false, legacy: false, problem: `config.json is ${text.length - 1} bytes, ${COMPLETE_FILE} says ${text.length}`,
     });
     fs.rmSync(cfgFile);
-    assert.equal(checkpointStatus(dir).problem, 'config.json is missing');
+    assert.deepEqual(checkpointStatus(dir), { name: name(7), dir, step: 7, complete: false, legacy: false, problem: 'config.json is missing' });
     fs.writeFileSync(cfgFile, text);
     assert.equal(checkpointStatus(dir).complete, true);
     // an unreadable manifest, and one without "files"
@@ -108,6 +108,8 @@ test('listCheckpoints: step-N folders only, newest step first (by number)', () =
     fs.mkdirSync(path.join(root, 'step-1000000'));
     fs.writeFileSync(path.join(root, 'step-000005'), 'a file, not a folder');
     fs.mkdirSync(path.join(root, 'other'));
+    fs.mkdirSync(path.join(root, 'old-step-000007'));
+    fs.mkdirSync(path.join(root, 'step-000008-copy'));
     const l = listCheckpoints(out);
     assert.deepEqual(l.map((c) => [c.name, c.step, c.complete]), [['step-1000000', 1000000, false], [name(100), 100, true], [name(20), 20, true]]);
   } finally {
@@ -140,6 +142,9 @@ test('recoverCheckpoints: a complete copy whose step folder is missing is put ba
     fs.writeFileSync(path.join(out, 'metrics.jsonl.tmp-777'), '');
     fs.mkdirSync(path.join(out, 'keep.tmp-888'));
     fs.writeFileSync(path.join(out, 'notes.tmp'), '');
+    fs.writeFileSync(path.join(out, 'notes.tmp-5.txt'), '');
+    fs.mkdirSync(path.join(root, `x.${name(6)}.tmp-1`));
+    fs.mkdirSync(path.join(root, `.${name(6)}.tmp-1.keep`));
     const msgs = recoverCheckpoints(out);
     assert.deepEqual(msgs.slice().sort(), [
       `checkpoints: recovered ${path.join(root, name(2))} from .${name(2)}.tmp-222, a complete copy left by an interrupted save`,
@@ -151,9 +156,9 @@ test('recoverCheckpoints: a complete copy whose step folder is missing is put ba
       `removed ${path.join(out, 'metrics.jsonl.tmp-777')}, left by an interrupted write`,
     ].sort());
     assert.ok(msgs[0].startsWith('checkpoints: recovered'), 'tmp copies are handled before old ones');
-    assert.deepEqual(entries(root), ['latest', name(1), name(2)]);
+    assert.deepEqual(entries(root), [`.${name(6)}.tmp-1.keep`, 'latest', name(1), name(2), `x.${name(6)}.tmp-1`], 'names that only contain a leftover pattern are not leftovers');
     assert.equal(loadTrainerCheckpoint(path.join(root, name(2))).state.seed, 42, 'the newer (tmp) copy was restored');
-    assert.deepEqual(entries(out), ['checkpoints', 'keep.tmp-888', 'notes.tmp']);
+    assert.deepEqual(entries(out), ['checkpoints', 'keep.tmp-888', 'notes.tmp', 'notes.tmp-5.txt']);
     assert.deepEqual(recoverCheckpoints(out), [], 'nothing left to do');
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
@@ -214,6 +219,29 @@ test('openRun: a fresh folder starts at 0; history without --resume is refused n
     unlockRun(out);
     assert.throws(() => openRun(out, true, load, () => {}), /has no complete checkpoint to resume from \(it holds incomplete checkpoints step-000008 \(.+\)\); refusing/);
     unlockRun(out);
+    // two incomplete checkpoints are listed apart; metrics without any checkpoint are history too
+    fs.mkdirSync(path.join(root, name(9)));
+    assert.throws(() => openRun(out, false, load, () => {}), new RegExp(`\\(incomplete checkpoints ${name(9)} \\(config\\.json is missing \\(and there is no COMPLETE marker\\)\\), ${name(8)} \\(config`));
+    unlockRun(out);
+    fs.rmSync(root, { recursive: true });
+    fs.writeFileSync(path.join(out, 'metrics.jsonl'), JSON.stringify({ step: 3, loss: 1 }) + '\n');
+    assert.throws(() => openRun(out, false, load, () => {}), (e: Error) => {
+      assert.equal(e.message, `${out} already holds a run (metrics.jsonl with 3 steps); it has no complete checkpoint to resume from, so move it away to start afresh, or choose another --out`);
+      return true;
+    });
+    unlockRun(out);
+    // without a `say`, the decisions go to stderr
+    fs.rmSync(path.join(out, 'metrics.jsonl'));
+    const lines: string[] = [];
+    const orig = console.error;
+    console.error = (...a: unknown[]) => { lines.push(a.map(String).join(' ')); };
+    try {
+      assert.equal(openRun(out, true, load), null);
+    } finally {
+      console.error = orig;
+      unlockRun(out);
+    }
+    assert.deepEqual(lines, [`resume: no checkpoint in ${out}; starting from step 0`]);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
@@ -316,13 +344,22 @@ test('a save that fails part-way removes its temporary folder, names the path, a
     assert.deepEqual(entries(root), ['latest', name(1)]);
     assert.equal(fs.readFileSync(path.join(root, 'latest'), 'utf8'), `${name(1)}\n`);
     // writeExtra files are part of the checkpoint and its manifest
-    const dir = saveTrainerCheckpoint(out, model, opt, { step: 2, seed: 1, recipe: {} }, {}, { writeExtra: (d) => fs.writeFileSync(path.join(d, 'ref.bin'), 'abc') });
-    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, COMPLETE_FILE), 'utf8')).files['ref.bin'], 3);
+    const dir = saveTrainerCheckpoint(out, model, opt, { step: 2, seed: 1, recipe: {} }, {}, {
+      writeExtra: (d) => {
+        fs.writeFileSync(path.join(d, 'ref.bin'), 'abc');
+        fs.mkdirSync(path.join(d, 'ref'));
+        fs.writeFileSync(path.join(d, 'ref', 'w.bin'), 'abcde');
+      },
+    });
+    const listed = JSON.parse(fs.readFileSync(path.join(dir, COMPLETE_FILE), 'utf8')).files;
+    assert.equal(listed['ref.bin'], 3);
+    assert.equal(listed['ref/w.bin'], 5, 'files in subfolders are listed by their relative path');
+    assert.ok(!('ref' in listed), 'folders are not listed');
     // re-saving step 2: the new copy replaces the old one, no leftovers
     saveTrainerCheckpoint(out, model, opt, { step: 2, seed: 8, recipe: {} }, {});
     assert.deepEqual(entries(root), ['latest', name(1), name(2)]);
     assert.equal(loadTrainerCheckpoint(dir).state.seed, 8);
-    assert.ok(!fs.existsSync(path.join(dir, 'ref.bin')));
+    assert.ok(!fs.existsSync(path.join(dir, 'ref.bin')) && !fs.existsSync(path.join(dir, 'ref')));
     // the moments saved are the optimizer's, under m./v. names, with its step count
     const c = loadTrainerCheckpoint(dir);
     const fresh = new AdamW(c.model.namedParameters());
@@ -330,6 +367,22 @@ test('a save that fails part-way removes its temporary folder, names the path, a
     const a = opt.stateDict(), b = fresh.stateDict();
     assert.equal(b.step, 2, 'the step of the trainer state');
     for (const n of Object.keys(a.m)) assert.deepEqual([b.m[n], b.v[n]], [a.m[n], a.v[n]], n);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('a run lock is released when the process exits without unlocking (the exit hook)', () => {
+  const out = tmp();
+  try {
+    const mod = new URL('../src/train/checkpoint.js', import.meta.url).href;
+    const code = `const m = await import(${JSON.stringify(mod)}); m.lockRun(${JSON.stringify(out)}); m.lockRun(${JSON.stringify(path.join(out, 'b'))}); process.stdout.write(require('node:fs').readFileSync(${JSON.stringify(path.join(out, 'run.lock'))}, 'utf8'));`;
+    fs.mkdirSync(path.join(out, 'b'));
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code.replace("require('node:fs')", '(await import("node:fs")).default')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^\d+\n$/, 'the child held the lock');
+    assert.ok(!fs.existsSync(path.join(out, 'run.lock')), 'released at exit');
+    assert.ok(!fs.existsSync(path.join(out, 'b', 'run.lock')), 'every lock it held');
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
