@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAll } from './registry.js';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './errors.js';
+import { RunInterrupted } from '../train/interrupted.js';
 import { BackendError, requestedBackend } from '../backend/index.js';
 
 const program = new Command();
@@ -23,6 +24,8 @@ registerAll(program);
 /** The exit status for an error that ended a command. */
 function exitCode(err: unknown): number {
   if (err instanceof CliError) return err.exitCode;
+  // Ctrl-C after a checkpoint was saved: the shell's status for SIGINT.
+  if (err instanceof RunInterrupted) return 130;
   // help and --version end with exitCode 0; parse errors with 1, which is a usage error here.
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;
   return EXIT_FAILURE;

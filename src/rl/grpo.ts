@@ -76,6 +76,8 @@ export interface GrpoOptions {
 export interface GrpoResult {
   finalDir: string;
   lastStep: number;
+  /** Stopped by Ctrl-C (SIGINT): `finalDir` is the checkpoint of `lastStep`; `--resume` continues. */
+  interrupted: boolean;
   evals: { step: number; report: EvalReport }[];
 }
 
@@ -241,11 +243,11 @@ async function grpoLocked(opts: GrpoOptions): Promise<GrpoResult> {
       if (r.checkpoint.every > 0 && done % r.checkpoint.every === 0 && done < r.steps) await saveRun(run, source, done);
       await maybeEvaluate(run, done, evals);
     }
-    if (step < r.steps && (interrupted || opts.stopAfter !== undefined)) return { finalDir: await saveRun(run, source, step), lastStep: step, evals };
+    if (step < r.steps && (interrupted || opts.stopAfter !== undefined)) return { finalDir: await saveRun(run, source, step), lastStep: step, evals, interrupted };
     const finalDir = path.join(opts.out, 'final');
     saveModel(finalDir, run.learner.policy, { tokenizerFiles: run.tokFiles });
     await saveRun(run, source, step);
-    return { finalDir, lastStep: step, evals };
+    return { finalDir, lastStep: step, evals, interrupted: false };
   } finally {
     process.off('SIGINT', onSigint);
     progress.stop();

@@ -19,6 +19,7 @@ import { readMetrics } from '../train/metrics.js';
 import { writeFileAtomic } from '../io/index.js';
 import { familyScores, readReport, writeReport } from './r1zero-report.js';
 import type { R1ZeroReport } from './r1zero-report.js';
+import { finished } from '../train/interrupted.js';
 
 /** Options of the experiment. */
 export interface R1ZeroOptions {
@@ -75,7 +76,7 @@ export async function runR1Zero(o: R1ZeroOptions): Promise<void> {
   if (!fs.existsSync(path.join(base, 'config.json'))) {
     console.error(`r1-zero: no base model at ${base}; pretraining it first (recipes/pretrain-${o.preset}.json)`);
     const pr = builtinRecipe('pretrain', o.preset);
-    await train({ recipe: pr, out: path.dirname(base), resume: true });
+    finished(await train({ recipe: pr, out: path.dirname(base), resume: true }), 'r1-zero: pretraining the base');
   }
   const r = parseGrpoRecipe({ ...loadGrpoRecipe(o.preset), init: base, maxMinutes: o.minutes });
   const out = o.out ?? path.join('runs', `r1-zero-${o.preset}`);
@@ -84,7 +85,7 @@ export async function runR1Zero(o: R1ZeroOptions): Promise<void> {
   const before = await evalBaseCached(base, r, path.join(path.dirname(out), '.eval-cache'));
   console.error(formatEvalTable(before));
   const t0 = performance.now();
-  const res = await grpo({ recipe: r, out, resume: o.resume });
+  const res = finished(await grpo({ recipe: r, out, resume: o.resume }), 'r1-zero: RL');
   const rlMinutes = (performance.now() - t0) / 60000;
   console.error('r1-zero: evaluating the RL model');
   const after = await evalModel(res.finalDir, r);

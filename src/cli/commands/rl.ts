@@ -51,6 +51,11 @@ export function register(program: Command): void {
         rolloutWorkers = { url: f.rolloutWorkers, maxStaleness: f.maxStaleness, queue: f.rolloutQueue, publishDir: f.publishDir };
       }
       const res = await grpo({ recipe: r, out: f.out ?? path.join('runs', r.name), resume: f.resume, quiet: f.quiet, rolloutWorkers });
+      if (res.interrupted) {
+        console.log(`interrupted at step ${res.lastStep}; checkpoint ${res.finalDir}; continue with --resume`);
+        process.exitCode = 130;
+        return;
+      }
       console.log(`done: ${res.lastStep} steps → ${res.finalDir}`);
     });
 

@@ -233,6 +233,7 @@ export function register(program: Command): void {
         const last = res.history.at(-1);
         if (res.interrupted) {
           console.log(`interrupted at step ${res.lastStep}; checkpoint ${res.finalDir}`);
+          process.exitCode = 130;
           return;
         }
         console.log(`done: ${res.lastStep} steps → ${res.finalDir}${last ? ` (final ce ${last.ce.toFixed(4)}, total loss with MTP and balance terms ${last.loss.toFixed(4)}, ${Math.round(last.tokens_per_s)} tok/s)` : ''}`);

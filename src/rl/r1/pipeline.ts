@@ -45,6 +45,7 @@ import { LinearRewardModel, trainRewardModel } from './reward-model.js';
 import { evaluateR1 } from './evaluate.js';
 import type { R1Eval } from './evaluate.js';
 import { writeR1Report } from './report.js';
+import { finished } from '../../train/interrupted.js';
 import type { R1Report, StageRecord } from './report.js';
 
 /** Options of a pipeline run. */
@@ -161,7 +162,7 @@ export async function runR1Pipeline(o: R1PipelineOptions): Promise<string> {
   stages.push(await runStage(path.join(out, 'base'), 'base', async () => {
     if (!fs.existsSync(path.join(base, 'config.json'))) {
       say(`r1: no base model at ${base}; pretraining it (recipes/pretrain-${r.preset}.json)`);
-      await train({ recipe: builtinRecipe('pretrain', r.preset), out: path.dirname(base), resume: true, quiet: o.quiet });
+      finished(await train({ recipe: builtinRecipe('pretrain', r.preset), out: path.dirname(base), resume: true, quiet: o.quiet }), 'r1: pretraining the base');
     }
     return { model: base };
   }, say, { base }));
@@ -173,7 +174,7 @@ export async function runR1Pipeline(o: R1PipelineOptions): Promise<string> {
       if (!fs.existsSync(path.join(r.r1zero.init, 'config.json'))) throw new Error(`r1zero.init ${r.r1zero.init} is not a model directory (no config.json); train one with \`tinyseek r1-zero\` or leave r1zero.init out to train it here`);
       return { model: r.r1zero.init, trained: false };
     }
-    const res = await grpo({ recipe: grpoRecipe(`${r.name}-r1zero`, base, 'r1zero', r.r1zero.grpo), out: path.join(r1zDir, 'run'), resume: true, quiet: o.quiet });
+    const res = finished(await grpo({ recipe: grpoRecipe(`${r.name}-r1zero`, base, 'r1zero', r.r1zero.grpo), out: path.join(r1zDir, 'run'), resume: true, quiet: o.quiet }), 'r1: R1-Zero');
     return { model: res.finalDir, trained: true, steps: res.lastStep, curve: curve(path.join(r1zDir, 'run')) };
   }, say, r.r1zero);
   stages.push(r1zStage);
@@ -201,7 +202,7 @@ export async function runR1Pipeline(o: R1PipelineOptions): Promise<string> {
 
   const s1 = path.join(out, 'stage1-sft');
   stages.push(await runStage(s1, 'stage1-sft', async () => {
-    const res = await train({ recipe: sftRecipe(`${r.name}-stage1`, base, path.join(s1data, 'data.jsonl'), r.sft1), out: path.join(s1, 'run'), resume: true, quiet: o.quiet });
+    const res = finished(await train({ recipe: sftRecipe(`${r.name}-stage1`, base, path.join(s1data, 'data.jsonl'), r.sft1), out: path.join(s1, 'run'), resume: true, quiet: o.quiet }), 'r1: stage 1 SFT');
     const h = readMetrics(path.join(s1, 'run', 'metrics.jsonl')).filter((x) => typeof x.ce === 'number');
     return { model: res.finalDir, steps: res.lastStep, first_ce: h[0]?.ce, last_ce: h.at(-1)?.ce, eval: await evalDir(res.finalDir, null) };
   }, say, [r.sft1, r.eval]));
@@ -211,14 +212,14 @@ export async function runR1Pipeline(o: R1PipelineOptions): Promise<string> {
   // ---- stage 2: reasoning-oriented RL with the readability (language-consistency) reward
   const s2 = path.join(out, 'stage2-rl');
   stages.push(await runStage(s2, 'stage2-rl', async () => {
-    const res = await grpo({ recipe: grpoRecipe(`${r.name}-stage2`, s1model, 'default', r.rl2.grpo), out: path.join(s2, 'run'), resume: true, quiet: o.quiet, rewardFns: r1RewardFunctions(r.rl2.rewards, null) });
+    const res = finished(await grpo({ recipe: grpoRecipe(`${r.name}-stage2`, s1model, 'default', r.rl2.grpo), out: path.join(s2, 'run'), resume: true, quiet: o.quiet, rewardFns: r1RewardFunctions(r.rl2.rewards, null) }), 'r1: stage 2 RL');
     return { model: res.finalDir, steps: res.lastStep, curve: curve(path.join(s2, 'run')), eval: await evalDir(res.finalDir, null) };
   }, say, [r.rl2, r.eval]));
   // The same RL without the readability reward: what the language-consistency reward costs (or buys) in accuracy.
   if (r.rl2.rewards.readability > 0 && r.rl2.ablation) {
     const s2a = path.join(out, 'stage2-rl-no-readability');
     stages.push(await runStage(s2a, 'stage2-rl-no-readability', async () => {
-      const res = await grpo({ recipe: grpoRecipe(`${r.name}-stage2-noread`, s1model, 'default', r.rl2.grpo), out: path.join(s2a, 'run'), resume: true, quiet: o.quiet, rewardFns: r1RewardFunctions({ ...r.rl2.rewards, readability: 0 }, null) });
+      const res = finished(await grpo({ recipe: grpoRecipe(`${r.name}-stage2-noread`, s1model, 'default', r.rl2.grpo), out: path.join(s2a, 'run'), resume: true, quiet: o.quiet, rewardFns: r1RewardFunctions({ ...r.rl2.rewards, readability: 0 }, null) }), 'r1: stage 2 RL without the readability reward');
       return { model: res.finalDir, steps: res.lastStep, curve: curve(path.join(s2a, 'run')), eval: await evalDir(res.finalDir, null) };
     }, say, [r.rl2, r.eval]));
   }
@@ -247,7 +248,7 @@ export async function runR1Pipeline(o: R1PipelineOptions): Promise<string> {
 
   const s3 = path.join(out, 'stage3-sft');
   stages.push(await runStage(s3, 'stage3-sft', async () => {
-    const res = await train({ recipe: sftRecipe(`${r.name}-stage3`, base, path.join(s3data, 'data.jsonl'), r.sft3), out: path.join(s3, 'run'), resume: true, quiet: o.quiet });
+    const res = finished(await train({ recipe: sftRecipe(`${r.name}-stage3`, base, path.join(s3data, 'data.jsonl'), r.sft3), out: path.join(s3, 'run'), resume: true, quiet: o.quiet }), 'r1: stage 3 SFT');
     const h = readMetrics(path.join(s3, 'run', 'metrics.jsonl')).filter((x) => typeof x.ce === 'number');
     return { model: res.finalDir, steps: res.lastStep, first_ce: h[0]?.ce, last_ce: h.at(-1)?.ce };
   }, say, r.sft3));
@@ -284,10 +285,10 @@ export async function runR1Pipeline(o: R1PipelineOptions): Promise<string> {
     });
     const tok = Tokenizer.fromDir(s3model);
     const encodePrompt = (p: Problem) => tok.encode(tok.applyChatTemplate([{ role: 'user', content: p.prompt }] as ChatMessage[], { addGenerationPrompt: true }), { allowSpecial: true });
-    const res = await grpo({
+    const res = finished(await grpo({
       recipe: grpoRecipe(`${r.name}-stage4`, s3model, 'default', r.rl4.grpo), out: path.join(s4, 'run'), resume: true, quiet: o.quiet,
       rewardFns: r1RewardFunctions(r.rl4.rewards, rm), samplePrompts, encodePrompt,
-    });
+    }), 'r1: stage 4 RL');
     return { model: res.finalDir, steps: res.lastStep, curve: curve(path.join(s4, 'run')), eval: await evalDir(res.finalDir, rm) };
   }, say, [r.rl4, r.eval]));
 

@@ -1,0 +1,18 @@
+// Ctrl-C during a run that other work builds on (a pipeline stage, an experiment's RL run).
+// The trainer and GRPO stop at the next step and save a checkpoint; the caller must not treat that
+// checkpoint as the finished run (mark the stage complete, evaluate it, report it). `finished`
+// turns an interrupted result into this error; the CLI prints it as one line and exits with 130.
+
+/** A run was stopped by Ctrl-C after saving a checkpoint; running the same command again resumes it. */
+export class RunInterrupted extends Error {
+  constructor(readonly what: string, readonly lastStep: number, readonly checkpoint: string) {
+    super(`${what}: interrupted at step ${lastStep} (checkpoint ${checkpoint}); run the same command again to resume`);
+    this.name = 'RunInterrupted';
+  }
+}
+
+/** Returns `res` unless it was interrupted, in which case throws RunInterrupted. */
+export function finished<T extends { interrupted: boolean; lastStep: number; finalDir: string }>(res: T, what: string): T {
+  if (res.interrupted) throw new RunInterrupted(what, res.lastStep, res.finalDir);
+  return res;
+}
