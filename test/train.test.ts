@@ -121,6 +121,13 @@ test('copy probe: an untrained model pays about ln(vocab) per digit; the trainer
     assert.ok(f.digits > 10, `${f.family}: ${f.digits} digits`);
     assert.ok(Math.abs(f.digitNll - Math.log(tok.vocabSize)) < 0.5, `${f.family}: ${f.digitNll} vs ln V = ${Math.log(tok.vocabSize)}`);
   }
+  // A context shorter than the worked solutions: scored on the part that fits, not an error.
+  const short = new DeepseekV3({ ...getPreset('nano'), vocabSize: tok.vocabSize, maxPositionEmbeddings: 40 }, 1);
+  short.eval();
+  const ps = copyProbe(short, tok, { n: 2, families: ['add', 'sort'] });
+  const [addFull, addShort] = [p, ps].map((r) => r.families.find((x) => x.family === 'add')!.digits);
+  assert.ok(addShort > 0 && addShort < addFull, `add: ${addShort} digits within 40 positions, ${addFull} in all`);
+  assert.ok(Number.isFinite(ps.meanDigitNll), 'the mean is over the families that had digits in the window');
 });
 
 test('resume compares recipes by meaning: key order and options added with defaults later do not count, a changed value does', () => {

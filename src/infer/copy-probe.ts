@@ -27,7 +27,11 @@ export interface CopyProbeReport {
   families: { family: string; digitNll: number; digits: number }[];
 }
 
-/** Runs the probe (no gradients; the model's train/eval mode is left as it is). */
+/**
+ * Runs the probe (no gradients; the model's train/eval mode is left as it is). A worked solution
+ * longer than the model's context is scored on the part that fits; a problem whose statement alone
+ * fills the context is skipped (a family with none left reports NaN and 0 digits).
+ */
 export function copyProbe(model: CausalLM, tok: Tokenizer, opts: CopyProbeOptions = {}): CopyProbeReport {
   const n = opts.n ?? 8, difficulty = opts.difficulty ?? 2, seed = opts.seed ?? 1000;
   const isDigit = new Set<number>();
@@ -38,8 +42,9 @@ export function copyProbe(model: CausalLM, tok: Tokenizer, opts: CopyProbeOption
       const p = sampleProblem(family, difficulty, 'test', seed + i);
       const w = getTask(family).work(p);
       const text = renderWorked('plain', p.prompt, w.trace, w.answer);
-      const ids = tok.encode(text, { allowSpecial: true });
+      const ids = tok.encode(text, { allowSpecial: true }).slice(0, model.cfg.maxPositionEmbeddings + 1);
       const from = tok.encode(text.slice(0, text.indexOf('\nSolution:')), { allowSpecial: true }).length;
+      if (from >= ids.length - 1) continue;
       noGrad(() => tidy(() => {
         const logits = model.forward(Tensor.ints(ids.slice(0, -1), [1, ids.length - 1])).logits; // [1, T-1, V]
         const nll = nllFromLogits(logits, Tensor.ints(ids.slice(1), [1, ids.length - 1])).toFloat32Array(); // [1, T-1]
@@ -52,6 +57,7 @@ export function copyProbe(model: CausalLM, tok: Tokenizer, opts: CopyProbeOption
     }
     return { family, digitNll: digits > 0 ? sum / digits : NaN, digits };
   });
-  const meanDigitNll = families.reduce((a, f) => a + f.digitNll, 0) / families.length;
+  const scored = families.filter((f) => f.digits > 0);
+  const meanDigitNll = scored.reduce((a, f) => a + f.digitNll, 0) / scored.length;
   return { difficulty, n, meanDigitNll, families };
 }
