@@ -6,26 +6,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { getPreset } from '../src/model/presets.js';
-import { DeepseekV3 } from '../src/model/model.js';
-import { saveModel } from '../src/model/checkpoint.js';
 import { grpo } from '../src/rl/grpo.js';
 import { parseGrpoRecipe } from '../src/rl/config.js';
-import { Tokenizer, R1ZERO_PREAMBLE } from '../src/tokenizer/index.js';
+import { nanoModel } from './helpers/nano-model.js';
 import { readMetrics } from '../src/train/metrics.js';
 import { finished, RunInterrupted } from '../src/train/interrupted.js';
 import { loadR1Recipe, parseR1Recipe } from '../src/rl/r1/config.js';
 import { runR1Pipeline } from '../src/rl/r1/pipeline.js';
-
-/** A nano model directory with its own small tokenizer. */
-function nanoModel(root: string): string {
-  const tok = Tokenizer.train([R1ZERO_PREAMBLE, 'User: Compute 3 + 4. Assistant: <think> 3 + 4 = 7 </think> <answer> 7 </answer>', 'Compute 12 - 5 = 7'], { vocabSize: 300 });
-  const model = new DeepseekV3({ ...getPreset('nano'), vocabSize: tok.vocabSize, maxPositionEmbeddings: 512 }, 5);
-  const init = path.join(root, 'init'), tokDir = path.join(root, 'tok');
-  tok.save(tokDir);
-  saveModel(init, model, { tokenizerFiles: Object.fromEntries(fs.readdirSync(tokDir).map((f) => [f, fs.readFileSync(path.join(tokDir, f))])) });
-  return init;
-}
 
 /** Runs `fn` with the harness's own SIGINT handlers set aside (Stryker's tap hook exits on SIGINT), as the CLI's process owns Ctrl-C. */
 async function owningCtrlC<T>(fn: () => Promise<T>): Promise<T> {

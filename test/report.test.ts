@@ -61,3 +61,31 @@ test('line chart: mismatched series lengths are refused; smoothing adds a moving
   assert.equal(spec.layer.length, 2);
   assert.match(await lineChartSvg({ title: 't', xTitle: 'x', yTitle: 'y', series: [{ name: 'a', x: [1, 2, 3], y: [3, 1, 2] }] }), /<svg /);
 });
+
+test('with logged completions the report says whether the thinking grew, with its behaviour table and chart', async () => {
+  const base = report();
+  const step = Array.from({ length: 10 }, (_, i) => i + 1);
+  // Tokens 15 + 5·step: the first two steps average 22.5, the last two 62.5.
+  const rep: R1ZeroReport = {
+    ...base,
+    behaviour: {
+      step, n: step.map(() => 32), tokens: step.map((s) => 15 + 5 * s), accuracy: step.map((s) => s / 20), column_steps: step.map((s) => s / 2),
+      tries: step.map(() => 0), dead_end_rate: step.map(() => 0), recheck_rate: step.map(() => 0),
+    },
+  };
+  const md = reportMarkdown(rep);
+  assert.match(md, /Thinking length grew by 178%: 22\.5 → 62\.5 tokens \(mean of the first 2 logged steps → the last 2\)/);
+  assert.match(md, /\| column steps \| 0\.8 \| 4\.8 \|/);
+  assert.match(md, /\| correct \| 7\.5% \| 47\.5% \|/);
+  assert.match(md, /From the 320 completions logged/);
+  const flat = reportMarkdown({ ...rep, behaviour: { ...rep.behaviour!, tokens: step.map(() => 50) } });
+  assert.match(flat, /Thinking length stayed flat \(within ±10%\): 50\.0 → 50\.0/);
+  assert.doesNotMatch(reportMarkdown(base), /What the thinking did/, 'no section without logged completions');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-report-'));
+  try {
+    await writeReport(rep, dir);
+    assert.match(fs.readFileSync(path.join(dir, 'r1-zero-test-behaviour.svg'), 'utf8'), /^<svg /);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

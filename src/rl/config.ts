@@ -59,6 +59,12 @@ export const grpoRecipeSchema = z.object({
   checkpoint: z.object({ every: z.number().int().nonnegative().default(25) }).prefault({}),
   /** Stop after this many minutes of RL (0 = no limit). */
   maxMinutes: z.number().nonnegative().default(0),
+  /**
+   * Completions written to `<run>/completions.jsonl` per step (TRL's `log_completions`): the first
+   * N of the step's sampled completions, in group order, with their prompt, problem and rewards.
+   * 0 = none.
+   */
+  logCompletions: z.number().int().nonnegative().default(0),
 });
 
 /** A validated GRPO recipe. */

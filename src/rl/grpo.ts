@@ -93,6 +93,8 @@ interface Run {
   scorer: Scorer;
   sampling: SamplingSettings;
   metrics: MetricsWriter;
+  /** completions.jsonl, when the recipe logs completions. */
+  completions: MetricsWriter | null;
   start: number;
   /** Checkpoint state of the rollout source, when resuming. */
   sourceState: Record<string, unknown> | null;
@@ -136,11 +138,15 @@ function openGrpoRun(opts: GrpoOptions): Run {
   const scorer: Scorer = { fns: opts.rewardFns ?? rewardFunctions(r.rewards), spec: rewardSpec(r), decode: (ids) => tok.decode(ids), eosId: tok.eosId };
   const start = c ? c.state.step : 0;
   const metrics = new MetricsWriter(out);
-  if (start > 0) metrics.truncateAfter(start);
-  else if (fs.existsSync(metrics.file)) fs.rmSync(metrics.file);
+  const completions = r.logCompletions > 0 ? new MetricsWriter(out, 'completions.jsonl') : null;
+  for (const w of [metrics, completions]) {
+    if (!w) continue;
+    if (start > 0) w.truncateAfter(start);
+    else if (fs.existsSync(w.file)) fs.rmSync(w.file);
+  }
   writeFileAtomic(path.join(out, 'recipe.json'), JSON.stringify(r, null, 2) + '\n');
   const sourceState = (c?.state.extra?.rollouts as Record<string, unknown> | undefined) ?? null;
-  return { r, opts, tok, tokFiles, learner, prompts, gen, scorer, sampling, metrics, start, sourceState };
+  return { r, opts, tok, tokFiles, learner, prompts, gen, scorer, sampling, metrics, completions, start, sourceState };
 }
 
 /** The rollout source of a run: this process, or a queue of rollout workers. */
@@ -205,11 +211,27 @@ async function saveRun(run: Run, source: RolloutSource, step: number): Promise<s
 /** Logs a step: metrics.jsonl, the caller's hook, the progress line. */
 function logStep(run: Run, source: RolloutSource, progress: Progress, rec: StepRecord, sampled: readonly ScoredGroup[]): void {
   run.metrics.write(rec);
+  if (run.completions) logCompletions(run, rec.step, sampled);
   run.opts.onStep?.(rec);
   const shown: ProgressMetrics = { reward: rec.reward, tokS: rec.generation_tokens_per_s, len: rec['completions/mean_length'] };
   for (const f of run.scorer.fns) shown[f.name] = rec[`rewards/${f.name}/mean`];
   Object.assign(shown, source.progressFields?.() ?? {});
   progress.update(rec.step, shown, noSignalNote(sampled.map((g) => g.rewards)));
+}
+
+/** The first `logCompletions` completions of a step, in group order, to completions.jsonl. */
+function logCompletions(run: Run, step: number, sampled: readonly ScoredGroup[]): void {
+  let left = run.r.logCompletions;
+  for (const g of sampled) {
+    for (let j = 0; j < g.completions.length && left > 0; j++, left--) {
+      const c = g.completions[j]!;
+      run.completions!.write({
+        step, group: g.index, attempt: g.attempt, family: g.problem.family, difficulty: g.problem.difficulty, answer: g.problem.answer,
+        prompt: g.problem.prompt, completion: run.scorer.decode(c.tokens.filter((t) => t !== run.scorer.eosId)), tokens: c.tokens.length,
+        finish_reason: c.finishReason, reward: g.rewards[j], rewards: Object.fromEntries(Object.entries(g.perFn).map(([k, v]) => [k, v[j]])),
+      });
+    }
+  }
 }
 
 /** Held-out evaluation every `eval.every` steps, recorded in metrics.jsonl. */

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { lineChartSvg } from '../analysis/line-chart.js';
 import { writeFileAtomic } from '../io/index.js';
 import type { FamilyScores as EvalFamilyScores } from '../infer/evaluate.js';
+import type { BehaviourCurves } from './behaviour.js';
 
 /** One model's scores on one task family (fractions). */
 export interface FamilyScores {
@@ -32,6 +33,48 @@ export interface R1ZeroReport {
   eval?: { n: number; k: number; difficulties: number[]; temperature: number; top_p: number; seed: number };
   families: Record<string, { base: FamilyScores; rl: FamilyScores }>;
   curves: { step: number[]; reward: number[]; accuracy: number[]; mean_length: number[]; format?: number[] };
+  /** What the thinking did per step, from the logged completions (recipes with `logCompletions`). */
+  behaviour?: BehaviourCurves;
+}
+
+/** Means of the first and the last fifth of a curve. */
+function ends(a: readonly number[]): [number, number, number] {
+  const n = a.length, q = Math.max(1, Math.floor(n / 5));
+  const avg = (x: readonly number[]) => x.reduce((s, v) => s + v, 0) / Math.max(1, x.length);
+  return [avg(a.slice(0, q)), avg(a.slice(n - q)), q];
+}
+
+/** The report's section on the thinking's behaviour (empty without logged completions). */
+function behaviourMarkdown(rep: R1ZeroReport): string[] {
+  const b = rep.behaviour;
+  if (!b || b.step.length === 0) return [];
+  const [t0, t1, q] = ends(b.tokens);
+  const verdict = t1 > 1.1 * t0 ? `grew by ${(100 * (t1 / t0 - 1)).toFixed(0)}%` : t1 < 0.9 * t0 ? `shrank by ${(100 * (1 - t1 / t0)).toFixed(0)}%` : 'stayed flat (within ±10%)';
+  const row = (name: string, a: readonly number[], fmt: (x: number) => string) => {
+    const [x0, x1] = ends(a);
+    return `| ${name} | ${fmt(x0)} | ${fmt(x1)} |`;
+  };
+  const f1 = (x: number) => x.toFixed(1), fp = (x: number) => `${pct(x)}%`;
+  return [
+    '## What the thinking did',
+    '',
+    `From the ${b.n.reduce((s, x) => s + x, 0)} completions logged during RL (\`completions.jsonl\`, the first ${b.n[0]} of each step). ` +
+      `Thinking length ${verdict}: ${t0.toFixed(1)} → ${t1.toFixed(1)} tokens (mean of the first ${q} logged steps → the last ${q}). ` +
+      'Column steps are worked arithmetic ("column 3: 6 + 6 = 12, write 2, carry 1"), tries are candidates of a search ("try 9 * 9 = 81 … dead end"), ' +
+      'and re-check words are R1\'s ("wait", "verify", "check", …), which no training document contains.',
+    '',
+    `| per completion | first ${q} steps | last ${q} steps |`,
+    '|---|---:|---:|',
+    row('tokens', b.tokens, f1),
+    row('correct', b.accuracy, fp),
+    row('column steps', b.column_steps, f1),
+    row('tries', b.tries, f1),
+    row('rejects a candidate ("dead end")', b.dead_end_rate, fp),
+    row('uses a re-check word', b.recheck_rate, fp),
+    '',
+    `![thinking behaviour](r1-zero-${rep.preset}-behaviour.svg)`,
+    '',
+  ];
 }
 
 /** Scores of one family as stored in the report. */
@@ -89,6 +132,7 @@ export function reportMarkdown(rep: R1ZeroReport): string {
     '',
     `![completion length](r1-zero-${rep.preset}-length.svg)`,
     '',
+    ...behaviourMarkdown(rep),
   ];
   return lines.join('\n');
 }
@@ -112,6 +156,20 @@ export async function writeReport(rep: R1ZeroReport, dir: string): Promise<strin
     title: 'completion length per GRPO step (mean over the step\'s rollouts)', xTitle: 'step', yTitle: 'tokens', smooth,
     series: [{ name: 'mean length', x: c.step, y: c.mean_length }],
   }));
+  const b = rep.behaviour;
+  if (b && b.step.length > 0) {
+    const bs = Math.max(1, Math.round(b.step.length / 15));
+    writeFileAtomic(`${stem}-behaviour.svg`, await lineChartSvg({
+      title: 'thinking per logged completion, by GRPO step', xTitle: 'step', yTitle: 'per completion', smooth: bs,
+      series: [
+        { name: 'column steps', x: b.step, y: b.column_steps },
+        { name: 'tries', x: b.step, y: b.tries },
+        { name: 'rejects a candidate (share)', x: b.step, y: b.dead_end_rate },
+        { name: 're-check word (share)', x: b.step, y: b.recheck_rate },
+        { name: 'correct (share)', x: b.step, y: b.accuracy },
+      ],
+    }));
+  }
   writeFileAtomic(`${stem}.md`, reportMarkdown(rep));
   return `${stem}.md`;
 }

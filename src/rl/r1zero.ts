@@ -20,6 +20,7 @@ import { writeFileAtomic } from '../io/index.js';
 import { familyScores, readReport, writeReport } from './r1zero-report.js';
 import type { R1ZeroReport } from './r1zero-report.js';
 import { finished } from '../train/interrupted.js';
+import { behaviourCurves } from './behaviour.js';
 
 /** Options of the experiment. */
 export interface R1ZeroOptions {
@@ -72,11 +73,13 @@ async function evalBaseCached(dir: string, r: GrpoRecipe, cacheDir: string): Pro
 
 /** Runs the whole experiment and writes the report. */
 export async function runR1Zero(o: R1ZeroOptions): Promise<void> {
-  const base = o.base ?? path.join('runs', `pretrain-${o.preset}`, 'final');
+  // The base: --base, else the recipe's init (runs/pretrain-<p>/final is pretrained from recipes/pretrain-<p>.json if missing).
+  const base = o.base ?? loadGrpoRecipe(o.preset).init;
   if (!fs.existsSync(path.join(base, 'config.json'))) {
-    console.error(`r1-zero: no base model at ${base}; pretraining it first (recipes/pretrain-${o.preset}.json)`);
-    const pr = builtinRecipe('pretrain', o.preset);
-    finished(await train({ recipe: pr, out: path.dirname(base), resume: true }), 'r1-zero: pretraining the base');
+    const p = /(?:^|[\\/])runs[\\/]pretrain-([\w-]+)[\\/]final$/.exec(base)?.[1];
+    if (!p || o.base) throw new Error(`no base model at ${base} (no config.json); pass --base with a model directory`);
+    console.error(`r1-zero: no base model at ${base}; pretraining it first (recipes/pretrain-${p}.json)`);
+    finished(await train({ recipe: builtinRecipe('pretrain', p), out: path.dirname(base), resume: true }), 'r1-zero: pretraining the base');
   }
   const r = parseGrpoRecipe({ ...loadGrpoRecipe(o.preset), init: base, maxMinutes: o.minutes });
   const out = o.out ?? path.join('runs', `r1-zero-${o.preset}`);
@@ -101,6 +104,7 @@ export async function runR1Zero(o: R1ZeroOptions): Promise<void> {
       step: m.map((x) => x.step), reward: m.map((x) => x.reward as number), accuracy: m.map((x) => x['rewards/accuracy/mean'] as number),
       format: m.map((x) => x['rewards/format/mean'] as number), mean_length: m.map((x) => x['completions/mean_length'] as number),
     },
+    ...(fs.existsSync(path.join(out, 'completions.jsonl')) ? { behaviour: behaviourCurves(path.join(out, 'completions.jsonl')) } : {}),
   };
   console.log(`report: ${await writeReport(rep, o.reportDir)}`);
 }

@@ -6,12 +6,12 @@ import { writeFileAtomic } from '../io/index.js';
 /** A metrics record (must carry `step`). */
 export type MetricsRecord = { step: number } & Record<string, unknown>;
 
-/** Appends metrics lines to a run's metrics.jsonl. */
+/** Appends records to a run's metrics.jsonl (or another per-step JSONL file of the run). */
 export class MetricsWriter {
   readonly file: string;
-  constructor(runDir: string) {
+  constructor(runDir: string, name = 'metrics.jsonl') {
     fs.mkdirSync(runDir, { recursive: true });
-    this.file = path.join(runDir, 'metrics.jsonl');
+    this.file = path.join(runDir, name);
   }
 
   /** Appends one record (flushed immediately, so a crash loses at most the line being written). */

@@ -103,7 +103,7 @@ export function register(program: Command): void {
     .command('r1-zero')
     .description('the R1-Zero experiment: base model → GRPO with accuracy + format rewards only → before/after evaluation and report')
     .option('--preset <name>', 'experiment preset (recipes/grpo-<preset>.json; base from recipes/pretrain-<preset>.json)', 'mini')
-    .option('--base <dir>', 'base model directory (default runs/pretrain-<preset>/final, trained first if missing)')
+    .option('--base <dir>', 'base model directory (default: the recipe\'s init, e.g. runs/pretrain-mini/final, pretrained first if missing)')
     .option('--out <dir>', 'RL run directory (default runs/r1-zero-<preset>)')
     .option('--minutes <m>', 'RL time budget in minutes', num('minutes'), 60)
     .option('--report <dir>', 'where to write the report', 'docs/results')
