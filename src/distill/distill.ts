@@ -100,7 +100,7 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
   const problems = trainProblems(r.prompts.families, r.prompts.difficulties, r.prompts.n, r.seed, 'distill');
   const tdir = path.join(out, 'teacher');
   const dataFile = path.join(tdir, 'data.jsonl');
-  const teacherStage = await runStage(tdir, `distill ${r.mode}: teacher data`, async () => {
+  const teacherStage = await runStage(tdir, `${r.mode}: teacher data`, async () => {
     if (r.mode === 'gkd') {
       const rows = distillRows('gkd', [], problems);
       writeFileAtomic(dataFile, rows.map((x) => JSON.stringify(x)).join('\n') + '\n');
@@ -127,7 +127,7 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
       prompts: problems.length, sampled: res.sampled.length, kept: res.kept.length, filter: res.stats, rows: rows.length,
       teacher_generated_tokens: res.generatedTokens, teacher_prompt_tokens: res.promptTokens, seconds, examples: res.kept.slice(0, 2).map((t) => t.completion),
     };
-  }, say, [r.teacher, r.prompts, r.teacherSampling, r.mode, r.seed]);
+  }, say, [r.teacher, r.prompts, r.teacherSampling, r.mode, r.seed], 'distill');
 
   const recipe = studentRecipe(r, dataFile);
   let objective: TrainObjective | undefined;
