@@ -160,7 +160,7 @@ test('logit-kd end to end with the teacher\'s top-k stored on disk; the loss is 
   for (const x of m as unknown as { loss: number; ce: number; kd_loss: number; teacher_tokens: number }[]) {
     assert.ok(Number.isFinite(x.loss) && x.loss > 0 && x.loss !== x.ce, `kd loss ${x.loss}, ce ${x.ce}`);
     assert.equal(x.kd_loss, x.loss);
-    assert.equal(x.teacher_tokens, 4 * 128);
+    assert.equal(x.teacher_tokens, 0, 'the teacher ran once, for the store, not during training');
   }
   await checkStudent(res.finalDir);
 });

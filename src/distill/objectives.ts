@@ -24,7 +24,7 @@ import type { Divergence, TeacherLogits } from './kd-loss.js';
 import type { TopkStore } from './topk-store.js';
 
 /** Loss, student CE and counts of one micro-batch, given the teacher's logits at its inputs. */
-function distillStep(model: CausalLM, ids: Tensor, weights: Tensor, teacherOf: (inputs: Tensor) => TeacherLogits, divergence: Divergence, temperature: number) {
+function distillStep(model: CausalLM, ids: Tensor, weights: Tensor, teacherOf: (inputs: Tensor) => TeacherLogits, divergence: Divergence, temperature: number, teacherRuns = true) {
   const [B, T1] = ids.shape as [number, number];
   const T = T1 - 1;
   const inputs = contiguous(slice(ids, 1, 0, T)); // [B, T]
@@ -36,7 +36,8 @@ function distillStep(model: CausalLM, ids: Tensor, weights: Tensor, teacherOf: (
   const ce = noGrad(() => crossEntropy(logits, targets, { weights }).item());
   let tokens = 0;
   for (let i = 0; i < w.length; i++) tokens += w[i]! > 0 ? 1 : 0;
-  return { loss, ce, tokens, extra: { kd_loss: loss.item(), teacher_tokens: B * T } };
+  // teacher_tokens: positions the teacher's forward processed in this step (0 when read from the store)
+  return { loss, ce, tokens, extra: { kd_loss: loss.item(), teacher_tokens: teacherRuns ? B * T : 0 } };
 }
 
 /** One teacher forward over the micro-batch: inputs [B, T] → full logits [B·T, V] (copied out of the scope). */
@@ -54,7 +55,7 @@ export function logitKdObjective(teacher: CausalLM, o: { temperature: number; to
       const z = teacherForward(teacher, inputs);
       if (o.topK > 0) return { kind: 'topk', k: o.topK, ...topkLogits(z, inputs.numel, V, o.topK) };
       return { kind: 'full', logits: z };
-    }, { kind: 'forward_kl' }, o.temperature),
+    }, { kind: 'forward_kl' }, o.temperature, o.store === null),
   };
 }
 
