@@ -20,7 +20,7 @@ export class SftDataset {
   private order: number[] = [];
   private epoch = -1;
 
-  constructor(readonly rows: { ids: Int32Array; weights: Float32Array }[], readonly seqLen: number, readonly seed: number, private readonly pad: number) {
+  constructor(readonly rows: { ids: Int32Array; weights: Float32Array }[], readonly seqLen: number, readonly seed: number, readonly pad: number) {
     if (rows.length === 0) throw new Error('SFT data is empty');
   }
 
@@ -58,11 +58,9 @@ export class SftDataset {
     return new SftDataset(rows, seqLen, seed, tok.padId);
   }
 
-  /** Examples [g0, g0 + n) of the run (seeded order, reshuffled each epoch). */
-  batch(g0: number, n: number): { ids: Tensor; weights: Tensor } {
-    const T1 = this.seqLen + 1;
-    const ids = new Int32Array(n * T1).fill(this.pad);
-    const w = new Float32Array(n * this.seqLen);
+  /** Indices (into `rows`) of examples [g0, g0 + n) of the run: a seeded order, reshuffled each epoch. */
+  rowIndices(g0: number, n: number): number[] {
+    const out: number[] = [];
     for (let j = 0; j < n; j++) {
       const g = g0 + j;
       const e = Math.floor(g / this.rows.length);
@@ -70,11 +68,28 @@ export class SftDataset {
         this.order = new Rng((this.seed * 31 + e * 7 + 3) >>> 0).shuffle(this.rows.map((_, i) => i));
         this.epoch = e;
       }
-      const row = this.rows[this.order[g % this.rows.length]];
-      ids.set(row.ids, j * T1);
-      w.set(row.weights, j * this.seqLen);
+      out.push(this.order[g % this.rows.length]);
     }
-    return { ids: Tensor.ints(ids, [n, T1]), weights: Tensor.from(w, [n, this.seqLen]) };
+    return out;
+  }
+
+  /** Examples [g0, g0 + n) as flat arrays: ids [n, T+1] (padded), weights [n, T], and their row indices. */
+  batchArrays(g0: number, n: number): { ids: Int32Array; weights: Float32Array; rows: number[] } {
+    const T1 = this.seqLen + 1;
+    const ids = new Int32Array(n * T1).fill(this.pad);
+    const w = new Float32Array(n * this.seqLen);
+    const rows = this.rowIndices(g0, n);
+    rows.forEach((r, j) => {
+      ids.set(this.rows[r].ids, j * T1);
+      w.set(this.rows[r].weights, j * this.seqLen);
+    });
+    return { ids, weights: w, rows };
+  }
+
+  /** Examples [g0, g0 + n) of the run (seeded order, reshuffled each epoch). */
+  batch(g0: number, n: number): { ids: Tensor; weights: Tensor } {
+    const b = this.batchArrays(g0, n);
+    return { ids: Tensor.ints(b.ids, [n, this.seqLen + 1]), weights: Tensor.from(b.weights, [n, this.seqLen]) };
   }
 }
 

@@ -59,6 +59,30 @@ export interface TrainOptions {
   dp?: DataParallelConfig;
   /** Called once per step when the gradients are final (summed over ranks), before clipping. */
   onGradients?: (step: number, params: [string, Tensor][]) => void;
+  /** Replaces the model's own loss (and optionally the batches) of an SFT run: distillation (src/distill). */
+  objective?: TrainObjective;
+}
+
+/** A micro-batch as flat arrays: ids [n, T+1], target weights [n, T], and the dataset rows it came from. */
+export interface ObjectiveBatch {
+  ids: Int32Array;
+  weights: Float32Array;
+  rows: number[];
+}
+
+/**
+ * A training objective other than the model's own loss, for SFT-kind runs (single process): e.g. KL
+ * to a teacher's next-token distribution (src/distill/objectives.ts). Everything else — data order,
+ * optimizer, schedule, clipping, checkpoints, resume, metrics, the final model — stays the trainer's.
+ */
+export interface TrainObjective {
+  /**
+   * This micro-batch's rows, given the dataset's rows [g0, g0 + n) (on-policy methods replace the
+   * responses with the student's own samples). Runs outside the autograd scope. Default: the dataset's.
+   */
+  batch?(base: ObjectiveBatch, model: CausalLM, step: number): Promise<ObjectiveBatch>;
+  /** The micro-batch's loss: ids [n, T+1] (inputs ids[:, :T], targets ids[:, 1:]), weights [n, T]. */
+  loss(model: CausalLM, ids: Tensor, weights: Tensor, batch: ObjectiveBatch): { loss: Tensor; ce: number; tokens: number; extra?: Record<string, number> };
 }
 
 /** How a run is spread over data-parallel ranks (see src/parallel/data-parallel.ts). */
@@ -307,6 +331,8 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
     return root ? saveTrainerCheckpoint(out, full.model!, { stateDict: () => full.state }, { step, seed: r.seed, recipe: r }, tokFiles) : '';
   };
   const rows = dp ? dp.shard(B) : { start: 0, count: B }; // this rank's rows of every global batch
+  const objective = opts.objective ?? null;
+  if (objective && (dp || !(data instanceof SftDataset))) throw new Error('a training objective (distillation) needs a single-process SFT-kind run');
   let step = start;
   try {
     for (; step < r.train.steps; step++) {
@@ -320,9 +346,24 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
       opt.lr = lr;
       opt.zeroGrad();
       let loss = 0, ce = 0, mtp = 0, bal = 0, tokens = 0;
+      const extra: Record<string, number> = {};
       let reduced: ReduceStats | null = null;
       for (let a = 0; a < A; a++) {
         const g = (step * A + a) * B + rows.start;
+        if (objective) {
+          const base = (data as SftDataset).batchArrays(g, rows.count);
+          const ob = objective.batch ? await objective.batch(base, model, step) : base;
+          model.train();
+          tidy(() => {
+            const res = objective.loss(model, Tensor.ints(ob.ids, [rows.count, T + 1]), Tensor.from(ob.weights, [rows.count, T]), ob);
+            res.loss.mul(1 / A).backward();
+            loss += res.loss.item() / A;
+            ce += res.ce / A;
+            tokens += res.tokens;
+            for (const [k, v] of Object.entries(res.extra ?? {})) extra[k] = (extra[k] ?? 0) + v / A;
+          });
+          continue;
+        }
         tidy(() => {
           const batch = data instanceof PackedDataset
             ? { ids: Tensor.ints(data.batch(g, rows.count), [rows.count, T + 1]), weights: undefined }
@@ -372,7 +413,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
       model.updateRoutingBias(loads, r.train.biasUpdateSpeed);
       const dt = (performance.now() - t0) / 1000;
       const m: StepMetrics = {
-        step: step + 1, loss, ce, mtp_loss: mtp, balance_loss: bal, lr, grad_norm: gradNorm, tokens,
+        step: step + 1, loss, ce, mtp_loss: mtp, balance_loss: bal, lr, grad_norm: gradNorm, tokens, ...extra,
         tokens_per_s: tokens / dt, step_time_s: dt,
         expert_load: loads.map(({ layer, load }) => ({ layer, counts: load.counts, max_over_mean: load.maxOverMean })),
         ...(reduced ? { dp: { ranks: dp!.size, buckets: reduced.buckets, posted_during_backward: reduced.postedDuringBackward, bytes: reduced.bytes, wait_s: reduced.waitS } } : {}),

@@ -63,22 +63,22 @@ const STAGE_FILE = 'STAGE.json';
  * Runs a stage unless its marker exists; the marker (with wall time and what `fn` returned) is written
  * last, so a stage that failed or was killed runs again (resuming from its own checkpoints).
  */
-export async function runStage(dir: string, name: string, fn: () => Promise<Record<string, unknown>>, say: (m: string) => void, settings: unknown = null): Promise<StageRecord> {
+export async function runStage(dir: string, name: string, fn: () => Promise<Record<string, unknown>>, say: (m: string) => void, settings: unknown = null, tag = 'r1'): Promise<StageRecord> {
   const marker = path.join(dir, STAGE_FILE);
   const key = JSON.stringify(settings);
   if (fs.existsSync(marker)) {
     const rec = JSON.parse(fs.readFileSync(marker, 'utf8')) as StageRecord;
-    say(`r1: ${name}: complete in ${dir} (${rec.seconds.toFixed(0)} s when it ran); skipping`);
-    if (rec.settings !== undefined && rec.settings !== key) say(`r1: ${name}: note: the recipe's settings for this stage changed since it ran; delete ${dir} (and the stages after it) to redo it`);
+    say(`${tag}: ${name}: complete in ${dir} (${rec.seconds.toFixed(0)} s when it ran); skipping`);
+    if (rec.settings !== undefined && rec.settings !== key) say(`${tag}: ${name}: note: the recipe's settings for this stage changed since it ran; delete ${dir} (and the stages after it) to redo it`);
     return { ...rec, skipped: true };
   }
-  say(`r1: ${name}: starting (${dir})`);
+  say(`${tag}: ${name}: starting (${dir})`);
   fs.mkdirSync(dir, { recursive: true });
   const t0 = performance.now();
   const info = await fn();
   const rec: StageRecord = { stage: name, dir, seconds: (performance.now() - t0) / 1000, settings: key, info };
   writeFileAtomic(marker, JSON.stringify(rec, null, 2) + '\n');
-  say(`r1: ${name}: done in ${rec.seconds.toFixed(1)} s`);
+  say(`${tag}: ${name}: done in ${rec.seconds.toFixed(1)} s`);
   return rec;
 }
 
