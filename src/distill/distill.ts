@@ -17,6 +17,7 @@ import { writeFileAtomic } from '../io/index.js';
 import { builtinRecipe, parseRunRecipe } from '../train/recipe.js';
 import type { Recipe } from '../train/recipe.js';
 import { train } from '../train/trainer.js';
+import { finished } from '../train/interrupted.js';
 import type { TrainObjective, TrainResult } from '../train/trainer.js';
 import { SftDataset } from '../train/sft-data.js';
 import { runStage } from '../rl/r1/pipeline.js';
@@ -82,7 +83,7 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
     const base = builtinRecipe('pretrain', r.student.pretrain);
     if (path.basename(r.student.init) !== 'final') throw new DistillError(`student.pretrain builds <run>/final; student.init ${r.student.init} should end in /final`);
     say(`distill: no student base at ${r.student.init}; pretraining it (recipes/pretrain-${r.student.pretrain}.json)`);
-    await train({ recipe: base, out: path.dirname(r.student.init), resume: true, quiet: o.quiet });
+    finished(await train({ recipe: base, out: path.dirname(r.student.init), resume: true, quiet: o.quiet }), 'distill: pretraining the student base');
   }
   const { teacherTok } = checkDistill(r);
   fs.mkdirSync(out, { recursive: true });

@@ -68,6 +68,7 @@ export function register(program: Command): void {
       }
       if (res.interrupted) {
         console.log(`interrupted at step ${res.lastStep}; checkpoint ${res.finalDir}; continue with --resume`);
+        process.exitCode = 130;
         return;
       }
       const last = res.history.at(-1);
