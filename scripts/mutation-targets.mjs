@@ -60,9 +60,14 @@ export const TARGETS = [
   { file: 'src/rl/r1/format.ts', tests: ['rl-r1-mutants'] },
   { file: 'src/rl/r1/readability.ts', tests: ['rl-r1-mutants'] },
   { file: 'src/rl/r1/rewards.ts', tests: ['rl-r1-mutants'] },
-  { file: 'src/rl/r1/rejection.ts' },
-  { file: 'src/rl/r1/reward-model.ts' },
-  { file: 'src/rl/r1/data.ts' },
+  // Rejection sampling's filters and the SFT rows: their unit suites (rl-r1-rejection-mutants,
+  // rl-r1-data-mutants) and the R1 rules' suite. collect() samples with a model and is reached only
+  // by the r1-pipeline suite's stages (minutes): its mutants show up as survivors.
+  { file: 'src/rl/r1/rejection.ts', tests: ['rl-r1-mutants'] },
+  // The reward model: its features, Bradley–Terry loss and training (r1-pipeline: the loss and
+  // gradient against a hand computation, held-out ranking; its pipeline-stage tests are fast on this path).
+  { file: 'src/rl/r1/reward-model.ts', tests: ['rl-r1-mutants', 'r1-pipeline'] },
+  { file: 'src/rl/r1/data.ts', tests: ['rl-r1-mutants'] },
   { file: 'src/model/moe.ts' },
   {
     // Only the attention and RoPE kernels of the pure-TS backend; its tests run on that backend.
