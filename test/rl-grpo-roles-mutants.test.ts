@@ -4,7 +4,7 @@
 // group keys.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stepRecord } from '../src/rl/step-metrics.js';
+import { noSignalNote, stepRecord } from '../src/rl/step-metrics.js';
 import type { UpdateStats } from '../src/rl/learner.js';
 import { score, softOverlongPenalty, rewardSpec, ruleScorer } from '../src/rl/reward.js';
 import type { ScoredGroup, Scorer } from '../src/rl/reward.js';
@@ -136,4 +136,12 @@ test('PromptSampler: groups keyed by (step, attempt, index), prompts encoded, pr
   const c: PromptSampler = new PromptSampler(r, enc, (rng, n): Problem[] => { rngs.push(rng); return Array.from({ length: n }, () => problem); });
   assert.deepEqual(c.next(1, 0, 2).map((g) => [g.problem, g.index]), [[problem, 0], [problem, 1]]);
   assert.equal(rngs[0], c.rng);
+});
+
+test('noSignalNote: no groups, or groups without completions, read "no signal" without a reward value', () => {
+  assert.equal(noSignalNote([]), 'no signal: all 0 groups had equal rewards');
+  assert.equal(noSignalNote([[]]), 'no signal: the only group had equal rewards');
+  assert.equal(noSignalNote([[0.5, 0.5], [0.5, 0.5]]), 'no signal: all 2 groups had equal rewards (every reward 0.5)');
+  assert.equal(noSignalNote([[0.5, 0.5], [1, 1]]), 'no signal: all 2 groups had equal rewards');
+  assert.equal(noSignalNote([[0.5, 0.5], [1, 0]]), undefined);
 });
