@@ -39,8 +39,8 @@ export const TARGETS = [
   { file: 'src/rl/loss.ts' },
   // GRPO, split by role (rollout-source.ts, rollout.ts, reward.ts, learner.ts, policy-gradient.ts)
   // with its driver (grpo.ts). Each runs against the hand-computation suites (grpo-oracle: one learner
-  // step in float64; rl-grpo-roles-mutants: the roles' pieces) and the grpo suite, whose runs of
-  // grpo() on a nano model are the only in-process callers of the driver. Left out: grpo-reference
+  // step in float64; rl-grpo-roles-mutants: the roles' pieces; rl-<role>-mutants, picked up by name)
+  // and the grpo suite; the driver also against rl-grpo-mutants (grpo() on a nano model, path by path). Left out: grpo-reference
   // (it runs grpo() in a child process, whose coverage the runner does not see), rollouts-* (Redis
   // and worker processes) and r1-pipeline (minutes of training).
   { file: 'src/rl/grpo.ts', tests: ['grpo'] },
