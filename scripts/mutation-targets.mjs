@@ -48,7 +48,7 @@ export const TARGETS = [
   { file: 'src/rl/learner.ts', tests: ['grpo-oracle', 'rl-grpo-roles-mutants', 'grpo'] },
   { file: 'src/rl/reward.ts', tests: ['rl-grpo-roles-mutants', 'grpo'] },
   { file: 'src/rl/rollout.ts', tests: ['rl-grpo-roles-mutants', 'grpo'] },
-  { file: 'src/rl/rollout-source.ts', tests: ['rl-grpo-roles-mutants', 'grpo'] },
+  { file: 'src/rl/rollout-source.ts', tests: ['rl-grpo-roles-mutants', 'rl-rollout-mutants', 'grpo'] },
   { file: 'src/rl/prompts.ts', tests: ['rl-grpo-roles-mutants', 'grpo'] },
   { file: 'src/rl/step-metrics.ts', tests: ['rl-grpo-roles-mutants', 'grpo'] },
   { file: 'src/rl/rewards.ts' },

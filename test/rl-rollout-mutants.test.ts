@@ -10,6 +10,10 @@ import { Generator } from '../src/infer/generator.js';
 import { completionSeed, rollout } from '../src/rl/rollout.js';
 import type { PromptGroup, SamplingSettings } from '../src/rl/rollout.js';
 import { hashSeed, sampleProblem } from '../src/tasks/index.js';
+import { InProcessRollouts } from '../src/rl/rollout-source.js';
+import { PromptSampler } from '../src/rl/prompts.js';
+import { parseGrpoRecipe } from '../src/rl/config.js';
+import type { Scorer } from '../src/rl/reward.js';
 
 test('rollout: each completion is its own seeded request (same tokens and finish as alone, log-probs to rounding), groups in order, G per group', async () => {
   const model = new DeepseekV3({ ...getPreset('nano'), vocabSize: 24, numNextnPredictLayers: 0 }, 3);
@@ -46,4 +50,21 @@ test('rollout: each completion is its own seeded request (same tokens and finish
   assert.notDeepEqual(other.map((g) => g.completions.map((c) => c.tokens)), out.map((g) => g.completions.map((c) => c.tokens)));
   const hot = await rollout(gen, { version: 4, groups }, { ...s, temperature: 1.5, topP: 1 });
   assert.notDeepEqual(hot.map((g) => g.completions.map((c) => c.logprobs)), out.map((g) => g.completions.map((c) => c.logprobs)));
+});
+
+test('InProcessRollouts: prompts → rollout on the learner\'s generator → scores; generatedTokens counts the completions\' tokens', async () => {
+  const model = new DeepseekV3({ ...getPreset('nano'), vocabSize: 24, numNextnPredictLayers: 0 }, 3);
+  const gen = new Generator(model, { maxBatch: 16, maxLen: 64 });
+  const r = parseGrpoRecipe({ name: 'x', seed: 2, init: '/nonexistent', tasks: { families: ['add'], difficulties: [1] }, steps: 1 });
+  const prompts = new PromptSampler(r, () => [1, 2, 3]);
+  const s: SamplingSettings = { seed: 2, numGenerations: 2, maxCompletionLength: 5, temperature: 1, topP: 1, stopTokenIds: [0] };
+  const scorer: Scorer = { fns: [{ name: 'len', weight: 1, fn: (i) => i.length }], spec: { rewards: r.rewards, overlong: 'none', overlongCache: 0, maxCompletionLength: 5 }, decode: (ids) => ids.join(' '), eosId: 0 };
+  const src = new InProcessRollouts(gen, prompts, s, scorer);
+  assert.equal(src.generatedTokens(), 0);
+  const groups = await src.groups(3, 1, 2);
+  assert.deepEqual(groups.map((g) => [g.step, g.attempt, g.index, g.version, g.completions.length]), [[3, 1, 0, 3, 2], [3, 1, 1, 3, 2]]);
+  const n = groups.flatMap((g) => g.completions.map((c) => c.tokens.length)).reduce((a, b) => a + b, 0);
+  assert.deepEqual(groups.map((g) => g.rewards), groups.map((g) => g.completions.map((c) => c.tokens.length)));
+  assert.equal(src.generatedTokens(), n);
+  await src.close();
 });
