@@ -4,7 +4,7 @@
 // log-probs, and the group-relative advantages of several groups by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { noGrad } from '../src/tensor/index.js';
+import { Tensor, noGrad } from '../src/tensor/index.js';
 import { getPreset } from '../src/model/presets.js';
 import { DeepseekV3 } from '../src/model/model.js';
 import { Learner, advantages, copyWeights } from '../src/rl/learner.js';
@@ -109,6 +109,36 @@ test('reference log-probs micro-batch by micro-batch: the KL is the same for any
   const whole = kl(8);
   assert.ok(whole > 1e-3, `the reference differs from the policy: kl ${whole}`);
   for (const mb of [1, 3]) assert.ok(Math.abs(kl(mb) - whole) < 1e-5 * whole, `micro-batch ${mb}: ${kl(mb)} vs ${whole}`);
+});
+
+test('the KL the learner reports is the k3 estimator against the reference model\'s log-probs, by hand (each sequence forwarded alone)', () => {
+  const g = [group([1, 0]), group([0, 3])];
+  const pol = model(1), ref = model(2);
+  // by hand, before the update: log-softmax of each model's logits at the completion positions
+  const lp = (m: DeepseekV3, seq: number[], P: number) => noGrad(() => {
+    const logits = m.forward(Tensor.ints(seq.slice(0, -1), [1, seq.length - 1])).logits.f32();
+    const V = cfg.vocabSize;
+    return seq.slice(P).map((tok, j) => {
+      const row = Array.from(logits.subarray((P - 1 + j) * V, (P + j) * V));
+      const mx = Math.max(...row);
+      return row[tok]! - mx - Math.log(row.reduce((a, x) => a + Math.exp(x - mx), 0));
+    });
+  });
+  let sum = 0, n = 0;
+  for (const gr of g) for (const c of gr.completions) {
+    const seq = [...gr.prompt, ...c.tokens];
+    const a = lp(pol, seq, gr.prompt.length), b = lp(ref, seq, gr.prompt.length);
+    a.forEach((x, j) => { const d = b[j]! - x; sum += Math.exp(d) - d - 1; n++; });
+  }
+  for (const microBatch of [1, 3, 8]) {
+    const kl = new Learner(model(1), model(2), recipe({ beta: 0.1, microBatch }), 0).update(0, g, advantages(g, recipe())).kl;
+    assert.ok(Math.abs(kl - sum / n) < 1e-5 * (sum / n) + 1e-7, `micro-batch ${microBatch}: kl ${kl} vs ${sum / n} by hand`);
+  }
+});
+
+test('without a reference model the reset is a no-op (and does not fail)', () => {
+  const l = new Learner(model(1), null, recipe({ refResetEvery: 2 }), 0);
+  for (const step of [0, 1, 2, 4]) l.beginStep(step);
 });
 
 test('copyWeights copies every weight and buffer', () => {
