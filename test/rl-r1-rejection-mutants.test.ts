@@ -5,7 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getTask } from '../src/tasks/index.js';
-import { cleanR1Zero, filterTraces } from '../src/rl/r1/rejection.js';
+import { cleanR1Zero, collect, filterTraces } from '../src/rl/r1/rejection.js';
+import { hashSeed } from '../src/tasks/index.js';
+import { noGrad } from '../src/tensor/index.js';
+import { Tokenizer, R1ZERO_PREAMBLE } from '../src/tokenizer/index.js';
+import { getPreset } from '../src/model/presets.js';
+import { DeepseekV3 } from '../src/model/model.js';
+import { Generator } from '../src/infer/generator.js';
+import { completionStops } from '../src/infer/evaluate.js';
 import type { Trace } from '../src/rl/r1/rejection.js';
 import { readability } from '../src/rl/r1/readability.js';
 
@@ -69,4 +76,50 @@ test('cleanR1Zero: a verified R1-Zero completion becomes reasoning (lines trimme
   assert.equal(cleanR1Zero(trace('<think> s </think> <answer> 151 </answer>')), null, 'wrong answer');
   assert.equal(cleanR1Zero(trace('<think> s </think> 150')), null, 'no answer tags');
   assert.equal(cleanR1Zero(trace('150')), null);
+});
+
+test('filterTraces: duplicates are the same text up to runs of whitespace and surrounding blanks, not up to its words', () => {
+  const t = (c: string) => trace(c);
+  const other = `${steps}\n</think>\n\nThe answer is 150`; // another text (no period), also kept
+  const d = filterTraces([t(good), t(`  ${good}\n`), t(other), t(good.replace('column by column', 'column  by   column'))], LIMITS);
+  assert.deepEqual([d.stats.kept, d.stats.duplicate], [2, 2]);
+  // whitespace between words matters: "92 + 58" and "92+58" are different texts
+  const tight = `${steps.replace('92 + 58 = 150', '92+58 = 150')}\n</think>\n\nThe answer is 150.`;
+  assert.notEqual(tight, good);
+  assert.equal(filterTraces([t(good), t(tight)], { ...LIMITS, minReadability: 0 }).stats.kept, 2);
+});
+
+test('collect: samples per prompt under the chat template, each request alone with its seed; EOS dropped from the text of a stopped completion', async () => {
+  const texts = [R1ZERO_PREAMBLE, 'User: Compute 3 + 4. Assistant: <think> 3 + 4 = 7 </think> <answer> 7 </answer>', p.prompt];
+  const tok = Tokenizer.train(texts, { vocabSize: 300 });
+  const model = new DeepseekV3({ ...getPreset('nano'), vocabSize: tok.vocabSize, maxPositionEmbeddings: 256, numNextnPredictLayers: 0 }, 4);
+  // EOS with probability ≈ 0.2 per token (as in the grpo suite): a constant direction read by the EOS row of the head
+  noGrad(() => {
+    const D = model.cfg.hiddenSize, emb = model.model.embedTokens.weight.f32(), head = model.headWeight().f32();
+    for (let v = 0; v < tok.vocabSize; v++) emb[v * D] = 1;
+    head[tok.eosId * D] = 0.6;
+  });
+  const gen = new Generator(model, { maxBatch: 8, maxLen: 256 });
+  const q = getTask('add').generate(2, 1);
+  const prompts = [{ problem: p, messages: [{ role: 'user' as const, content: p.prompt }] }, { problem: q, messages: [{ role: 'user' as const, content: q.prompt }] }];
+  const o = { samples: 3, temperature: 0.9, topP: 0.95, maxNewTokens: 8, template: 'r1zero', seed: 5, source: 'r1zero' as const };
+  const traces = await collect(gen, tok, prompts, o);
+  assert.equal(traces.length, 6);
+  const stops = completionStops(tok);
+  let stopped = 0;
+  for (const [k, tr] of traces.entries()) {
+    const i = Math.floor(k / 3), j = k % 3;
+    assert.equal(tr.problem, prompts[i]!.problem);
+    assert.equal(tr.messages, prompts[i]!.messages);
+    assert.equal(tr.source, 'r1zero');
+    const ids = tok.encode(tok.applyChatTemplate(prompts[i]!.messages, { template: 'r1zero', addGenerationPrompt: true }), { allowSpecial: true });
+    const alone = await gen.generate({ prompt: ids, maxNewTokens: 8, sampling: { temperature: 0.9, topP: 0.95 }, seed: hashSeed('collect', 5, i, j), stopTokenIds: stops });
+    assert.equal(tr.tokens, alone.tokens.length, `trace ${k}`);
+    assert.equal(tr.truncated, alone.finishReason === 'length');
+    const kept = alone.finishReason === 'stop' && alone.tokens.at(-1) === tok.eosId ? alone.tokens.slice(0, -1) : alone.tokens;
+    assert.equal(tr.completion, tok.decode(kept));
+    if (alone.finishReason === 'stop') stopped++;
+  }
+  assert.ok(stopped > 0, 'some completions stop (on EOS or </answer>)');
+  assert.notEqual(traces[0]!.completion, traces[1]!.completion, 'each sample has its own seed');
 });
