@@ -88,3 +88,23 @@ test('multiTurnRows: follow-up, greeting then problem, thanks, out of scope, in 
   }
   assert.deepEqual(multiTurnRows(8, ['add', 'sub'], [1], 5), rows);
 });
+
+test('multiTurnRows: every follow-up lead is used, the problem text always follows it (no "{q}" left), lower-cased only after a problem', () => {
+  const rows = multiTurnRows(200, ['add', 'sub'], [1], 11);
+  const LEADS = ['And ', 'Now ', 'What about this one: ', 'Next: ', 'ok, '];
+  const leadOf = (s: string) => LEADS.find((l) => s.startsWith(l)) ?? '';
+  const used = new Set<string>();
+  let upperAfterGreeting = 0;
+  for (const r of rows) {
+    for (const m of r.messages) assert.ok(!m.content.includes('{q}'), m.content);
+    if (r.source !== 'multi:follow-up' && r.source !== 'multi:greeting-then-problem') continue;
+    const q = r.messages[2]!.content, lead = leadOf(q), rest = q.slice(lead.length);
+    assert.ok(rest.length > 5, `a problem follows the lead: "${q}"`);
+    if (r.source === 'multi:follow-up') {
+      used.add(lead);
+      assert.ok(rest[0] === rest[0]!.toLowerCase(), `lower-cased after a problem: "${q}"`);
+    } else if (/^[A-Z]/.test(rest)) upperAfterGreeting++;
+  }
+  assert.deepEqual([...used].sort(), ['', ...LEADS].sort(), 'every lead, and none');
+  assert.ok(upperAfterGreeting > 0, 'after a greeting the problem keeps its capital');
+});
