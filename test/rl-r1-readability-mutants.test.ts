@@ -49,6 +49,7 @@ test('rule 1 on its own: length, alphabet; a step is trimmed before it is compar
   assert.equal(readableStep(long.slice(0, 120)), true, 'exactly 120 characters');
   assert.equal(readableStep(long), false, '121 characters');
   assert.equal(readableStep('12 + 3 = 15 @'), false, 'a character outside the alphabet');
+  assert.equal(readableStep('@ 12 + 3 = 15'), false, 'a character outside the alphabet, at the start');
   assert.equal(readableStep(`  ${ok}  `, ok), false, 'a copy of the step before, up to surrounding spaces');
   assert.equal(readableStep(`  ${ok}`, `${ok}  `), false);
 });
