@@ -69,3 +69,22 @@ test('the largest draw below 1 takes the last kept token, even when rounding lea
   // the smallest draw takes the most likely token
   assert.equal(sampleToken(logits, { topK: 7 }, fixedDraw(0)).token, byProb[0]);
 });
+
+test('min-p above 1 empties the definition\'s kept set; the sampler still keeps the most likely token (at least one is always kept)', () => {
+  // By enumeration: {i : p_i ≥ min_p · p_max} is empty for min_p > 1, so the rule that at least one
+  // token survives (Hugging Face's min_tokens_to_keep = 1) leaves exactly the argmax. (The CLI and the
+  // API reject min_p > 1; a library caller can still pass it.)
+  const L = [0.2, 1.7, -0.4, 1.1, 0.9];
+  const mx = Math.max(...L), z = L.reduce((a, l) => a + Math.exp(l - mx), 0);
+  const p = L.map((l) => Math.exp(l - mx) / z);
+  for (const minP of [1.01, 1.5, 4]) {
+    const kept = p.flatMap((q, i) => (q >= minP * Math.max(...p) ? [i] : []));
+    assert.deepEqual(kept, [], `min_p ${minP} keeps nothing by the definition`);
+    const rng = new Rng(5);
+    for (let n = 0; n < 40; n++) {
+      const s = sampleToken(Float32Array.from(L), { minP }, rng);
+      assert.equal(s.token, 1, `min_p ${minP}: the most likely token`);
+      assert.ok(Math.abs(s.logprob - Math.log(p[1])) < 1e-6, `its log-probability ${s.logprob} vs ${Math.log(p[1])}`);
+    }
+  }
+});
