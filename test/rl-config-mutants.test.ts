@@ -18,14 +18,14 @@ test('a minimal GRPO recipe gets the documented defaults', () => {
     epsLow: 0.2, epsHigh: 0.28, numIterations: 1, lossType: 'dapo', scaleRewards: 'group', refResetEvery: 0,
     dynamicSampling: 'off', overlong: 'none', overlongCache: 32,
     rewards: { accuracy: 1, format: 0.5, length: 0, lengthTarget: 128 },
-    microBatch: 16, eval: { every: 0, n: 20, k: 4 }, checkpoint: { every: 25 }, maxMinutes: 0,
+    microBatch: 16, eval: { every: 0, n: 20, k: 4 }, checkpoint: { every: 25 }, maxMinutes: 0, logCompletions: 0,
   });
 });
 
 test('recipe values at the edges of their ranges are accepted', () => {
   const r = parseGrpoRecipe({
     ...minimal, kind: 'grpo', seed: 0, numGenerations: 2, topP: 1, warmup: 0, weightDecay: 0, beta: 0, epsLow: 0, epsHigh: 0,
-    refResetEvery: 0, overlongCache: 0, eval: { every: 0, n: 1, k: 0, difficulties: [3] }, checkpoint: { every: 0 }, maxMinutes: 0,
+    refResetEvery: 0, overlongCache: 0, eval: { every: 0, n: 1, k: 0, difficulties: [3] }, checkpoint: { every: 0 }, maxMinutes: 0, logCompletions: 0,
     lossType: 'dr_grpo', scaleRewards: 'none', dynamicSampling: 'replace', overlong: 'soft', name: 'A-z_0.9',
   });
   assert.equal(r.numGenerations, 2);
