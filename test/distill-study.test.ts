@@ -35,6 +35,7 @@ test('the built-in study recipes parse; a bad one is refused naming the field, w
   assert.throws(() => parseStudyRecipe({ ...base, grpo: { ...(base.grpo as object), template: 'default' } }), /grpo\.template: the study sets template/);
   assert.throws(() => parseStudyRecipe({ ...base, traceThenGrpo: { sftSteps: 40 } }), /traceThenGrpo\.sftSteps: must be below budget\.steps \(40\).*found 40/);
   assert.throws(() => parseStudyRecipe({ ...base, kind: 'distill' }), /kind: /);
+  assert.throws(() => parseStudyRecipe({ ...base, grpo: { ...(base.grpo as object), maxCompletionLength: 160 } }), /grpo\.maxCompletionLength: a GRPO sequence .* must fit budget\.seqLen \(160\); found 160/);
 });
 
 test('two-proportion z, verdicts and the teacher bar on hand-made numbers', () => {

@@ -51,6 +51,9 @@ export const studyRecipeSchema = z.object({
   for (const k of ['steps', 'batchSize', 'seqLen']) if (k in r.train) ctx.addIssue({ code: 'custom', path: ['train', k], message: `the budget sets ${k} for every arm (budget.${k}); remove it here` });
   for (const k of ['steps', 'promptsPerStep', 'init', 'template', 'tasks']) if (k in r.grpo) ctx.addIssue({ code: 'custom', path: ['grpo', k], message: `the study sets ${k} (from the budget / R1-Zero template / prompts); remove it here` });
   if (r.budget.batchSize % r.grpo.numGenerations !== 0) ctx.addIssue({ code: 'custom', path: ['grpo', 'numGenerations'], message: `must divide budget.batchSize (${r.budget.batchSize}) so GRPO trains the same sequences per step; found ${r.grpo.numGenerations}` });
+  const mcl = r.grpo.maxCompletionLength;
+  if (typeof mcl === 'number' && mcl >= r.budget.seqLen) ctx.addIssue({ code: 'custom', path: ['grpo', 'maxCompletionLength'], message: `a GRPO sequence (prompt + completion) must fit budget.seqLen (${r.budget.seqLen}); found ${mcl}` });
+  if (r.gkd.maxNewTokens >= r.budget.seqLen) ctx.addIssue({ code: 'custom', path: ['gkd', 'maxNewTokens'], message: `a GKD sequence (prompt + sample) must fit budget.seqLen (${r.budget.seqLen}); found ${r.gkd.maxNewTokens}` });
   if (r.traceThenGrpo.sftSteps >= r.budget.steps) ctx.addIssue({ code: 'custom', path: ['traceThenGrpo', 'sftSteps'], message: `must be below budget.steps (${r.budget.steps}) to leave GRPO steps; found ${r.traceThenGrpo.sftSteps}` });
 });
 

@@ -4,10 +4,12 @@
 //
 //   teacher-samples  the teacher's k samples per training prompt, filtered, drawn ONCE and shared by
 //                    trace-sft, answer-sft, logit-kd and trace-grpo → samples.json
-//   arms/<arm>       train (distill() or grpo()) → evaluate held out (src/rl/r1/evaluate.ts, families part)
+//   arms/<arm>       train (distill() or grpo()) → evaluate held out (src/rl/r1/evaluate.ts, families part);
+//                    GRPO on the student uses the R1-Zero template and rule rewards (as `tinyseek r1-zero`),
+//                    trace SFT → GRPO the R1 template and R1's verifier/format rewards (as R1's stage 2)
 //
-// then the report docs/results/distill-<preset>.{json,md} (src/distill/study-report.ts), rewritten after
-// the last arm (a rerun with every arm complete only re-evaluates nothing and rewrites it).
+// then the report docs/results/distill-<preset>.{json,md} (src/distill/study-report.ts), written once every
+// arm is complete (a rerun with every arm complete skips them all and rewrites it from their records).
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadModel } from '../model/checkpoint.js';
@@ -22,6 +24,7 @@ import { parseGrpoRecipe } from '../rl/config.js';
 import type { GrpoRecipe } from '../rl/config.js';
 import { grpo } from '../rl/grpo.js';
 import { runStage } from '../rl/r1/pipeline.js';
+import { r1RewardFunctions } from '../rl/r1/rewards.js';
 import type { StageRecord } from '../rl/r1/report.js';
 import { trainProblems } from '../rl/r1/data.js';
 import type { Trace } from '../rl/r1/rejection.js';
@@ -187,7 +190,11 @@ export async function runStudy(o: StudyOptions): Promise<string> {
     const sft = await distillArm('trace-sft', false, r.traceThenGrpo.sftSteps, path.join(out, 'arms', 'trace-grpo', 'sft'));
     const rlSteps = r.budget.steps - r.traceThenGrpo.sftSteps;
     const dir = path.join(out, 'arms', 'trace-grpo', 'rl');
-    const res = finished(await grpo({ recipe: armGrpoRecipe(r, 'trace-grpo', sft.model, rlSteps, 'default'), out: dir, resume: true, quiet: o.quiet }), 'distill-study: trace-grpo');
+    // The SFT model answers in R1's format (reasoning, </think>, summary), so its RL is rewarded as R1's stage 2 is
+    // (accuracy by the R1 verifier, R1 format), with the recipe's accuracy and format weights.
+    const g = armGrpoRecipe(r, 'trace-grpo', sft.model, rlSteps, 'default');
+    const rewardFns = r1RewardFunctions({ accuracy: g.rewards.accuracy, format: g.rewards.format, readability: 0, preference: 0 }, null);
+    const res = finished(await grpo({ recipe: g, out: dir, resume: true, quiet: o.quiet, rewardFns }), 'distill-study: trace-grpo');
     return { model: res.finalDir, student_steps: sft.student_steps + res.lastStep, student_tokens: sft.student_tokens + budgetTokens(res.lastStep), teacher_generated_tokens: sft.teacher_generated_tokens, teacher_forward_tokens: 0 };
   }, [r.budget, r.train, r.grpo, r.traceThenGrpo]);
   await arm('teacher', async () => ({ model: r.teacher, student_steps: 0, student_tokens: 0, teacher_generated_tokens: 0, teacher_forward_tokens: 0 }), r.teacher);
