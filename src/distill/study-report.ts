@@ -69,11 +69,18 @@ const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('e
 
 function claimLine(c: Claim, rep: StudyReport): string {
   const n = rep.problems_per_family * rep.recipe.prompts.families.length;
+  const per1k = (x: number) => (100 * 1000 * x).toPrecision(3);
   const nums = c.id === 'c'
-    ? `${c.left.toExponential(2)} vs ${c.right.toExponential(2)} points⁄100 per teacher token`
+    ? `${per1k(c.left)} vs ${per1k(c.right)} points of pass@1 gained over the base per 1,000 teacher tokens`
     : `${pct(c.left)} % vs ${pct(c.right)} % (difference ${(100 * c.difference).toFixed(1)} points)`;
+  let extra = '';
+  if (c.id === 'b') {
+    const t = (a: string) => rep.arms.find((x) => x.arm === a)?.eval.mean.mean_thinking_tokens;
+    const base = rep.arms.find((x) => x.arm === 'base')?.eval.mean.pass1;
+    extra = ` Answer-only SFT vs the base: ${pct(c.right)} % vs ${pct(base ?? NaN)} %; mean thinking length ${t('trace-sft')?.toFixed(1)} (trace) vs ${t('answer-sft')?.toFixed(1)} (answer-only) tokens.`;
+  }
   const what = c.verdict === 'holds' ? 'holds' : c.verdict === 'reversed' ? 'is contradicted (the difference goes the other way beyond noise)' : `is not decided: within noise (|z| < 2 on ${n} problems)`;
-  return `- **(${c.id}) ${c.statement}** — ${c.compared}: ${nums}, z = ${c.z.toFixed(2)}; the claim ${what}.`;
+  return `- **(${c.id}) ${c.statement}** — ${c.compared}: ${nums}, z = ${c.z.toFixed(2)}; the claim ${what}.${extra}`;
 }
 
 /** The report page, from the JSON alone. */
