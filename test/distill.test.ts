@@ -186,13 +186,14 @@ test('gkd end to end: the student samples, the teacher scores; resumed after an 
 test('every built-in distillation recipe parses and yields a valid student SFT recipe; an unknown preset lists the built-in ones', async () => {
   const { builtinDistillRecipe } = await import('../src/distill/config.js');
   const { studentRecipe } = await import('../src/distill/distill.js');
-  const names = fs.readdirSync(path.join(root, 'recipes')).filter((f) => /^distill-.*\.json$/.test(f)).map((f) => f.slice('distill-'.length, -5));
+  const names = fs.readdirSync(path.join(root, 'recipes')).filter((f) => /^distill-.*\.json$/.test(f) && !f.startsWith('distill-study-')).map((f) => f.slice('distill-'.length, -5));
   for (const mode of ['trace-sft', 'answer-sft', 'logit-kd', 'gkd']) for (const size of ['nano', 'mini']) assert.ok(names.includes(`${mode}-${size}`), `recipes/distill-${mode}-${size}.json`);
   for (const n of names) {
     const r = builtinDistillRecipe(n);
     assert.ok(n.startsWith(r.mode), `${n} runs mode ${r.mode}`);
     assert.equal(studentRecipe(r, 'data.jsonl').kind, 'sft');
   }
-  assert.throws(() => builtinDistillRecipe('nope'), /no built-in distillation recipe for preset "nope"; available: .*trace-sft-nano/);
+  assert.throws(() => builtinDistillRecipe('nope'), (e: Error) => /no built-in distillation recipe for preset "nope"; available: .*trace-sft-nano/.test(e.message) && !e.message.includes('study'));
+  assert.throws(() => builtinDistillRecipe('study-nano'), /recipes\/distill-study-nano\.json is a study recipe: run it with `tinyseek distill-study --preset nano`/);
   assert.throws(() => parseDistillRecipe({ ...recipe('logit-kd'), kd: { topK: 0, store: true } }), /kd\.store: .*set kd\.topK > 0/);
 });

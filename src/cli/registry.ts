@@ -6,6 +6,7 @@ import * as rlCmd from './commands/rl.js';
 import * as rolloutCmd from './commands/rollout.js';
 import * as r1Cmd from './commands/r1.js';
 import * as distillCmd from './commands/distill.js';
+import * as distillStudyCmd from './commands/distill-study.js';
 import * as params from './commands/params.js';
 import * as cost from './commands/cost.js';
 import * as kv from './commands/kv.js';
@@ -26,6 +27,7 @@ export function registerAll(program: Command): void {
   rolloutCmd.register(program);
   r1Cmd.register(program);
   distillCmd.register(program);
+  distillStudyCmd.register(program);
   bench.register(program);
   params.register(program);
   cost.register(program);

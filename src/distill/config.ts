@@ -99,8 +99,9 @@ export function loadDistillRecipe(file: string): DistillRecipe {
 /** The built-in recipe recipes/distill-<preset>.json. */
 export function builtinDistillRecipe(preset: string): DistillRecipe {
   const file = path.join(RECIPES_DIR, `distill-${preset}.json`);
+  if (preset.startsWith('study-')) throw new Error(`recipes/distill-${preset}.json is a study recipe: run it with \`tinyseek distill-study --preset ${preset.slice('study-'.length)}\``);
   if (!fs.existsSync(file)) {
-    const have = fs.existsSync(RECIPES_DIR) ? fs.readdirSync(RECIPES_DIR).filter((f) => f.startsWith('distill-') && f.endsWith('.json')).map((f) => f.slice('distill-'.length, -5)) : [];
+    const have = fs.existsSync(RECIPES_DIR) ? fs.readdirSync(RECIPES_DIR).filter((f) => f.startsWith('distill-') && !f.startsWith('distill-study-') && f.endsWith('.json')).map((f) => f.slice('distill-'.length, -5)) : [];
     throw new Error(`no built-in distillation recipe for preset "${preset}"; available: ${have.join(', ') || '(none)'}; or pass --recipe FILE`);
   }
   return loadDistillRecipe(file);

@@ -27,6 +27,7 @@ import type { DistillRecipe } from './config.js';
 import { parseDistillRecipe } from './config.js';
 import { checkVocabularies, DistillError } from './vocabulary.js';
 import { distillRows, sampleTeacher } from './teacher-data.js';
+import type { TeacherSamples } from './teacher-data.js';
 import { gkdObjective, logitKdObjective } from './objectives.js';
 import { teacherTopk } from './topk-store.js';
 
@@ -39,6 +40,8 @@ export interface DistillOptions {
   quiet?: boolean;
   /** Stop after this step (tests: an interruption). */
   stopAfter?: number;
+  /** The teacher's samples drawn once elsewhere (the study shares them between arms): no sampling here. */
+  sharedTeacher?: TeacherSamples;
 }
 
 /** The outcome: the trainer's, and the teacher stage's record. */
@@ -107,10 +110,9 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
       writeFileAtomic(dataFile, rows.map((x) => JSON.stringify(x)).join('\n') + '\n');
       return { prompts: problems.length, rows: rows.length, teacher_generated_tokens: 0 };
     }
-    const teacher = loadModel(r.teacher);
     const s = r.teacherSampling;
     const t0 = performance.now();
-    const res = await sampleTeacher(teacher, teacherTok, problems, { ...s, seed: r.seed });
+    const res = o.sharedTeacher ?? await sampleTeacher(loadModel(r.teacher), teacherTok, problems, { ...s, seed: r.seed });
     const seconds = (performance.now() - t0) / 1000;
     const keptSet = new Set(res.kept);
     writeFileAtomic(path.join(tdir, 'traces.jsonl'), res.sampled.map((t) => JSON.stringify({
@@ -126,7 +128,7 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
     say(`distill: teacher kept ${res.kept.length} of ${res.sampled.length} samples (${JSON.stringify(res.stats)}) in ${seconds.toFixed(1)} s; ${rows.length} rows → ${dataFile}`);
     return {
       prompts: problems.length, sampled: res.sampled.length, kept: res.kept.length, filter: res.stats, rows: rows.length,
-      teacher_generated_tokens: res.generatedTokens, teacher_prompt_tokens: res.promptTokens, seconds, examples: res.kept.slice(0, 2).map((t) => t.completion),
+      teacher_generated_tokens: res.generatedTokens, teacher_prompt_tokens: res.promptTokens, shared_teacher: o.sharedTeacher !== undefined, seconds, examples: res.kept.slice(0, 2).map((t) => t.completion),
     };
   }, say, [r.teacher, r.prompts, r.teacherSampling, r.mode, r.seed], 'distill');
 

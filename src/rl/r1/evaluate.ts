@@ -74,9 +74,8 @@ function majority(answers: (string | null)[], ok: (a: string) => boolean): boole
   return best !== null && ok(best);
 }
 
-/** Runs the evaluation with one generator; `rm` scores the general replies (NaN without one). */
-export async function evaluateR1(gen: Generator, tok: Tokenizer, o: R1EvalOptions, rm: RewardModel | null): Promise<R1Eval> {
-  const t0 = performance.now();
+/** The families part of the evaluation: held-out pass@1 and cons@k (strict and lenient), greedy, form, thinking length. */
+export async function evaluateFamilies(gen: Generator, tok: Tokenizer, o: Pick<R1EvalOptions, 'families' | 'difficulties' | 'n' | 'k' | 'maxNewTokens' | 'seed'>): Promise<Pick<R1Eval, 'families' | 'mean'>> {
   const stops = completionStops(tok);
   const ids = (msgs: ChatMessage[]) => tok.encode(tok.applyChatTemplate(msgs, { addGenerationPrompt: true }), { allowSpecial: true });
   const decode = (t: number[]) => tok.decode(t.length && t[t.length - 1] === tok.eosId ? t.slice(0, -1) : t);
@@ -126,6 +125,18 @@ export async function evaluateR1(gen: Generator, tok: Tokenizer, o: R1EvalOption
     greedy: avg((r) => r.greedy), well_formed: avg((r) => r.well_formed), readability: avg((r) => r.readability), readable_rate: avg((r) => r.readable_rate),
     mean_thinking_tokens: avg((r) => r.mean_thinking_tokens),
   };
+  return { families, mean };
+}
+
+/** Runs the evaluation with one generator; `rm` scores the general replies (NaN without one). */
+export async function evaluateR1(gen: Generator, tok: Tokenizer, o: R1EvalOptions, rm: RewardModel | null): Promise<R1Eval> {
+  const t0 = performance.now();
+  const stops = completionStops(tok);
+  const ids = (msgs: ChatMessage[]) => tok.encode(tok.applyChatTemplate(msgs, { addGenerationPrompt: true }), { allowSpecial: true });
+  const decode = (t: number[]) => tok.decode(t.length && t[t.length - 1] === tok.eosId ? t.slice(0, -1) : t);
+  const greedyReq = (msgs: ChatMessage[]): GenerateRequest => ({ prompt: ids(msgs), maxNewTokens: o.maxNewTokens, sampling: { temperature: 0 }, stopTokenIds: stops });
+  const greedyAll = async (convs: ChatMessage[][]) => (await gen.generateAll(convs.map(greedyReq))).map((r) => decode(r.tokens));
+  const { families, mean } = await evaluateFamilies(gen, tok, o);
 
   // Held-out phrasings and second turns (greedy), on test problems.
   const phr: { p: Problem; msgs: ChatMessage[] }[] = [];
