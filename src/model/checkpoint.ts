@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DeepseekV3 } from './model.js';
-import { Linear } from '../nn/layers.js';
+import { Linear, withDeferredLinearInit } from '../nn/layers.js';
 import type { ModelConfig } from './config.js';
 import { configFromHF, configToHF, ConfigError } from './config.js';
 import { publishedConfigKeys, publishedDtype, publishedRecords } from './published.js';
@@ -112,13 +112,16 @@ export type WeightsMode = 'f32' | 'bf16' | 'f16';
 /** The values of WeightsMode. */
 export const WEIGHTS_MODES: readonly WeightsMode[] = ['f32', 'bf16', 'f16'];
 
-/** Linear modules that may keep 16-bit weights, by weight name (kv_b_proj excluded: the absorbed MLA form reads it as a matrix). */
-function residentLinears(model: CausalLM): Map<string, Linear> {
+/** Every Linear module by weight name. */
+function linearsByWeight(model: CausalLM): Map<string, Linear> {
   const out = new Map<string, Linear>();
-  for (const [name, m] of model.namedModules()) {
-    if (m instanceof Linear && !m.bias && !name.endsWith('kv_b_proj')) out.set(`${name}.weight`, m);
-  }
+  for (const [name, m] of model.namedModules()) if (m instanceof Linear) out.set(`${name}.weight`, m);
   return out;
+}
+
+/** Whether a Linear weight may stay 16-bit: not kv_b_proj (the absorbed MLA form reads it as a matrix). */
+function residentOk(weightName: string): boolean {
+  return !weightName.endsWith('kv_b_proj.weight');
 }
 
 /** True if a BF16 (f16 false) or F16 bit pattern is ±inf or NaN. */
@@ -242,21 +245,24 @@ export function loadModel(dir: string, opts: LoadModelOptions = {}): CausalLM {
     const mode = opts.weights ?? 'f32';
     if (!WEIGHTS_MODES.includes(mode)) throw new CheckpointError(`loadModel: weights must be one of ${WEIGHTS_MODES.join(', ')}; found ${JSON.stringify(mode)}`);
     checkBeforeAllocating(dir, cfg, found, opts.memoryLimit);
-    const model = createModel(cfg, 0);
+    const c = cfg;
+    // 16-bit: Linear weights get no float32 data until known to stay float32 (no float32 peak).
+    const model = mode === 'f32' ? createModel(c, 0) : withDeferredLinearInit(() => createModel(c, 0));
     const nonFinite: string[] = [];
     const bf16Like: string[] = [];
     const keep = new Map<string, Linear>();
-    if (mode !== 'f32') {
+    const linears = mode === 'f32' ? null : linearsByWeight(model);
+    if (linears) {
       const want = mode === 'bf16' ? 'BF16' : 'F16';
-      const linears = residentLinears(model);
       const stored = new Map<string, number>();
       for (const [name, lin] of linears) {
+        if (!residentOk(name)) continue;
         const d = md.tensors.info(name).dtype;
         stored.set(d, (stored.get(d) ?? 0) + 1);
         if (d === want) keep.set(name, lin);
       }
       if (keep.size === 0) {
-        throw new CheckpointError(`${dir}: weights '${mode}' keeps Linear weights stored as ${want} 16-bit, but this checkpoint stores its ${linears.size} Linear weights as ${[...stored].map(([d, n]) => `${d} (${n})`).join(', ')}; use weights 'f32'${stored.has(want === 'BF16' ? 'F16' : 'BF16') ? ` or '${want === 'BF16' ? 'f16' : 'bf16'}'` : ''}`);
+        throw new CheckpointError(`${dir}: weights '${mode}' keeps Linear weights stored as ${want} 16-bit, but this checkpoint stores its ${[...stored.values()].reduce((a, b) => a + b, 0)} Linear weights as ${[...stored].map(([d, n]) => `${d} (${n})`).join(', ')}; use weights 'f32'${stored.has(want === 'BF16' ? 'F16' : 'BF16') ? ` or '${want === 'BF16' ? 'f16' : 'bf16'}'` : ''}`);
       }
       model.eval(); // inference only: Linear.train(true) refuses once a weight is 16-bit
     }
@@ -264,12 +270,15 @@ export function loadModel(dir: string, opts: LoadModelOptions = {}): CausalLM {
       const lin = keep.get(name);
       if (lin) {
         const rec = md.tensors.read(name);
-        const bits = (rec.data as Uint16Array).slice(); // own copy: the read may be a view of a larger buffer
+        const raw = rec.data as Uint16Array;
+        // the read's own buffer when the data fills it (a copy beside the freed read would fragment the heap)
+        const bits = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : raw.slice();
         const bad = nonFinite16(bits, mode === 'f16');
         if (bad > 0) nonFinite.push(`${name} (${bad} of ${bits.length})`);
         lin.keep16(mode as 'bf16' | 'f16', bits);
         continue;
       }
+      linears?.get(name)?.allocate();
       const data = readFloat32(md.tensors, name);
       let bad = 0;
       for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) bad++;

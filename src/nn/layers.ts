@@ -10,13 +10,32 @@ import { add } from '../ops/elementwise.js';
 import { embedding } from '../ops/indexing.js';
 import { rmsNorm } from '../ops/norm.js';
 
+let deferInit = false;
+
+/**
+ * Builds modules whose Linear weights get no float32 data (an empty storage, filled later by
+ * `Linear.allocate` or replaced by `keep16`): a loader that keeps weights 16-bit then never holds
+ * the float32 copy, so memory peaks at the 16-bit size.
+ */
+export function withDeferredLinearInit<T>(fn: () => T): T {
+  const prev = deferInit;
+  deferInit = true;
+  try {
+    return fn();
+  } finally {
+    deferInit = prev;
+  }
+}
+
 /** y = x·Wᵀ (+ b); W [out, in] as in PyTorch checkpoints; init N(0, std). */
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
   constructor(readonly inFeatures: number, readonly outFeatures: number, rng: Rng, opts: { bias?: boolean; std?: number } = {}) {
     super();
-    this.weight = this.param('weight', Tensor.randn([outFeatures, inFeatures], rng, opts.std ?? 0.02));
+    this.weight = this.param('weight', deferInit
+      ? new Tensor(new Storage(new Float32Array(0), false), [outFeatures, inFeatures])
+      : Tensor.randn([outFeatures, inFeatures], rng, opts.std ?? 0.02));
     this.bias = opts.bias ? this.param('bias', Tensor.zeros([outFeatures], { track: false })) : null;
   }
   /** The weight as 16-bit bits when kept resident 16-bit (keep16), else null. */
@@ -35,6 +54,11 @@ export class Linear extends Module {
     this.weight16 = { dtype, bits, shape: [this.outFeatures, this.inFeatures] };
     this.weight.storage.discard();
     this.weight.storage = new Storage(new Float32Array(0), false);
+  }
+
+  /** Gives a weight built under withDeferredLinearInit its float32 storage (zeros) if it has none. */
+  allocate(): void {
+    if (this.weight.storage.data.length === 0 && this.weight.numel > 0) this.weight.storage = new Storage(new Float32Array(this.weight.numel), false);
   }
 
   override train(on = true): this {
