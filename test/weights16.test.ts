@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Tensor, tidy, noGrad } from '../src/tensor/index.js';
 import { getPreset } from '../src/model/presets.js';
 import { DeepseekV3 } from '../src/model/model.js';
@@ -138,5 +140,30 @@ describe('resident 16-bit weights', () => {
   it('refuses a dtype the checkpoint does not store its Linear weights in, and unknown modes', () => {
     assert.throws(() => loadModel(bf16Dir, { ...quiet, weights: 'f16' }), /weights 'f16' keeps Linear weights stored as F16 16-bit, but this checkpoint stores its \d+ Linear weights as BF16 \(\d+\); use weights 'f32' or 'bf16'/);
     assert.throws(() => loadModel(bf16Dir, { ...quiet, weights: 'int8' as WeightsMode }), /weights must be one of f32, bf16, f16; found "int8"/);
+  });
+});
+
+describe('--weights on the command line', () => {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const cli = path.resolve(here, '../src/cli/index.js');
+  const shipped = path.resolve(here, '../../models/tinyseek-r1-mini'); // stored BF16
+  const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } });
+
+  it('generate --weights bf16 on the shipped BF16 model prints what --weights f32 prints (greedy)', { skip: fs.existsSync(shipped) ? false : 'no shipped model' }, () => {
+    const args = ['generate', shipped, '--prompt', 'Compute 12 + 35.', '--temperature', '0', '--max-tokens', '32'];
+    const a = run([...args, '--weights', 'f32']), b = run([...args, '--weights', 'bf16']);
+    assert.equal(a.status, 0, a.stderr);
+    assert.equal(b.status, 0, b.stderr);
+    assert.ok(a.stdout.trim().length > 0);
+    assert.equal(b.stdout, a.stdout);
+  });
+
+  it('rejects an unknown --weights and a dtype the checkpoint does not hold', { skip: fs.existsSync(shipped) ? false : 'no shipped model' }, () => {
+    const bad = run(['generate', shipped, '--prompt', 'x', '--weights', 'int8']);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /--weights: expected one of f32, bf16, f16, found "int8"/);
+    const f16 = run(['generate', shipped, '--prompt', 'x', '--weights', 'f16']);
+    assert.notEqual(f16.status, 0);
+    assert.match(f16.stderr, /weights 'f16' keeps Linear weights stored as F16 16-bit, but this checkpoint stores its 133 Linear weights as BF16 \(133\); use weights 'f32' or 'bf16'/);
   });
 });
