@@ -66,13 +66,13 @@ function byteTokenizer(): Tokenizer {
 }
 
 /** The token cycle the model memorizes (ids above the specials). */
-function tokenCycle(V: number): number[] {
+export function tokenCycle(V: number): number[] {
   const rng = new Rng(11);
   return Array.from({ length: 97 }, () => DEFAULT_SPECIAL_TOKENS.length + Math.floor(rng.uniform() * (V - DEFAULT_SPECIAL_TOKENS.length)));
 }
 
-/** Builds (or reuses) the trained mini model directory and its F32 GGUF. */
-function prepare(): { dir: string; gguf: string } {
+/** Builds (or reuses) the trained mini model directory and its F32 GGUF (bench/decode16.ts starts from it too). */
+export function prepare(): { dir: string; gguf: string } {
   const dir = path.join(os.tmpdir(), `tinyseek-bench-decode-${VERSION}`);
   const gguf = path.join(dir, 'mini-f32.gguf');
   if (isModelDir(dir) && fs.existsSync(gguf)) return { dir, gguf };

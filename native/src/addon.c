@@ -229,6 +229,39 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* (M, N, K, x [M, K] Float32Array, W [N, K] Uint16Array, f16 0/1 (0 = BF16), y [M, N] Float32Array) */
+static napi_value js_gemm16(napi_env env, napi_callback_info info) {
+  BEGIN("gemm16", 7);
+  int64_t M, N, K, wlen;
+  int f16;
+  f32_t x, y;
+  uint16_t *W;
+  CHECK(size_arg(c, 0, "M", &M) && size_arg(c, 1, "N", &N) && size_arg(c, 2, "K", &K) && f32(c, 3, "x", &x) &&
+        typed(c, 4, "W", napi_uint16_array, "Uint16Array (BF16 or F16 bits)", (void **)&W, &wlen, false) &&
+        flag(c, 5, "f16", &f16) && f32(c, 6, "y", &y));
+  CHECK(need(c, "x", x.len, mul(M, K)) && need(c, "W", wlen, mul(N, K)) && need(c, "y", y.len, mul(M, N)));
+  ts_gemm16(M, N, K, x.p, W, f16, y.p);
+  return undefined(env);
+}
+
+/* the path gemm16 runs: "avx2" or "scalar" */
+static napi_value js_gemm16_path(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  napi_create_string_utf8(env, ts_gemm16_path() ? "avx2" : "scalar", NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
+/* setGemm16Path(p): -1 = back to the default (TINYSEEK_GEMM16, then the CPU), 0 = scalar, 1 = avx2 if the CPU has it */
+static napi_value js_set_gemm16_path(napi_env env, napi_callback_info info) {
+  BEGIN("setGemm16Path", 1);
+  int64_t p = -1;
+  CHECK(integer(c, 0, "path", -1, 1, &p));
+  napi_value r;
+  napi_create_string_utf8(env, ts_gemm16_set_path((int)p) ? "avx2" : "scalar", NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
 /* the row strides are shared by every group and passed to BLAS as given, so unlike gemm's a
    one-row operand gets no leeway: BLAS rejects ld < row length (and leaves C unwritten) */
 static bool grouped_ld(call_t *c, const char *ldName, int64_t ld, const char *name, int64_t g, int64_t cols) {
@@ -788,7 +821,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"swiglu", js_swiglu}, {"gemmGrouped", js_gemm_grouped}, {"swigluBackward", js_swiglu_backward},
     {"weightedIndexAddBackward", js_weighted_index_add_backward}, {"where", js_where},
     {"sumSquares", js_sum_squares}, {"axpy", js_axpy}, {"adamw", js_adamw}, {"coreName", js_core_name},
-    {"numThreads", js_num_threads}, {"setNumThreads", js_set_num_threads}, {"blasThreads", js_blas_threads},
+    {"numThreads", js_num_threads}, {"gemm16", js_gemm16}, {"gemm16Path", js_gemm16_path},
+    {"setGemm16Path", js_set_gemm16_path}, {"setNumThreads", js_set_num_threads}, {"blasThreads", js_blas_threads},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -47,6 +47,13 @@ void ts_gemm(int64_t batch, int transA, int transB, int64_t M, int64_t N, int64_
              const float *A, int64_t strideA, int64_t lda, const float *B, int64_t strideB, int64_t ldb,
              float beta, float *C, int64_t strideC, int64_t ldc);
 
+/* gemm16.c: y[M, N] = x[M, K] · Wᵀ, W [N, K] BF16 (f16 = 0) or F16 (f16 = 1) bits */
+void ts_gemm16(int64_t M, int64_t N, int64_t K, const float *x, const uint16_t *W, int f16, float *y);
+/** 1 if gemm16 runs the AVX2+FMA+F16C path, 0 if scalar. */
+int ts_gemm16_path(void);
+/** Forces the path (0 scalar, 1 avx2 when the CPU has it, -1 default); returns the path now in use. */
+int ts_gemm16_set_path(int path);
+
 /* elementwise.c */
 void ts_binary(int op, int ndim, const int64_t *shape, float *out, const float *a, const int64_t *aStrides,
                const float *b, const int64_t *bStrides);

@@ -45,6 +45,21 @@ export interface Kernels {
   ): void;
 
   /**
+   * y[M, N] = x[M, K] · Wᵀ with W [N, K] stored 16-bit — BF16 (`f16` false) or IEEE F16 (`f16` true) bits —
+   * widened to float32 on the fly (the linear layer of a model with resident 16-bit weights).
+   */
+  gemm16(M: number, N: number, K: number, x: Float32Array, W: Uint16Array, f16: boolean, y: Float32Array): void;
+
+  /** The path gemm16 runs: 'avx2' (AVX2+FMA+F16C) or 'scalar' (native), 'reference' (TypeScript). */
+  gemm16Path(): 'avx2' | 'scalar' | 'reference';
+
+  /**
+   * Forces gemm16's path: 'scalar', 'avx2' (when the CPU has AVX2+FMA+F16C; else scalar) or 'auto'
+   * (TINYSEEK_GEMM16=scalar if set, else the CPU's best). Returns the path now in use.
+   */
+  setGemm16Path(path: 'auto' | 'scalar' | 'avx2'): 'avx2' | 'scalar' | 'reference';
+
+  /**
    * out[i] = a[ia] op b[ib] over an n-d index i of `shape` (out is contiguous), where
    * ia = Σ idx_d * aStrides[d] (0 stride = broadcast), likewise ib. ndim ≤ 8.
    */

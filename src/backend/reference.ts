@@ -1,6 +1,7 @@
 // The reference backend: every kernel of `Kernels` in plain TypeScript loops.
 // It is the oracle the native backend is tested against, and the fallback when the
 // addon cannot load. Clarity beats speed here; accumulations use float64 where cheap.
+import { bf16BitsToF32, f16BitsToF32 } from '../io/dtypes.js';
 import type { BinaryOp, Kernels, ReduceOp, UnaryOp } from './kernels.js';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
@@ -373,6 +374,22 @@ export function createReferenceBackend(): Kernels {
         }
       }
     },
+
+    gemm16(M, N, K, x, W, f16, y) {
+      const widen = f16 ? f16BitsToF32 : bf16BitsToF32;
+      const w = new Float32Array(K);
+      for (let n = 0; n < N; n++) {
+        for (let k = 0; k < K; k++) w[k] = widen(W[n * K + k]);
+        for (let m = 0; m < M; m++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s += x[m * K + k] * w[k];
+          y[m * N + n] = s;
+        }
+      }
+    },
+
+    gemm16Path: () => 'reference',
+    setGemm16Path: () => 'reference',
 
     gemmGrouped(transA, transB, desc, lda, ldb, ldc, A, B, C) {
       for (let g = 0; g < desc.length / 6; g++) {

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DeepseekV3 } from './model.js';
+import { Linear, withDeferredLinearInit } from '../nn/layers.js';
 import type { ModelConfig } from './config.js';
 import { configFromHF, configToHF, ConfigError } from './config.js';
 import { publishedConfigKeys, publishedDtype, publishedRecords } from './published.js';
@@ -95,6 +96,40 @@ export interface LoadModelOptions {
    * hold (converted without them, as DeepSeek's convert.py and transformers do) loads without MTP.
    */
   mtp?: boolean;
+  /**
+   * How Linear weights are held in memory (default 'f32': every weight dequantized to float32, as
+   * training needs). 'bf16' / 'f16': the Linear weights the checkpoint stores in that dtype stay 16-bit
+   * (half the bytes) and the linear forward widens them on the fly (native AVX2 GEMV/GEMM); the model
+   * is then inference-only (eval mode; training, saving or exporting it is refused naming this option).
+   * kv_b_proj (read as a matrix by the absorbed MLA form), embeddings, norms, the router and weights
+   * stored in another dtype stay float32.
+   */
+  weights?: WeightsMode;
+}
+
+/** The `weights` load option: float32, or BF16/F16 resident Linear weights (inference only). */
+export type WeightsMode = 'f32' | 'bf16' | 'f16';
+/** The values of WeightsMode. */
+export const WEIGHTS_MODES: readonly WeightsMode[] = ['f32', 'bf16', 'f16'];
+
+/** Every Linear module by weight name. */
+function linearsByWeight(model: CausalLM): Map<string, Linear> {
+  const out = new Map<string, Linear>();
+  for (const [name, m] of model.namedModules()) if (m instanceof Linear) out.set(`${name}.weight`, m);
+  return out;
+}
+
+/** Whether a Linear weight may stay 16-bit: not kv_b_proj (the absorbed MLA form reads it as a matrix). */
+function residentOk(weightName: string): boolean {
+  return !weightName.endsWith('kv_b_proj.weight');
+}
+
+/** True if a BF16 (f16 false) or F16 bit pattern is ±inf or NaN. */
+function nonFinite16(bits: Uint16Array, f16: boolean): number {
+  const e = f16 ? 0x7c00 : 0x7f80;
+  let bad = 0;
+  for (let i = 0; i < bits.length; i++) if ((bits[i] & e) === e) bad++;
+  return bad;
 }
 
 /** True if `name` is a tensor of an MTP layer: `model.layers.{L}.` with L ≥ num_hidden_layers. */
@@ -207,11 +242,43 @@ export function loadModel(dir: string, opts: LoadModelOptions = {}): CausalLM {
       // Skipped MTP layers are not checked or read.
       if (cfg.numNextnPredictLayers < full.numNextnPredictLayers) found = found.filter((t) => !isMtpTensor(full, t.name));
     }
+    const mode = opts.weights ?? 'f32';
+    if (!WEIGHTS_MODES.includes(mode)) throw new CheckpointError(`loadModel: weights must be one of ${WEIGHTS_MODES.join(', ')}; found ${JSON.stringify(mode)}`);
     checkBeforeAllocating(dir, cfg, found, opts.memoryLimit);
-    const model = createModel(cfg, 0);
+    const c = cfg;
+    // 16-bit: Linear weights get no float32 data until known to stay float32 (no float32 peak).
+    const model = mode === 'f32' ? createModel(c, 0) : withDeferredLinearInit(() => createModel(c, 0));
     const nonFinite: string[] = [];
     const bf16Like: string[] = [];
+    const keep = new Map<string, Linear>();
+    const linears = mode === 'f32' ? null : linearsByWeight(model);
+    if (linears) {
+      const want = mode === 'bf16' ? 'BF16' : 'F16';
+      const stored = new Map<string, number>();
+      for (const [name, lin] of linears) {
+        if (!residentOk(name)) continue;
+        const d = md.tensors.info(name).dtype;
+        stored.set(d, (stored.get(d) ?? 0) + 1);
+        if (d === want) keep.set(name, lin);
+      }
+      if (keep.size === 0) {
+        throw new CheckpointError(`${dir}: weights '${mode}' keeps Linear weights stored as ${want} 16-bit, but this checkpoint stores its ${[...stored.values()].reduce((a, b) => a + b, 0)} Linear weights as ${[...stored].map(([d, n]) => `${d} (${n})`).join(', ')}; use weights 'f32'${stored.has(want === 'BF16' ? 'F16' : 'BF16') ? ` or '${want === 'BF16' ? 'f16' : 'bf16'}'` : ''}`);
+      }
+      model.eval(); // inference only: Linear.train(true) refuses once a weight is 16-bit
+    }
     for (const [name, t] of model.stateDict()) {
+      const lin = keep.get(name);
+      if (lin) {
+        const rec = md.tensors.read(name);
+        const raw = rec.data as Uint16Array;
+        // the read's own buffer when the data fills it (a copy beside the freed read would fragment the heap)
+        const bits = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : raw.slice();
+        const bad = nonFinite16(bits, mode === 'f16');
+        if (bad > 0) nonFinite.push(`${name} (${bad} of ${bits.length})`);
+        lin.keep16(mode as 'bf16' | 'f16', bits);
+        continue;
+      }
+      linears?.get(name)?.allocate();
       const data = readFloat32(md.tensors, name);
       let bad = 0;
       for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) bad++;

@@ -28,7 +28,8 @@ export class MLP extends Module {
    * experts), then the fused SwiGLU gating; otherwise silu(gate_proj x) ⊙ up_proj x directly.
    */
   forward(x: Tensor): Tensor {
-    if (x.numel / x.shape[x.ndim - 1] < MLP.stackedMinRows) {
+    // 16-bit resident weights (Linear.keep16) cannot be stacked: each projection widens its own.
+    if (x.numel / x.shape[x.ndim - 1] < MLP.stackedMinRows || this.gateProj.weight16 || this.upProj.weight16) {
       return this.downProj.forward(mul(silu(this.gateProj.forward(x)), this.upProj.forward(x)));
     }
     const w13 = concat([this.gateProj.weight, this.upProj.weight], 0); // [2·inter, dim]

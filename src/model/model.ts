@@ -167,6 +167,11 @@ export class DeepseekV3 extends Module implements CausalLM {
     return this.lmHead ? this.lmHead.weight : this.model.embedTokens.weight;
   }
 
+  /** Logits of normed hidden states h [..., D] → [..., V]: lm_head (which may be resident 16-bit) or the tied embedding. */
+  logitsOf(h: Tensor): Tensor {
+    return this.lmHead ? this.lmHead.forward(h) : linear(h, this.model.embedTokens.weight);
+  }
+
   /** Embedding stage: ids [B, T] → h [B, T, D]. */
   embed(ids: Tensor): Tensor {
     return this.model.embedTokens.forward(ids);
@@ -181,7 +186,7 @@ export class DeepseekV3 extends Module implements CausalLM {
   /** Head stage: h [B, T, D] → normed hidden and logits [B, T, V]. */
   head(h: Tensor): ForwardResult {
     const hidden = this.model.norm.forward(h);
-    return { hidden, logits: linear(hidden, this.headWeight()) };
+    return { hidden, logits: this.logitsOf(hidden) };
   }
 
   /** Builds the per-forward attention context (positions from the cache lengths when generating). */
@@ -288,7 +293,7 @@ export class DeepseekV3 extends Module implements CausalLM {
         }
         const hk = m.forward(slice(hPrev, 1, 0, Tk), this.embed(Tensor.ints(embIds, [B, Tk])), this.context(B, Tk, {}, docMask && slice(slice(docMask, 1, 0, Tk), 2, 0, Tk)));
         const normed = m.headNorm.forward(hk);
-        const mlogits = linear(normed, this.headWeight());
+        const mlogits = this.logitsOf(normed);
         const nk = den.mtp[k - 1];
         const l = mulScalar(crossEntropy(mlogits, Tensor.ints(mt, [B, Tk]), { ignoreIndex: ignore, reduction: 'sum' }), nk > 0 ? 1 / nk : 0);
         mtpSum += l.item();
@@ -334,7 +339,7 @@ export class DeepseekV3 extends Module implements CausalLM {
     const hk = m.forward(hidden, this.embed(Tensor.ints(nextTokens, [B, T])), ctx);
     const normed = m.headNorm.forward(hk);
     if (opts.cache) for (const s of opts.cache.slots) opts.cache.cache.lengths[s] += T;
-    return { hidden: hk, logits: linear(normed, this.headWeight()) };
+    return { hidden: hk, logits: this.logitsOf(normed) };
   }
 
   /** The MoE layers of the main model. */

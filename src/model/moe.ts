@@ -125,13 +125,14 @@ export class MoE extends Module {
       // Expert parallelism: rows travel to the ranks holding their experts and back (all-to-all);
       // always the grouped path, so that every rank records the same graph.
       ys = [this.dispatcher.dispatch(xs, counts, (xe, offsets) => this.groupedExperts(xe, offsets), { indices: idx, k })];
-    } else if (N * k >= MoE.groupedMinRowsPerExpert * E) {
+    } else if (N * k >= MoE.groupedMinRowsPerExpert * E && !this.experts.some((m) => m.gateProj.weight16 || m.upProj.weight16 || m.downProj.weight16)) {
       // Every expert's SwiGLU at once: grouped GEMMs over the stacked expert weights, expert e on rows
       // [start[e], start[e+1]) — the same math as experts[e].forward on its slice, in two native calls.
       ys = [this.groupedExperts(xs, start)]; // [N·k, D]
     } else {
       // Few tokens (decode): stacking all E experts' weights would cost more than the matmuls, so
-      // only the experts that received tokens run, one by one.
+      // only the experts that received tokens run, one by one (always so with 16-bit resident weights,
+      // which are not stacked).
       ys = [];
       for (let e = 0; e < E; e++) if (counts[e] > 0) ys.push(this.experts[e].forward(slice(xs, 0, start[e], start[e + 1])));
     }

@@ -45,6 +45,13 @@ export class Module {
     return out;
   }
 
+  /** This module and every submodule, with full dotted names ('' for this one), depth first. */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix.replace(/\.$/, ''), this]];
+    for (const [n, m] of this._modules) out.push(...m.namedModules(`${prefix}${n}.`));
+    return out;
+  }
+
   /** Trainable parameters with full dotted names. */
   namedParameters(prefix = ''): [string, Tensor][] {
     return this.namedTensors(prefix).filter(([, t]) => t.requiresGrad);

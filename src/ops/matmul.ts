@@ -2,6 +2,7 @@
 // and `linear` (y = x·Wᵀ with W stored [out, in] as in PyTorch / Hugging Face checkpoints).
 import { Tensor, numelOf } from '../tensor/tensor.js';
 import { backend } from '../backend/index.js';
+import { isGradEnabled } from '../tensor/scope.js';
 import { TensorError, fmtShape } from '../tensor/errors.js';
 import { contiguous, expand, reshape, sumTo, transpose, broadcastShapes } from './shape.js';
 
@@ -136,4 +137,30 @@ export function linear(x: Tensor, w: Tensor): Tensor {
       return [dx, dw];
     },
   }));
+}
+
+/** A weight [out, in] held as 16-bit bits: BF16 or IEEE F16. */
+export interface Weight16 {
+  readonly dtype: 'bf16' | 'f16';
+  /** [out, in] row-major bit patterns */
+  readonly bits: Uint16Array;
+  readonly shape: readonly [number, number];
+}
+
+/**
+ * y = x · Wᵀ with W resident 16-bit, x [..., in] → y [..., out], widened on the fly by the backend's
+ * gemm16 (native: AVX2 GEMV/GEMM). Inference only: it records no graph, so it refuses inputs that
+ * need a gradient while gradients are recorded.
+ */
+export function linear16(x: Tensor, w: Weight16): Tensor {
+  const [O, I] = w.shape;
+  if (x.shape[x.ndim - 1] !== I) throw new TensorError('linear16', `input ${fmtShape(x.shape)} does not end in the weight's in-features ${I} (weight ${fmtShape(w.shape)})`);
+  if (isGradEnabled() && x.requiresGrad) {
+    throw new TensorError('linear16', `a 16-bit resident weight ${fmtShape(w.shape)} (${w.dtype}) has no gradient: the model was loaded with weights '${w.dtype}', which is inference-only; load it with weights 'f32' (--weights f32) to train`);
+  }
+  const xc = contiguous(x);
+  const rows = xc.numel / I;
+  const out = Tensor.empty([...x.shape.slice(0, -1), O]);
+  if (rows > 0 && O > 0) backend().gemm16(rows, O, I, xc.f32(), w.bits, w.dtype === 'f16', out.f32());
+  return out;
 }

@@ -40,6 +40,14 @@ export class Storage {
     this.refs++;
   }
 
+  /** Drops the buffer for good whatever the references (not pooled: its memory goes back to the system). */
+  discard(): void {
+    if (this.released) return;
+    this.released = true;
+    this.refs = 0;
+    live--;
+  }
+
   /** Drops a reference; the buffer returns to the pool when none are left. */
   release(): void {
     if (this.released) return;

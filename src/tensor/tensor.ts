@@ -179,6 +179,10 @@ export class Tensor {
     this.alive('f32');
     if (this.storage.data instanceof Int32Array) throw new TensorError('f32', `expected a float32 tensor, found int32 of shape ${fmtShape(this.shape)}`);
     if (!this.isContiguous()) throw new TensorError('f32', `expected a contiguous tensor, found shape ${fmtShape(this.shape)} strides ${fmtShape(this.strides)}; call .contiguous() first`);
+    if (this.storage.data.length < this.offset + this.numel) {
+      // a Linear weight kept 16-bit (Linear.keep16) holds no float32 data: only its own forward reads it
+      throw new TensorError('f32', `tensor ${this.name || fmtShape(this.shape)} holds no float32 data (its weights are resident 16-bit: the model was loaded with weights 'bf16'/'f16', which is inference-only); load it with weights 'f32' (--weights f32) to read, train, save or export them`);
+    }
     return (this.storage.data as Float32Array).subarray(this.offset, this.offset + this.numel);
   }
 

@@ -1,5 +1,7 @@
 // `tinyseek generate MODEL_DIR --prompt TEXT`: one completion from a model directory, streamed to
 // stdout (reasoning dimmed with --chat), or one JSON object with --json.
+import { WEIGHTS_MODES } from '../../model/checkpoint.js';
+import type { WeightsMode } from '../../model/checkpoint.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -52,10 +54,19 @@ export function boolArg(name: string): (v: string) => boolean {
 /** The `--no-mtp` option's help text (serve, generate, chat, eval). */
 export const NO_MTP_HELP = 'do not load the MTP module (model.layers.{num_hidden_layers}.*): less memory, no --speculative';
 
+/** The `--weights` option's help text (serve, generate, chat, eval). */
+export const WEIGHTS_HELP = "how Linear weights are held: f32 (default), or bf16 / f16 to keep a BF16 / F16 checkpoint's Linear weights 16-bit in memory (half the bytes; inference only)";
+
+/** Parses `--weights`. */
+export function weightsArg(v: string): WeightsMode {
+  if (!(WEIGHTS_MODES as readonly string[]).includes(v)) throw new CliError(`--weights: expected one of ${WEIGHTS_MODES.join(', ')}, found "${v}"`);
+  return v as WeightsMode;
+}
+
 /** Loads a model directory for a command; a bad directory becomes a one-line CliError. */
-export function loadForCli(dir: string, opts: { mtp?: boolean } = {}): LoadedModel {
+export function loadForCli(dir: string, opts: { mtp?: boolean; weights?: WeightsMode } = {}): LoadedModel {
   try {
-    return loadModelDir(dir, { mtp: opts.mtp });
+    return loadModelDir(dir, { mtp: opts.mtp, weights: opts.weights });
   } catch (e) {
     const msg = (e as Error).message;
     // Most load errors already name the directory; say it once.
@@ -136,6 +147,7 @@ interface GenerateOptions {
   json: boolean;
   showThinking: boolean;
   mtp: boolean;
+  weights: WeightsMode;
 }
 
 /** Registers `tinyseek generate`. */
@@ -158,13 +170,14 @@ export function register(program: Command): void {
     .option('--show-thinking [bool]', 'show the reasoning (with --chat, text output); --show-thinking=false hides it', boolArg('--show-thinking'), true)
     .option('--json', 'print one JSON object: text, tokens, finish_reason, usage', false)
     .option('--no-mtp', NO_MTP_HELP)
+    .option('--weights <w>', WEIGHTS_HELP, weightsArg, 'f32' as WeightsMode)
     .action(async (dir: string, o: GenerateOptions) => {
       if (!o.prompt) throw new CliError('--prompt: expected a non-empty prompt');
       if (o.topK !== undefined && o.topK < 0) throw new CliError(`--top-k: expected an integer ≥ 0, found ${o.topK}`);
       if (o.chat && o.raw) throw new CliError('--chat and --raw: expected at most one of them');
       if (o.system !== undefined && o.raw) throw new CliError('--system: a system message needs chat mode; found --raw');
       if (o.speculative && !o.mtp) throw new CliError('--speculative needs the MTP module; drop --no-mtp');
-      const lm = loadForCli(dir, { mtp: o.mtp });
+      const lm = loadForCli(dir, { mtp: o.mtp, weights: o.weights });
       // As llama.cpp's llama-cli does: conversation mode whenever the model ships a chat template.
       const chat = o.chat ?? (o.raw ? false : declaresChatTemplate(dir));
       if (o.system !== undefined && !chat) throw new CliError(`--system: ${dir}/tokenizer_config.json declares no chat template, so the prompt is a plain completion; pass --chat to use the default one`);

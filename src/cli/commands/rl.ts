@@ -1,5 +1,7 @@
 // `tinyseek grpo`, `tinyseek eval` and `tinyseek r1-zero`: reinforcement learning with verifiable
 // rewards, held-out evaluation as R1 reports it, and the R1-Zero experiment end to end.
+import { WEIGHTS_HELP, weightsArg } from './generate.js';
+import type { WeightsMode } from '../../model/checkpoint.js';
 import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -75,14 +77,15 @@ export function register(program: Command): void {
     .option('--out <file>', 'also write the JSON report to this file')
     .option('--json', 'print JSON', false)
     .option('--no-mtp', 'do not load the MTP module (model.layers.{num_hidden_layers}.*): less memory')
-    .action(async (dir: string, f: { families?: string[]; difficulties: number[]; n: number; k: number; temperature: number; topP: number; maxTokens: number; template?: string; seed: number; out?: string; json: boolean; mtp: boolean }) => {
+    .option('--weights <w>', WEIGHTS_HELP, weightsArg, 'f32' as WeightsMode)
+    .action(async (dir: string, f: { families?: string[]; difficulties: number[]; n: number; k: number; temperature: number; topP: number; maxTokens: number; template?: string; seed: number; out?: string; json: boolean; mtp: boolean; weights: WeightsMode }) => {
       if (!fs.existsSync(path.join(dir, 'config.json'))) throw new CliError(`${dir} is not a model directory (no config.json)`);
       const { loadModel } = await import('../../model/checkpoint.js');
       const { Tokenizer } = await import('../../tokenizer/index.js');
       const { Generator } = await import('../../infer/generator.js');
       const { evaluate, formatEvalTable } = await import('../../infer/evaluate.js');
       const { writeFileAtomic } = await import('../../io/index.js');
-      const model = loadModel(dir, { mtp: f.mtp });
+      const model = loadModel(dir, { mtp: f.mtp, weights: f.weights });
       model.eval();
       const tok = Tokenizer.fromDir(dir);
       const gen = new Generator(model, { maxBatch: 128, maxLen: Math.min(512, model.cfg.maxPositionEmbeddings) });

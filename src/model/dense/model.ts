@@ -68,6 +68,11 @@ export class DenseForCausalLM extends Module implements CausalLM {
     return this.lmHead ? this.lmHead.weight : this.model.embedTokens.weight;
   }
 
+  /** Logits of normed hidden states h [..., D] → [..., V]: lm_head (which may be resident 16-bit) or the tied embedding. */
+  logitsOf(h: Tensor): Tensor {
+    return this.lmHead ? this.lmHead.forward(h) : linear(h, this.model.embedTokens.weight);
+  }
+
   /** Embedding stage: ids [B, T] → h [B, T, D]. */
   embed(ids: Tensor): Tensor {
     return this.model.embedTokens.forward(ids);
@@ -82,7 +87,7 @@ export class DenseForCausalLM extends Module implements CausalLM {
   /** Head stage: h [B, T, D] → normed hidden and logits [B, T, V]. */
   head(h: Tensor): ForwardResult {
     const hidden = this.model.norm.forward(h);
-    return { hidden, logits: linear(hidden, this.headWeight()) };
+    return { hidden, logits: this.logitsOf(hidden) };
   }
 
   /** Builds the per-forward attention context (positions from the cache lengths when generating). */

@@ -1,0 +1,141 @@
+// The 16-bit-weight GEMM/GEMV kernels (native/src/gemm16.c): y = x · Wᵀ with W stored BF16 or F16
+// must equal the float32 GEMM (OpenBLAS, the native `gemm`) of the widened weights up to float
+// summation order, on both the AVX2 path and the scalar fallback, for GEMV (M = 1) and GEMM shapes
+// with K not a multiple of 8/16, N odd and panels with ragged tails. The reference backend's gemm16
+// is checked the same way. Writes past y's M·N elements fail the test (guard cells).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { nativeBackendOrNull, nativeLoadError, addonPath } from '../src/backend/index.js';
+import { createReferenceBackend } from '../src/backend/reference.js';
+import { bf16ToF32Array, f16ToF32Array, f32ToBf16Array, f32ToF16Array } from '../src/io/dtypes.js';
+import type { Kernels } from '../src/backend/kernels.js';
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** [M, N, K]: GEMV rows first, then GEMM shapes (K % 8 ≠ 0, N odd, one panel, many panels with a ragged last one). */
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1], [1, 7, 13], [1, 5, 8], [1, 3, 16], [1, 4, 23], [1, 257, 129], [1, 33, 1000], [1, 96, 2049],
+  [2, 5, 7], [3, 9, 17], [4, 1, 33], [17, 131, 1031], [64, 33, 300], [5, 64, 16], [2, 9, 20001], [7, 3, 0],
+];
+
+function operands(M: number, N: number, K: number, f16: boolean, seed: number) {
+  const r = prng(seed);
+  const x = new Float32Array(M * K).map(() => r() * 2 - 1);
+  // weights of a trained model's spread, with some small values (F16 subnormals below 6e-5)
+  const w32 = new Float32Array(N * K).map(() => (r() * 2 - 1) * (r() < 0.05 ? 1e-5 : 0.2));
+  const W = f16 ? f32ToF16Array(w32) : f32ToBf16Array(w32);
+  const wide = f16 ? f16ToF32Array(W) : bf16ToF32Array(W);
+  return { x, W, wide };
+}
+
+/** Checks k.gemm16 against `ref`'s float32 gemm of the widened weights: |y − y₃₂| ≤ 1e-5 · Σ_k |x_k w_k|. */
+function check(k: Kernels, ref: Kernels, M: number, N: number, K: number, f16: boolean, label: string): void {
+  const { x, W, wide } = operands(M, N, K, f16, M * 1000003 + N * 101 + K + (f16 ? 7 : 0));
+  const y32 = new Float32Array(M * N);
+  if (K > 0) ref.gemm(1, false, true, M, N, K, 1, x, 0, K, wide, 0, K, 0, y32, 0, N);
+  const guard = 4;
+  const buf = new Float32Array(M * N + 2 * guard).fill(12345.5);
+  const y = buf.subarray(guard, guard + M * N);
+  k.gemm16(M, N, K, x, W, f16, y);
+  for (let i = 0; i < guard; i++) {
+    assert.equal(buf[i], 12345.5, `${label}: wrote before y`);
+    assert.equal(buf[guard + M * N + i], 12345.5, `${label}: wrote past y`);
+  }
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let mag = 0;
+      for (let kk = 0; kk < K; kk++) mag += Math.abs(x[m * K + kk] * wide[n * K + kk]);
+      const got = y[m * N + n], want = y32[m * N + n];
+      assert.ok(Math.abs(got - want) <= 1e-5 * mag + 1e-30, `${label} [${M}×${N}×${K}] y[${m},${n}] = ${got}, float32 GEMM of the widened weights gives ${want} (Σ|x·w| = ${mag})`);
+    }
+  }
+}
+
+const native = nativeBackendOrNull();
+const skip = native ? false : `native addon unavailable: ${nativeLoadError()}`;
+
+describe('gemm16 (16-bit weights widened on the fly)', () => {
+  for (const dtype of ['bf16', 'f16'] as const) {
+    for (const path of ['avx2', 'scalar'] as const) {
+      it(`native ${path} path, ${dtype}: GEMV and GEMM equal float32 GEMM of the widened weights`, { skip }, () => {
+        const k = native!;
+        const ran = k.setGemm16Path(path);
+        try {
+          assert.equal(ran, path, `asked for the ${path} path, got ${ran} (the avx2 path needs a CPU with avx2, fma and f16c)`);
+          assert.equal(k.gemm16Path(), path);
+          for (const [M, N, K] of SHAPES) check(k, k, M, N, K, dtype === 'f16', `${path}/${dtype}`);
+        } finally {
+          k.setGemm16Path('auto');
+        }
+      });
+    }
+    it(`reference backend, ${dtype}`, () => {
+      const r = createReferenceBackend();
+      for (const [M, N, K] of SHAPES.filter(([M, N, K]) => M * N * K < 2e6)) check(r, r, M, N, K, dtype === 'f16', `reference/${dtype}`);
+    });
+  }
+
+  it('widens BF16 and F16 bit patterns exactly (signed zero, subnormals, largest values, infinities)', { skip }, () => {
+    const k = native!;
+    // one row x = e_j picks W[n, j] exactly: y = W widened
+    const bits = new Uint16Array([0x0000, 0x8000, 0x0001, 0x03ff, 0x0400, 0x7bff, 0xfbff, 0x3c00, 0x7c00, 0xfc00, 0x3555, 0xc001]);
+    for (const path of ['avx2', 'scalar'] as const) {
+      k.setGemm16Path(path);
+      try {
+        for (const f16 of [false, true]) {
+          const want = f16 ? f16ToF32Array(bits) : bf16ToF32Array(bits);
+          const N = bits.length, K = 1;
+          const y = new Float32Array(N);
+          k.gemm16(1, N, K, new Float32Array([1]), bits, f16, y);
+          for (let i = 0; i < N; i++) assert.ok(Object.is(y[i], want[i]) || (y[i] === 0 && want[i] === 0), `${path} ${f16 ? 'F16' : 'BF16'} 0x${bits[i].toString(16)}: ${y[i]} ≠ ${want[i]}`);
+          // the finite values through the 8-wide loads (K ≥ 8): one row of W, x = e_j picks lane j
+          // (a sum of products cannot keep −0: 0·w + 1·(−0) = +0, so zeros compare with ===)
+          const row = bits.filter((_, i) => Number.isFinite(want[i]));
+          const wantRow = f16 ? f16ToF32Array(row) : bf16ToF32Array(row);
+          assert.ok(row.length >= 8);
+          for (let j = 0; j < row.length; j++) {
+            const x = new Float32Array(row.length); x[j] = 1;
+            const y1 = new Float32Array(1);
+            k.gemm16(1, 1, row.length, x, row, f16, y1);
+            assert.ok(y1[0] === wantRow[j], `${path} ${f16 ? 'F16' : 'BF16'} lane ${j}: ${y1[0]} ≠ ${wantRow[j]}`);
+          }
+        }
+      } finally {
+        k.setGemm16Path('auto');
+      }
+    }
+  });
+
+  it('TINYSEEK_GEMM16=scalar forces the scalar path; unset, this CPU runs avx2 when it has avx2+fma+f16c', { skip }, () => {
+    const run = (env: Record<string, string>) => spawnSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(addonPath())}).gemm16Path())`], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    const forced = run({ TINYSEEK_GEMM16: 'scalar' });
+    assert.equal(forced.status, 0, forced.stderr);
+    assert.equal(forced.stdout.trim(), 'scalar');
+    const env = { ...process.env };
+    delete env.TINYSEEK_GEMM16;
+    const dflt = spawnSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(addonPath())}).gemm16Path())`], { env, encoding: 'utf8' });
+    const flags = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1].split(/\s+/) ?? [];
+    const want = ['avx2', 'fma', 'f16c'].every((f) => flags.includes(f)) ? 'avx2' : 'scalar';
+    assert.equal(dflt.stdout.trim(), want);
+  });
+
+  it('rejects bad operands with errors naming them', { skip }, () => {
+    const k = native!;
+    const x = new Float32Array(6), y = new Float32Array(6);
+    assert.throws(() => k.gemm16(2, 3, 3, x, new Float32Array(9) as unknown as Uint16Array, false, y), /W \(argument 5\) must be a Uint16Array/);
+    assert.throws(() => k.gemm16(2, 3, 3, x, new Uint16Array(8), false, y), /W is too short: it has 8 elements but the sizes given need 9/);
+    assert.throws(() => k.gemm16(2, 3, 4, x, new Uint16Array(12), false, y), /x is too short/);
+    assert.throws(() => k.gemm16(2, 4, 3, x, new Uint16Array(12), false, y), /y is too short/);
+  });
+});
