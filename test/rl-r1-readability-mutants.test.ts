@@ -4,7 +4,7 @@
 // that uses it; each is checked in a step that is otherwise readable, and a word outside the list is not.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readability, readableStep, targetVocabulary } from '../src/rl/r1/readability.js';
+import { CONNECTIVES as LISTED, readability, readableStep, targetVocabulary } from '../src/rl/r1/readability.js';
 import { getTask, sampleProblem, streamSeed, taskNames } from '../src/tasks/index.js';
 
 /** The connectives, as documented (R1 stage 2's "target language" for tinyseek's reasoning). */
@@ -57,4 +57,19 @@ test('rule 1 on its own: length, alphabet; a step is trimmed before it is compar
 test('rule 3 counts numbers whole: 555 is one number, not a digit repeated three times', () => {
   assert.equal(readableStep('so 555 + 1 = 556'), true);
   assert.equal(readableStep('so 5 5 5 + 1'), false);
+});
+
+test('the source lists only connectives the worked solutions lack: every documented word is either listed or a solution word, never both', () => {
+  const worked = new Set<string>();
+  for (const family of taskNames()) {
+    const task = getTask(family);
+    for (const d of task.difficulties) {
+      for (let i = 0; i < 12; i++) {
+        const p = sampleProblem(family, d, 'train', streamSeed('train', 7, family, d, i));
+        for (const w of task.work(p).trace.toLowerCase().match(/[a-z]+/g) ?? []) worked.add(w);
+      }
+    }
+  }
+  assert.deepEqual(LISTED.filter((w) => worked.has(w)), [], 'listed words the solutions already use');
+  assert.deepEqual(CONNECTIVES.filter((w) => !worked.has(w) && !LISTED.includes(w)), [], 'documented words neither listed nor in the solutions');
 });

@@ -19,13 +19,17 @@ import { hasForeignMarkup } from './format.js';
 /** Longest readable step, in characters. */
 export const MAX_STEP_CHARS = 120;
 const ALPHABET = /^[A-Za-z0-9 +\-*/=(),.:;'!?%<>[\]]+$/;
-/** Connectives and words of explanation a reasoner may add to the worked solutions' vocabulary. */
-const CONNECTIVES = [
-  'a', 'an', 'the', 'so', 'then', 'now', 'next', 'first', 'second', 'finally', 'wait', 'check', 'checking', 'again', 'let', 'me',
-  'we', 'i', 'it', 'is', 'are', 'was', 'be', 'this', 'that', 'gives', 'get', 'got', 'equals', 'answer', 'result', 'total', 'sum',
-  'difference', 'product', 'remainder', 'step', 'correct', 'yes', 'no', 'not', 'and', 'or', 'of', 'to', 'from', 'by', 'with',
-  'plus', 'minus', 'times', 'divided', 'modulo', 'mod', 'number', 'numbers', 'digit', 'digits', 'question', 'asks', 'compute',
-  'what', 'which', 'because', 'therefore', 'hence', 'right', 'left', 'in', 'on', 'at', 'for', 'x', 'each', 'all', 'one', 'two',
+/**
+ * Connectives and words of explanation a reasoner may add to the worked solutions' vocabulary: only
+ * words the worked solutions do not already use (a test keeps it so; "the", "so", "is", "answer", …
+ * come from the solutions themselves).
+ */
+export const CONNECTIVES = [
+  'a', 'an', 'then', 'now', 'next', 'second', 'finally', 'wait', 'check', 'checking', 'again', 'let', 'me',
+  'we', 'i', 'are', 'was', 'be', 'this', 'that', 'gives', 'get', 'got', 'equals', 'result', 'total', 'sum',
+  'difference', 'product', 'remainder', 'step', 'correct', 'yes', 'no', 'not', 'or', 'with',
+  'plus', 'minus', 'times', 'divided', 'modulo', 'digits', 'question', 'asks',
+  'what', 'which', 'because', 'therefore', 'hence', 'in', 'on', 'at', 'for', 'all', 'one', 'two',
 ];
 
 let vocab: Set<string> | null = null;
