@@ -120,7 +120,11 @@ test('checkpoints every N steps, and at the end; stopAfter saves where it stoppe
   assert.equal(s.finalDir, path.join(stop, 'checkpoints', 'step-000001'));
   assert.ok(!fs.existsSync(path.join(stop, 'final')));
   // resuming under another recipe is refused, naming the run
-  await assert.rejects(grpo({ recipe: recipe({ steps: 3, lr: 2e-3 }), out: stop, quiet: true, resume: true, ...scripted(['spread']) }), /--resume: the recipe differs from the one .*stop was started with/);
+  await assert.rejects(grpo({ recipe: recipe({ steps: 3, lr: 2e-3 }), out: stop, quiet: true, resume: true, ...scripted(['spread']) }), /--resume: the recipe differs from the one .*stop was started with, in lr;/);
+  // a new time budget and checkpoint interval are not a different run: the resume goes on to step 3
+  const more = await grpo({ recipe: recipe({ steps: 3, maxMinutes: 30, checkpoint: { every: 1 } }), out: stop, quiet: true, resume: true, ...scripted(['spread']) });
+  assert.equal(more.lastStep, 3);
+  assert.equal(metricsOf(stop).length, 3);
 });
 
 test('caller reward functions cannot run on rollout workers: refused before any step', async () => {

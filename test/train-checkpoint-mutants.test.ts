@@ -10,7 +10,7 @@ import { Tensor } from '../src/tensor/index.js';
 import { getPreset } from '../src/model/presets.js';
 import { DeepseekV3 } from '../src/model/model.js';
 import { AdamW } from '../src/nn/optim.js';
-import { saveTrainerCheckpoint, loadTrainerCheckpoint, listCheckpoints, sameRecipe } from '../src/train/checkpoint.js';
+import { saveTrainerCheckpoint, loadTrainerCheckpoint, listCheckpoints, sameRecipe, recipeDifferences, recipeChangedMessage } from '../src/train/checkpoint.js';
 
 /** The newest complete checkpoint's folder (what --resume starts from), or null. */
 const latestCheckpoint = (out: string): string | null => listCheckpoints(out).find((c) => c.complete)?.dir ?? null;
@@ -120,4 +120,29 @@ test('sameRecipe: key order and defaults added later do not matter; values, nest
   assert.ok(!sameRecipe({ a: 1, b: { c: 'x' } }, cur, parse), 'a missing nested key');
   assert.ok(!sameRecipe({ a: '1', b: { c: 'x', d: [1, 2] } }, cur, parse), 'stored recipe no longer valid');
   assert.ok(!sameRecipe(null, cur, parse));
+});
+
+test('recipeDifferences names each changed setting by its path; the budget keys (maxMinutes, checkpoint) may change on resume', () => {
+  type R = { a: number; b: { c: string; d: number[] }; maxMinutes?: number; checkpoint?: { every: number } };
+  const parse = (o: unknown): R => {
+    const x = o as R;
+    if (typeof x.a !== 'number') throw new Error('a: expected a number');
+    return x;
+  };
+  const cur: R = { a: 1, b: { c: 'x', d: [1, 2] }, maxMinutes: 40, checkpoint: { every: 25 } };
+  assert.deepEqual(recipeDifferences({ a: 1, b: { c: 'x', d: [1, 2] }, maxMinutes: 15, checkpoint: { every: 50 } }, cur, parse), []);
+  assert.ok(sameRecipe({ a: 1, b: { c: 'x', d: [1, 2] } }, cur, parse), 'a budget key absent from the stored recipe is no change either');
+  assert.deepEqual(recipeDifferences({ a: 2, b: { c: 'y', d: [1, 3] }, maxMinutes: 40 }, cur, parse), ['a', 'b.c', 'b.d[1]']);
+  assert.deepEqual(recipeDifferences({ a: 1, b: { c: 'x', d: [1] } }, cur, parse), ['b.d']);
+  assert.deepEqual(recipeDifferences({ a: 1, b: { c: 'x', d: [1, 2], e: 0 } }, cur, parse), ['b.e'], 'a key only one side has');
+  const bad = recipeDifferences({ a: 'one' }, cur, parse);
+  assert.equal(bad.length, 1);
+  assert.match(bad[0], /no longer validates: a: expected a number/);
+  // Nested budget-looking keys are settings like any other: only the top level is budget.
+  const nested = { a: 1, b: { c: 'x', d: [1, 2], maxMinutes: 3 } } as unknown as R;
+  assert.deepEqual(recipeDifferences(nested, cur, parse), ['b.maxMinutes']);
+  const msg = recipeChangedMessage('runs/x', ['a', 'b.c'], 'runs/x/checkpoints/step-000010/trainer_state.json');
+  assert.match(msg, /differs from the one runs\/x was started with, in a, b\.c \(see runs\/x\/checkpoints/);
+  assert.match(msg, /only maxMinutes and checkpoint may change on resume/);
+  assert.match(recipeChangedMessage('o', ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8']), /p6, and 2 more;/);
 });

@@ -18,7 +18,7 @@ import type { EvalReport } from '../infer/evaluate.js';
 import { MetricsWriter } from '../train/metrics.js';
 import { Progress } from '../train/progress.js';
 import type { ProgressMetrics } from '../train/progress.js';
-import { loadTrainerCheckpoint, openRun, sameRecipe, unlockRun } from '../train/checkpoint.js';
+import { loadTrainerCheckpoint, openRun, recipeDifferences, recipeChangedMessage, unlockRun } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../io/index.js';
 import { parseGrpoRecipe } from './config.js';
 import type { GrpoRecipe } from './config.js';
@@ -121,7 +121,8 @@ function openGrpoRun(opts: GrpoOptions): Run {
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) if (fs.existsSync(path.join(r.init, f))) tokFiles[f] = fs.readFileSync(path.join(r.init, f));
   const prompts = new PromptSampler(r, opts.encodePrompt ?? ((p) => promptIds(tok, p, r.template)), opts.samplePrompts);
   const c = resumed?.loaded.ckpt;
-  if (c && !sameRecipe(c.state.recipe, r, parseGrpoRecipe)) throw new Error(`--resume: the recipe differs from the one ${out} was started with`);
+  const diffs = c ? recipeDifferences(c.state.recipe, r, parseGrpoRecipe) : [];
+  if (diffs.length) throw new Error(recipeChangedMessage(out, diffs));
   if (c) {
     prompts.rng.setState((c.state.extra?.promptRng as number[]) ?? []);
     console.error(`resume: continuing from step ${c.state.step} (${resumed!.dir})`);

@@ -427,16 +427,60 @@ function canonicalJson(v: unknown): string {
 }
 
 /**
- * Whether a resumed run's recipe is the one its checkpoint was started with. The stored recipe is
- * re-validated through `parse` first, so an option added (with its default) after the run started
- * does not count as a change.
+ * Settings that budget a run rather than define it: how long one invocation may train and how
+ * often it checkpoints. A resume may change them (give a resumed run another 20 minutes) without
+ * changing what the run computes.
  */
-export function sameRecipe<R>(stored: unknown, current: R, parse: (obj: unknown) => R): boolean {
+export const BUDGET_KEYS = ['maxMinutes', 'checkpoint'] as const;
+
+/** The dotted paths where two recipes differ (`lr.peak`, `rewards.format`, `tasks.families[1]`), in order. */
+function differences(a: unknown, b: unknown, at: string, out: string[]): void {
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) { out.push(at); return; }
+    a.forEach((x, i) => differences(x, b[i], `${at}[${i}]`, out));
+    return;
+  }
+  const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+  if (isObj(a) && isObj(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    for (const k of keys) differences(a[k], b[k], at ? `${at}.${k}` : k, out);
+    return;
+  }
+  if (canonicalJson(a) !== canonicalJson(b)) out.push(at || '(the whole recipe)');
+}
+
+/**
+ * Where a resumed run's recipe departs from the one its checkpoint was started with: dotted paths,
+ * empty when they are the same run. The stored recipe is re-validated through `parse` first, so an
+ * option added (with its default) after the run started does not count as a change; the budget keys
+ * (BUDGET_KEYS, top level) never count. A stored recipe that no longer validates is one difference.
+ */
+export function recipeDifferences<R>(stored: unknown, current: R, parse: (obj: unknown) => R): string[] {
   let normalized: R;
   try {
     normalized = parse(stored);
-  } catch {
-    return false;
+  } catch (e) {
+    return [`(the stored recipe no longer validates: ${(e as Error).message.split('\n')[0]})`];
   }
-  return canonicalJson(normalized) === canonicalJson(current);
+  const strip = (v: unknown): unknown => {
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+    const o: Record<string, unknown> = { ...(v as Record<string, unknown>) };
+    for (const k of BUDGET_KEYS) delete o[k];
+    return o;
+  };
+  const out: string[] = [];
+  differences(JSON.parse(JSON.stringify(strip(normalized)) ?? 'null'), JSON.parse(JSON.stringify(strip(current)) ?? 'null'), '', out);
+  return out;
+}
+
+/** Whether a resumed run's recipe is the one its checkpoint was started with (recipeDifferences is empty). */
+export function sameRecipe<R>(stored: unknown, current: R, parse: (obj: unknown) => R): boolean {
+  return recipeDifferences(stored, current, parse).length === 0;
+}
+
+/** The refusal a resume with a changed recipe gets: which settings changed, and what to do. */
+export function recipeChangedMessage(out: string, diffs: string[], where?: string): string {
+  const shown = diffs.slice(0, 6).join(', ') + (diffs.length > 6 ? `, and ${diffs.length - 6} more` : '');
+  return `--resume: the recipe differs from the one ${out} was started with, in ${shown}${where ? ` (see ${where})` : ''}; `
+    + `run with the original recipe, or start a fresh run in a new directory (only ${BUDGET_KEYS.join(' and ')} may change on resume)`;
 }

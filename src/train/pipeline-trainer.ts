@@ -27,7 +27,7 @@ import { backend } from '../backend/index.js';
 import { MetricsWriter } from './metrics.js';
 import { PackedDataset } from './packing.js';
 import { Progress } from './progress.js';
-import { openRun, sameRecipe, unlockRun, readOptimizerState } from './checkpoint.js';
+import { openRun, recipeDifferences, recipeChangedMessage, unlockRun, readOptimizerState } from './checkpoint.js';
 import type { TrainerState } from './checkpoint.js';
 import { parseRunRecipe } from './recipe.js';
 import { checkRecipeFitsModel, learningRate, prepareData, recipeConfig, tokenizerFiles } from './trainer.js';
@@ -117,7 +117,8 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
   });
   const { tok, data } = prepared ?? prepareData(r, out, true);
   const tokFiles = tokenizerFiles(tok);
-  if (resumed && !sameRecipe(resumed.state.recipe, r, parseRunRecipe)) throw new CollectiveError(`--resume: the recipe differs from the one ${out} was started with (see ${resumed.dir}/trainer_state.json)`);
+  const diffs = resumed ? recipeDifferences(resumed.state.recipe, r, parseRunRecipe) : [];
+  if (resumed && diffs.length) throw new CollectiveError(recipeChangedMessage(out, diffs, `${resumed.dir}/trainer_state.json`));
 
   // The whole model is built from the seed (so every rank's weights are the single-process run's),
   // then every tensor this rank does not hold is released: only its stages stay allocated.

@@ -26,7 +26,7 @@ import { copyProbe } from '../infer/copy-probe.js';
 import { SftDataset } from './sft-data.js';
 import { parseRunRecipe } from './recipe.js';
 import type { Recipe } from './recipe.js';
-import { loadTrainerCheckpoint, openRun, saveTrainerCheckpoint, sameRecipe, unlockRun } from './checkpoint.js';
+import { loadTrainerCheckpoint, openRun, saveTrainerCheckpoint, recipeDifferences, recipeChangedMessage, unlockRun } from './checkpoint.js';
 import { Progress } from './progress.js';
 import type { Communicator } from '../parallel/mpi.js';
 import { DataParallel } from '../parallel/data-parallel.js';
@@ -255,7 +255,8 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   let restoreOpt: ((o: AdamW | ShardedAdamW) => void) | null = null;
   if (resumed) {
     const c = (resumed as NonNullable<typeof resumed>).loaded;
-    if (!sameRecipe(c.state.recipe, r, parseRunRecipe)) throw new Error(`--resume: the recipe differs from the one ${out} was started with (see ${resumed.dir}/trainer_state.json)`);
+    const diffs = recipeDifferences(c.state.recipe, r, parseRunRecipe);
+    if (diffs.length) throw new Error(recipeChangedMessage(out, diffs, `${resumed.dir}/trainer_state.json`));
     model = c.model;
     start = c.state.step;
     restoreOpt = c.optimizer;
