@@ -17,6 +17,8 @@ import { denseConfigFromHF, denseConfigToHF, type DenseConfig } from '../src/mod
 import { denseTensors, denseElements } from '../src/model/dense/shapes.js';
 import { ropeHalf } from '../src/model/dense/rotary.js';
 import { getAnyPreset, getPreset } from '../src/model/presets.js';
+import { KVCache } from '../src/model/cache.js';
+import { GqaKVCache } from '../src/model/dense/cache.js';
 import { saveModel, loadModel } from '../src/model/checkpoint.js';
 import { ConfigError } from '../src/model/config.js';
 import { countAnyParams } from '../src/analysis/dense-params.js';
@@ -313,4 +315,25 @@ test('student presets: dense Qwen2, about a fifth of their teacher\'s activated 
     assert.equal(countAnyParams(s).total, denseElements(s));
   }
   assert.throws(() => getPreset('student-mini'), /dense qwen2 model, not DeepSeek-V3\/V2/);
+});
+
+test('KV caches: width per token (GQA 2·Hkv·hd, MLA kv_lora_rank + rope dim) and a clear refusal when a slot or the length runs out', () => {
+  const g = new GqaKVCache(tiny('qwen2'), 2, 5);
+  assert.equal(g.width, 2 * 2 * 8);
+  assert.equal(g.kvDim, 16);
+  assert.equal(g.valuesPerToken(), 32 * 2);
+  assert.equal(g.data.length, 2);
+  assert.equal(g.data[0].length, 2 * 5 * 32);
+  g.lengths[1] = 4;
+  g.ensureRoom(Int32Array.of(0, 1), 1);
+  assert.throws(() => g.ensureRoom(Int32Array.of(1), 2), /GqaKVCache: slot 1 holds 4 tokens; 2 more exceed the cache length 5/);
+  assert.throws(() => g.ensureRoom(Int32Array.of(2), 1), /GqaKVCache: slot 2 outside \[0, 2\)/);
+  assert.throws(() => g.ensureRoom(Int32Array.of(-1), 1), /slot -1 outside/);
+  g.reset(1);
+  g.ensureRoom(Int32Array.of(1), 5);
+  const nano = getPreset('nano');
+  const m = new KVCache(nano, 3, 7, 1);
+  assert.equal(m.width, nano.kvLoraRank + nano.qkRopeHeadDim);
+  assert.equal(m.valuesPerToken(), m.width);
+  assert.throws(() => m.ensureRoom(Int32Array.of(0), 8), /KVCache: slot 0 holds 0 tokens; 8 more exceed the cache length 7/);
 });

@@ -3,44 +3,18 @@
 // qk_rope_head_dim) — for a fixed number of sequence slots. Same slot/length interface as the MLA
 // cache (../cache.ts), so the generator's continuous batching and prefix sharing work on both.
 import { Tensor, isGradEnabled } from '../../tensor/index.js';
-import { TensorError } from '../../tensor/errors.js';
+import { SlotCache } from '../slot-cache.js';
 import { contiguous } from '../../ops/index.js';
 import type { DenseConfig } from './config.js';
 
-/** GQA KV cache: `slots` sequences of up to `maxLen` tokens, one buffer per layer. */
-export class GqaKVCache {
-  /** Per layer: [slots, maxLen, 2·Hkv·head_dim] — a token's keys [Hkv, hd] then its values [Hkv, hd]. */
-  readonly data: Float32Array[];
-  /** Tokens cached per slot. */
-  readonly lengths: Int32Array;
-  /** Values per token and layer (2·Hkv·head_dim). */
-  readonly width: number;
+/** GQA KV cache: `slots` sequences of up to `maxLen` tokens; per layer [slots, maxLen, 2·Hkv·head_dim] — a token's keys [Hkv, hd] then its values [Hkv, hd]. */
+export class GqaKVCache extends SlotCache {
   /** Hkv·head_dim: where a token's values start. */
   readonly kvDim: number;
 
-  constructor(readonly cfg: DenseConfig, readonly slots: number, readonly maxLen: number, layers = cfg.numHiddenLayers) {
+  constructor(readonly cfg: DenseConfig, slots: number, maxLen: number, layers = cfg.numHiddenLayers) {
+    super(slots, maxLen, 2 * cfg.numKeyValueHeads * cfg.headDim, layers);
     this.kvDim = cfg.numKeyValueHeads * cfg.headDim;
-    this.width = 2 * this.kvDim;
-    this.data = Array.from({ length: layers }, () => new Float32Array(slots * maxLen * this.width));
-    this.lengths = new Int32Array(slots);
-  }
-
-  /** Values cached per token over all layers (2·Hkv·head_dim × layers). */
-  valuesPerToken(): number {
-    return this.width * this.data.length;
-  }
-
-  /** Forgets a slot's tokens (the slot can take a new sequence). */
-  reset(slot: number): void {
-    this.lengths[slot] = 0;
-  }
-
-  /** Checks that `slots` can take `t` more tokens each. */
-  ensureRoom(slots: Int32Array, t: number): void {
-    for (const s of slots) {
-      if (s < 0 || s >= this.slots) throw new TensorError('GqaKVCache', `slot ${s} outside [0, ${this.slots})`);
-      if (this.lengths[s] + t > this.maxLen) throw new TensorError('GqaKVCache', `slot ${s} holds ${this.lengths[s]} tokens; ${t} more exceed the cache length ${this.maxLen}`);
-    }
   }
 }
 

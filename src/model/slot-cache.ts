@@ -1,0 +1,37 @@
+// A KV cache's slots: `slots` sequences of up to `maxLen` tokens, one [slots, maxLen, width] buffer
+// per layer, and how many tokens each slot holds. The MLA cache (cache.ts: width = kv_lora_rank +
+// qk_rope_head_dim) and the GQA cache (dense/cache.ts: width = 2·Hkv·head_dim) differ only in
+// what a token's `width` values are, so the generator's continuous batching and prefix sharing
+// work on both through this interface.
+import { TensorError } from '../tensor/errors.js';
+
+export class SlotCache {
+  /** Per layer: [slots, maxLen, width]. */
+  readonly data: Float32Array[];
+  /** Tokens cached per slot. */
+  readonly lengths: Int32Array;
+
+  constructor(readonly slots: number, readonly maxLen: number, readonly width: number, layers: number) {
+    this.data = Array.from({ length: layers }, () => new Float32Array(slots * maxLen * width));
+    this.lengths = new Int32Array(slots);
+  }
+
+  /** Values cached per token over all layers (width × layers). */
+  valuesPerToken(): number {
+    return this.width * this.data.length;
+  }
+
+  /** Forgets a slot's tokens (the slot can take a new sequence). */
+  reset(slot: number): void {
+    this.lengths[slot] = 0;
+  }
+
+  /** Checks that `slots` can take `t` more tokens each. */
+  ensureRoom(slots: Int32Array, t: number): void {
+    const name = this.constructor.name;
+    for (const s of slots) {
+      if (s < 0 || s >= this.slots) throw new TensorError(name, `slot ${s} outside [0, ${this.slots})`);
+      if (this.lengths[s] + t > this.maxLen) throw new TensorError(name, `slot ${s} holds ${this.lengths[s]} tokens; ${t} more exceed the cache length ${this.maxLen}`);
+    }
+  }
+}
