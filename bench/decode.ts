@@ -42,7 +42,7 @@ let THREADS = 2;
  * down by orders of magnitude when oversubscribed, which would make the comparison meaningless.
  * TINYSEEK_BENCH_THREADS forces a count.
  */
-function chooseThreads(): { threads: number; note: string } {
+export function chooseThreads(): { threads: number; note: string } {
   const forced = Number(process.env.TINYSEEK_BENCH_THREADS);
   if (Number.isInteger(forced) && forced >= 1) return { threads: forced, note: '' };
   const cpus = os.cpus().length, load = os.loadavg()[0];
@@ -92,17 +92,19 @@ export function prepare(): { dir: string; gguf: string } {
 }
 
 /** One measurement: prefill tok/s (until every sequence has its first token) and decode tok/s (the rest). */
-interface Speed {
+export interface Speed {
   prefill: number;
   decode: number;
   acceptance?: number;
 }
 
-function speeds(B: number, t0: number, tFirst: number, t1: number): Speed {
-  return { prefill: (B * PROMPT) / ((tFirst - t0) / 1000), decode: (B * (NEW - 1)) / ((t1 - tFirst) / 1000) };
+/** Prefill tok/s (B prompts of PROMPT tokens, until every row has its first token) and decode tok/s (the other n − 1 tokens of each row). */
+function speeds(B: number, n: number, t0: number, tFirst: number, t1: number): Speed {
+  return { prefill: (B * PROMPT) / ((tFirst - t0) / 1000), decode: (B * (n - 1)) / ((t1 - tFirst) / 1000) };
 }
 
-async function tinyseekRun(model: CausalLM, prompts: number[][], speculative = false, n = NEW): Promise<Speed> {
+/** tinyseek's Generator: every prompt in one batch, greedy, n new tokens each. */
+export async function tinyseekRun(model: CausalLM, prompts: number[][], speculative = false, n = NEW): Promise<Speed> {
   const B = prompts.length;
   const gen = new Generator(model, { maxBatch: B, maxLen: PROMPT + n + 2, speculative });
   let firsts = 0, tFirst = 0;
@@ -111,15 +113,16 @@ async function tinyseekRun(model: CausalLM, prompts: number[][], speculative = f
     prompt: p, maxNewTokens: n, sampling: { temperature: 0 },
     onToken: (ev) => { if (ev.index === 0 && ++firsts === B) tFirst = performance.now(); },
   })));
-  const s = speeds(B, t0, tFirst, performance.now());
+  const s = speeds(B, n, t0, tFirst, performance.now());
   if (speculative) s.acceptance = gen.acceptanceRate();
   return s;
 }
 
-async function llamaRun(model: LlamaModel, prompts: number[][], n = NEW): Promise<Speed> {
+/** llama.cpp (node-llama-cpp): one sequence per prompt in one context, greedy, n new tokens each, on `threads` threads. */
+export async function llamaRun(model: LlamaModel, prompts: number[][], n = NEW, threads = THREADS): Promise<Speed> {
   const B = prompts.length;
   const ctx = await model.createContext({
-    sequences: B, contextSize: PROMPT + n + 8, threads: THREADS, batchSize: Math.min(512, B * PROMPT),
+    sequences: B, contextSize: PROMPT + n + 8, threads, batchSize: Math.min(512, B * PROMPT),
     experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32',
   });
   try {
@@ -133,19 +136,19 @@ async function llamaRun(model: LlamaModel, prompts: number[][], n = NEW): Promis
         if (got >= n) break;
       }
     }));
-    return speeds(B, t0, tFirst, performance.now());
+    return speeds(B, n, t0, tFirst, performance.now());
   } finally {
     await ctx.dispose();
   }
 }
 
 /** The better of several runs (machine noise only ever slows a run down). */
-function best(xs: Speed[]): Speed {
+export function best(xs: Speed[]): Speed {
   return { prefill: Math.max(...xs.map((x) => x.prefill)), decode: Math.max(...xs.map((x) => x.decode)), acceptance: xs[0].acceptance };
 }
 
 /** Sets the native backend's thread count (its pool and OpenBLAS) so both engines use THREADS. */
-function setTinyseekThreads(n: number): void {
+export function setTinyseekThreads(n: number): void {
   if (backend().name !== 'native') return;
   const addon = createRequire(import.meta.url)(addonPath()) as { setNumThreads?: (n: number) => number };
   addon.setNumThreads?.(n);

@@ -12,19 +12,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { backend, addonPath } from '../src/backend/index.js';
+import { backend } from '../src/backend/index.js';
 import type { CausalLM } from '../src/model/causal-lm.js';
 import { saveModel, isModelDir, loadModel } from '../src/model/checkpoint.js';
 import type { WeightsMode } from '../src/model/checkpoint.js';
-import { Generator } from '../src/infer/generator.js';
 import { Tokenizer } from '../src/tokenizer/index.js';
 import { exportGguf } from '../src/model/gguf-export.js';
 import { f32ToBf16Array, bf16ToF32Array, f32ToF16Array, f16ToF32Array } from '../src/io/dtypes.js';
 import { report } from './_util.js';
-import { prepare, tokenCycle } from './decode.js';
+import { prepare, tokenCycle, tinyseekRun, llamaRun, best, chooseThreads, setTinyseekThreads } from './decode.js';
+import type { Speed } from './decode.js';
 import type { BenchOptions } from '../src/cli/commands/bench.js';
-import type { Llama, LlamaModel, Token } from 'node-llama-cpp';
+import type { Llama } from 'node-llama-cpp';
 
 export const description = 'decode tok/s with BF16-resident weights vs float32 and vs llama.cpp on an F16 GGUF of the same weights, batch 1 and 64';
 
@@ -33,7 +32,6 @@ const NEW = 128;
 const BIG_BATCH = 64;
 let THREADS = 2;
 
-interface Speed { prefill: number; decode: number }
 
 /** The BF16 directory (published BF16 layout), its F16 copy and the F16 GGUF, built once from bench decode's mini. */
 function prepare16(): { bf16: string; f16: string; gguf: string } {
@@ -70,54 +68,14 @@ function speeds(B: number, t0: number, tFirst: number, t1: number): Speed {
   return { prefill: (B * PROMPT) / ((tFirst - t0) / 1000), decode: (B * (NEW - 1)) / ((t1 - tFirst) / 1000) };
 }
 
-async function tinyseekRun(model: CausalLM, prompts: number[][], n = NEW): Promise<Speed> {
-  const B = prompts.length;
-  const gen = new Generator(model, { maxBatch: B, maxLen: PROMPT + n + 2 });
-  let firsts = 0, tFirst = 0;
-  const t0 = performance.now();
-  await gen.generateAll(prompts.map((p) => ({
-    prompt: p, maxNewTokens: n, sampling: { temperature: 0 },
-    onToken: (ev) => { if (ev.index === 0 && ++firsts === B) tFirst = performance.now(); },
-  })));
-  return speeds(B, t0, tFirst, performance.now());
-}
-
-async function llamaRun(model: LlamaModel, prompts: number[][], n = NEW): Promise<Speed> {
-  const B = prompts.length;
-  const ctx = await model.createContext({
-    sequences: B, contextSize: PROMPT + n + 8, threads: THREADS, batchSize: Math.min(512, B * PROMPT),
-    experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32',
-  });
-  try {
-    const seqs = prompts.map(() => ctx.getSequence());
-    let firsts = 0, tFirst = 0;
-    const t0 = performance.now();
-    await Promise.all(prompts.map(async (p, i) => {
-      let got = 0;
-      for await (const _t of seqs[i].evaluate(p as Token[], { temperature: 0 })) {
-        if (++got === 1 && ++firsts === B) tFirst = performance.now();
-        if (got >= n) break;
-      }
-    }));
-    return speeds(B, t0, tFirst, performance.now());
-  } finally {
-    await ctx.dispose();
-  }
-}
-
-function best(xs: Speed[]): Speed {
-  return { prefill: Math.max(...xs.map((x) => x.prefill)), decode: Math.max(...xs.map((x) => x.decode)) };
-}
-
 const round = (x: number, d = 1) => Number.isFinite(x) ? Number(x.toFixed(d)) : NaN;
 
 /** Runs the benchmark. */
 export async function run(opts: BenchOptions): Promise<void> {
   const t00 = performance.now();
   const load = os.loadavg()[0], cpus = os.cpus().length;
-  const forced = Number(process.env.TINYSEEK_BENCH_THREADS);
-  THREADS = Number.isInteger(forced) && forced >= 1 ? forced : cpus >= 2 && load <= cpus - 2 + 0.5 ? 2 : 1;
-  if (backend().name === 'native') (createRequire(import.meta.url)(addonPath()) as { setNumThreads(n: number): number }).setNumThreads(THREADS);
+  THREADS = chooseThreads().threads;
+  setTinyseekThreads(THREADS);
   const { bf16, f16, gguf } = prepare16();
   const quiet = { onWarning: () => {} };
   const models: Record<string, CausalLM> = {};
@@ -138,19 +96,19 @@ export async function run(opts: BenchOptions): Promise<void> {
   } catch (e) {
     note = `llama.cpp peer unavailable (${(e as Error).message.split('\n')[0]}); install it with: npm i -D -E node-llama-cpp@3.21.1`;
   }
-  for (const m of Object.values(models)) await tinyseekRun(m, one, 8);
+  for (const m of Object.values(models)) await tinyseekRun(m, one, false, 8);
   const lmodel = llama ? await llama.loadModel({ modelPath: gguf }) : null;
-  if (lmodel) await llamaRun(lmodel, one, 8);
+  if (lmodel) await llamaRun(lmodel, one, 8, THREADS);
 
   // Interleaved, so that every engine sees the same machine.
   const r1: Record<string, Speed[]> = { bf16: [], f32: [], f16: [], llama: [] };
   for (let r = 0; r < reps; r++) {
     for (const k of ['bf16', 'f32', 'f16']) r1[k].push(await tinyseekRun(models[k], one));
-    if (lmodel) r1.llama.push(await llamaRun(lmodel, one));
+    if (lmodel) r1.llama.push(await llamaRun(lmodel, one, NEW, THREADS));
   }
   const r64: Record<string, Speed> = {};
   for (const k of ['bf16', 'f32', 'f16']) r64[k] = await tinyseekRun(models[k], prompts);
-  if (lmodel) r64.llama = await llamaRun(lmodel, prompts);
+  if (lmodel) r64.llama = await llamaRun(lmodel, prompts, NEW, THREADS);
   await lmodel?.dispose();
   await llama?.dispose();
 
