@@ -20,6 +20,7 @@ import { Generator } from '../src/infer/generator.js';
 import { completionStops } from '../src/infer/evaluate.js';
 import { hashSeed } from '../src/tasks/index.js';
 import { gkdObjective, logitKdObjective } from '../src/distill/objectives.js';
+import { parseDistillRecipe } from '../src/distill/config.js';
 import { kdLoss } from '../src/distill/kd-loss.js';
 import { teacherTopk } from '../src/distill/topk-store.js';
 
@@ -123,4 +124,31 @@ test('gkd: the batch is the prompt and the student\'s own seeded sample, weighte
   assert.deepEqual(seen.calls, [[3, T]]);
   assert.ok(res.loss > 0 && res.loss < Math.log(2), `JSD(0.5) per position is below log 2: ${res.loss}`);
   assert.equal(res.tokens, b.weights.reduce((a, x) => a + x, 0));
+});
+
+test('gkd λ: a seeded share of steps is on-policy, the others train on the dataset\'s traces as they are; λ = 0 never samples', async () => {
+  const student = newStudent();
+  const base = data.batchArrays(0, 3);
+  const off = gkdObjective(teacher, tok, { beta: 0.5, temperature: 1, sampleTemperature: 1, maxNewTokens: 8, seed: 9, lambda: 0 });
+  for (const step of [0, 1, 2]) {
+    const b = await off.batch!(base, student, step);
+    assert.equal(b, base, 'off-policy steps train on the teacher traces unchanged');
+    const r = tidy(() => {
+      const x = off.loss(student, Tensor.ints(b.ids, [3, T + 1]), Tensor.from(b.weights, [3, T]), b);
+      return { loss: x.loss.item(), extra: x.extra };
+    });
+    assert.equal(r.extra?.on_policy, 0);
+    assert.ok(r.loss > 0 && r.loss < Math.log(2));
+  }
+  // λ = 0.5: which steps sample is a function of (seed, step): two objectives agree, about half sample
+  const draws = (seed: number) => {
+    const o = gkdObjective(teacher, tok, { beta: 0.5, temperature: 1, sampleTemperature: 1, maxNewTokens: 2, seed, lambda: 0.5 });
+    return Promise.all(Array.from({ length: 40 }, async (_, step): Promise<number> => (await o.batch!(base, student, step)) === base ? 0 : 1));
+  };
+  const a = await draws(3), b = await draws(3), c = await draws(4);
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+  const share = a.reduce((x, y) => x + y, 0) / a.length;
+  assert.ok(share > 0.25 && share < 0.75, `on-policy share ${share} of 40 steps at λ = 0.5`);
+  assert.throws(() => parseDistillRecipe({ ...JSON.parse(fs.readFileSync(path.join(root, 'recipes/distill-gkd-nano.json'), 'utf8')), gkd: { lambda: 1.5 } }), /lambda/);
 });

@@ -183,6 +183,18 @@ test('gkd end to end: the student samples, the teacher scores; resumed after an 
   await assert.rejects(distill({ recipe: { ...r, gkd: { ...r.gkd, beta: 1 } }, out: b, quiet: true, resume: true }), /the recipe differs/);
 });
 
+test('gkd with λ < 1: the teacher samples traces for the off-policy steps; each step reports whether it was on-policy', async () => {
+  const out = path.join(tmp, 'gkd-lambda');
+  const res = await distill({ recipe: recipe('gkd', { gkd: { beta: 0.5, temperature: 1, sampleTemperature: 1, maxNewTokens: 48, lambda: 0.5 } }), out, quiet: true });
+  const rows = readJsonl(path.join(out, 'teacher', 'data.jsonl'));
+  assert.ok(rows.length > 0);
+  for (const r of rows) assert.match((r.messages as { content: string }[])[1]!.content, /^<think>\n[^]+<\/think>\n\nThe answer is/, 'kept teacher traces, not bare prompts');
+  const m = readMetrics(path.join(out, 'metrics.jsonl')).filter((x) => typeof x.loss === 'number') as unknown as { on_policy: number }[];
+  assert.equal(m.length, 4);
+  for (const x of m) assert.ok(x.on_policy === 0 || x.on_policy === 1, `on_policy ${x.on_policy}`);
+  await checkStudent(res.finalDir);
+});
+
 test('every built-in distillation recipe parses and yields a valid student SFT recipe; an unknown preset lists the built-in ones', async () => {
   const { builtinDistillRecipe } = await import('../src/distill/config.js');
   const { studentRecipe } = await import('../src/distill/distill.js');

@@ -7,7 +7,8 @@
 //   answer-sft  the same kept samples with the reasoning removed: SFT on the final answer only
 //   logit-kd    forward KL to the teacher's next-token distribution along its kept traces (τ, top-k)
 //   gkd         on-policy: the student samples, the teacher scores every position; JSD(β) (β = 1:
-//               reverse KL, β = 0: forward KL) on the student's own tokens (Agarwal et al. 2024)
+//               reverse KL, β = 0: forward KL) on the student's own tokens (Agarwal et al. 2024);
+//               with λ < 1 that share of steps only, the rest on the teacher's kept traces
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -66,6 +67,12 @@ export const distillRecipeSchema = z.object({
     /** The student's sampling temperature for its own completions. */
     sampleTemperature: z.number().positive().default(1),
     maxNewTokens: z.number().int().positive().default(96),
+    /**
+     * GKD's λ (TRL's `lmbda`): the share of steps trained on the student's own samples; the other
+     * steps train on the teacher's kept traces (the dataset), with the same JSD(β). 1: fully
+     * on-policy (the teacher generates nothing); below 1 the teacher samples traces as for logit-kd.
+     */
+    lambda: z.number().min(0).max(1).default(1),
   }).prefault({}),
   /** The `train` block of an SFT recipe (src/train/recipe.ts). */
   train: z.record(z.string(), z.unknown()),

@@ -105,7 +105,7 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
   const tdir = path.join(out, 'teacher');
   const dataFile = path.join(tdir, 'data.jsonl');
   const teacherStage = await runStage(tdir, `${r.mode}: teacher data`, async () => {
-    if (r.mode === 'gkd') {
+    if (r.mode === 'gkd' && r.gkd.lambda === 1) {
       const rows = distillRows('gkd', [], problems);
       writeFileAtomic(dataFile, rows.map((x) => JSON.stringify(x)).join('\n') + '\n');
       return { prompts: problems.length, rows: rows.length, teacher_generated_tokens: 0 };
@@ -123,14 +123,15 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
       throw new DistillError(`the teacher ${r.teacher} produced no verified-correct traces (${res.sampled.length} samples: ${JSON.stringify(res.stats)}); ` +
         `${r.mode} has nothing to train on. Use a stronger teacher, easier prompts, more samples (teacherSampling.k), or a looser teacherSampling.filter; the samples are in ${path.join(tdir, 'traces.jsonl')}`);
     }
-    const rows = distillRows(r.mode, res.kept, problems);
+    // GKD with λ < 1 trains its off-policy steps on the kept traces (the logit-kd rows)
+    const rows = distillRows(r.mode === 'gkd' ? 'logit-kd' : r.mode, res.kept, problems);
     writeFileAtomic(dataFile, rows.map((x) => JSON.stringify(x)).join('\n') + '\n');
     say(`distill: teacher kept ${res.kept.length} of ${res.sampled.length} samples (${JSON.stringify(res.stats)}) in ${seconds.toFixed(1)} s; ${rows.length} rows → ${dataFile}`);
     return {
       prompts: problems.length, sampled: res.sampled.length, kept: res.kept.length, filter: res.stats, rows: rows.length,
       teacher_generated_tokens: res.generatedTokens, teacher_prompt_tokens: res.promptTokens, shared_teacher: o.sharedTeacher !== undefined, seconds, examples: res.kept.slice(0, 2).map((t) => t.completion),
     };
-  }, say, [r.teacher, r.prompts, r.teacherSampling, r.mode, r.seed], 'distill');
+  }, say, [r.teacher, r.prompts, r.teacherSampling, r.mode, r.seed, ...(r.mode === 'gkd' && r.gkd.lambda < 1 ? ['traces'] : [])], 'distill');
 
   const recipe = studentRecipe(r, dataFile);
   let objective: TrainObjective | undefined;

@@ -17,7 +17,7 @@ import type { CausalLM } from '../model/causal-lm.js';
 import type { Tokenizer } from '../tokenizer/index.js';
 import { Generator } from '../infer/generator.js';
 import { completionStops } from '../infer/evaluate.js';
-import { hashSeed } from '../tasks/index.js';
+import { hashSeed, Rng } from '../tasks/index.js';
 import type { ObjectiveBatch, TrainObjective } from '../train/trainer.js';
 import { kdLoss, topkLogits } from './kd-loss.js';
 import type { Divergence, TeacherLogits } from './kd-loss.js';
@@ -67,12 +67,17 @@ export function promptOf(ids: Int32Array, weights: Float32Array): Int32Array {
 }
 
 /** On-policy distillation: the student's own samples, scored by the teacher at every position, JSD(β). */
-export function gkdObjective(teacher: CausalLM, tok: Tokenizer, o: { beta: number; temperature: number; sampleTemperature: number; maxNewTokens: number; seed: number }): TrainObjective {
+export function gkdObjective(teacher: CausalLM, tok: Tokenizer, o: { beta: number; temperature: number; sampleTemperature: number; maxNewTokens: number; seed: number; lambda?: number }): TrainObjective {
   teacher.eval();
   const stops = completionStops(tok);
   const divergence: Divergence = { kind: 'jsd', beta: o.beta };
+  const lambda = o.lambda ?? 1;
+  let onPolicy = 1; // whether the current step trains on the student's samples (reported as on_policy)
   return {
     batch: async (base: ObjectiveBatch, model: CausalLM, step: number): Promise<ObjectiveBatch> => {
+      // GKD's λ: this step is on-policy with probability λ (a seeded draw per step, so a resumed run draws the same)
+      onPolicy = lambda >= 1 || new Rng(hashSeed('gkd-lambda', o.seed, step)).next() < lambda ? 1 : 0;
+      if (!onPolicy) return base; // the teacher's kept traces, as the dataset holds them
       const n = base.rows.length, T1 = base.ids.length / n, T = T1 - 1;
       const prompts = base.rows.map((_, j) => promptOf(base.ids.subarray(j * T1, (j + 1) * T1), base.weights.subarray(j * T, (j + 1) * T)));
       model.eval();
@@ -91,6 +96,9 @@ export function gkdObjective(teacher: CausalLM, tok: Tokenizer, o: { beta: numbe
       });
       return { ids, weights, rows: base.rows };
     },
-    loss: (model, ids, weights) => distillStep(model, ids, weights, (inputs) => ({ kind: 'full', logits: teacherForward(teacher, inputs) }), divergence, o.temperature),
+    loss: (model, ids, weights) => {
+      const r = distillStep(model, ids, weights, (inputs) => ({ kind: 'full', logits: teacherForward(teacher, inputs) }), divergence, o.temperature);
+      return { ...r, extra: { ...r.extra, on_policy: onPolicy } };
+    },
   };
 }
