@@ -15,7 +15,8 @@
         "src/rope.c",
         "src/attention.c",
         "src/index.c",
-        "src/optim.c"
+        "src/optim.c",
+        "src/mmap.c"
       ],
       "include_dirs": [
         "/usr/include/x86_64-linux-gnu",

@@ -11,6 +11,7 @@ import { loadAsFloat32, loadedTensorInfos, readFloat32 } from '../src/io/float32
 import { dequantFp8Blocks, quantFp8Blocks } from '../src/io/fp8.js';
 import type { TensorRecord } from '../src/io/record.js';
 import { loadSafetensors, saveSafetensors, SafetensorsFile } from '../src/io/safetensors.js';
+import { canMapFiles } from '../src/backend/mmap.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-st-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -309,4 +310,44 @@ test('every truncation of a valid file, and random header corruption, give Safet
       if (!(e instanceof SafetensorsError)) assert.fail(`iteration ${it}: ${(e as Error).stack}`);
     }
   }
+});
+
+test('memory-mapped reads (mmap): the same records as pread, views into one mapping; a misaligned tensor is copied', { skip: canMapFiles() ? false : 'native addon unavailable' }, () => {
+  // Hand-built file: a U8 [1] tensor first puts the F16 tensor at data offset 1 (not 2-aligned) and
+  // the F32 tensor at offset 7 (not 4-aligned); the header is padded so the data section starts at 8·k.
+  const u8 = Uint8Array.of(9), f16 = Uint16Array.of(0x3c00, 0x4000, 0xc000), f32 = Float32Array.of(1.5, -2.25);
+  let header = JSON.stringify({
+    a: { dtype: 'U8', shape: [1], data_offsets: [0, 1] },
+    b: { dtype: 'F16', shape: [3], data_offsets: [1, 7] },
+    c: { dtype: 'F32', shape: [2], data_offsets: [7, 15] },
+    pad: { dtype: 'U8', shape: [1], data_offsets: [15, 16] },
+    d: { dtype: 'BF16', shape: [2], data_offsets: [16, 20] },
+  });
+  header += ' '.repeat((8 - (header.length % 8)) % 8);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(header.length));
+  const data = Buffer.alloc(20);
+  data.set(u8, 0);
+  data.set(new Uint8Array(f16.buffer), 1);
+  data.set(new Uint8Array(f32.buffer), 7);
+  data.set(new Uint8Array(Uint16Array.of(0x3f80, 0xbf80).buffer), 16);
+  const p = tmp('mapped.safetensors');
+  fs.writeFileSync(p, Buffer.concat([len, Buffer.from(header), data]));
+  const plain = SafetensorsFile.open(p), mapped = SafetensorsFile.open(p, { mmap: true });
+  try {
+    assert.equal(plain.mapped, false);
+    assert.equal(mapped.mapped, true);
+    for (const k of plain.keys()) assert.deepEqual(mapped.read(k), plain.read(k), k);
+    const size = fs.statSync(p).size;
+    const d = mapped.read('d').data, a = mapped.read('a').data;
+    assert.equal(d.buffer.byteLength, size, 'an aligned tensor views the mapping of the whole file');
+    assert.equal(a.buffer, d.buffer);
+    assert.notEqual(mapped.read('b').data.buffer, d.buffer, 'the misaligned F16 tensor is a copy');
+    assert.notEqual(mapped.read('c').data.buffer, d.buffer, 'the misaligned F32 tensor is a copy');
+    assert.deepEqual([...mapped.read('c').data as Float32Array], [1.5, -2.25]);
+  } finally {
+    plain.close();
+    mapped.close();
+  }
+  assert.throws(() => mapped.read('a'), /read of "a" after close\(\)/);
 });

@@ -149,13 +149,18 @@ describe('--weights on the command line', () => {
   const shipped = path.resolve(here, '../../models/tinyseek-r1-mini'); // stored BF16
   const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } });
 
-  it('generate --weights bf16 on the shipped BF16 model prints what --weights f32 prints (greedy)', { skip: fs.existsSync(shipped) ? false : 'no shipped model' }, () => {
+  it('generate --weights bf16 (read or --mmap) on the shipped BF16 model prints what --weights f32 prints (greedy)', { skip: fs.existsSync(shipped) ? false : 'no shipped model' }, () => {
     const args = ['generate', shipped, '--prompt', 'Compute 12 + 35.', '--temperature', '0', '--max-tokens', '32'];
-    const a = run([...args, '--weights', 'f32']), b = run([...args, '--weights', 'bf16']);
+    const a = run([...args, '--weights', 'f32']), b = run([...args, '--weights', 'bf16']), c = run([...args, '--weights', 'bf16', '--mmap']);
     assert.equal(a.status, 0, a.stderr);
     assert.equal(b.status, 0, b.stderr);
+    assert.equal(c.status, 0, c.stderr);
     assert.ok(a.stdout.trim().length > 0);
     assert.equal(b.stdout, a.stdout);
+    assert.equal(c.stdout, a.stdout);
+    const bare = run([...args, '--mmap']);
+    assert.notEqual(bare.status, 0);
+    assert.match(bare.stderr, /--mmap maps 16-bit weights; add --weights bf16 or --weights f16/);
   });
 
   it('rejects an unknown --weights and a dtype the checkpoint does not hold', { skip: fs.existsSync(shipped) ? false : 'no shipped model' }, () => {
@@ -165,5 +170,40 @@ describe('--weights on the command line', () => {
     const f16 = run(['generate', shipped, '--prompt', 'x', '--weights', 'f16']);
     assert.notEqual(f16.status, 0);
     assert.match(f16.stderr, /weights 'f16' keeps Linear weights stored as F16 16-bit, but this checkpoint stores its \d+ Linear weights as BF16 \(\d+\); use weights 'f32' or 'bf16'/);
+  });
+});
+
+describe('memory-mapped 16-bit weights (loadModel mmap)', () => {
+  it('same logits and greedy tokens as the read path; the kept weights are views into one mapping per file', { skip: nskip }, async () => {
+    const read = loadModel(bf16Dir, { ...quiet, weights: 'bf16' });
+    const mapped = loadModel(bf16Dir, { ...quiet, weights: 'bf16', mmap: true });
+    const file = path.join(bf16Dir, 'model.safetensors');
+    const size = fs.statSync(file).size;
+    const kept = linears(mapped).filter(([, l]) => l.weight16);
+    assert.ok(kept.length > 10);
+    const buffers = new Set(kept.map(([, l]) => l.weight16!.bits.buffer));
+    assert.equal(buffers.size, 1, 'every kept weight views the same mapping');
+    assert.equal([...buffers][0]!.byteLength, size, 'the mapping is the whole file');
+    const byName = new Map(linears(read).map(([n, l]) => [n, l]));
+    for (const [n, l] of kept) assert.deepEqual(l.weight16!.bits, byName.get(n)!.weight16!.bits, n);
+    for (const ids of [short, long]) assertClose(logits(mapped, ids), logits(read, ids), `mmap prefill T=${ids.length}`);
+    assert.deepEqual(await greedy(mapped), await greedy(read));
+  });
+
+  it('writing into a mapped view never changes the file (private, copy-on-write)', { skip: nskip }, () => {
+    const file = path.join(bf16Dir, 'model.safetensors');
+    const before = fs.readFileSync(file);
+    const m = loadModel(bf16Dir, { ...quiet, weights: 'bf16', mmap: true });
+    const [, l] = linears(m).find(([, x]) => x.weight16)!;
+    l.weight16!.bits.fill(0x7fc0);
+    assert.ok(fs.readFileSync(file).equals(before));
+  });
+
+  it('refuses mmap with float32 weights and names a file it cannot map', { skip: nskip }, async () => {
+    assert.throws(() => loadModel(bf16Dir, { ...quiet, mmap: true }), /mmap keeps 16-bit weights in the file's pages; it needs weights 'bf16' or 'f16'/);
+    const { mapFile } = await import('../src/backend/mmap.js');
+    assert.throws(() => mapFile(path.join(root, 'missing.safetensors')), /cannot open .*missing\.safetensors \(No such file or directory\)/);
+    assert.throws(() => mapFile(root), /cannot map .* \(not a regular file\)/);
+    assert.equal(mapFile(path.join(bf16Dir, 'config.json')).byteLength, fs.statSync(path.join(bf16Dir, 'config.json')).size);
   });
 });

@@ -805,6 +805,8 @@ static napi_value js_blas_threads(napi_env env, napi_callback_info info) {
   return r;
 }
 
+napi_value ts_js_map_file(napi_env env, napi_callback_info info); /* mmap.c */
+
 static napi_value init(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
@@ -823,6 +825,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"sumSquares", js_sum_squares}, {"axpy", js_axpy}, {"adamw", js_adamw}, {"coreName", js_core_name},
     {"numThreads", js_num_threads}, {"gemm16", js_gemm16}, {"gemm16Path", js_gemm16_path},
     {"setGemm16Path", js_set_gemm16_path}, {"setNumThreads", js_set_num_threads}, {"blasThreads", js_blas_threads},
+    {"mapFile", ts_js_map_file},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

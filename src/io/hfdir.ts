@@ -8,6 +8,7 @@ import { CheckpointError } from './errors.js';
 import type { TensorRecord } from './record.js';
 import type { SaveOptions } from './safetensors.js';
 import { openCheckpoint, saveCheckpoint } from './sharded.js';
+import type { OpenOptions } from './source.js';
 import type { TensorSource } from './source.js';
 
 /** A JSON value. */
@@ -92,11 +93,11 @@ function readJsonObject(file: string, required: boolean): JsonObject | null {
 }
 
 /** Opens a model directory: parses config.json (required) and generation_config.json, opens the weights lazily. */
-export function readModelDir(dir: string): ModelDir {
+export function readModelDir(dir: string, opts: OpenOptions = {}): ModelDir {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CheckpointError(`${dir}: not a directory`);
   const config = readJsonObject(path.join(dir, CONFIG_FILE), true) as JsonObject;
   const generationConfig = readJsonObject(path.join(dir, GENERATION_CONFIG_FILE), false);
-  const tensors = openCheckpoint(dir);
+  const tensors = openCheckpoint(dir, opts);
   const tokenizerFiles = TOKENIZER_FILES.filter((f) => fs.existsSync(path.join(dir, f)));
   return { dir, config, generationConfig, tensors, tokenizerFiles };
 }

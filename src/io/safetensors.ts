@@ -13,7 +13,8 @@ import {
 import {
   buildSafetensorsHeader, MAX_HEADER_BYTES, parseSafetensorsHeader, type StoredTensor,
 } from './safetensors-header.js';
-import type { TensorSource } from './source.js';
+import type { OpenOptions, TensorSource } from './source.js';
+import { mapFile } from '../backend/mmap.js';
 
 /** Reads `length` bytes at `position` into a new buffer; throws if the file ends first. */
 export function readExact(fd: number, position: number, length: number, file: string, what: string): Uint8Array {
@@ -38,6 +39,8 @@ export class SafetensorsFile implements TensorSource {
   private readonly byName: Map<string, StoredTensor>;
   private readonly order: StoredTensor[];
   private fd: number | null;
+  /** The whole file, memory-mapped (OpenOptions.mmap), or null: tensors are then read with pread. */
+  private map: Uint8Array | null = null;
 
   private constructor(readonly path: string, fd: number, dataStart: number, header: ReturnType<typeof parseSafetensorsHeader>) {
     this.fd = fd;
@@ -47,8 +50,12 @@ export class SafetensorsFile implements TensorSource {
     this.byName = new Map(header.tensors.map((t) => [t.name, t]));
   }
 
-  /** Opens and validates `path` (reads only the header). Throws SafetensorsError if malformed. */
-  static open(path: string): SafetensorsFile {
+  /**
+   * Opens and validates `path` (reads only the header). Throws SafetensorsError if malformed. With
+   * `mmap` the file is memory-mapped and every read is a view into the mapping (no copy; pages load
+   * from disk when first touched); see OpenOptions.
+   */
+  static open(path: string, opts: OpenOptions = {}): SafetensorsFile {
     let fd: number;
     try {
       fd = fs.openSync(path, 'r');
@@ -69,7 +76,16 @@ export class SafetensorsFile implements TensorSource {
       }
       const json = readExact(fd, 8, headerLen, path, 'the header');
       const header = parseSafetensorsHeader(json, size - 8 - headerLen, path);
-      return new SafetensorsFile(path, fd, 8 + headerLen, header);
+      const f = new SafetensorsFile(path, fd, 8 + headerLen, header);
+      if (opts.mmap) {
+        try {
+          f.map = mapFile(path);
+        } catch (e) {
+          throw new SafetensorsError(`${path}: ${(e as Error).message}`);
+        }
+        if (f.map.byteLength !== size) throw new SafetensorsError(`${path}: the file changed while it was opened (${size} bytes, then ${f.map.byteLength})`);
+      }
+      return f;
     } catch (e) {
       fs.closeSync(fd);
       throw e;
@@ -98,25 +114,38 @@ export class SafetensorsFile implements TensorSource {
     return this.order.map((t) => ({ name: t.name, dtype: t.dtype, shape: [...t.shape], byteLength: t.byteLength }));
   }
 
-  /** Reads one tensor's raw bytes. */
+  /** Whether reads are views into a memory mapping of the file. */
+  get mapped(): boolean {
+    return this.map !== null;
+  }
+
+  /** Reads one tensor's raw bytes (memory-mapped: a view into the mapping, which stays valid after close()). */
   readBytes(name: string): Uint8Array {
     const t = this.info(name);
     if (this.fd === null) throw new SafetensorsError(`${this.path}: read of "${name}" after close()`);
+    if (this.map) return this.map.subarray(this.dataStart + t.begin, this.dataStart + t.begin + t.byteLength);
     return readExact(this.fd, this.dataStart + t.begin, t.byteLength, this.path, `tensor "${name}"`);
   }
 
-  /** Reads one tensor as a record with its raw typed array (F16/BF16 → Uint16Array bits, F8 → Uint8Array). */
+  /**
+   * Reads one tensor as a record with its raw typed array (F16/BF16 → Uint16Array bits, F8 →
+   * Uint8Array). Memory-mapped, the array views the mapping unless the tensor's offset is not a
+   * multiple of its element size (typed arrays need alignment): then it is a copy.
+   */
   read(name: string): TensorRecord {
     const t = this.info(name);
-    return { name, dtype: t.dtype, shape: t.shape, data: rawView(t.dtype, this.readBytes(name)) };
+    let bytes = this.readBytes(name);
+    if (bytes.byteOffset % DTYPE_BYTES[t.dtype] !== 0) bytes = bytes.slice();
+    return { name, dtype: t.dtype, shape: t.shape, data: rawView(t.dtype, bytes) };
   }
 
-  /** Closes the file handle. */
+  /** Closes the file handle (a mapping stays alive while views into it are referenced). */
   close(): void {
     if (this.fd !== null) {
       fs.closeSync(this.fd);
       this.fd = null;
     }
+    this.map = null;
   }
 }
 

@@ -8,7 +8,7 @@ import { writeFileAtomic } from './atomic.js';
 import { SafetensorsError } from './errors.js';
 import type { TensorInfo, TensorRecord } from './record.js';
 import { saveSafetensors, SafetensorsFile, storedBytes, type SaveOptions } from './safetensors.js';
-import type { TensorSource } from './source.js';
+import type { OpenOptions, TensorSource } from './source.js';
 
 /** File name of the index of a sharded checkpoint. */
 export const INDEX_FILE = 'model.safetensors.index.json';
@@ -117,7 +117,7 @@ export class ShardedCheckpoint implements TensorSource {
   }
 
   /** Opens an index file, validates it and every shard header; all problems are reported at once. */
-  static open(indexPath: string): ShardedCheckpoint {
+  static open(indexPath: string, opts: OpenOptions = {}): ShardedCheckpoint {
     const dir = path.dirname(indexPath);
     let parsed: unknown;
     try {
@@ -140,7 +140,7 @@ export class ShardedCheckpoint implements TensorSource {
     try {
       for (const file of new Set(weightMap.values())) {
         try {
-          ck.files.set(file, SafetensorsFile.open(path.join(dir, file)));
+          ck.files.set(file, SafetensorsFile.open(path.join(dir, file), opts));
         } catch (e) {
           const users = [...weightMap].filter(([, f]) => f === file).map(([n]) => `"${n}"`);
           const shown = users.slice(0, 3).join(', ') + (users.length > 3 ? `, … (${users.length} tensors)` : '');
@@ -204,18 +204,18 @@ export class ShardedCheckpoint implements TensorSource {
  * Opens a checkpoint lazily: a .safetensors file, an index .json file, or a directory holding
  * model.safetensors.index.json (preferred) or model.safetensors.
  */
-export function openCheckpoint(p: string): TensorSource {
+export function openCheckpoint(p: string, opts: OpenOptions = {}): TensorSource {
   let st: fs.Stats;
   try {
     st = fs.statSync(p);
   } catch (e) {
     throw new SafetensorsError(`${p}: cannot open checkpoint (${(e as Error).message})`);
   }
-  if (!st.isDirectory()) return p.endsWith('.json') ? ShardedCheckpoint.open(p) : SafetensorsFile.open(p);
+  if (!st.isDirectory()) return p.endsWith('.json') ? ShardedCheckpoint.open(p, opts) : SafetensorsFile.open(p, opts);
   const index = path.join(p, INDEX_FILE);
-  if (fs.existsSync(index)) return ShardedCheckpoint.open(index);
+  if (fs.existsSync(index)) return ShardedCheckpoint.open(index, opts);
   const single = path.join(p, SINGLE_FILE);
-  if (fs.existsSync(single)) return SafetensorsFile.open(single);
+  if (fs.existsSync(single)) return SafetensorsFile.open(single, opts);
   const present = fs.readdirSync(p).filter((f) => f.endsWith('.safetensors') || f.endsWith('.json'));
   throw new SafetensorsError(`${p}: no ${INDEX_FILE} or ${SINGLE_FILE} found (present: ${present.length ? present.join(', ') : 'none'})`);
 }

@@ -18,3 +18,13 @@ export interface TensorSource {
   /** Releases file handles; the source cannot be read afterwards. */
   close(): void;
 }
+
+/** How a checkpoint is opened. */
+export interface OpenOptions {
+  /**
+   * Memory-map the files: a read returns a view into the mapping instead of a copy, so nothing is
+   * read from disk until a tensor's values are first touched, and untouched tensors (experts a
+   * prompt never routes to) never occupy memory. Needs the native addon.
+   */
+  mmap?: boolean;
+}

@@ -105,6 +105,13 @@ export interface LoadModelOptions {
    * stored in another dtype stay float32.
    */
   weights?: WeightsMode;
+  /**
+   * With 16-bit `weights`: memory-map the safetensors files and keep each resident 16-bit weight as a
+   * view into the mapping, so start-up reads only the headers and the float32 tensors, and a weight's
+   * pages come from disk when a forward first uses them (an expert never routed to is never read).
+   * The non-finite scan of those weights is skipped (it would touch every page). Needs the native addon.
+   */
+  mmap?: boolean;
 }
 
 /** The `weights` load option: float32, or BF16/F16 resident Linear weights (inference only). */
@@ -225,7 +232,11 @@ function checkBlockScales(dir: string, src: TensorSource): void {
  */
 export function loadModel(dir: string, opts: LoadModelOptions = {}): CausalLM {
   const warn = opts.onWarning ?? ((m: string) => console.warn(`tinyseek: warning: ${m}`));
-  const md = readModelDir(dir);
+  const mode0 = opts.weights ?? 'f32';
+  if (opts.mmap && mode0 === 'f32') {
+    throw new CheckpointError(`${dir}: mmap keeps 16-bit weights in the file's pages; it needs weights 'bf16' or 'f16' (with weights 'f32' every weight is converted to float32 on load, so there is nothing to map)`);
+  }
+  const md = readModelDir(dir, { mmap: opts.mmap === true });
   try {
     let cfg: AnyModelConfig;
     try {
@@ -246,12 +257,14 @@ export function loadModel(dir: string, opts: LoadModelOptions = {}): CausalLM {
     if (!WEIGHTS_MODES.includes(mode)) throw new CheckpointError(`loadModel: weights must be one of ${WEIGHTS_MODES.join(', ')}; found ${JSON.stringify(mode)}`);
     checkBeforeAllocating(dir, cfg, found, opts.memoryLimit);
     const c = cfg;
-    // 16-bit: Linear weights get no float32 data until known to stay float32 (no float32 peak).
-    const model = mode === 'f32' ? createModel(c, 0) : withDeferredLinearInit(() => createModel(c, 0));
+    // Linear weights get no (random) float32 data at construction: each is allocated just before its
+    // values are read (16-bit modes: only those that stay float32, so there is no float32 peak).
+    const model = withDeferredLinearInit(() => createModel(c, 0));
     const nonFinite: string[] = [];
     const bf16Like: string[] = [];
     const keep = new Map<string, Linear>();
-    const linears = mode === 'f32' ? null : linearsByWeight(model);
+    const allLinears = linearsByWeight(model);
+    const linears = mode === 'f32' ? null : allLinears;
     if (linears) {
       const want = mode === 'bf16' ? 'BF16' : 'F16';
       const stored = new Map<string, number>();
@@ -271,14 +284,15 @@ export function loadModel(dir: string, opts: LoadModelOptions = {}): CausalLM {
       if (lin) {
         const rec = md.tensors.read(name);
         const raw = rec.data as Uint16Array;
-        // the read's own buffer when the data fills it (a copy beside the freed read would fragment the heap)
-        const bits = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : raw.slice();
-        const bad = nonFinite16(bits, mode === 'f16');
+        // memory-mapped: the view into the mapping as it is; read: the read's own buffer when the data
+        // fills it (a copy beside the freed read would fragment the heap)
+        const bits = opts.mmap || (raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength) ? raw : raw.slice();
+        const bad = opts.mmap ? 0 : nonFinite16(bits, mode === 'f16');
         if (bad > 0) nonFinite.push(`${name} (${bad} of ${bits.length})`);
         lin.keep16(mode as 'bf16' | 'f16', bits);
         continue;
       }
-      linears?.get(name)?.allocate();
+      (linears ?? allLinears).get(name)?.allocate();
       const data = readFloat32(md.tensors, name);
       let bad = 0;
       for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) bad++;

@@ -8,7 +8,7 @@ import { CliError } from '../errors.js';
 import { createGenerator, samplingFrom, chatPrompt } from '../../infer/load.js';
 import { ReasoningSplitter } from '../../infer/chat-stream.js';
 import type { ChatMessage } from '../../tokenizer/index.js';
-import { positiveInt, integer, numberIn, boolArg, loadForCli, DeltaPrinter, NO_MTP_HELP, WEIGHTS_HELP, weightsArg } from './generate.js';
+import { positiveInt, integer, numberIn, boolArg, loadForCli, DeltaPrinter, NO_MTP_HELP, WEIGHTS_HELP, MMAP_HELP, weightsArg } from './generate.js';
 import type { WeightsMode } from '../../model/checkpoint.js';
 
 interface ChatOptions {
@@ -20,6 +20,7 @@ interface ChatOptions {
   showThinking: boolean;
   mtp: boolean;
   weights: WeightsMode;
+  mmap: boolean;
 }
 
 /** Drops the oldest exchanges (never the system message or the new user turn) until the prompt leaves room to answer. */
@@ -48,8 +49,9 @@ export function register(program: Command): void {
     .option('--system <text>', 'a system message')
     .option('--no-mtp', NO_MTP_HELP)
     .option('--weights <w>', WEIGHTS_HELP, weightsArg, 'f32' as WeightsMode)
+    .option('--mmap', MMAP_HELP, false)
     .action(async (dir: string, o: ChatOptions) => {
-      const lm = loadForCli(dir, { mtp: o.mtp, weights: o.weights });
+      const lm = loadForCli(dir, { mtp: o.mtp, weights: o.weights, mmap: o.mmap });
       const maxLen = lm.model.cfg.maxPositionEmbeddings;
       const maxTokens = o.maxTokens ?? Math.min(512, Math.floor(maxLen / 2));
       if (maxTokens >= maxLen) throw new CliError(`--max-tokens: ${maxTokens} leaves no room for a prompt in the model's context of ${maxLen} tokens`);

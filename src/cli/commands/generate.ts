@@ -57,6 +57,9 @@ export const NO_MTP_HELP = 'do not load the MTP module (model.layers.{num_hidden
 /** The `--weights` option's help text (serve, generate, chat, eval). */
 export const WEIGHTS_HELP = "how Linear weights are held: f32 (default), or bf16 / f16 to keep a BF16 / F16 checkpoint's Linear weights 16-bit in memory (half the bytes; inference only)";
 
+/** The `--mmap` option's help text (serve, generate, chat, eval). */
+export const MMAP_HELP = 'with --weights bf16|f16: memory-map the weights, so start-up reads only what float32 needs and the 16-bit weights load from disk as they are first used (experts never routed to are never read)';
+
 /** Parses `--weights`. */
 export function weightsArg(v: string): WeightsMode {
   if (!(WEIGHTS_MODES as readonly string[]).includes(v)) throw new CliError(`--weights: expected one of ${WEIGHTS_MODES.join(', ')}, found "${v}"`);
@@ -64,9 +67,10 @@ export function weightsArg(v: string): WeightsMode {
 }
 
 /** Loads a model directory for a command; a bad directory becomes a one-line CliError. */
-export function loadForCli(dir: string, opts: { mtp?: boolean; weights?: WeightsMode } = {}): LoadedModel {
+export function loadForCli(dir: string, opts: { mtp?: boolean; weights?: WeightsMode; mmap?: boolean } = {}): LoadedModel {
+  if (opts.mmap && (opts.weights ?? 'f32') === 'f32') throw new CliError('--mmap maps 16-bit weights; add --weights bf16 or --weights f16 (the checkpoint\'s 16-bit dtype)');
   try {
-    return loadModelDir(dir, { mtp: opts.mtp, weights: opts.weights });
+    return loadModelDir(dir, { mtp: opts.mtp, weights: opts.weights, mmap: opts.mmap });
   } catch (e) {
     const msg = (e as Error).message;
     // Most load errors already name the directory; say it once.
@@ -148,6 +152,7 @@ interface GenerateOptions {
   showThinking: boolean;
   mtp: boolean;
   weights: WeightsMode;
+  mmap: boolean;
 }
 
 /** Registers `tinyseek generate`. */
@@ -171,13 +176,14 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object: text, tokens, finish_reason, usage', false)
     .option('--no-mtp', NO_MTP_HELP)
     .option('--weights <w>', WEIGHTS_HELP, weightsArg, 'f32' as WeightsMode)
+    .option('--mmap', MMAP_HELP, false)
     .action(async (dir: string, o: GenerateOptions) => {
       if (!o.prompt) throw new CliError('--prompt: expected a non-empty prompt');
       if (o.topK !== undefined && o.topK < 0) throw new CliError(`--top-k: expected an integer ≥ 0, found ${o.topK}`);
       if (o.chat && o.raw) throw new CliError('--chat and --raw: expected at most one of them');
       if (o.system !== undefined && o.raw) throw new CliError('--system: a system message needs chat mode; found --raw');
       if (o.speculative && !o.mtp) throw new CliError('--speculative needs the MTP module; drop --no-mtp');
-      const lm = loadForCli(dir, { mtp: o.mtp, weights: o.weights });
+      const lm = loadForCli(dir, { mtp: o.mtp, weights: o.weights, mmap: o.mmap });
       // As llama.cpp's llama-cli does: conversation mode whenever the model ships a chat template.
       const chat = o.chat ?? (o.raw ? false : declaresChatTemplate(dir));
       if (o.system !== undefined && !chat) throw new CliError(`--system: ${dir}/tokenizer_config.json declares no chat template, so the prompt is a plain completion; pass --chat to use the default one`);

@@ -1,6 +1,6 @@
 // `tinyseek grpo`, `tinyseek eval` and `tinyseek r1-zero`: reinforcement learning with verifiable
 // rewards, held-out evaluation as R1 reports it, and the R1-Zero experiment end to end.
-import { WEIGHTS_HELP, weightsArg } from './generate.js';
+import { WEIGHTS_HELP, MMAP_HELP, weightsArg } from './generate.js';
 import type { WeightsMode } from '../../model/checkpoint.js';
 import type { Command } from 'commander';
 import fs from 'node:fs';
@@ -78,14 +78,16 @@ export function register(program: Command): void {
     .option('--json', 'print JSON', false)
     .option('--no-mtp', 'do not load the MTP module (model.layers.{num_hidden_layers}.*): less memory')
     .option('--weights <w>', WEIGHTS_HELP, weightsArg, 'f32' as WeightsMode)
-    .action(async (dir: string, f: { families?: string[]; difficulties: number[]; n: number; k: number; temperature: number; topP: number; maxTokens: number; template?: string; seed: number; out?: string; json: boolean; mtp: boolean; weights: WeightsMode }) => {
+    .option('--mmap', MMAP_HELP, false)
+    .action(async (dir: string, f: { families?: string[]; difficulties: number[]; n: number; k: number; temperature: number; topP: number; maxTokens: number; template?: string; seed: number; out?: string; json: boolean; mtp: boolean; weights: WeightsMode; mmap: boolean }) => {
       if (!fs.existsSync(path.join(dir, 'config.json'))) throw new CliError(`${dir} is not a model directory (no config.json)`);
       const { loadModel } = await import('../../model/checkpoint.js');
       const { Tokenizer } = await import('../../tokenizer/index.js');
       const { Generator } = await import('../../infer/generator.js');
       const { evaluate, formatEvalTable } = await import('../../infer/evaluate.js');
       const { writeFileAtomic } = await import('../../io/index.js');
-      const model = loadModel(dir, { mtp: f.mtp, weights: f.weights });
+      if (f.mmap && f.weights === 'f32') throw new CliError('--mmap maps 16-bit weights; add --weights bf16 or --weights f16 (the checkpoint\'s 16-bit dtype)');
+      const model = loadModel(dir, { mtp: f.mtp, weights: f.weights, mmap: f.mmap });
       model.eval();
       const tok = Tokenizer.fromDir(dir);
       const gen = new Generator(model, { maxBatch: 128, maxLen: Math.min(512, model.cfg.maxPositionEmbeddings) });

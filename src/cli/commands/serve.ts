@@ -7,7 +7,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CliError, EXIT_FAILURE } from '../errors.js';
-import { positiveInt, loadForCli, NO_MTP_HELP, WEIGHTS_HELP, weightsArg } from './generate.js';
+import { positiveInt, loadForCli, NO_MTP_HELP, WEIGHTS_HELP, MMAP_HELP, weightsArg } from './generate.js';
 import type { WeightsMode } from '../../model/checkpoint.js';
 import { isLoopback } from '../../serve/guard.js';
 import type { ReasoningFormat } from '../../serve/schemas.js';
@@ -34,6 +34,7 @@ interface ServeOptions {
   examples: string[];
   mtp: boolean;
   weights: WeightsMode;
+  mmap: boolean;
 }
 
 /** The repository root (the directory holding package.json above this file). */
@@ -124,13 +125,14 @@ export function register(program: Command): void {
     .option('--max-slots-per-request <n>', 'cache slots one request may hold, so others start while it runs (default: max-batch minus a quarter)', positiveInt('--max-slots-per-request'))
     .option('--no-mtp', NO_MTP_HELP)
     .option('--weights <w>', WEIGHTS_HELP, weightsArg, 'f32' as WeightsMode)
+    .option('--mmap', MMAP_HELP, false)
     .action(async (dir: string | undefined, o: ServeOptions) => {
       const modelDir = dir ?? defaultModelDir();
       if (!dir && !fs.existsSync(path.join(modelDir, 'config.json'))) {
         throw new CliError(`no model directory given and the shipped model is missing (${modelDir}); pass MODEL_DIR (a model directory such as runs/NAME/final, written by tinyseek pretrain, sft, grpo or r1-zero)`);
       }
       if (o.speculative && !o.mtp) throw new CliError('--speculative needs the MTP module; drop --no-mtp');
-      const lm = loadForCli(modelDir, { mtp: o.mtp, weights: o.weights });
+      const lm = loadForCli(modelDir, { mtp: o.mtp, weights: o.weights, mmap: o.mmap });
       if (o.speculative && lm.model.cfg.numNextnPredictLayers < 1) throw new CliError('--speculative: the model has no MTP module (num_nextn_predict_layers = 0, or no MTP weights)');
       // Imported here so that `tinyseek --help` and the light commands start fast.
       const { startServer } = await import('../../serve/server.js');
