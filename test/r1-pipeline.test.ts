@@ -123,7 +123,7 @@ test('rejection sampling: keeps correct readable traces; drops incorrect, mixed,
     trace(p, `${a} + ${b} = ${a + b}\n</think>\n\nThe answer is ${a + b}.`, { messages: [{ role: 'user', content: `What is ${a} + ${b}?` }] }), // kept: another prompt
   ];
   const { kept, stats } = filterTraces(traces, { minReadability: 1, maxTokens: 200, maxSummaryChars: 60 });
-  assert.deepEqual(stats, { input: 10, kept: 2, incorrect: 1, mixed: 2, overlong: 2, unreadable: 1, duplicate: 2 });
+  assert.deepEqual(stats, { input: 10, kept: 2, incorrect: 1, mixed: 2, overlong: 2, unreadable: 1, wrongStep: 0, duplicate: 2 });
   assert.equal(kept[0]!.completion, good);
   // A summary that is a long paragraph is overlong; a lower readability threshold keeps partly readable reasoning.
   const para = trace(p, `${steps}\n</think>\n\nThe answer is ${a + b}.`.replace('The answer', `${'so '.repeat(30)}the answer`));

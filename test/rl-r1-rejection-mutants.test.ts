@@ -24,7 +24,7 @@ const LIMITS = { minReadability: 1, maxTokens: 30, maxSummaryChars: 'The answer 
 
 test('filterTraces: each limit is inclusive (a trace exactly at it is kept), one past it is dropped as overlong', () => {
   assert.equal(readability(steps), 1);
-  assert.deepEqual(filterTraces([trace(good)], LIMITS).stats, { input: 1, kept: 1, incorrect: 0, mixed: 0, overlong: 0, unreadable: 0, duplicate: 0 });
+  assert.deepEqual(filterTraces([trace(good)], LIMITS).stats, { input: 1, kept: 1, incorrect: 0, mixed: 0, overlong: 0, unreadable: 0, wrongStep: 0, duplicate: 0 });
   assert.equal(filterTraces([trace(good, { tokens: 31 })], LIMITS).stats.overlong, 1);
   assert.equal(filterTraces([trace(good)], { ...LIMITS, maxSummaryChars: LIMITS.maxSummaryChars - 1 }).stats.overlong, 1);
   assert.equal(filterTraces([trace(good, { truncated: true })], LIMITS).stats.overlong, 1);
@@ -41,7 +41,7 @@ test('filterTraces: the first reason that applies is the one counted (incorrect 
   // wrong, truncated and unreadable: incorrect
   assert.equal(filterTraces([trace(bad, { truncated: true })], LIMITS).stats.incorrect, 1);
   // right, truncated and unreadable: overlong
-  assert.deepEqual(filterTraces([trace(bad.replace('151', '150'), { truncated: true })], LIMITS).stats, { input: 1, kept: 0, incorrect: 0, mixed: 0, overlong: 1, unreadable: 0, duplicate: 0 });
+  assert.deepEqual(filterTraces([trace(bad.replace('151', '150'), { truncated: true })], LIMITS).stats, { input: 1, kept: 0, incorrect: 0, mixed: 0, overlong: 1, unreadable: 0, wrongStep: 0, duplicate: 0 });
   // a dropped trace is not remembered for the duplicate check: a later readable copy… differs in text, so
   // check instead that an unreadable first copy does not make the second a duplicate
   const u = trace(bad.replace('151', '150'));
@@ -65,7 +65,7 @@ test('filterTraces: foreign markup counts as mixed only in a closed response; an
     trace(`${steps}\n</think>\nx</think>\n\nThe answer is 150.`), //   two closings (not closed): incorrect
     trace(`${steps}\n</think>\n\nThe answer is 150`), //                 no period: still correct, kept
   ], LIMITS).stats;
-  assert.deepEqual(s, { input: 5, kept: 1, incorrect: 2, mixed: 2, overlong: 0, unreadable: 0, duplicate: 0 });
+  assert.deepEqual(s, { input: 5, kept: 1, incorrect: 2, mixed: 2, overlong: 0, unreadable: 0, wrongStep: 0, duplicate: 0 });
 });
 
 test('cleanR1Zero: a verified R1-Zero completion becomes reasoning (lines trimmed, blanks dropped) + "The answer is X."; anything else is null', () => {

@@ -13,16 +13,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { RECIPES_DIR } from '../train/recipe.js';
+import { filterSchema } from '../rl/r1/config.js';
 
 /** The distillation modes. */
 export const DISTILL_MODES = ['trace-sft', 'answer-sft', 'logit-kd', 'gkd'] as const;
 export type DistillMode = (typeof DISTILL_MODES)[number];
 
-const filter = z.object({
-  minReadability: z.number().min(0).max(1).default(1),
-  maxTokens: z.number().int().positive().default(200),
-  maxSummaryChars: z.number().int().positive().default(80),
-});
+const filter = filterSchema;
 
 export const distillRecipeSchema = z.object({
   kind: z.literal('distill').default('distill'),

@@ -14,11 +14,15 @@ const weights = z.object({
   readability: z.number().default(0),
   preference: z.number().default(0),
 });
-const filter = z.object({
+/** Rejection sampling's filters (src/rl/r1/rejection.ts), shared by the R1 pipeline and distillation. */
+export const filterSchema = z.object({
   minReadability: z.number().min(0).max(1).default(1),
   maxTokens: z.number().int().positive().default(200),
   maxSummaryChars: z.number().int().positive().default(80),
+  /** Drop traces whose reasoning states false arithmetic ("9 + 0 + 9 = 10"; src/rl/r1/steps.ts). */
+  checkSteps: z.boolean().default(true),
 });
+const filter = filterSchema;
 
 export const r1RecipeSchema = z.object({
   kind: z.literal('r1').default('r1'),

@@ -6,7 +6,8 @@
 // the cold start. The filters, in order: incorrect (the verifier rejects the summary's answer or the
 // format), mixed (markup of another format in it: answer tags, a second think tag, chat markers),
 // overlong (truncated, too many tokens, or a summary longer than one short line), unreadable
-// (readability of the reasoning below the threshold), duplicate (same prompt and same normalized text).
+// (readability of the reasoning below the threshold), wrong step (the reasoning states false arithmetic,
+// "9 + 0 + 9 = 10", though the answer is right: steps.ts), duplicate (same prompt and same normalized text).
 import type { ChatMessage } from '../../tokenizer/index.js';
 import type { Tokenizer } from '../../tokenizer/index.js';
 import type { Problem } from '../../tasks/index.js';
@@ -15,6 +16,7 @@ import type { Generator } from '../../infer/generator.js';
 import { completionStops } from '../../infer/evaluate.js';
 import { answerSummary, hasForeignMarkup, parseR1, r1Response, r1Verify } from './format.js';
 import { readability } from './readability.js';
+import { falseSteps } from './steps.js';
 
 /** One sampled (or written) answer to a prompt. */
 export interface Trace {
@@ -80,6 +82,8 @@ export interface FilterOptions {
   maxTokens: number;
   /** Longest summary kept, in characters (R1 drops long paragraphs). */
   maxSummaryChars: number;
+  /** Drop traces whose reasoning states false arithmetic (default true). */
+  checkSteps?: boolean;
 }
 
 /** Why traces were dropped, counted. */
@@ -90,12 +94,13 @@ export interface FilterStats {
   mixed: number;
   overlong: number;
   unreadable: number;
+  wrongStep: number;
   duplicate: number;
 }
 
 /** The filters of rejection sampling; each trace is dropped for the first reason that applies. */
 export function filterTraces(traces: readonly Trace[], o: FilterOptions): { kept: Trace[]; stats: FilterStats } {
-  const stats: FilterStats = { input: traces.length, kept: 0, incorrect: 0, mixed: 0, overlong: 0, unreadable: 0, duplicate: 0 };
+  const stats: FilterStats = { input: traces.length, kept: 0, incorrect: 0, mixed: 0, overlong: 0, unreadable: 0, wrongStep: 0, duplicate: 0 };
   const seen = new Set<string>();
   const kept: Trace[] = [];
   for (const t of traces) {
@@ -108,6 +113,7 @@ export function filterTraces(traces: readonly Trace[], o: FilterOptions): { kept
     }
     if (t.truncated || t.tokens > o.maxTokens || parts.summary.length > o.maxSummaryChars) { stats.overlong++; continue; }
     if (readability(parts.thinking) < o.minReadability) { stats.unreadable++; continue; }
+    if (o.checkSteps !== false && falseSteps(parts.thinking).length > 0) { stats.wrongStep++; continue; }
     const key = `${JSON.stringify(t.messages)}\u0000${t.completion.replace(/\s+/g, ' ').trim()}`;
     if (seen.has(key)) { stats.duplicate++; continue; }
     seen.add(key);
