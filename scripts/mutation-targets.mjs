@@ -64,6 +64,8 @@ export const TARGETS = [
   // rl-r1-data-mutants) and the R1 rules' suite. collect() samples with a model and is reached only
   // by the r1-pipeline suite's stages (minutes): its mutants show up as survivors.
   { file: 'src/rl/r1/rejection.ts', tests: ['rl-r1-mutants'] },
+  // The step check (false arithmetic in a kept trace's reasoning): its own suite, picked up by name.
+  { file: 'src/rl/r1/steps.ts', tests: ['rl-r1-mutants'] },
   // The reward model: its features, Bradley–Terry loss and training (r1-pipeline: the loss and
   // gradient against a hand computation, held-out ranking; its pipeline-stage tests are fast on this path).
   { file: 'src/rl/r1/reward-model.ts', tests: ['rl-r1-mutants', 'r1-pipeline'] },
