@@ -1,6 +1,7 @@
 // DeepSeek-V3 for causal LM: embedding → decoder layers → final norm → lm_head, plus the MTP
 // modules. Stages are separate methods (embed / layer ranges / head) so that a pipeline stage is a
 // contiguous range of layers.
+import { cachePositions } from './slot-cache.js';
 import { Tensor, Rng, noGrad } from '../tensor/index.js';
 import { Module } from '../nn/module.js';
 import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
@@ -191,15 +192,7 @@ export class DeepseekV3 extends Module implements CausalLM {
 
   /** Builds the per-forward attention context (positions from the cache lengths when generating). */
   context(B: number, T: number, opts: ForwardOptions = {}, docMask?: Tensor): AttnContext {
-    const positions = new Int32Array(B * T);
-    let starts: Int32Array | undefined;
-    if (opts.cache) {
-      const { cache, slots } = opts.cache;
-      if (slots.length !== B) throw new TensorError('forward', `expected ${B} cache slots (one per row), found ${slots.length}`);
-      cache.ensureRoom(slots, T);
-      starts = Int32Array.from(slots, (s) => cache.lengths[s]);
-    }
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = (starts ? starts[b] : 0) + t;
+    const { positions, starts } = cachePositions(B, T, opts.cache);
     return { positions, rope: this.rope, impl: opts.impl ?? (opts.cache ? 'absorb' : 'naive'), cache: opts.cache, starts, docMask };
   }
 

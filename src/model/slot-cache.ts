@@ -35,3 +35,21 @@ export class SlotCache {
     }
   }
 }
+
+/**
+ * Absolute positions [B·T] of a forward over B rows of T tokens, and the tokens each row's cache slot
+ * already holds [B] (generation: positions continue after them; training: from 0, no starts).
+ * Checks the slots (one per row) and their room first.
+ */
+export function cachePositions(B: number, T: number, view?: { cache: SlotCache; slots: Int32Array }): { positions: Int32Array; starts?: Int32Array } {
+  const positions = new Int32Array(B * T);
+  let starts: Int32Array | undefined;
+  if (view) {
+    const { cache, slots } = view;
+    if (slots.length !== B) throw new TensorError('forward', `expected ${B} cache slots (one per row), found ${slots.length}`);
+    cache.ensureRoom(slots, T);
+    starts = Int32Array.from(slots, (s) => cache.lengths[s]!);
+  }
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = (starts ? starts[b]! : 0) + t;
+  return { positions, starts };
+}

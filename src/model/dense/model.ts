@@ -3,6 +3,7 @@
 // (GQA with rotate-half RoPE, SwiGLU MLP, RMSNorm pre-norm) → norm → lm_head (or the tied embedding).
 // The same interface as DeepseekV3 (../causal-lm.ts), so the trainer, generator, loader and server
 // take it unchanged; it has no MTP module and no experts.
+import { cachePositions } from '../slot-cache.js';
 import { Tensor, Rng } from '../../tensor/index.js';
 import { TensorError, fmtShape } from '../../tensor/errors.js';
 import { Module } from '../../nn/module.js';
@@ -92,15 +93,7 @@ export class DenseForCausalLM extends Module implements CausalLM {
 
   /** Builds the per-forward attention context (positions from the cache lengths when generating). */
   context(B: number, T: number, opts: DenseForwardOptions = {}, docMask?: Tensor): DenseAttnContext {
-    const positions = new Int32Array(B * T);
-    let starts: Int32Array | undefined;
-    if (opts.cache) {
-      const { cache, slots } = opts.cache;
-      if (slots.length !== B) throw new TensorError('forward', `expected ${B} cache slots (one per row), found ${slots.length}`);
-      cache.ensureRoom(slots, T);
-      starts = Int32Array.from(slots, (s) => cache.lengths[s]);
-    }
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = (starts ? starts[b] : 0) + t;
+    const { positions, starts } = cachePositions(B, T, opts.cache);
     return { positions, rope: this.rope, cache: opts.cache, starts, docMask };
   }
 
