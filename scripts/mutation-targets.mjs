@@ -54,7 +54,8 @@ export const TARGETS = [
   { file: 'src/rl/rewards.ts' },
   { file: 'src/rl/config.ts' },
   { file: 'src/rl/r1zero.ts' },
-  { file: 'src/rl/r1zero-report.ts' },
+  // The R1-Zero report: its own suite (cli-messages and serve-hardening also reach it, through child processes).
+  { file: 'src/rl/r1zero-report.ts', tests: ['report'] },
   // The R1 pipeline's pieces. The format, readability and reward rules run against their unit suite
   // only (the r1-pipeline suite trains models and runs stages end to end).
   { file: 'src/rl/r1/format.ts', tests: ['rl-r1-mutants'] },
