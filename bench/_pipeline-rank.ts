@@ -1,6 +1,6 @@
 // One rank of a `tinyseek bench pipeline` job (under mpirun; directly for the single-process run).
 // argv[2] is a JSON job:
-//   { mode: 'train', recipe, out, pp, method, chunks, result, traffic? }
+//   { mode: 'train', recipe, out, pp, method, chunks, result, traffic?, trace? }
 //       pp 0: the single-process trainer; else the pipeline trainer (real compute). Every rank
 //       writes `<result>.rank<r>.json`: its step metrics and, per step, its executor result
 //       (timeline, waits, total, peaks; the message log when `traffic`).
@@ -40,6 +40,8 @@ interface Job {
   steps?: number;
   result: string;
   traffic?: boolean;
+  /** train mode: also write the trainer's `--trace` files with this prefix. */
+  trace?: string;
 }
 
 const job = JSON.parse(process.argv[2]) as Job;
@@ -58,7 +60,7 @@ try {
   if (job.mode === 'train') {
     const recipe = parseRunRecipe(job.recipe);
     const onStep = (m: StepMetrics) => out.steps.push({ step: m.step, tokens_per_s: m.tokens_per_s, step_time_s: m.step_time_s });
-    if (mpi) await trainPipeline({ recipe, out: job.out!, quiet: true, onStep, pp: { comm: mpi.world, pp: job.pp, method: job.method, chunks: job.chunks, onTimeline: keep } });
+    if (mpi) await trainPipeline({ recipe, out: job.out!, quiet: true, onStep, pp: { comm: mpi.world, pp: job.pp, method: job.method, chunks: job.chunks, onTimeline: keep, trace: job.trace } });
     else await train({ recipe, out: job.out!, quiet: true, onStep });
   } else {
     if (!mpi) throw new Error('replay runs under mpirun (pp ≥ 1)');

@@ -108,9 +108,12 @@ interface Row {
   /** Measured over ranks: idle / step time. */
   bubble_mean: number;
   bubble_max: number;
-  /** Measured, max over ranks, ms. */
+  /** Measured against the step's makespan over all ranks (the simulation's definition): max and mean over ranks of (makespan − busy) / makespan. */
+  bubble_makespan_max: number;
+  bubble_makespan_mean: number;
+  /** Measured, max over ranks of makespan − busy, ms. */
   idle_ms_max: number;
-  step_ms: number;
+  makespan_ms: number;
   /** Measured busy time / Σ of the op times over the rank's ops (1 = the ops took the measured times), mean over ranks. */
   busy_vs_op_times: number;
   /** Simulated (same op times): max and mean over ranks of (makespan − busy) / makespan, and the max in ms. */
@@ -132,6 +135,7 @@ interface Row {
   model_copies: number;
   param_mb_per_rank_max: number;
   param_mb_per_rank_mean: number;
+  param_mb_total: number;
   tokens_per_s?: number;
   ratio_vs_single?: number;
 }
@@ -147,6 +151,7 @@ export async function run(opts: BenchOptions): Promise<void> {
     Tokenizer.train(readCorpus(path.join(dir, 'corpus.jsonl')).map((d) => d.text), { vocabSize: 400 }).save(path.join(dir, 'tok'));
     const B = 16, T = 32, LAYERS = 4;
     const steps = Math.max(4, Math.round(2 * opts.seconds)); // step 1 is warm-up
+    const replaySteps = 2 * steps; // replay steps are cheap (sleeps): more of them against the machine's noise
     const recipe = (n: number) => ({
       kind: 'pretrain', name: 'bench-pipeline', seed: 3,
       model: { preset: 'nano', overrides: { num_hidden_layers: LAYERS } },
@@ -209,6 +214,17 @@ export async function run(opts: BenchOptions): Promise<void> {
           peak: Math.max(...runs.map((x) => x.peakInFlight)), bytes: Math.max(...runs.map((x) => x.peakActivationBytes)),
         };
       });
+      // on the clock the ranks share: per step, makespan = last end − first start over the ranks, and
+      // each rank's (makespan − busy) / makespan, as the simulation defines its bubble
+      const stepsTimed = timed(results[0]).map((x) => x.step);
+      const spans = stepsTimed.map((k) => {
+        const runs = results.map((r) => r.runs.find((x) => x.step === k)!);
+        const t0 = Math.min(...runs.map((x) => x.startedAt));
+        const makespan = Math.max(...runs.map((x) => x.startedAt + x.totalMs)) - t0;
+        return { makespan, idle: runs.map((x) => makespan - timelineBubble(x.timeline, x.totalMs).busyMs) };
+      });
+      const msIdle = results.map((_, r) => median(spans.map((x) => x.idle[r])));
+      const msFrac = results.map((_, r) => median(spans.map((x) => x.idle[r] / x.makespan)));
       const sim = simulate(s, times);
       const simFrac = sim.ranks.map((r) => r.bubble / sim.makespan);
       const f = bubbleFormula(method, pp, times);
@@ -217,14 +233,15 @@ export async function run(opts: BenchOptions): Promise<void> {
       const row: Row = {
         mode, method, schedule: METHOD_NAMES[method], pp, ranks: s.ranks, chunks,
         bubble_mean: mean(perRank.map((r) => r.bubble)), bubble_max: Math.max(...perRank.map((r) => r.bubble)),
-        idle_ms_max: Math.max(...perRank.map((r) => r.idle)), step_ms: Math.max(...perRank.map((r) => r.total)),
+        bubble_makespan_max: Math.max(...msFrac), bubble_makespan_mean: mean(msFrac),
+        idle_ms_max: Math.max(...msIdle), makespan_ms: median(spans.map((x) => x.makespan)),
         busy_vs_op_times: mean(perRank.map((r) => r.stretch)),
         sim_bubble_max: Math.max(...simFrac), sim_bubble_mean: mean(simFrac), sim_idle_ms_max: sim.bubble, sim_makespan_ms: sim.makespan,
         formula: f.text, formula_ms: f.value, formula_frac: f.value / sim.makespan,
         peak_chunks: peak, sim_peak_chunks: sim.peakActivations, formula_peak_chunks: formulaColumns(method, pp).activationValue,
         peak_activation_mb: (bytesPerChunk === null ? Math.max(...perRank.map((r) => r.bytes)) : peak * bytesPerChunk) / 2 ** 20,
         stages_per_rank: s.placement[0].length, model_copies: (s.ranks * s.placement[0].length) / pp,
-        param_mb_per_rank_max: Math.max(...params) / 2 ** 20, param_mb_per_rank_mean: mean(params) / 2 ** 20,
+        param_mb_per_rank_max: Math.max(...params) / 2 ** 20, param_mb_per_rank_mean: mean(params) / 2 ** 20, param_mb_total: params.reduce((a, b) => a + b, 0) / 2 ** 20,
       };
       rows.push(row);
       if (chunks === 2 * pp) {
@@ -250,7 +267,7 @@ export async function run(opts: BenchOptions): Promise<void> {
         for (const chunks of [2 * pp, 4 * pp]) {
           log(`bench pipeline: replay ${METHOD_NAMES[method]} PP ${pp} on ${ranksOf(method, pp)} ranks, ${chunks} micro-batches`);
           const result = path.join(dir, `job${job++}`);
-          const { results } = runJob({ mode: 'replay', pp, method, chunks, actShape, times, steps, result }, ranksOf(method, pp));
+          const { results } = runJob({ mode: 'replay', pp, method, chunks, actShape, times, steps: replaySteps, result }, ranksOf(method, pp));
           addRow('replay', method, pp, chunks, results, model, chunkBytes);
         }
       }
@@ -259,10 +276,10 @@ export async function run(opts: BenchOptions): Promise<void> {
 
     const show = rows.map((r) => ({
       mode: r.mode, schedule: r.schedule, pp: r.pp, ranks: r.ranks, chunks: r.chunks,
-      bubble_mean: r.bubble_mean, bubble_max: r.bubble_max, sim_bubble_max: r.sim_bubble_max, formula_frac: r.formula_frac,
-      idle_ms_max: r.idle_ms_max, sim_idle_ms: r.sim_idle_ms_max, formula_ms: r.formula_ms, busy_vs_op_times: r.busy_vs_op_times,
+      bubble_mean: r.bubble_mean, bubble_max: r.bubble_max, bubble_mksp_max: r.bubble_makespan_max, sim_bubble_max: r.sim_bubble_max, formula_frac: r.formula_frac,
+      idle_ms_max: r.idle_ms_max, sim_idle_ms: r.sim_idle_ms_max, formula_ms: r.formula_ms, makespan_ms: r.makespan_ms, sim_makespan_ms: r.sim_makespan_ms, busy_vs_op_times: r.busy_vs_op_times,
       peak_chunks: r.peak_chunks, sim_peak: r.sim_peak_chunks, act_mb: r.peak_activation_mb,
-      stages_per_rank: r.stages_per_rank, copies: r.model_copies, param_mb_max: r.param_mb_per_rank_max, param_mb_mean: r.param_mb_per_rank_mean,
+      stages_per_rank: r.stages_per_rank, copies: r.model_copies, param_mb_max: r.param_mb_per_rank_max, param_mb_mean: r.param_mb_per_rank_mean, param_mb_total: r.param_mb_total,
     }));
     report([{ F_ms: times.F, B_ms: times.B, W_ms: times.W, B_input_ms: measured.B_input, FB_ms: times.FB, chunk_activation_mb: chunkBytes / 2 ** 20 }], opts.json,
       'Measured op times of one stage (real PP 2 runs, 8 micro-batches: F, B from 1F1B, B_input, W from ZB1P, F&B from DualPipe; medians, mean of the 2 stages)');
@@ -281,12 +298,13 @@ export async function run(opts: BenchOptions): Promise<void> {
         mpi: spawnSync('mpirun', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0],
         commands: {
           bench: 'node dist/src/cli/index.js bench pipeline --out docs/results',
-          recipe: recipe(steps),
+          // the corpus and tokenizer live in a temporary directory: DIR
+          recipe: JSON.parse(JSON.stringify(recipe(steps)).split(dir).join('DIR')) as unknown,
           real: 'mpirun --oversubscribe -np R tinyseek pretrain --config RECIPE --pp P --schedule S --chunks C (R = 2; DualPipeV: P/2)',
           single: 'tinyseek pretrain --config RECIPE',
           replay: 'mpirun --oversubscribe -np R node dist/bench/_pipeline-rank.js \'{"mode":"replay","pp":P,"method":S,"chunks":C,"actShape":[b,T,D],"times":{F,B,W,FB},"steps":N,"result":FILE}\'',
         },
-        model: { preset: 'nano', num_hidden_layers: LAYERS, hidden_size: D, vocab_size: 400, global_batch: [B, T], steps_per_run: steps, timed_steps: 'steps 2…' },
+        model: { preset: 'nano', num_hidden_layers: LAYERS, hidden_size: D, vocab_size: 400, global_batch: [B, T], steps_per_real_run: steps, steps_per_replay_run: replaySteps, timed_steps: 'steps 2…' },
         op_times_ms: { ...times, B_input: measured.B_input, per_kind_stage_median_and_count: measured.perStage },
         chunk_activation_bytes: chunkBytes,
         replay_micro_batch: actShape,
@@ -321,36 +339,49 @@ function markdown(r: Record<string, unknown> & { commands: Record<string, unknow
 Generated by \`${r.commands.bench}\` on ${r.date} (Open MPI: ${r.mpi}).
 Machine: ${r.machine}; load average (1, 5, 15 min) ${la.start.join(', ')} at the start, ${la.end.join(', ')} at the end.
 
-## Op times of one stage (measured, real compute, single process)
+## Op times of one stage (measured, real compute)
 
-DualPipeV with 2 stages on 1 rank runs every kind of op (F, full B, input-only B, W, F&B) with no
-other rank sharing the cores: nano with ${(r.model as { num_hidden_layers: number }).num_hidden_layers} decoder layers, micro-batch ${(r.replay_micro_batch as number[]).slice(0, 2).join('×')} tokens,
-median per (kind, stage) over the timed steps, mean of the two stages (stage 0: embedding + 2 layers;
-stage 1: 2 layers + norm, head, MTP):
+From the real PP 2 runs with 8 micro-batches of ${(r.replay_micro_batch as number[]).slice(0, 2).join('×')} tokens (nano, ${(r.model as { num_hidden_layers: number }).num_hidden_layers} decoder layers, so a
+stage is 2 layers; stage 0 also the embedding, stage 1 the norm, head and MTP): F and B (full backward)
+from 1F1B, B_input (input-gradient backward) and W (deferred weight gradient) from ZB1P, F&B from
+DualPipe; each op's span minus the receive waits inside it, median per (kind, stage) over the timed
+steps, then the mean of the two stages:
 
 | F | B (full) | W | B_input | F&B | activations kept per chunk |
 |---|---|---|---|---|---|
 | ${t.F.toFixed(2)} ms | ${t.B.toFixed(2)} ms | ${t.W.toFixed(2)} ms | ${t.B_input.toFixed(2)} ms | ${t.FB.toFixed(2)} ms | ${((r.chunk_activation_bytes as number) / 2 ** 20).toFixed(2)} MiB |
 
-These durations drive the replay runs and \`tinyseek bubble\`'s simulation and formulas below
-(\`tinyseek bubble --pp P --chunks C --f ${t.F.toFixed(2)} --b ${t.B.toFixed(2)} --w ${t.W.toFixed(2)} --fb ${t.FB.toFixed(2)}\`).
+Per (kind, stage): ${Object.entries(t.per_kind_stage_median_and_count as unknown as Record<string, [number, number]>).map(([k, [m, n]]) => `${k} ${m.toFixed(1)} ms (${n})`).join(', ')}.
+On a CPU rank an F&B runs its forward and then its backward, so F&B ≈ F + B (no compute overlap; what
+overlaps is communication). These durations drive the replay runs and \`tinyseek bubble\`'s simulation
+and formulas below (\`tinyseek bubble --pp P --chunks C --f ${t.F.toFixed(2)} --b ${t.B.toFixed(2)} --w ${t.W.toFixed(2)} --fb ${t.FB.toFixed(2)}\`).
 
 ## Bubble, activations and parameters per rank
 
-- \`mode\`: **real** = real compute on 2 ranks (nano, 4 layers: 1F1B/ZB1P/DualPipe at PP 2, DualPipeV
-  at PP 4 on 2 ranks); **replay** = the executor's replay mode, every op a sleep of the measured
-  duration above with the real MPI messages ([${(r.replay_micro_batch as number[]).join(', ')}] float32 per activation or gradient),
-  for a model of PP stages each like the measured one.
-- \`bubble_mean\`/\`bubble_max\`: measured idle / step time per rank, mean and max over ranks (idle = step
-  time − compute, compute = op spans minus the receive waits inside them); median over the timed steps.
-- \`sim_bubble_max\`: \`tinyseek bubble\`'s simulation of the same schedule with the same op times, (makespan − busy) / makespan, max over ranks.
-  \`formula_frac\`: the formula's bubble / the simulated makespan. \`idle_ms_max\`, \`sim_idle_ms\`, \`formula_ms\`: the same in ms.
-- \`peak_chunks\`: most micro-batches whose activations a rank held (measured), against the simulation and the formula (PP, PP+1).
-  \`act_mb\`: peak activation memory per rank — measured (distinct tensor storages kept by forwards) for real runs,
-  \`peak_chunks\` × the measured bytes per chunk for replay runs.
-- \`stages_per_rank\`: parameter memory per rank in stages (DualPipe and DualPipeV hold 2); \`copies\`: copies of the
-  whole model over all ranks (DualPipe 2: every stage twice; DualPipeV 1: PP stages on PP/2 ranks); \`param_mb\`:
-  float32 parameter MiB of the fullest rank (its embedding/head included) for the model of that row.
+- \`mode\`: **real** = real compute (nano, 4 layers) on 2 ranks — 1F1B, ZB1P, DualPipe at PP 2, DualPipeV at
+  PP 4 — or 1 rank (DualPipeV PP 2); **replay** = the executor's replay mode: every op a sleep of the
+  measured duration above, with the real MPI messages ([${(r.replay_micro_batch as number[]).join(', ')}] float32 per activation or gradient),
+  for a model of PP stages each like the measured one (2·PP layers). Ranks outnumber cores only in replay rows.
+- \`bubble_mean\`/\`bubble_max\`: measured idle / step time of each rank (its own step: from its start to its
+  last op), mean and max over ranks; idle = step time − compute, compute = op spans minus the receive waits
+  inside them. \`bubble_mksp_max\`: the same against the step's makespan over all ranks on their shared
+  clock, (makespan − busy) / makespan, max over ranks — the simulation's definition, so comparable to
+  \`sim_bubble_max\` (\`tinyseek bubble\`'s simulation of the same schedule with the same op times, max over ranks)
+  and \`formula_frac\` (the formula's bubble / the simulated makespan). \`idle_ms_max\` (measured makespan − busy),
+  \`sim_idle_ms\` and \`formula_ms\` are the same in ms. Medians over the timed steps (step 1 is warm-up;
+  real runs ${(r.model as { steps_per_real_run: number }).steps_per_real_run} steps, replay runs ${(r.model as { steps_per_replay_run: number }).steps_per_replay_run}).
+- \`busy_vs_op_times\`: measured compute / the sum of the op times above over the rank's ops (mean over ranks): 1
+  means the ops took the measured times. Replay rows show how far the sleeps overshoot on the loaded machine;
+  real rows how the run's ops differ from the op times (other stage sizes, contention).
+- \`peak_chunks\`: most micro-batches whose activations a rank held (measured), against the simulation
+  (\`sim_peak\`; the formula's PP for 1F1B/ZB1P, PP+1 for DualPipe/DualPipeV). \`act_mb\`: peak activation
+  memory per rank — measured (distinct tensor storages the forwards kept) for real rows, \`peak_chunks\` × the
+  measured bytes per chunk for replay rows.
+- \`stages_per_rank\`: parameter memory per rank in stages (1F1B/ZB1P 1, DualPipe and DualPipeV 2);
+  \`copies\`: copies of the whole model over all ranks (DualPipe 2: every stage on two ranks; DualPipeV 1: PP
+  stages on PP/2 ranks). \`param_mb_max\`/\`_mean\`/\`_total\`: float32 parameter MiB of the fullest rank, the mean
+  rank and all ranks, from the stage layout of that row's model (the last stage's embedding copy for MTP
+  included).
 
 ${table(show)}
 
@@ -374,8 +405,8 @@ blocked in a receive.
 - single process: \`${r.commands.single}\`
 - replay: \`${r.commands.replay}\`
 
-RECIPE (the corpus is 20,000 tokens of the default data recipe, seed 3, the tokenizer a 400-token BPE
-trained on it; \`TINYSEEK_NUM_THREADS=1\`):
+RECIPE (DIR/corpus.jsonl is 20,000 tokens of the default data recipe, seed 3, DIR/tok a 400-token BPE
+trained on it; \`TINYSEEK_NUM_THREADS=1\`, \`OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1\` as root):
 
 \`\`\`json
 ${JSON.stringify(r.commands.recipe, null, 2)}

@@ -127,7 +127,7 @@ const opsOf = (r: RankResult) => r.runs[0].timeline.filter((e) => e.name !== 'wa
 for (const [method, pp, ranks, chunks] of [['1f1b', 2, 2, 4], ['dualpipev', 4, 2, 8]] as const) {
   test(`replay mode, ${method} PP ${pp} on ${ranks} ranks, one step: the ops and messages of real compute, each op a sleep`, { skip, timeout: 180_000 }, () => {
     const D = recipeConfig(parseRunRecipe(recipe()), 300).hiddenSize;
-    const real = runJob({ mode: 'train', recipe: recipe(), out: path.join(dir, `${method}-run`), pp, method, chunks, result: path.join(dir, `${method}-real`), traffic: true }, ranks, 120_000).results;
+    const real = runJob({ mode: 'train', recipe: recipe(), out: path.join(dir, `${method}-run`), pp, method, chunks, result: path.join(dir, `${method}-real`), traffic: true, trace: path.join(dir, `${method}-trace`) }, ranks, 120_000).results;
     const times = { F: 2, B: 4, W: 1, FB: 5 };
     const replay = runJob({ mode: 'replay', pp, method, chunks, actShape: [8 / chunks, 16, D], times, steps: 1, result: path.join(dir, `${method}-replay`), traffic: true }, ranks, 120_000).results;
     const s = buildSchedule(method, pp, chunks);
@@ -148,5 +148,12 @@ for (const [method, pp, ranks, chunks] of [['1f1b', 2, 2, 4], ['dualpipev', 4, 2
       for (let i = 1; i < t.length; i++) assert.ok(t[i].ts! >= t[i - 1].ts!, 'ops in time order');
     }
     assert.equal(real.reduce((n, x) => n + x.runs[0].tokens, 0), 8 * 16, 'real compute ran the model on the whole batch');
+    // the trainer's --trace files: one per rank, every op of the step as a complete event, on the epoch clock
+    for (let r = 0; r < ranks; r++) {
+      const t = JSON.parse(fs.readFileSync(path.join(dir, `${method}-trace.rank${r}.json`), 'utf8')) as ReturnType<typeof toTraceEvents>;
+      const ops = t.traceEvents.filter((e) => e.ph === 'X' && e.cat === 'compute');
+      assert.equal(ops.length, s.ops[r].length, `rank ${r}: every op in the --trace file`);
+      assert.ok(ops.every((e) => e.pid === r && Math.abs(e.ts! / 1000 - real[r].runs[0].startedAt) < 3_600_000), 'µs since the epoch, pid = rank');
+    }
   });
 }
