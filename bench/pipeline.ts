@@ -179,15 +179,20 @@ export async function run(opts: BenchOptions): Promise<void> {
     const MEASURE_CHUNKS = 8; // the runs whose op times drive the simulation and the replay: micro-batch 2×32
     const realCases: [PipelineMethod, number][] = [['1f1b', 2], ['zb1p', 2], ['dualpipe', 2], ['dualpipev', 2], ['dualpipev', 4]];
     const real: { method: PipelineMethod; pp: number; chunks: number; results: RankResult[] }[] = [];
+    // the single-process peer runs before and after the real pipeline runs (the machine's load drifts);
+    // its tokens/s is the median over both runs' timed steps
+    log('bench pipeline: single process (1 of 2)');
+    const singles = [train(0, '1f1b', 1)];
     for (const [method, pp] of realCases) {
       for (const chunks of [2 * pp, 4 * pp]) {
         log(`bench pipeline: real ${METHOD_NAMES[method]} PP ${pp} on ${ranksOf(method, pp)} rank(s), ${chunks} micro-batches`);
         real.push({ method, pp, chunks, results: train(pp, method, chunks).results });
       }
     }
-    log('bench pipeline: single process');
-    const single = train(0, '1f1b', 1);
-    const singleTokS = median(single.results[0].steps.slice(1).map((s) => s.tokens_per_s));
+    log('bench pipeline: single process (2 of 2)');
+    singles.push(train(0, '1f1b', 1));
+    const singleRuns = singles.map((x) => median(x.results[0].steps.slice(1).map((s) => s.tokens_per_s)));
+    const singleTokS = median(singles.flatMap((x) => x.results[0].steps.slice(1).map((s) => s.tokens_per_s)));
 
     // 2. op times of one stage: F and B from 1F1B, B_input and W from ZB1P, F&B from DualPipe (PP 2,
     // 8 micro-batches), each the median per stage over the timed steps, averaged over the two stages
@@ -309,6 +314,7 @@ export async function run(opts: BenchOptions): Promise<void> {
         chunk_activation_bytes: chunkBytes,
         replay_micro_batch: actShape,
         single_process_tokens_per_s: singleTokS,
+        single_process_tokens_per_s_each_run: singleRuns,
         rows, speed,
         traces: Object.keys(traces).map((k) => `pipeline-traces/${k}.json`),
       };
@@ -388,6 +394,10 @@ ${table(show)}
 ## Tokens/s: real PP vs one process
 
 ${table(speed)}
+
+The single-process peer ran twice, before and after the real pipeline runs: ${(r.single_process_tokens_per_s_each_run as number[]).map((x) => x.toFixed(0)).join(' and ')} tokens/s
+(median of each run's timed steps; the ratio uses the median over both runs' steps). The pipeline runs
+sit between them in time, under the same drifting load.
 
 ## Traces
 
