@@ -56,7 +56,7 @@ export interface PipelineStepResult {
   waitMs: number;
   /** Wall time of the step on this rank, ms. */
   totalMs: number;
-  /** When the step started (Date.now() clock, ms), the origin of the timeline's times. */
+  /** When the step started (ms since the epoch: performance.timeOrigin + now, a clock the ranks share), the origin of the timeline's times. */
   startedAt: number;
   timeline: TimelineEvent[];
   /** Most micro-batches whose activations this rank held at once (forward done, backward not finished). */
@@ -140,6 +140,8 @@ export class PipelineExecutor {
     const res: PipelineStepResult = { loss: 0, ce: 0, mtp: 0, balance: 0, tokens: 0, waitMs: 0, totalMs: 0, startedAt: performance.timeOrigin + t0, timeline, peakInFlight: 0, peakActivationBytes: 0, traffic };
     const replay = this.replay;
     let liveBytes = 0;
+    // storages of the model's own tensors: a view of a weight made in a forward (a transpose) is not an activation
+    const weights = new Set<unknown>(replay ? [] : this.stages.flatMap((st) => st.model.namedTensors().map(([, t]) => t.storage)));
     const isend = (buf: Float32Array, to: number, tag: number): Request => {
       traffic.push({ dir: 'send', peer: to, tag, floats: buf.length });
       return this.comm.isend(buf, to, tag);
@@ -208,7 +210,7 @@ export class PipelineExecutor {
       if (input) tensors.add(input);
       const storages = new Set<unknown>();
       let bytes = 0;
-      for (const t of tensors) if (!storages.has(t.storage)) { storages.add(t.storage); bytes += t.storage.data.byteLength; }
+      for (const t of tensors) if (!storages.has(t.storage) && !weights.has(t.storage)) { storages.add(t.storage); bytes += t.storage.data.byteLength; }
       const st: ChunkState = { input, bytes, fwd, tensors, deferred: null, sent: null };
       states.set(key(phase, chunk), st);
       res.peakInFlight = Math.max(res.peakInFlight, states.size);
