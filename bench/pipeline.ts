@@ -279,17 +279,10 @@ export async function run(opts: BenchOptions): Promise<void> {
     }
     const load1 = os.loadavg();
 
-    const show = rows.map((r) => ({
-      mode: r.mode, schedule: r.schedule, pp: r.pp, ranks: r.ranks, chunks: r.chunks,
-      bubble_mean: r.bubble_mean, bubble_max: r.bubble_max, bubble_mksp_max: r.bubble_makespan_max, sim_bubble_max: r.sim_bubble_max, formula_frac: r.formula_frac,
-      idle_ms_max: r.idle_ms_max, sim_idle_ms: r.sim_idle_ms_max, formula_ms: r.formula_ms, makespan_ms: r.makespan_ms, sim_makespan_ms: r.sim_makespan_ms, busy_vs_op_times: r.busy_vs_op_times,
-      peak_chunks: r.peak_chunks, sim_peak: r.sim_peak_chunks, act_mb: r.peak_activation_mb,
-      stages_per_rank: r.stages_per_rank, copies: r.model_copies, param_mb_max: r.param_mb_per_rank_max, param_mb_mean: r.param_mb_per_rank_mean, param_mb_total: r.param_mb_total,
-    }));
+    const { show, speed } = tables(rows, singleTokS);
     report([{ F_ms: times.F, B_ms: times.B, W_ms: times.W, B_input_ms: measured.B_input, FB_ms: times.FB, chunk_activation_mb: chunkBytes / 2 ** 20 }], opts.json,
       'Measured op times of one stage (real PP 2 runs, 8 micro-batches: F, B from 1F1B, B_input, W from ZB1P, F&B from DualPipe; medians, mean of the 2 stages)');
     report(show, opts.json, 'Bubble (idle / step) measured, simulated and by formula for the same op times; activations and parameters per rank');
-    const speed = rows.filter((r) => r.mode === 'real').map((r) => ({ schedule: r.schedule, pp: r.pp, ranks: r.ranks, chunks: r.chunks, tokens_per_s: r.tokens_per_s!, single_process_tokens_per_s: singleTokS, ratio: r.ratio_vs_single! }));
     report(speed, opts.json, `Tokens/s, real compute on 2 ranks vs the single-process trainer (nano, ${LAYERS} layers, batch ${B}×${T}); ratio = pipeline / single process`);
 
     if (opts.out) {
@@ -305,7 +298,7 @@ export async function run(opts: BenchOptions): Promise<void> {
           bench: 'node dist/src/cli/index.js bench pipeline --out docs/results',
           // the corpus and tokenizer live in a temporary directory: DIR
           recipe: JSON.parse(JSON.stringify(recipe(steps)).split(dir).join('DIR')) as unknown,
-          real: 'mpirun --oversubscribe -np R tinyseek pretrain --config RECIPE --pp P --schedule S --chunks C (R = 2; DualPipeV: P/2)',
+          real: 'mpirun --oversubscribe -np R tinyseek pretrain --config RECIPE --pp P --schedule S --chunks C',
           single: 'tinyseek pretrain --config RECIPE',
           replay: 'mpirun --oversubscribe -np R node dist/bench/_pipeline-rank.js \'{"mode":"replay","pp":P,"method":S,"chunks":C,"actShape":[b,T,D],"times":{F,B,W,FB},"steps":N,"result":FILE}\'',
         },
@@ -319,11 +312,31 @@ export async function run(opts: BenchOptions): Promise<void> {
         traces: Object.keys(traces).map((k) => `pipeline-traces/${k}.json`),
       };
       writeFileAtomic(path.join(opts.out, 'pipeline.json'), JSON.stringify(result, null, 2) + '\n');
-      writeFileAtomic(path.join(opts.out, 'pipeline.md'), markdown(result, show, speed));
+      writeMarkdown(opts.out);
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The printed tables of a run's rows. */
+function tables(rows: Row[], singleTokS: number) {
+  const show = rows.map((r) => ({
+    mode: r.mode, schedule: r.schedule, pp: r.pp, ranks: r.ranks, chunks: r.chunks,
+    bubble_mean: r.bubble_mean, bubble_max: r.bubble_max, bubble_mksp_max: r.bubble_makespan_max, sim_bubble_max: r.sim_bubble_max, formula_frac: r.formula_frac,
+    idle_ms_max: r.idle_ms_max, sim_idle_ms: r.sim_idle_ms_max, formula_ms: r.formula_ms, makespan_ms: r.makespan_ms, sim_makespan_ms: r.sim_makespan_ms, busy_vs_op_times: r.busy_vs_op_times,
+    peak_chunks: r.peak_chunks, sim_peak: r.sim_peak_chunks, act_mb: r.peak_activation_mb,
+    stages_per_rank: r.stages_per_rank, copies: r.model_copies, param_mb_max: r.param_mb_per_rank_max, param_mb_mean: r.param_mb_per_rank_mean, param_mb_total: r.param_mb_total,
+  }));
+  const speed = rows.filter((r) => r.mode === 'real').map((r) => ({ schedule: r.schedule, pp: r.pp, ranks: r.ranks, chunks: r.chunks, tokens_per_s: r.tokens_per_s!, single_process_tokens_per_s: singleTokS, ratio: r.ratio_vs_single! }));
+  return { show, speed };
+}
+
+/** (Re)writes DIR/pipeline.md from DIR/pipeline.json (the report is a function of the measured data). */
+export function writeMarkdown(dir: string): void {
+  const result = JSON.parse(fs.readFileSync(path.join(dir, 'pipeline.json'), 'utf8')) as Record<string, unknown> & { commands: Record<string, unknown>; rows: Row[]; single_process_tokens_per_s: number };
+  const { show, speed } = tables(result.rows, result.single_process_tokens_per_s);
+  writeFileAtomic(path.join(dir, 'pipeline.md'), markdown(result, show, speed));
 }
 
 function mean(xs: number[]): number {
@@ -410,8 +423,11 @@ blocked in a receive.
 
 ## Commands
 
-- measure: \`${r.commands.measure}\`
-- real: \`${r.commands.real}\`
+Each run is started by the benchmark through \`bench/_pipeline-rank.ts\` (train mode: the pipeline trainer, or the
+single-process trainer, with the options the CLI passes plus a callback that keeps every step's timeline;
+replay mode: the executor alone). The equivalent commands:
+
+- real: \`${r.commands.real}\` (R = 2 ranks; DualPipeV: R = P/2)
 - single process: \`${r.commands.single}\`
 - replay: \`${r.commands.replay}\`
 
