@@ -21,7 +21,7 @@ import path from 'node:path';
 import { Tensor, noGrad, tidy } from '../tensor/index.js';
 import { DeepseekV3 } from '../model/model.js';
 import { configFromHF } from '../model/config.js';
-import { readModelDir } from '../io/index.js';
+import { readModelDir, writeFileAtomic } from '../io/index.js';
 import { AdamW } from '../nn/optim.js';
 import { backend } from '../backend/index.js';
 import { MetricsWriter } from './metrics.js';
@@ -41,6 +41,8 @@ import { StageLayout } from '../parallel/stages.js';
 import { PipelineStage } from '../parallel/pipeline-stage.js';
 import type { MicroBatch } from '../parallel/pipeline-stage.js';
 import { PipelineExecutor } from '../parallel/pipeline.js';
+import { toTraceEvents } from '../parallel/trace.js';
+import type { RankTimeline } from '../parallel/trace.js';
 import type { PipelineStepResult } from '../parallel/pipeline.js';
 import { expertLoad } from '../model/moe.js';
 import { isDenseConfig } from '../model/registry.js';
@@ -55,6 +57,8 @@ export interface PipelineConfig {
   chunks?: number;
   /** Write each rank's timeline of every step here as Chrome trace-event JSON (`<trace>.rank<r>.json`). */
   trace?: string;
+  /** Called on every rank with each executed schedule's result (timeline, waits, peak activations). */
+  onTimeline?: (step: number, micro: number, res: PipelineStepResult) => void;
 }
 
 /** Pipeline metrics of a step (added to StepMetrics.pp). */
@@ -162,7 +166,7 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
   const history: StepMetrics[] = [];
   const progress = new Progress(r.train.steps, start, quiet);
   const save = (step: number) => savePipelineCheckpoint(comm, out, model, layout, opt, { step, seed: r.seed, recipe: r }, tokFiles);
-  const traces: unknown[] = [];
+  const traces: RankTimeline[] = [];
   let step = start;
   let interrupted = false;
   try {
@@ -188,7 +192,8 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
           const res: PipelineStepResult = exec.run(micro, { ...lossOpts, denominators }, 1 / A);
           loss += res.loss / A; ce += res.ce / A; mtp += res.mtp / A; bal += res.balance / A; tokens += res.tokens;
           waitMs += res.waitMs; totalMs += res.totalMs; peak = Math.max(peak, res.peakInFlight);
-          if (opts.pp.trace) traces.push(...res.timeline.map((e) => ({ ...e, start: e.start + res.startedAt, end: e.end + res.startedAt, step: step + 1, micro: a })));
+          if (opts.pp.trace) traces.push({ rank, startedAt: res.startedAt, timeline: res.timeline });
+          opts.pp.onTimeline?.(step + 1, a, res);
         });
       }
       for (const gr of groups) gr.reduce();
@@ -234,7 +239,11 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
     process.off('SIGINT', onSigint);
     progress.stop();
   }
-  if (opts.pp.trace) writeTrace(`${opts.pp.trace}.rank${rank}.json`, rank, traces as TraceEvent[]);
+  if (opts.pp.trace) {
+    // one file per rank, times in µs since the epoch (a clock the ranks share)
+    fs.mkdirSync(path.dirname(path.resolve(opts.pp.trace)), { recursive: true });
+    writeFileAtomic(`${opts.pp.trace}.rank${rank}.json`, JSON.stringify(toTraceEvents(traces, 0)));
+  }
   if (interrupted || (opts.stopAfter !== undefined && step < r.train.steps)) {
     const dir = save(step);
     log(quiet, interrupted ? `interrupted: saved ${dir}; continue with --resume` : `stopped at step ${step}: saved ${dir}`);
@@ -250,24 +259,6 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
   }
   comm.barrier();
   return { finalDir, lastStep: step, interrupted: false, history, evals: [] };
-}
-
-interface TraceEvent { name: string; phase: number; chunk: number; start: number; end: number; step: number; micro: number }
-
-/** Chrome trace-event JSON of one rank's timeline (complete events, µs), viewable in Perfetto or chrome://tracing. */
-function writeTrace(file: string, rank: number, events: TraceEvent[]): void {
-  const trace = events.map((e) => {
-    return {
-      name: e.name === 'wait' ? 'wait' : `${e.name}${e.phase ? '1' : '0'} #${e.chunk}`,
-      cat: e.name === 'wait' ? 'wait' : 'compute',
-      ph: 'X', pid: rank, tid: e.name === 'wait' ? 1 : 0,
-      ts: Math.round(e.start * 1000), dur: Math.max(1, Math.round((e.end - e.start) * 1000)),
-      args: { step: e.step, micro: e.micro, phase: e.phase, chunk: e.chunk },
-    };
-  });
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(`${file}.tmp-${process.pid}`, JSON.stringify({ traceEvents: trace, displayTimeUnit: 'ms' }));
-  fs.renameSync(`${file}.tmp-${process.pid}`, file);
 }
 
 /** The gradients of tensors held by several ranks, summed over exactly their holders. */
