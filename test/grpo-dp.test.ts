@@ -20,6 +20,8 @@ import { DeepseekV3 } from '../src/model/model.js';
 import { saveModel } from '../src/model/checkpoint.js';
 import { Tokenizer, R1ZERO_PREAMBLE } from '../src/tokenizer/index.js';
 import { loadAsFloat32 } from '../src/io/index.js';
+import { aggregationWeights } from '../src/rl/loss.js';
+import { rankShare, dpSplitProblem } from '../src/rl/data-parallel.js';
 import { toolSkip } from './helpers/tools.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/test
@@ -93,6 +95,21 @@ before(() => {
   saveModel(init, model, { tokenizerFiles: Object.fromEntries(fs.readdirSync(tokDir).map((f) => [f, fs.readFileSync(path.join(tokDir, f))])) });
 });
 
+test('loss weights of a data-parallel share with the whole batch\'s denominators are the whole batch\'s rows, for every aggregation', () => {
+  // 4 sequences, L = 3: completion lengths 2, 3, 1 and 0 (a masked sequence)
+  const mask = Float32Array.from([0, 1, 1, 1, 1, 1, 0, 0, 1, 0, 0, 0]);
+  for (const type of ['grpo', 'dapo', 'dr_grpo'] as const) {
+    const whole = aggregationWeights(mask, 4, 3, type, 8);
+    const global = { sequences: 4, tokens: 6 };
+    const rows = (rank: number) => Float32Array.from(rankShare([0, 1, 2, 3], rank, 2).flatMap((i) => Array.from(mask.subarray(i * 3, i * 3 + 3))));
+    const r0 = aggregationWeights(rows(0), 2, 3, type, 8, global), r1 = aggregationWeights(rows(1), 2, 3, type, 8, global); // rows 0, 2 and 1, 3
+    assert.deepEqual([...r0.subarray(0, 3), ...r1.subarray(0, 3), ...r0.subarray(3), ...r1.subarray(3)], Array.from(whole), type);
+  }
+  assert.deepEqual(rankShare([0, 1, 2, 3, 4], 1, 2), [1, 3]);
+  assert.match(dpSplitProblem(6, 4)!, /promptsPerStep 6 cannot be split over 4 data-parallel ranks/);
+  assert.equal(dpSplitProblem(8, 4), null);
+});
+
 const cases: [string, Record<string, unknown>][] = [
   ['grpo (per-sequence mean), KL reference reset every 2 steps', { lossType: 'grpo', beta: 0.05, refResetEvery: 2 }],
   ['dapo (token mean), dynamic sampling that redraws, batch reward scaling', { lossType: 'dapo', beta: 0.01, dynamicSampling: 'replace', scaleRewards: 'batch', overlong: 'soft', overlongCache: 4 }],
@@ -127,6 +144,7 @@ for (const [i, [what, over]] of cases.entries()) {
         assert.equal(b1.steps[s].rec[k], x, `step ${s + 1}: rank 1 reports the same global ${k}`);
       }
     }
+    if (over.dynamicSampling === 'replace') assert.ok(a.steps.some((st) => st.groups.some((g) => g.attempt > 0)), 'some groups were redrawn');
     const l0 = a.steps[0].rec.loss, l1 = b.steps[0].rec.loss;
     assert.ok(a.steps[0].rec.grad_norm > 0 && a.steps[0].rec.reward_std > 0, 'the step learns something');
     if (over.lossType !== 'grpo') assert.ok(Math.abs(l1 - l0) <= TOL * Math.abs(l0) && l0 !== 0, `step-1 loss ${l1} vs single process ${l0}`);
