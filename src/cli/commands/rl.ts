@@ -22,15 +22,15 @@ const positive = (name: string) => (v: string) => {
 };
 
 /**
- * Checks `grpo --dp N` against how the process was launched and the recipe (every rank reaches the
+ * Checks `grpo --dp N` (or `r1-zero --dp N`) against how the process was launched and the recipe (every rank reaches the
  * same verdict and reports it once), then starts MPI. Null for a single-process run.
  */
-async function startGrpoRanks(dp: number, promptsPerStep: number, rolloutWorkers: boolean): Promise<{ comm: import('../../parallel/mpi.js').Communicator } | null> {
+async function startGrpoRanks(command: 'grpo' | 'r1-zero', dp: number, promptsPerStep: number, rolloutWorkers: boolean): Promise<{ comm: import('../../parallel/mpi.js').Communicator } | null> {
   const { launchedWorldSize, mpiUnavailableReason, Mpi, MpiUnavailableError } = await import('../../parallel/mpi.js');
   const { endAllRanks, notLaunchedMessage, dpMismatchMessage } = await import('./train.js');
   const { dpSplitProblem } = await import('../../rl/data-parallel.js');
   const world = launchedWorldSize();
-  const problem = world === null ? (dp > 1 ? notLaunchedMessage('grpo', `--dp ${dp}`, dp) : null)
+  const problem = world === null ? (dp > 1 ? notLaunchedMessage(command, `--dp ${dp}`, dp) : null)
     : world !== dp ? dpMismatchMessage(dp, world)
     : dp > 1 && rolloutWorkers ? '--dp and --rollout-workers do not combine: a data-parallel run samples its rollouts on its own ranks'
     : dpSplitProblem(promptsPerStep, dp);
@@ -87,7 +87,7 @@ export function register(program: Command): void {
         }
         rolloutWorkers = { url: f.rolloutWorkers, maxStaleness: f.maxStaleness, queue: f.rolloutQueue, publishDir: f.publishDir };
       }
-      const dp = await startGrpoRanks(f.dp ?? 1, r.promptsPerStep, rolloutWorkers !== undefined);
+      const dp = await startGrpoRanks('grpo', f.dp ?? 1, r.promptsPerStep, rolloutWorkers !== undefined);
       const { runOnRanks } = await import('./train.js');
       const res = await runOnRanks(dp, () => grpo({ recipe: r!, out: f.out ?? path.join('runs', r!.name), resume: f.resume, quiet: f.quiet, rolloutWorkers, dp: dp ?? undefined }));
       if (dp && dp.comm.rank !== 0) return;
@@ -150,7 +150,8 @@ export function register(program: Command): void {
     .option('--report <dir>', 'where to write the report', 'docs/results')
     .option('--resume', 'continue an interrupted RL run', false)
     .option('--render', 'only redraw the report (Markdown and SVG curves) from its JSON', false)
-    .action(async (f: { preset: string; base?: string; out?: string; minutes: number; report: string; resume: boolean; render: boolean }) => {
+    .option('--dp <n>', 'the RL stage data-parallel: run under `mpirun -np N` with --dp N (rank 0 evaluates and writes the report; the base must exist)', positive('dp'))
+    .action(async (f: { preset: string; base?: string; out?: string; minutes: number; report: string; resume: boolean; render: boolean; dp?: number }) => {
       const { renderR1ZeroReport, runR1Zero } = await import('../../rl/r1zero.js');
       if (f.render) {
         const { readReport } = await import('../../rl/r1zero-report.js');
@@ -162,6 +163,17 @@ export function register(program: Command): void {
         console.log(`report: ${await renderR1ZeroReport(f.preset, f.report)}`);
         return;
       }
-      await runR1Zero({ preset: f.preset, base: f.base, out: f.out, minutes: f.minutes, reportDir: f.report, resume: f.resume });
+      let promptsPerStep = 0;
+      if (f.dp !== undefined) {
+        const { loadGrpoRecipe } = await import('../../rl/config.js');
+        try {
+          promptsPerStep = loadGrpoRecipe(f.preset).promptsPerStep;
+        } catch (e) {
+          throw new CliError((e as Error).message);
+        }
+      }
+      const dp = await startGrpoRanks('r1-zero', f.dp ?? 1, promptsPerStep, false);
+      const { runOnRanks } = await import('./train.js');
+      await runOnRanks(dp, () => runR1Zero({ preset: f.preset, base: f.base, out: f.out, minutes: f.minutes, reportDir: f.report, resume: f.resume, dp: dp ?? undefined }));
     });
 }
