@@ -164,12 +164,15 @@ test('an interrupted GRPO DP 2 run resumes bit-exactly (rank 0 writes the checkp
   assert.deepEqual(metrics.map((m) => m.step), [1, 2, 3], 'rank 0 alone wrote one metrics line per step');
 });
 
-test('grpo --dp: a launch without mpirun, a world size that does not match, and a promptsPerStep the ranks cannot split each end every rank with one clear message', { skip, timeout: 300_000 }, () => {
+test('grpo --dp (and r1-zero --dp): a launch without mpirun, a world size that does not match, and a promptsPerStep the ranks cannot split each end every rank with one clear message', { skip, timeout: 300_000 }, () => {
   const cfg = path.join(dir, 'r.json');
   fs.writeFileSync(cfg, JSON.stringify(recipe({ promptsPerStep: 3 })));
   const alone = spawnSync(process.execPath, [cli, 'grpo', '--config', cfg, '--out', path.join(dir, 'bad0'), '--dp', '3'], { env, encoding: 'utf8' });
   assert.equal(alone.status, 2, alone.stderr);
   assert.match(alone.stderr, /--dp 3 needs 3 processes: start it as `mpirun -np 3 tinyseek grpo/);
+  const r1 = spawnSync(process.execPath, [cli, 'r1-zero', '--preset', 'nano', '--base', init, '--out', path.join(dir, 'bad-r1'), '--dp', '2'], { env, encoding: 'utf8' });
+  assert.equal(r1.status, 2, r1.stderr);
+  assert.match(r1.stderr, /--dp 2 needs 2 processes: start it as `mpirun -np 2 tinyseek r1-zero/);
   const [cmd, argv] = mpirun(2, [cli, 'grpo', '--config', cfg, '--out', path.join(dir, 'bad1'), '--dp', '3']);
   const r = spawnSync(cmd, argv, { env, encoding: 'utf8', timeout: 120_000 });
   assert.notEqual(r.status, 0);
