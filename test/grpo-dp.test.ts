@@ -76,7 +76,6 @@ function assertTensorsClose(fa: string, fb: string, what: string): void {
 }
 
 before(() => {
-  if (skip) return;
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-grpo-dp-'));
   const texts = Array.from({ length: 200 }, (_, i) => `Problem: What is ${i} + ${i + 3}? <think> ${i} plus ${i + 3} </think> <answer> ${2 * i + 3} </answer>`);
   texts.push(...Array.from({ length: 50 }, () => R1ZERO_PREAMBLE + ' User: What is 3 + 4. Assistant:'));
@@ -152,16 +151,25 @@ for (const [i, [what, over]] of cases.entries()) {
   });
 }
 
-test('an interrupted GRPO DP 2 run resumes bit-exactly (rank 0 writes the checkpoint, every rank resumes from it)', { skip, timeout: 600_000 }, () => {
-  const over = cases[0][1];
-  const full = path.join(dir, 'two0');
-  if (!fs.existsSync(path.join(full, 'final'))) runWorker(2, { recipe: recipe(over), out: full, dp: 2, dump: full });
+test('an interrupted GRPO DP 2 run with μ = 2 resumes bit-exactly (rank 0 writes the checkpoint, every rank resumes from it)', { skip, timeout: 600_000 }, () => {
+  const { parityReward, ...over } = cases[2][1];
+  const full = path.join(dir, 'two2');
+  if (!fs.existsSync(path.join(full, 'final'))) runWorker(2, { recipe: recipe(over), out: full, dp: 2, dump: full, parityReward });
   const part = path.join(dir, 'resume');
-  runWorker(2, { recipe: recipe(over), out: part, dp: 2, dump: part, stopAfter: 1 });
-  runWorker(2, { recipe: recipe(over), out: part, dp: 2, dump: part, resume: true });
+  runWorker(2, { recipe: recipe(over), out: part, dp: 2, dump: part, stopAfter: 1, parityReward });
+  runWorker(2, { recipe: recipe(over), out: part, dp: 2, dump: part, resume: true, parityReward });
   assert.deepEqual(fs.readFileSync(path.join(part, 'final', 'model.safetensors')), fs.readFileSync(path.join(full, 'final', 'model.safetensors')), 'bit-identical to the uninterrupted DP run');
   const metrics = fs.readFileSync(path.join(part, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
   assert.deepEqual(metrics.map((m) => m.step), [1, 2, 3], 'rank 0 alone wrote one metrics line per step');
+});
+
+test('a single-process run with μ = 2 passes resumes bit-exactly: AdamW\'s own update count (2 a step) is restored, not the step', { timeout: 300_000 }, () => {
+  const over = { lossType: 'grpo', beta: 0.05, numIterations: 2 };
+  const full = path.join(dir, 'mu2'), part = path.join(dir, 'mu2-resumed');
+  runWorker(1, { recipe: recipe(over), out: full, dp: 1, dump: full });
+  runWorker(1, { recipe: recipe(over), out: part, dp: 1, dump: part, stopAfter: 1 });
+  runWorker(1, { recipe: recipe(over), out: part, dp: 1, dump: part, resume: true });
+  assert.deepEqual(fs.readFileSync(path.join(part, 'final', 'model.safetensors')), fs.readFileSync(path.join(full, 'final', 'model.safetensors')), 'bit-identical to the uninterrupted run');
 });
 
 test('grpo --dp (and r1-zero --dp): a launch without mpirun, a world size that does not match, and a promptsPerStep the ranks cannot split each end every rank with one clear message', { skip, timeout: 300_000 }, () => {

@@ -134,26 +134,27 @@ function openGrpoRun(opts: GrpoOptions): Run {
   if (split) throw new CollectiveError(split);
   // Rank 0 takes the run lock, cleans up after killed saves and chooses the checkpoint; the others load it.
   const load = (dir: string) => ({ ckpt: loadTrainerCheckpoint(dir), ref: r.beta > 0 ? loadModel(path.join(dir, 'ref')) : null });
-  let resumed: ReturnType<typeof openRun<ReturnType<typeof load>>> = null;
+  let loaded = null as ReturnType<typeof load> | null;
   const resumeDir = rootFirst(comm, () => {
-    resumed = openRun(out, opts.resume ?? false, load);
+    const resumed = openRun(out, opts.resume ?? false, load);
     const ck = resumed?.loaded.ckpt;
     const diffs = ck ? recipeDifferences(ck.state.recipe, r, parseGrpoRecipe) : [];
     if (diffs.length) throw new Error(recipeChangedMessage(out, diffs));
+    loaded = resumed?.loaded ?? null;
     return resumed?.dir ?? null;
   });
-  if (!root && resumeDir) resumed = { dir: resumeDir, step: 0, loaded: load(resumeDir) };
+  if (!root && resumeDir) loaded = load(resumeDir);
   const tok = Tokenizer.fromDir(r.init);
   const tokFiles: Record<string, Uint8Array> = {};
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) if (fs.existsSync(path.join(r.init, f))) tokFiles[f] = fs.readFileSync(path.join(r.init, f));
   const prompts = new PromptSampler(r, opts.encodePrompt ?? ((p) => promptIds(tok, p, r.template)), opts.samplePrompts);
-  const c = (resumed as Resumed | null)?.loaded.ckpt;
+  const c = loaded?.ckpt;
   if (c) {
     prompts.rng.setState((c.state.extra?.promptRng as number[]) ?? []);
     if (root) console.error(`resume: continuing from step ${c.state.step} (${resumeDir})`);
   }
   const policy = c ? c.model : loadModel(r.init);
-  let ref = (resumed as Resumed | null)?.loaded.ref ?? null;
+  let ref = loaded?.ref ?? null;
   if (r.beta > 0 && !ref) {
     ref = createModel(modelConfig(policy), 0);
     copyWeights(ref, policy);
@@ -179,9 +180,6 @@ function openGrpoRun(opts: GrpoOptions): Run {
   const sourceState = (c?.state.extra?.rollouts as Record<string, unknown> | undefined) ?? null;
   return { r, opts, tok, tokFiles, learner, prompts, gen, scorer, sampling, metrics, completions, start, sourceState, dp, root };
 }
-
-/** What a run folder's checkpoint loads as. */
-type Resumed = { dir: string; loaded: { ckpt: ReturnType<typeof loadTrainerCheckpoint>; ref: ReturnType<typeof loadModel> | null } };
 
 /** The rollout source of a run: this process, or a queue of rollout workers. */
 async function openSource(run: Run): Promise<RolloutSource> {
