@@ -3,8 +3,9 @@
 // ./reward.ts), turn rewards into group-relative advantages and update the policy (learner role,
 // ./learner.ts). By default the three roles run in this process; with `rolloutWorkers` the rollout
 // and reward roles run in `tinyseek rollout-worker` processes fed through a BullMQ queue on Redis
-// (../parallel/rollout-queue.ts), asynchronously with bounded staleness. Metrics are named as TRL's;
-// runs checkpoint and resume exactly.
+// (../parallel/rollout-queue.ts), asynchronously with bounded staleness; with `dp` the run is split
+// over MPI ranks by prompt group (./data-parallel.ts), sampling and training exactly what one
+// process would. Metrics are named as TRL's; runs checkpoint and resume exactly.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Rng } from '../tensor/index.js';
@@ -20,6 +21,10 @@ import { Progress } from '../train/progress.js';
 import type { ProgressMetrics } from '../train/progress.js';
 import { loadTrainerCheckpoint, openRun, recipeDifferences, recipeChangedMessage, unlockRun } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../io/index.js';
+import type { Communicator } from '../parallel/mpi.js';
+import { DataParallel } from '../parallel/data-parallel.js';
+import { rootFirst, CollectiveError } from '../parallel/root-first.js';
+import { DataParallelRollouts, dpSplitProblem } from './data-parallel.js';
 import { parseGrpoRecipe } from './config.js';
 import type { GrpoRecipe } from './config.js';
 import { rewardFunctions } from './rewards.js';
@@ -61,7 +66,8 @@ export interface GrpoOptions {
   quiet?: boolean;
   /** Stop after this step (tests). */
   stopAfter?: number;
-  onStep?: (m: Record<string, number> & { step: number }) => void;
+  /** Called after every step with its metrics and the groups it sampled (on every data-parallel rank). */
+  onStep?: (m: Record<string, number> & { step: number }, sampled: readonly ScoredGroup[]) => void;
   /** Reward functions replacing the recipe's rule rewards (R1 stages 2 and 4; in-process only). */
   rewardFns?: RewardFn[];
   /** Draws a step's prompts instead of the recipe's task problems (R1 stage 4 mixes in general prompts). */
@@ -70,6 +76,8 @@ export interface GrpoOptions {
   encodePrompt?: (p: Problem) => number[];
   /** Distributed rollouts (absent: in-process). */
   rolloutWorkers?: RolloutWorkersOptions;
+  /** Data parallelism: this process is rank `comm.rank` of `comm.size` (see ./data-parallel.ts). */
+  dp?: { comm: Communicator; bucketBytes?: number };
 }
 
 /** The result of a run. */
@@ -98,6 +106,10 @@ interface Run {
   start: number;
   /** Checkpoint state of the rollout source, when resuming. */
   sourceState: Record<string, unknown> | null;
+  /** Data parallelism (null: one process). */
+  dp: DataParallel | null;
+  /** Whether this process writes the run's files and logs (rank 0, or the only process). */
+  root: boolean;
 }
 
 /** Runs (or resumes) GRPO. Returns the final model directory. */
@@ -115,25 +127,44 @@ export async function grpo(opts: GrpoOptions): Promise<GrpoResult> {
  */
 function openGrpoRun(opts: GrpoOptions): Run {
   const r = opts.recipe, out = opts.out;
-  const resumed = openRun(out, opts.resume ?? false, (dir) => ({ ckpt: loadTrainerCheckpoint(dir), ref: r.beta > 0 ? loadModel(path.join(dir, 'ref')) : null }));
+  const comm = opts.dp?.comm ?? null;
+  const root = !comm || comm.rank === 0;
+  if (comm && opts.rolloutWorkers) throw new CollectiveError('--dp and --rollout-workers do not combine: a data-parallel run samples its rollouts on its own ranks');
+  const split = comm && dpSplitProblem(r.promptsPerStep, comm.size);
+  if (split) throw new CollectiveError(split);
+  // Rank 0 takes the run lock, cleans up after killed saves and chooses the checkpoint; the others load it.
+  const load = (dir: string) => ({ ckpt: loadTrainerCheckpoint(dir), ref: r.beta > 0 ? loadModel(path.join(dir, 'ref')) : null });
+  let loaded = null as ReturnType<typeof load> | null;
+  const resumeDir = rootFirst(comm, () => {
+    const resumed = openRun(out, opts.resume ?? false, load);
+    const ck = resumed?.loaded.ckpt;
+    const diffs = ck ? recipeDifferences(ck.state.recipe, r, parseGrpoRecipe) : [];
+    if (diffs.length) throw new Error(recipeChangedMessage(out, diffs));
+    loaded = resumed?.loaded ?? null;
+    return resumed?.dir ?? null;
+  });
+  if (!root && resumeDir) loaded = load(resumeDir);
   const tok = Tokenizer.fromDir(r.init);
   const tokFiles: Record<string, Uint8Array> = {};
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) if (fs.existsSync(path.join(r.init, f))) tokFiles[f] = fs.readFileSync(path.join(r.init, f));
   const prompts = new PromptSampler(r, opts.encodePrompt ?? ((p) => promptIds(tok, p, r.template)), opts.samplePrompts);
-  const c = resumed?.loaded.ckpt;
-  const diffs = c ? recipeDifferences(c.state.recipe, r, parseGrpoRecipe) : [];
-  if (diffs.length) throw new Error(recipeChangedMessage(out, diffs));
+  const c = loaded?.ckpt;
   if (c) {
     prompts.rng.setState((c.state.extra?.promptRng as number[]) ?? []);
-    console.error(`resume: continuing from step ${c.state.step} (${resumed!.dir})`);
+    if (root) console.error(`resume: continuing from step ${c.state.step} (${resumeDir})`);
   }
   const policy = c ? c.model : loadModel(r.init);
-  let ref = resumed?.loaded.ref ?? null;
+  let ref = loaded?.ref ?? null;
   if (r.beta > 0 && !ref) {
     ref = createModel(modelConfig(policy), 0);
     copyWeights(ref, policy);
   }
-  const learner = new Learner(policy, ref, r, tok.padId, c?.optimizer);
+  let dp: DataParallel | null = null;
+  if (comm) {
+    dp = new DataParallel(comm, policy.namedParameters(), { bucketBytes: opts.dp?.bucketBytes });
+    dp.broadcast([...policy.namedTensors(), ...(ref?.namedTensors() ?? [])].map(([, t]) => t)); // every rank starts from rank 0's weights, as DDP
+  }
+  const learner = new Learner(policy, ref, r, tok.padId, c?.optimizer, dp);
   const gen = new Generator(policy, { maxBatch: Math.min(256, r.promptsPerStep * r.numGenerations * (r.dynamicSampling === 'replace' ? 2 : 1)), maxLen: Math.min(policy.cfg.maxPositionEmbeddings, 512), decode: (ids) => tok.decode(ids) });
   const sampling: SamplingSettings = { seed: r.seed, numGenerations: r.numGenerations, maxCompletionLength: r.maxCompletionLength, temperature: r.temperature, topP: r.topP, stopTokenIds: completionStops(tok) };
   const scorer: Scorer = { fns: opts.rewardFns ?? rewardFunctions(r.rewards), spec: rewardSpec(r), decode: (ids) => tok.decode(ids), eosId: tok.eosId };
@@ -141,18 +172,19 @@ function openGrpoRun(opts: GrpoOptions): Run {
   const metrics = new MetricsWriter(out);
   const completions = r.logCompletions > 0 ? new MetricsWriter(out, 'completions.jsonl') : null;
   for (const w of [metrics, completions]) {
-    if (!w) continue;
+    if (!w || !root) continue;
     if (start > 0) w.truncateAfter(start);
     else if (fs.existsSync(w.file)) fs.rmSync(w.file);
   }
-  writeFileAtomic(path.join(out, 'recipe.json'), JSON.stringify(r, null, 2) + '\n');
+  if (root) writeFileAtomic(path.join(out, 'recipe.json'), JSON.stringify(r, null, 2) + '\n');
   const sourceState = (c?.state.extra?.rollouts as Record<string, unknown> | undefined) ?? null;
-  return { r, opts, tok, tokFiles, learner, prompts, gen, scorer, sampling, metrics, completions, start, sourceState };
+  return { r, opts, tok, tokFiles, learner, prompts, gen, scorer, sampling, metrics, completions, start, sourceState, dp, root };
 }
 
 /** The rollout source of a run: this process, or a queue of rollout workers. */
 async function openSource(run: Run): Promise<RolloutSource> {
   const w = run.opts.rolloutWorkers;
+  if (run.dp) return new DataParallelRollouts(run.dp.comm, run.gen, run.prompts, run.sampling, run.scorer);
   if (!w) return new InProcessRollouts(run.gen, run.prompts, run.sampling, run.scorer);
   if (run.opts.rewardFns) throw new Error('rollout workers score with the recipe\'s rule rewards; a caller\'s own reward functions (rewardFns) run in-process only');
   const { RolloutQueue } = await import('../parallel/rollout-queue.js');
@@ -201,8 +233,9 @@ async function grpoStep(run: Run, source: RolloutSource, step: number, t0: numbe
   return { rec, sampled };
 }
 
-/** Writes a checkpoint of step `step`: learner, prompt generator, rollout source. */
+/** Writes a checkpoint of step `step`: learner, prompt generator, rollout source (rank 0 only: every rank holds the same state). */
 async function saveRun(run: Run, source: RolloutSource, step: number): Promise<string> {
+  if (!run.root) return '';
   const rollouts = source.checkpointState?.(step);
   const dir = run.learner.save(run.opts.out, step, { promptRng: run.prompts.rng.getState(), ...(rollouts ? { rollouts } : {}) }, run.tokFiles);
   await source.checkpointed?.(step);
@@ -211,9 +244,9 @@ async function saveRun(run: Run, source: RolloutSource, step: number): Promise<s
 
 /** Logs a step: metrics.jsonl, the caller's hook, the progress line. */
 function logStep(run: Run, source: RolloutSource, progress: Progress, rec: StepRecord, sampled: readonly ScoredGroup[]): void {
-  run.metrics.write(rec);
-  if (run.completions) logCompletions(run, rec.step, sampled);
-  run.opts.onStep?.(rec);
+  if (run.root) run.metrics.write(rec);
+  if (run.completions && run.root) logCompletions(run, rec.step, sampled);
+  run.opts.onStep?.(rec, sampled);
   const shown: ProgressMetrics = { reward: rec.reward, tokS: rec.generation_tokens_per_s, len: rec['completions/mean_length'] };
   for (const f of run.scorer.fns) shown[f.name] = rec[`rewards/${f.name}/mean`];
   Object.assign(shown, source.progressFields?.() ?? {});
@@ -238,7 +271,7 @@ function logCompletions(run: Run, step: number, sampled: readonly ScoredGroup[])
 /** Held-out evaluation every `eval.every` steps, recorded in metrics.jsonl. */
 async function maybeEvaluate(run: Run, done: number, evals: GrpoResult['evals']): Promise<void> {
   const r = run.r;
-  if (!(r.eval.every > 0 && done % r.eval.every === 0)) return;
+  if (!(r.eval.every > 0 && done % r.eval.every === 0) || !run.root) return; // under DP the other ranks go on to the next step's collectives
   const report = await evaluate(run.gen, run.tok, { families: r.tasks.families, difficulties: r.eval.difficulties ?? r.tasks.difficulties, n: r.eval.n, k: r.eval.k, maxNewTokens: r.maxCompletionLength, seed: r.seed, template: r.template });
   evals.push({ step: done, report });
   run.metrics.write({ step: done, eval_pass1: report.mean.pass1, eval_greedy: report.mean.greedy, eval_lenient_pass1: report.mean.lenientPass1 });
@@ -248,7 +281,7 @@ async function grpoLocked(opts: GrpoOptions): Promise<GrpoResult> {
   const run = openGrpoRun(opts);
   const r = run.r;
   const source = await openSource(run);
-  const progress = new Progress(r.steps, run.start, opts.quiet, 'grpo', 'reward');
+  const progress = new Progress(r.steps, run.start, opts.quiet || !run.root, 'grpo', 'reward');
   const evals: GrpoResult['evals'] = [];
   const t0 = performance.now();
   let interrupted = false;
@@ -257,8 +290,10 @@ async function grpoLocked(opts: GrpoOptions): Promise<GrpoResult> {
   let step = run.start;
   try {
     for (; step < r.steps; step++) {
-      if (interrupted || (opts.stopAfter !== undefined && step >= opts.stopAfter)) break;
-      if (r.maxMinutes > 0 && (performance.now() - t0) / 60000 >= r.maxMinutes) break;
+      if (opts.stopAfter !== undefined && step >= opts.stopAfter) break;
+      let late = r.maxMinutes > 0 && (performance.now() - t0) / 60000 >= r.maxMinutes;
+      if (run.dp) [interrupted, late] = run.dp.max([interrupted ? 1 : 0, late ? 1 : 0]).map((x) => x > 0); // the ranks stop together
+      if (interrupted || late) break;
       const { rec, sampled } = await grpoStep(run, source, step, t0);
       await source.published?.(step + 1);
       logStep(run, source, progress, rec, sampled);
@@ -268,7 +303,7 @@ async function grpoLocked(opts: GrpoOptions): Promise<GrpoResult> {
     }
     if (step < r.steps && (interrupted || opts.stopAfter !== undefined)) return { finalDir: await saveRun(run, source, step), lastStep: step, evals, interrupted };
     const finalDir = path.join(opts.out, 'final');
-    saveModel(finalDir, run.learner.policy, { tokenizerFiles: run.tokFiles });
+    if (run.root) saveModel(finalDir, run.learner.policy, { tokenizerFiles: run.tokFiles });
     await saveRun(run, source, step);
     return { finalDir, lastStep: step, evals, interrupted: false };
   } finally {

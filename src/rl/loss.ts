@@ -23,15 +23,27 @@ export interface GrpoLossOptions {
   beta: number;
 }
 
-/** Per-token weights w [N, L] (0 outside completions) for an aggregation mode. */
-export function aggregationWeights(mask: Float32Array, N: number, L: number, type: LossType, maxCompletionLength: number): Float32Array {
+/** The batch-wide counts the weights divide by: sequences (grpo, dr_grpo) and loss tokens Σ|o_i| (dapo). */
+export interface AggregationDenominators {
+  sequences: number;
+  tokens: number;
+}
+
+/**
+ * Per-token weights w [N, L] (0 outside completions) for an aggregation mode. `global`: the counts
+ * of the whole batch when these N rows are one data-parallel rank's share of it (default: the rows'
+ * own counts), so that the ranks' losses add up to the whole batch's loss.
+ */
+export function aggregationWeights(mask: Float32Array, N: number, L: number, type: LossType, maxCompletionLength: number, global?: AggregationDenominators): Float32Array {
   const w = new Float32Array(N * L);
   let total = 0;
   const lens = new Float64Array(N);
   for (let i = 0; i < N; i++) for (let t = 0; t < L; t++) lens[i] += mask[i * L + t];
   for (let i = 0; i < N; i++) total += lens[i];
+  const S = global?.sequences ?? N;
+  if (global) total = global.tokens;
   for (let i = 0; i < N; i++) {
-    const c = type === 'grpo' ? (lens[i] > 0 ? 1 / (lens[i] * N) : 0) : type === 'dapo' ? (total > 0 ? 1 / total : 0) : 1 / (N * maxCompletionLength);
+    const c = type === 'grpo' ? (lens[i] > 0 ? 1 / (lens[i] * S) : 0) : type === 'dapo' ? (total > 0 ? 1 / total : 0) : 1 / (S * maxCompletionLength);
     for (let t = 0; t < L; t++) w[i * L + t] = mask[i * L + t] * c;
   }
   return w;

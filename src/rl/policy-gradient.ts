@@ -98,6 +98,8 @@ export function assembleBatch(seqs: readonly BatchSequence[], padId: number): Gr
 export interface PassOptions extends GrpoLossOptions {
   temperature: number;
   microBatch: number;
+  /** Called before the last micro-batch's backward (data parallelism arms its gradient all-reduce there). */
+  beforeLastBackward?: () => void;
 }
 
 /** What one learner pass measured over the batch's loss tokens. */
@@ -129,6 +131,7 @@ export function policyGradient(
       const cur = completionLogprobs(policy, b.ids.subarray(s * (L + 1), (s + m) * (L + 1)), m, L, o.temperature, true, wantEntropy);
       if (cur.entropy) for (let q = 0; q < m * L; q++) if (b.mask[s * L + q]) { entSum += cur.entropy[q]; entCount++; }
       const res = grpoLoss(cur.logp, part(b.old), refLp ? part(refLp) : null, part(b.adv), part(weights), o);
+      if (s + m === N) o.beforeLastBackward?.();
       res.loss.backward();
       loss += res.loss.item();
       low += res.stats.clipLow * res.stats.tokens;

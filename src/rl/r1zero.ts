@@ -21,6 +21,8 @@ import { familyScores, readReport, writeReport } from './r1zero-report.js';
 import type { R1ZeroReport } from './r1zero-report.js';
 import { finished } from '../train/interrupted.js';
 import { behaviourCurves } from './behaviour.js';
+import type { Communicator } from '../parallel/mpi.js';
+import { CollectiveError } from '../parallel/root-first.js';
 
 /** Options of the experiment. */
 export interface R1ZeroOptions {
@@ -30,6 +32,8 @@ export interface R1ZeroOptions {
   minutes: number;
   reportDir: string;
   resume?: boolean;
+  /** The RL stage data-parallel (see ./data-parallel.ts); rank 0 alone evaluates and writes the report. */
+  dp?: { comm: Communicator };
 }
 
 /** The held-out evaluation of the experiment (n ≥ 50 problems per family and level, k ≥ 8 samples). */
@@ -75,21 +79,26 @@ async function evalBaseCached(dir: string, r: GrpoRecipe, cacheDir: string): Pro
 export async function runR1Zero(o: R1ZeroOptions): Promise<void> {
   // The base: --base, else the recipe's init (runs/pretrain-<p>/final is pretrained from recipes/pretrain-<p>.json if missing).
   const base = o.base ?? loadGrpoRecipe(o.preset).init;
+  const comm = o.dp?.comm ?? null, root = !comm || comm.rank === 0;
   if (!fs.existsSync(path.join(base, 'config.json'))) {
     const p = /(?:^|[\\/])runs[\\/]pretrain-([\w-]+)[\\/]final$/.exec(base)?.[1];
-    if (!p || o.base) throw new Error(`no base model at ${base} (no config.json); pass --base with a model directory`);
+    const Err = comm ? CollectiveError : Error; // under --dp every rank reaches this verdict: one message each, no abort
+    if (!p || o.base) throw new Err(`no base model at ${base} (no config.json); pass --base with a model directory`);
+    if (comm) throw new Err(`no base model at ${base} (no config.json): pretrain it first (\`tinyseek pretrain --preset ${p}\`, or with --dp under mpirun), then run r1-zero --dp`);
     console.error(`r1-zero: no base model at ${base}; pretraining it first (recipes/pretrain-${p}.json)`);
     finished(await train({ recipe: builtinRecipe('pretrain', p), out: path.dirname(base), resume: true }), 'r1-zero: pretraining the base');
   }
   const r = parseGrpoRecipe({ ...loadGrpoRecipe(o.preset), init: base, maxMinutes: o.minutes });
   const out = o.out ?? path.join('runs', `r1-zero-${o.preset}`);
   const tAll = performance.now();
-  console.error('r1-zero: evaluating the base model');
-  const before = await evalBaseCached(base, r, path.join(path.dirname(out), '.eval-cache'));
-  console.error(formatEvalTable(before));
+  // Under --dp rank 0 evaluates the models and writes the report; every rank runs the RL stage.
+  if (root) console.error('r1-zero: evaluating the base model');
+  const before = root ? await evalBaseCached(base, r, path.join(path.dirname(out), '.eval-cache')) : null;
+  if (before) console.error(formatEvalTable(before));
   const t0 = performance.now();
-  const res = finished(await grpo({ recipe: r, out, resume: o.resume }), 'r1-zero: RL');
+  const res = finished(await grpo({ recipe: r, out, resume: o.resume, dp: o.dp }), 'r1-zero: RL');
   const rlMinutes = (performance.now() - t0) / 60000;
+  if (!root || !before) return;
   console.error('r1-zero: evaluating the RL model');
   const after = await evalModel(res.finalDir, r);
   console.error(formatEvalTable(after));

@@ -19,7 +19,7 @@ import path from 'node:path';
 import type { CausalLM } from '../model/causal-lm.js';
 import { saveModel, loadModel } from '../model/checkpoint.js';
 import type { AdamW, OptimizerState } from '../nn/optim.js';
-import { saveSafetensors, loadAsFloat32, writeFileAtomic, syncDir, CheckpointError, INDEX_FILE, SINGLE_FILE } from '../io/index.js';
+import { saveSafetensors, loadAsFloat32, writeFileAtomic, syncDir, CheckpointError, INDEX_FILE, SINGLE_FILE, SafetensorsFile } from '../io/index.js';
 import type { TensorRecord } from '../io/index.js';
 import { faultPoint } from '../io/fault.js';
 import { readMetrics } from './metrics.js';
@@ -401,12 +401,19 @@ export function loadTrainerCheckpoint(dir: string): { model: CausalLM; state: Tr
 /**
  * The optimizer moments of a checkpoint: optimizer.safetensors (a single-process or data-parallel
  * run) or the optimizer-0000i-of-0000N.safetensors shards every rank of a pipeline run writes, merged.
+ * Its update count is the one the files record; `step` only for files that record none.
  */
 export function readOptimizerState(dir: string, step: number): OptimizerState {
   const files = fs.readdirSync(dir).filter((f) => f === 'optimizer.safetensors' || /^optimizer-\d{5}-of-\d{5}\.safetensors$/.test(f));
   if (!files.length) throw new CheckpointError(`${dir}: no optimizer.safetensors or optimizer-*-of-*.safetensors`);
   const s: OptimizerState = { step, m: {}, v: {} };
   for (const f of files) {
+    // The optimizer's own update count, saved with its moments: it differs from the trainer's step
+    // when a step makes several updates (GRPO's μ passes), and Adam's bias correction depends on it.
+    const meta = SafetensorsFile.open(path.join(dir, f));
+    const saved = meta.metadata.step;
+    meta.close();
+    if (saved !== undefined && /^\d+$/.test(saved)) s.step = Number(saved);
     for (const rec of loadAsFloat32(path.join(dir, f))) {
       const which = rec.name.slice(0, 2), name = rec.name.slice(2);
       if (which === 'm.') s.m[name] = rec.data as Float32Array;

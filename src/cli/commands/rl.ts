@@ -15,6 +15,40 @@ const num = (name: string, int = false) => (v: string) => {
   return n;
 };
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const positive = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`--${name} expects a positive integer, found "${v}"`);
+  return n;
+};
+
+/**
+ * Checks `grpo --dp N` (or `r1-zero --dp N`) against how the process was launched and the recipe (every rank reaches the
+ * same verdict and reports it once), then starts MPI. Null for a single-process run.
+ */
+async function startGrpoRanks(command: 'grpo' | 'r1-zero', dp: number, promptsPerStep: number, rolloutWorkers: boolean): Promise<{ comm: import('../../parallel/mpi.js').Communicator } | null> {
+  const { launchedWorldSize, mpiUnavailableReason, Mpi, MpiUnavailableError } = await import('../../parallel/mpi.js');
+  const { endAllRanks, notLaunchedMessage, dpMismatchMessage } = await import('./train.js');
+  const { dpSplitProblem } = await import('../../rl/data-parallel.js');
+  const world = launchedWorldSize();
+  const problem = world === null ? (dp > 1 ? notLaunchedMessage(command, `--dp ${dp}`, dp) : null)
+    : world !== dp ? dpMismatchMessage(dp, world)
+    : dp > 1 && rolloutWorkers ? '--dp and --rollout-workers do not combine: a data-parallel run samples its rollouts on its own ranks'
+    : dpSplitProblem(promptsPerStep, dp);
+  if (problem) {
+    if (world !== null && world > 1 && !mpiUnavailableReason()) return endAllRanks(problem);
+    throw new CliError(problem);
+  }
+  if (dp === 1) return null;
+  let mpi;
+  try {
+    mpi = Mpi.init('funneled');
+  } catch (e) {
+    throw new CliError(e instanceof MpiUnavailableError ? e.message : `cannot start MPI: ${(e as Error).message}`);
+  }
+  // mpirun ends the job with SIGTERM when a rank fails; say so, even from inside a blocking MPI call.
+  mpi.onTerminate(`tinyseek rank ${mpi.rank}/${mpi.size}: stopped by mpirun because `);
+  return { comm: mpi.world };
+}
 
 /** Registers the RL commands. */
 export function register(program: Command): void {
@@ -31,7 +65,8 @@ export function register(program: Command): void {
     .option('--max-staleness <n>', 'with --rollout-workers: train on rollouts sampled by a policy up to n versions old (0 = synchronous)', num('max-staleness', true), 1)
     .option('--rollout-queue <name>', 'with --rollout-workers: the queue name', 'tinyseek-rollouts')
     .option('--publish-dir <dir>', 'with --rollout-workers: where policy versions are published for the workers (a shared directory; default <out>/policy-versions)')
-    .action(async (f: { config: string; init?: string; out?: string; steps?: number; resume: boolean; quiet: boolean; rolloutWorkers?: string; maxStaleness: number; rolloutQueue: string; publishDir?: string }) => {
+    .option('--dp <n>', 'data-parallel ranks: run under `mpirun -np N` with --dp N (each rank samples, scores and trains on 1/N of every step\'s prompt groups)', positive('dp'))
+    .action(async (f: { config: string; init?: string; out?: string; steps?: number; resume: boolean; quiet: boolean; rolloutWorkers?: string; maxStaleness: number; rolloutQueue: string; publishDir?: string; dp?: number }) => {
       const { loadGrpoRecipe, parseGrpoRecipe } = await import('../../rl/config.js');
       const { grpo } = await import('../../rl/grpo.js');
       let r;
@@ -42,7 +77,7 @@ export function register(program: Command): void {
         throw new CliError((e as Error).message);
       }
       if (!fs.existsSync(path.join(r.init, 'config.json'))) throw new CliError(`the starting model ${r.init} is not a model directory (no config.json); train one with \`tinyseek pretrain\``);
-      let rolloutWorkers;
+      let rolloutWorkers: import('../../rl/grpo.js').RolloutWorkersOptions | undefined;
       if (f.rolloutWorkers) {
         const { redisConnection } = await import('../../parallel/redis-url.js');
         try {
@@ -52,7 +87,10 @@ export function register(program: Command): void {
         }
         rolloutWorkers = { url: f.rolloutWorkers, maxStaleness: f.maxStaleness, queue: f.rolloutQueue, publishDir: f.publishDir };
       }
-      const res = await grpo({ recipe: r, out: f.out ?? path.join('runs', r.name), resume: f.resume, quiet: f.quiet, rolloutWorkers });
+      const dp = await startGrpoRanks('grpo', f.dp ?? 1, r.promptsPerStep, rolloutWorkers !== undefined);
+      const { runOnRanks } = await import('./train.js');
+      const res = await runOnRanks(dp, () => grpo({ recipe: r!, out: f.out ?? path.join('runs', r!.name), resume: f.resume, quiet: f.quiet, rolloutWorkers, dp: dp ?? undefined }));
+      if (dp && dp.comm.rank !== 0) return;
       if (res.interrupted) {
         console.log(`interrupted at step ${res.lastStep}; checkpoint ${res.finalDir}; continue with --resume`);
         process.exitCode = 130;
@@ -114,7 +152,8 @@ export function register(program: Command): void {
     .option('--report <dir>', 'where to write the report', 'docs/results')
     .option('--resume', 'continue an interrupted RL run', false)
     .option('--render', 'only redraw the report (Markdown and SVG curves) from its JSON', false)
-    .action(async (f: { preset: string; base?: string; out?: string; minutes: number; report: string; resume: boolean; render: boolean }) => {
+    .option('--dp <n>', 'the RL stage data-parallel: run under `mpirun -np N` with --dp N (rank 0 evaluates and writes the report; the base must exist)', positive('dp'))
+    .action(async (f: { preset: string; base?: string; out?: string; minutes: number; report: string; resume: boolean; render: boolean; dp?: number }) => {
       const { renderR1ZeroReport, runR1Zero } = await import('../../rl/r1zero.js');
       if (f.render) {
         const { readReport } = await import('../../rl/r1zero-report.js');
@@ -126,6 +165,17 @@ export function register(program: Command): void {
         console.log(`report: ${await renderR1ZeroReport(f.preset, f.report)}`);
         return;
       }
-      await runR1Zero({ preset: f.preset, base: f.base, out: f.out, minutes: f.minutes, reportDir: f.report, resume: f.resume });
+      let promptsPerStep = 0;
+      if (f.dp !== undefined) {
+        const { loadGrpoRecipe } = await import('../../rl/config.js');
+        try {
+          promptsPerStep = loadGrpoRecipe(f.preset).promptsPerStep;
+        } catch (e) {
+          throw new CliError((e as Error).message);
+        }
+      }
+      const dp = await startGrpoRanks('r1-zero', f.dp ?? 1, promptsPerStep, false);
+      const { runOnRanks } = await import('./train.js');
+      await runOnRanks(dp, () => runR1Zero({ preset: f.preset, base: f.base, out: f.out, minutes: f.minutes, reportDir: f.report, resume: f.resume, dp: dp ?? undefined }));
     });
 }

@@ -67,7 +67,7 @@ const positiveNumber = (name: string) => (v: string) => {
  * until every rank has printed it (MPI_Barrier), and exits with the usage status — so that mpirun,
  * which kills the job when the first rank exits non-zero, cannot cut another rank's message short.
  */
-async function endAllRanks(message: string): Promise<never> {
+export async function endAllRanks(message: string): Promise<never> {
   const { Mpi } = await import('../../parallel/mpi.js');
   const mpi = Mpi.init();
   console.error(`tinyseek: ${message}`);
@@ -90,13 +90,23 @@ async function startDataParallel(f: TrainFlags, r: Recipe): Promise<DataParallel
   }
 }
 
+/** A multi-rank run started without mpirun. */
+export function notLaunchedMessage(kind: string, flags: string, ranks: number): string {
+  return `${flags} needs ${ranks} processes: start it as \`mpirun -np ${ranks} tinyseek ${kind} ... ${flags}\` (as root in a container also set OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; add --oversubscribe when ranks exceed cores)`;
+}
+
+/** --dp N under mpirun with another number of processes. */
+export function dpMismatchMessage(dp: number, world: number): string {
+  return `--dp ${dp} does not match mpirun's ${world} processes; give --dp ${world}, or start mpirun -np ${dp}`;
+}
+
 async function startRanks(f: TrainFlags, r: Recipe): Promise<DataParallelConfig | null> {
   const { launchedWorldSize, Mpi, MpiUnavailableError } = await import('../../parallel/mpi.js');
   const dp = f.dp ?? 1, ep = f.ep ?? 1;
   const ranks = dp * ep;
   const world = launchedWorldSize();
   const flags = ep > 1 ? `--dp ${dp} --ep ${ep}` : `--dp ${dp}`;
-  if (world === null && ranks > 1) throw new CliError(`${flags} needs ${ranks} processes: start it as \`mpirun -np ${ranks} tinyseek ${r.kind} ... ${flags}\` (as root in a container also set OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; add --oversubscribe when ranks exceed cores)`);
+  if (world === null && ranks > 1) throw new CliError(notLaunchedMessage(r.kind, flags, ranks));
   if (ep === 1 && f.epGroups !== undefined && f.epGroups > 1) throw new CliError(`--ep-groups ${f.epGroups} groups expert-parallel ranks into nodes; it needs --ep N with N > 1`);
   if (ep > 1) {
     // Checked from the recipe's config before MPI starts, so that every rank prints the same verdict.
@@ -112,7 +122,7 @@ async function startRanks(f: TrainFlags, r: Recipe): Promise<DataParallelConfig 
     }
     const problem = expertLayoutProblem(cfg, { world: world ?? 1, dp, ep, epGroups: f.epGroups });
     if (problem) throw new CliError(problem);
-  } else if (world !== null && world !== dp) throw new CliError(`--dp ${dp} does not match mpirun's ${world} processes; give --dp ${world}, or start mpirun -np ${dp}`);
+  } else if (world !== null && world !== dp) throw new CliError(dpMismatchMessage(dp, world));
   if (ranks === 1) {
     if (f.zero1) throw new CliError('--zero1 shards the optimizer over data-parallel ranks; it needs --dp N with N > 1');
     return null;
@@ -174,7 +184,7 @@ async function startPipeline(f: TrainFlags, r: Recipe): Promise<import('../../tr
  * verdict, CollectiveError) finalizes MPI and is reported normally; an error of this rank alone is
  * printed with the rank and ends the whole job with MPI_Abort, so no rank is left waiting for it.
  */
-async function runOnRanks<T>(dp: { comm: unknown } | null, body: () => Promise<T>): Promise<T> {
+export async function runOnRanks<T>(dp: { comm: unknown } | null, body: () => Promise<T>): Promise<T> {
   if (!dp) return body();
   const { Mpi } = await import('../../parallel/mpi.js');
   const { CollectiveError } = await import('../../parallel/root-first.js');
