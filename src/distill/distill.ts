@@ -18,7 +18,7 @@ import { builtinRecipe, parseRunRecipe } from '../train/recipe.js';
 import type { Recipe } from '../train/recipe.js';
 import { train } from '../train/trainer.js';
 import { finished } from '../train/interrupted.js';
-import type { TrainObjective, TrainResult } from '../train/trainer.js';
+import type { DataParallelConfig, TrainObjective, TrainResult } from '../train/trainer.js';
 import { SftDataset } from '../train/sft-data.js';
 import { runStage } from '../rl/r1/pipeline.js';
 import type { StageRecord } from '../rl/r1/report.js';
@@ -42,6 +42,12 @@ export interface DistillOptions {
   stopAfter?: number;
   /** The teacher's samples drawn once elsewhere (the study shares them between arms): no sampling here. */
   sharedTeacher?: TeacherSamples;
+  /**
+   * Data parallelism (`mpirun -np N tinyseek distill --dp N`): rank 0 writes the teacher's data (and
+   * top-k store) while the others wait; then every rank trains on its rows of each global batch, its
+   * teacher scoring (or its student sampling, for gkd) only those rows.
+   */
+  dp?: DataParallelConfig;
 }
 
 /** The outcome: the trainer's, and the teacher stage's record. */
@@ -81,7 +87,9 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
   const r = o.recipe;
   const out = o.out;
   const say = (m: string) => { if (!o.quiet) console.error(m); };
+  const rank0 = !o.dp || o.dp.comm.rank === 0;
   if (r.student.pretrain && !fs.existsSync(path.join(r.student.init, 'config.json'))) {
+    if (o.dp) throw new DistillError(`no student base at ${r.student.init}: under --dp the student base must exist; pretrain it first (tinyseek pretrain --preset ${r.student.pretrain}, or run this distillation once without --dp)`);
     // the student's base, pretrained as its recipe says (resumable; the trainer writes <run>/final)
     const base = builtinRecipe('pretrain', r.student.pretrain);
     if (path.basename(r.student.init) !== 'final') throw new DistillError(`student.pretrain builds <run>/final; student.init ${r.student.init} should end in /final`);
@@ -92,19 +100,20 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
   fs.mkdirSync(out, { recursive: true });
   // The distillation settings the trainer's recipe does not hold (mode, τ, β, teacher): a resume must use the same.
   const recipeFile = path.join(out, 'distill-recipe.json');
-  if (fs.existsSync(recipeFile)) {
+  if (rank0 && fs.existsSync(recipeFile)) {
     const before = JSON.stringify(parseDistillRecipe(JSON.parse(fs.readFileSync(recipeFile, 'utf8')), recipeFile));
     if (before !== JSON.stringify(r)) {
       if (o.resume) throw new DistillError(`--resume: the recipe differs from the one ${out} was started with (see ${recipeFile})`);
       if (fs.existsSync(path.join(out, 'teacher', 'STAGE.json'))) throw new DistillError(`${out} holds a distillation of another recipe (${recipeFile}); choose another --out or move it away`);
     }
   }
-  writeFileAtomic(recipeFile, JSON.stringify(r, null, 2) + '\n');
+  if (rank0) writeFileAtomic(recipeFile, JSON.stringify(r, null, 2) + '\n');
 
   const problems = trainProblems(r.prompts.families, r.prompts.difficulties, r.prompts.n, r.seed, 'distill');
   const tdir = path.join(out, 'teacher');
   const dataFile = path.join(tdir, 'data.jsonl');
-  const teacherStage = await runStage(tdir, `${r.mode}: teacher data`, async () => {
+  // Under data parallelism rank 0 alone writes the teacher's data; the others wait for it, then read it.
+  const teacherStage = !rank0 ? null : await runStage(tdir, `${r.mode}: teacher data`, async () => {
     if (r.mode === 'gkd' && r.gkd.lambda === 1) {
       const rows = distillRows('gkd', [], problems);
       writeFileAtomic(dataFile, rows.map((x) => JSON.stringify(x)).join('\n') + '\n');
@@ -133,19 +142,22 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
     };
   }, say, [r.teacher, r.prompts, r.teacherSampling, r.mode, r.seed, ...(r.mode === 'gkd' && r.gkd.lambda < 1 ? ['traces'] : [])], 'distill');
 
+  o.dp?.comm.barrier();
   const recipe = studentRecipe(r, dataFile);
   let objective: TrainObjective | undefined;
   if (r.mode === 'logit-kd' || r.mode === 'gkd') {
     const teacher = loadModel(r.teacher);
     if (r.mode === 'logit-kd') {
-      const store = r.kd.store
-        ? teacherTopk(path.join(out, 'teacher-topk'), teacher, r.teacher, SftDataset.fromFile(dataFile, Tokenizer.fromDir(r.student.init), recipe.train.seqLen, recipe.seed), r.kd.topK, 16, say)
-        : null;
+      const topk = () => teacherTopk(path.join(out, 'teacher-topk'), teacher, r.teacher, SftDataset.fromFile(dataFile, Tokenizer.fromDir(r.student.init), recipe.train.seqLen, recipe.seed), r.kd.topK, 16, say);
+      // the store is written once, by rank 0; the other ranks then open it
+      if (r.kd.store && o.dp && rank0) topk();
+      if (r.kd.store) o.dp?.comm.barrier();
+      const store = r.kd.store ? topk() : null;
       objective = logitKdObjective(teacher, { temperature: r.kd.temperature, topK: r.kd.topK, store });
     } else {
       objective = gkdObjective(teacher, Tokenizer.fromDir(r.student.init), { ...r.gkd, seed: r.seed });
     }
   }
-  const res = await train({ recipe, out, resume: o.resume, quiet: o.quiet, stopAfter: o.stopAfter, objective });
-  return { ...res, teacherStage };
+  const res = await train({ recipe, out, resume: o.resume, quiet: o.quiet, stopAfter: o.stopAfter, objective, dp: o.dp });
+  return { ...res, teacherStage: teacherStage ?? (JSON.parse(fs.readFileSync(path.join(tdir, 'STAGE.json'), 'utf8')) as StageRecord) };
 }

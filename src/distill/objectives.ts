@@ -5,7 +5,8 @@
 //            from the top-k store), the student's from its forward; loss = τ²·forward KL on the
 //            response positions (kdLoss).
 //   gkd      on-policy (Agarwal et al. 2024): the student samples a response to each prompt of the
-//            micro-batch (the batched generator, seeded per step and row), then one teacher forward
+//            micro-batch (the batched generator, seeded per step and example: the same samples under
+//            any data-parallel split), then one teacher forward
 //            scores every position of [prompt; student response]; loss = τ²·JSD(β) on the
 //            student's tokens (β = 1 reverse KL). The samples carry no gradient (GKD's
 //            stop-gradient through sampling).
@@ -84,7 +85,7 @@ export function gkdObjective(teacher: CausalLM, tok: Tokenizer, o: { beta: numbe
       const gen = new Generator(model, { maxBatch: n, maxLen: T1 });
       const res = await gen.generateAll(prompts.map((p, j) => ({
         prompt: p, maxNewTokens: Math.max(1, Math.min(o.maxNewTokens, T1 - p.length)),
-        sampling: { temperature: o.sampleTemperature }, seed: hashSeed('gkd', o.seed, step, base.rows[j]!, j), stopTokenIds: stops,
+        sampling: { temperature: o.sampleTemperature }, seed: hashSeed('gkd', o.seed, step, base.rows[j]!, (base.g0 ?? 0) + j), stopTokenIds: stops,
       })));
       model.train();
       // [prompt; student response] padded to T+1; weights on the response's targets

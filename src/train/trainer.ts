@@ -68,6 +68,8 @@ export interface ObjectiveBatch {
   ids: Int32Array;
   weights: Float32Array;
   rows: number[];
+  /** The run's example index of row 0 (rows are examples g0, g0 + 1, …: the same under any data-parallel split). */
+  g0?: number;
 }
 
 /**
@@ -333,7 +335,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   };
   const rows = dp ? dp.shard(B) : { start: 0, count: B }; // this rank's rows of every global batch
   const objective = opts.objective ?? null;
-  if (objective && (dp || !(data instanceof SftDataset))) throw new Error('a training objective (distillation) needs a single-process SFT-kind run');
+  if (objective && (ep || !(data instanceof SftDataset))) throw new Error('a training objective (distillation) needs an SFT-kind run without expert parallelism');
   let step = start;
   try {
     for (; step < r.train.steps; step++) {
@@ -352,16 +354,28 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
       for (let a = 0; a < A; a++) {
         const g = (step * A + a) * B + rows.start;
         if (objective) {
-          const base = (data as SftDataset).batchArrays(g, rows.count);
+          const base = { ...(data as SftDataset).batchArrays(g, rows.count), g0: g };
           const ob = objective.batch ? await objective.batch(base, model, step) : base;
+          // An objective's loss is a weighted mean over its micro-batch (Σ w·D / Σ w). Under data
+          // parallelism each rank's is scaled by its share of the global Σ w, so the shares sum to the
+          // single-process loss of the whole micro-batch; rates in `extra` are scaled alike, counts
+          // (keys ending in _tokens) summed.
+          let share = 1;
+          if (dp) {
+            let w = 0;
+            for (const x of ob.weights) w += x;
+            const total = dp.sum([w])[0]!;
+            share = total > 0 ? w / total : 0;
+            if (a === A - 1) dp.beginBackward();
+          }
           model.train();
           tidy(() => {
             const res = objective.loss(model, Tensor.ints(ob.ids, [rows.count, T + 1]), Tensor.from(ob.weights, [rows.count, T]), ob);
-            res.loss.mul(1 / A).backward();
-            loss += res.loss.item() / A;
-            ce += res.ce / A;
+            res.loss.mul(share / A).backward();
+            loss += (res.loss.item() * share) / A;
+            ce += (res.ce * share) / A;
             tokens += res.tokens;
-            for (const [k, v] of Object.entries(res.extra ?? {})) extra[k] = (extra[k] ?? 0) + v / A;
+            for (const [k, v] of Object.entries(res.extra ?? {})) extra[k] = (extra[k] ?? 0) + (k.endsWith('_tokens') ? v / A : (v * share) / A);
           });
           continue;
         }
@@ -397,6 +411,9 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
         // the step's numbers of the global batch, and whether any rank was interrupted
         const sums = dp.sum([loss, ce, mtp, bal, tokens, sigint ? 1 : 0]);
         [loss, ce, mtp, bal, tokens] = sums;
+        const keys = Object.keys(extra).sort(); // an objective's extras (the same keys on every rank)
+        const ex = dp.sum(keys.map((k) => extra[k]!));
+        keys.forEach((k, i) => { extra[k] = ex[i]!; });
         interrupted = sums[5] > 0; // all ranks stop after the same step
         const counts = dp.sum(loads.flatMap((l) => l.load.counts)); // global expert loads, so every rank keeps the same biases
         let o = 0;

@@ -16,6 +16,7 @@ interface DistillFlags {
   seed?: number;
   resume?: boolean;
   quiet?: boolean;
+  dp?: number;
 }
 
 const int = (name: string) => (v: string) => {
@@ -40,6 +41,33 @@ function resolve(f: DistillFlags): DistillRecipe {
   }
 }
 
+/**
+ * Checks `distill --dp N` against how the process was launched and the recipe (every rank reaches the
+ * same verdict and reports it once), then starts MPI. Null for a single-process run.
+ */
+async function startDistillRanks(dp: number, batchSize: number): Promise<{ comm: import('../../parallel/mpi.js').Communicator } | null> {
+  const { launchedWorldSize, mpiUnavailableReason, Mpi, MpiUnavailableError } = await import('../../parallel/mpi.js');
+  const { endAllRanks, notLaunchedMessage, dpMismatchMessage } = await import('./train.js');
+  const world = launchedWorldSize();
+  const problem = world === null ? (dp > 1 ? notLaunchedMessage('distill', `--dp ${dp}`, dp) : null)
+    : world !== dp ? dpMismatchMessage(dp, world)
+    : batchSize % dp !== 0 ? `train.batchSize ${batchSize} cannot be split over ${dp} ranks (--dp ${dp}; every rank trains on its own rows); choose a batch size divisible by ${dp}`
+    : null;
+  if (problem) {
+    if (world !== null && world > 1 && !mpiUnavailableReason()) return endAllRanks(problem);
+    throw new CliError(problem);
+  }
+  if (dp === 1) return null;
+  let mpi;
+  try {
+    mpi = Mpi.init('funneled');
+  } catch (e) {
+    throw new CliError(e instanceof MpiUnavailableError ? e.message : `cannot start MPI: ${(e as Error).message}`);
+  }
+  mpi.onTerminate(`tinyseek rank ${mpi.rank}/${mpi.size}: stopped by mpirun because `);
+  return { comm: mpi.world };
+}
+
 /** Registers `tinyseek distill`. */
 export function register(program: Command): void {
   program
@@ -54,18 +82,32 @@ export function register(program: Command): void {
     .option('--seed <s>', 'override the seed', int('seed'))
     .option('--resume', 'continue the run in --out from its latest checkpoint', false)
     .option('--quiet', 'no progress output', false)
+    .option('--dp <n>', 'data-parallel ranks: run under `mpirun -np N` with --dp N (rank 0 writes the teacher\'s data; each rank trains on 1/N of every global batch)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new CliError(`--dp expects a positive integer, found "${v}"`);
+      return n;
+    })
     .action(async (f: DistillFlags) => {
       const r = resolve(f);
-      const { distill } = await import('../../distill/distill.js');
+      const { distill, studentRecipe } = await import('../../distill/distill.js');
       const { DistillError } = await import('../../distill/vocabulary.js');
+      const { runOnRanks } = await import('./train.js');
       const out = f.out ?? path.join('runs', r.name);
+      let batch: number;
+      try {
+        batch = studentRecipe(r, 'data.jsonl').train.batchSize;
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
+      const dp = await startDistillRanks(f.dp ?? 1, batch);
       let res;
       try {
-        res = await distill({ recipe: r, out, resume: f.resume, quiet: f.quiet });
+        res = await runOnRanks(dp, () => distill({ recipe: r, out, resume: f.resume, quiet: f.quiet || (dp !== null && dp.comm.rank !== 0), dp: dp ?? undefined }));
       } catch (e) {
         if (e instanceof DistillError) throw new CliError(e.message);
         throw e;
       }
+      if (dp && dp.comm.rank !== 0) return;
       if (res.interrupted) {
         console.log(`interrupted at step ${res.lastStep}; checkpoint ${res.finalDir}; continue with --resume`);
         process.exitCode = 130;
