@@ -6,7 +6,7 @@
 // decoder layers (one per stage at PP 4); the per-rank checkpoint it writes loads in one process.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -178,4 +178,39 @@ test('bad pipeline settings end every rank with one clear message, no hang and n
   const alone = spawnSync(process.execPath, [cli, 'pretrain', '--config', path.join(dir, 'r.json'), '--out', path.join(dir, 'bad-alone'), '--pp', '2'], { env, encoding: 'utf8' });
   assert.equal(alone.status, 2);
   assert.match(alone.stderr, /--pp 2 --schedule 1f1b runs on 2 processes: start it as `mpirun -np 2/);
+});
+
+test('a rank killed mid-run ends the whole job (no hang, the dead rank named); the run resumes from its last checkpoint', { skip, timeout: 240_000 }, async () => {
+  const cli = path.join(here, '..', 'src', 'cli', 'index.js');
+  const out = path.join(dir, 'rank-killed');
+  const r = { ...recipe(5), checkpoint: { every: 1 } };
+  fs.writeFileSync(path.join(dir, 'killed.json'), JSON.stringify(r));
+  const args = ['--oversubscribe', '-np', '2', process.execPath, cli, 'pretrain', '--config', path.join(dir, 'killed.json'), '--out', out, '--pp', '2', '--quiet'];
+  // rank 1 stops at the start of step 3 (steps 1 and 2 checkpointed) and is killed there with SIGKILL
+  const child = spawn('mpirun', args, { env: { ...env, TINYSEEK_FAULT_POINT: 'pipeline:rank1:step3' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const pid = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`rank 1 never reached the fault point:\n${stderr}`)), 150_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /fault point pipeline:rank1:step3 \(pid (\d+)\)/.exec(stderr);
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+    });
+  });
+  process.kill(pid, 'SIGKILL');
+  const code = await Promise.race([exited, new Promise<'hang'>((resolve) => setTimeout(() => resolve('hang'), 60_000))]);
+  if (code === 'hang') child.kill('SIGKILL');
+  assert.notEqual(code, 'hang', `mpirun still running 60 s after rank 1 died:\n${stderr}`);
+  assert.notEqual(code, 0);
+  assert.match(stderr, /rank 1/, `the dead rank is named:\n${stderr}`);
+  assert.doesNotMatch(stderr, /fault point pipeline:rank0/, 'rank 0 never reached a fault point of its own');
+  assert.equal(fs.readFileSync(path.join(out, 'checkpoints', 'latest'), 'utf8').trim(), 'step-000002', 'the last complete checkpoint is step 2');
+  // resume: both ranks restart from step 2 and finish
+  const again = spawnSync('mpirun', [...args, '--resume'], { env, encoding: 'utf8', timeout: 180_000 });
+  assert.equal(again.status, 0, again.stderr);
+  assert.ok(fs.existsSync(path.join(out, 'final', 'config.json')));
+  const m = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step?: number }).filter((x) => typeof x.step === 'number');
+  assert.deepEqual(m.map((x) => x.step), [1, 2, 3, 4, 5], 'steps 1–2 from the killed run, 3–5 from the resume, none twice');
 });

@@ -16,6 +16,7 @@
 //   - the expert loads are summed over all ranks, so every copy of an MoE layer applies the same
 //     auxiliary-loss-free bias update;
 //   - checkpoints: every rank writes its own tensors (src/train/pipeline-checkpoint.ts).
+import { faultPoint } from '../io/fault.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Tensor, noGrad, tidy } from '../tensor/index.js';
@@ -172,6 +173,7 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
   try {
     for (; step < r.train.steps; step++) {
       if (opts.stopAfter !== undefined && step >= opts.stopAfter) break;
+      faultPoint(`pipeline:rank${rank}:step${step + 1}`); // crash tests: one rank stops here, to be killed mid-run
       const t0 = performance.now();
       const lr = learningRate(r, step);
       opt.lr = lr;
