@@ -24,6 +24,16 @@ test('evalArithmetic: * / mod before + −, left to right; signs; division by ze
   assert.equal(evalArithmetic('5 / 0'), null);
   assert.equal(evalArithmetic('5 mod 0'), null);
   assert.equal(evalArithmetic('5 +'), null);
+  assert.equal(evalArithmetic(''), null);
+  assert.equal(evalArithmetic('3 * +2'), 6, 'a "+" where a number is expected is a sign that keeps it positive');
+  assert.equal(evalArithmetic('3 * -2'), -6);
+});
+
+test('falseSteps: claims without spaces around the operators, and a division by zero on either side', () => {
+  assert.deepEqual(falseSteps('so 10-3 = 8 and 7*3 = 20 but 4+4 = 8'), ['10-3 = 8', '7*3 = 20']);
+  assert.deepEqual(falseSteps('5 / 0 = 0'), ['5 / 0 = 0'], 'a claim that divides by zero is false even when the other side is 0');
+  assert.deepEqual(falseSteps('0 = 5 / 0'), ['0 = 5 / 0']);
+  assert.deepEqual(falseSteps('0 mod 0 = 0'), ['0 mod 0 = 0']);
 });
 
 test('falseSteps: finds the false claims in order, either side may be the expression; leaves true, parenthesized and plain ones alone', () => {
