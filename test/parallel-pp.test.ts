@@ -15,6 +15,7 @@ import { mpiUnavailableReason } from '../src/parallel/mpi.js';
 import { loadRecipe, writeCorpus, readCorpus } from '../src/data/index.js';
 import { Tokenizer } from '../src/tokenizer/index.js';
 import { loadModel } from '../src/model/checkpoint.js';
+import { processAlive } from '../src/train/checkpoint.js';
 import { toolSkip } from './helpers/tools.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/test
@@ -207,6 +208,11 @@ test('a rank killed mid-run ends the whole job (no hang, the dead rank named); t
   assert.match(stderr, /rank 1/, `the dead rank is named:\n${stderr}`);
   assert.doesNotMatch(stderr, /fault point pipeline:rank0/, 'rank 0 never reached a fault point of its own');
   assert.equal(fs.readFileSync(path.join(out, 'checkpoints', 'latest'), 'utf8').trim(), 'step-000002', 'the last complete checkpoint is step 2');
+  // no rank is left behind: rank 0 (the run lock's holder) ends too, shortly after mpirun reports
+  const holder = Number(fs.readFileSync(path.join(out, 'run.lock'), 'utf8').trim());
+  const until = Date.now() + 60_000;
+  while (processAlive(holder) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+  assert.ok(!processAlive(holder), `rank 0 (pid ${holder}) still running 60 s after the job ended`);
   // resume: both ranks restart from step 2 and finish
   const again = spawnSync('mpirun', [...args, '--resume'], { env, encoding: 'utf8', timeout: 180_000 });
   assert.equal(again.status, 0, again.stderr);

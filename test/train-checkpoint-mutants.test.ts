@@ -154,3 +154,22 @@ test('recipeDifferences names each changed setting by its path; the budget keys 
   assert.match(msg, /only maxMinutes and checkpoint may change on resume/);
   assert.match(recipeChangedMessage('o', ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8']), /p6, and 2 more;/);
 });
+
+test('processAlive: a running process is alive; an exited one and a zombie (exited, never reaped) are not', async () => {
+  const { processAlive } = await import('../src/train/checkpoint.js');
+  const { spawn } = await import('node:child_process');
+  assert.equal(processAlive(process.pid), true);
+  // bash starts `sleep 0.1` in the background, then becomes `sleep 3`, which never reaps it: a zombie
+  const parent = spawn('bash', ['-c', 'sleep 0.1 & echo $!; exec sleep 3']);
+  try {
+    const zombie = await new Promise<number>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+    const until = Date.now() + 10_000;
+    while (!/\) Z/.test(fs.existsSync(`/proc/${zombie}/stat`) ? fs.readFileSync(`/proc/${zombie}/stat`, 'utf8') : '') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(processAlive(zombie), false, 'a zombie holds nothing');
+    assert.equal(processAlive(parent.pid!), true);
+  } finally {
+    parent.kill('SIGKILL');
+  }
+  await new Promise((r) => parent.once('exit', r));
+  assert.equal(processAlive(parent.pid!), false);
+});

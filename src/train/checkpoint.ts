@@ -266,12 +266,23 @@ const heldLocks = new Set<string>();
 let exitHookInstalled = false;
 
 /** True if a process with this pid exists (signal 0 checks without signalling). */
-function processAlive(pid: number): boolean {
+/**
+ * Whether process `pid` is running. A zombie (exited, not yet reaped by its parent — in a container
+ * whose init does not reap, a killed run can stay one) counts as gone: it holds nothing.
+ */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) S …"; the state follows the last ')' (comm may contain spaces)
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return true; // no /proc (not Linux): kill(pid, 0) is all there is
   }
 }
 
