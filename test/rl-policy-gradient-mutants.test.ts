@@ -5,7 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor } from '../src/tensor/index.js';
 import type { CausalLM } from '../src/model/causal-lm.js';
-import { completionLogprobs } from '../src/rl/policy-gradient.js';
+import { assembleBatch, completionLogprobs, policyGradient } from '../src/rl/policy-gradient.js';
+import { aggregationWeights } from '../src/rl/loss.js';
+import { getPreset } from '../src/model/presets.js';
+import { DeepseekV3 } from '../src/model/model.js';
 
 /** A stand-in whose forward returns fixed logits [N, L, V] (the entropy and log-prob arithmetic is what is tested). */
 function fixedLogits(logits: number[][][]): CausalLM {
@@ -48,4 +51,26 @@ test('completionLogprobs: rows are laid out [N, L] from ids [N, L+1]; no entropy
   const lp = r.logp.f32();
   const want = [hand(a[0]!, 1).logp(1), hand(a[1]!, 1).logp(2), hand(b[0]!, 1).logp(0), hand(b[1]!, 1).logp(1)];
   for (let i = 0; i < 4; i++) assert.ok(Math.abs(lp[i]! - want[i]!) < 1e-5, `logp[${i}] ${lp[i]} vs ${want[i]}`);
+});
+
+test('policyGradient calls beforeLastBackward once, after the last micro-batch\'s forward and before its backward (where data parallelism arms its all-reduce)', () => {
+  const model = new DeepseekV3(getPreset('nano'), 3); // near-uniform over 512 tokens: log-probs ≈ −6.2, so the ratios are ≈ 1 (unclipped)
+  const seqs = Array.from({ length: 5 }, (_, i) => ({
+    prompt: [1, 2 + i], completion: [5 + i, 7, 9], logprobs: [-6.2, -6.3, -6.2], advantage: i % 2 ? 1 : -1, useful: true,
+  }));
+  const batch = assembleBatch(seqs, 0);
+  const w = aggregationWeights(batch.mask, batch.N, batch.L, 'dapo', 3);
+  let forwards = 0, backwardsBefore = -1, calls = 0;
+  const f = model.forward.bind(model);
+  model.forward = (ids, o) => { forwards++; return f(ids, o); };
+  const p0 = model.namedParameters().find(([n]) => n === 'lm_head.weight')![1];
+  const gradSum = () => (p0.grad ? p0.grad.f32().reduce((a, x) => a + Math.abs(x), 0) : 0);
+  let gradAtCall = -1;
+  policyGradient(model, batch, w, null, {
+    epsLow: 0.2, epsHigh: 0.28, beta: 0, temperature: 1, microBatch: 2,
+    beforeLastBackward: () => { calls++; backwardsBefore = forwards; gradAtCall = gradSum(); },
+  }, false);
+  assert.equal(calls, 1, 'once per pass');
+  assert.equal(backwardsBefore, 3, 'after the third (last) micro-batch\'s forward: 5 sequences in micro-batches of 2');
+  assert.ok(gradAtCall >= 0 && gradSum() !== gradAtCall, 'the last micro-batch\'s backward comes after the call');
 });
