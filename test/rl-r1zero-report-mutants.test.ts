@@ -86,6 +86,8 @@ test('improved families: exactly 15 points on both measures counts, 15 on one on
   assert.match(reportMarkdown(r), /pass@1 rose by ≥ 15 points on both measures for: both\./);
   r.families = { down: r.families.down! };
   assert.match(reportMarkdown(r), /No family gained 15 points on both measures\./);
+  r.families = { same: { base: s(0.3, 0.3), rl: s(0.3, 0.3) } };
+  assert.match(reportMarkdown(r), /\| same \| 30\.0 → \*\*30\.0\*\* \(\+0\.0\)/, 'no change is +0.0');
 });
 
 test('writeReport writes the JSON, the Markdown and the charts; the behaviour chart only with a behaviour log', async () => {
