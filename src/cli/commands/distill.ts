@@ -46,26 +46,8 @@ function resolve(f: DistillFlags): DistillRecipe {
  * same verdict and reports it once), then starts MPI. Null for a single-process run.
  */
 async function startDistillRanks(dp: number, batchSize: number): Promise<{ comm: import('../../parallel/mpi.js').Communicator } | null> {
-  const { launchedWorldSize, mpiUnavailableReason, Mpi, MpiUnavailableError } = await import('../../parallel/mpi.js');
-  const { endAllRanks, notLaunchedMessage, dpMismatchMessage } = await import('./train.js');
-  const world = launchedWorldSize();
-  const problem = world === null ? (dp > 1 ? notLaunchedMessage('distill', `--dp ${dp}`, dp) : null)
-    : world !== dp ? dpMismatchMessage(dp, world)
-    : batchSize % dp !== 0 ? `train.batchSize ${batchSize} cannot be split over ${dp} ranks (--dp ${dp}; every rank trains on its own rows); choose a batch size divisible by ${dp}`
-    : null;
-  if (problem) {
-    if (world !== null && world > 1 && !mpiUnavailableReason()) return endAllRanks(problem);
-    throw new CliError(problem);
-  }
-  if (dp === 1) return null;
-  let mpi;
-  try {
-    mpi = Mpi.init('funneled');
-  } catch (e) {
-    throw new CliError(e instanceof MpiUnavailableError ? e.message : `cannot start MPI: ${(e as Error).message}`);
-  }
-  mpi.onTerminate(`tinyseek rank ${mpi.rank}/${mpi.size}: stopped by mpirun because `);
-  return { comm: mpi.world };
+  const { startDpRanks } = await import('./train.js');
+  return startDpRanks('distill', dp, batchSize % dp !== 0 ? `train.batchSize ${batchSize} cannot be split over ${dp} ranks (--dp ${dp}; every rank trains on its own rows); choose a batch size divisible by ${dp}` : null);
 }
 
 /** Registers `tinyseek distill`. */

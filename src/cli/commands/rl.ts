@@ -26,28 +26,10 @@ const positive = (name: string) => (v: string) => {
  * same verdict and reports it once), then starts MPI. Null for a single-process run.
  */
 async function startGrpoRanks(command: 'grpo' | 'r1-zero', dp: number, promptsPerStep: number, rolloutWorkers: boolean): Promise<{ comm: import('../../parallel/mpi.js').Communicator } | null> {
-  const { launchedWorldSize, mpiUnavailableReason, Mpi, MpiUnavailableError } = await import('../../parallel/mpi.js');
-  const { endAllRanks, notLaunchedMessage, dpMismatchMessage } = await import('./train.js');
+  const { startDpRanks } = await import('./train.js');
   const { dpSplitProblem } = await import('../../rl/data-parallel.js');
-  const world = launchedWorldSize();
-  const problem = world === null ? (dp > 1 ? notLaunchedMessage(command, `--dp ${dp}`, dp) : null)
-    : world !== dp ? dpMismatchMessage(dp, world)
-    : dp > 1 && rolloutWorkers ? '--dp and --rollout-workers do not combine: a data-parallel run samples its rollouts on its own ranks'
-    : dpSplitProblem(promptsPerStep, dp);
-  if (problem) {
-    if (world !== null && world > 1 && !mpiUnavailableReason()) return endAllRanks(problem);
-    throw new CliError(problem);
-  }
-  if (dp === 1) return null;
-  let mpi;
-  try {
-    mpi = Mpi.init('funneled');
-  } catch (e) {
-    throw new CliError(e instanceof MpiUnavailableError ? e.message : `cannot start MPI: ${(e as Error).message}`);
-  }
-  // mpirun ends the job with SIGTERM when a rank fails; say so, even from inside a blocking MPI call.
-  mpi.onTerminate(`tinyseek rank ${mpi.rank}/${mpi.size}: stopped by mpirun because `);
-  return { comm: mpi.world };
+  const problem = dp > 1 && rolloutWorkers ? '--dp and --rollout-workers do not combine: a data-parallel run samples its rollouts on its own ranks' : dpSplitProblem(promptsPerStep, dp);
+  return startDpRanks(command, dp, problem);
 }
 
 /** Registers the RL commands. */

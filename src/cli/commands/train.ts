@@ -95,6 +95,33 @@ export function notLaunchedMessage(kind: string, flags: string, ranks: number): 
   return `${flags} needs ${ranks} processes: start it as \`mpirun -np ${ranks} tinyseek ${kind} ... ${flags}\` (as root in a container also set OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; add --oversubscribe when ranks exceed cores)`;
 }
 
+/**
+ * Starts MPI for a data-parallel command (`grpo`, `r1-zero`, `distill` with --dp N): checks the launch
+ * (mpirun's world size against N) and the command's own `problem` (null: none), with every rank
+ * reaching the same verdict and reporting it once. Null for a single-process run.
+ */
+export async function startDpRanks(command: string, dp: number, problem: string | null): Promise<{ comm: import('../../parallel/mpi.js').Communicator } | null> {
+  const { launchedWorldSize, mpiUnavailableReason, Mpi, MpiUnavailableError } = await import('../../parallel/mpi.js');
+  const world = launchedWorldSize();
+  const bad = world === null ? (dp > 1 ? notLaunchedMessage(command, `--dp ${dp}`, dp) : null)
+    : world !== dp ? dpMismatchMessage(dp, world)
+    : problem;
+  if (bad) {
+    if (world !== null && world > 1 && !mpiUnavailableReason()) return endAllRanks(bad);
+    throw new CliError(bad);
+  }
+  if (dp === 1) return null;
+  let mpi;
+  try {
+    mpi = Mpi.init('funneled');
+  } catch (e) {
+    throw new CliError(e instanceof MpiUnavailableError ? e.message : `cannot start MPI: ${(e as Error).message}`);
+  }
+  // mpirun ends the job with SIGTERM when a rank fails; say so, even from inside a blocking MPI call.
+  mpi.onTerminate(`tinyseek rank ${mpi.rank}/${mpi.size}: stopped by mpirun because `);
+  return { comm: mpi.world };
+}
+
 /** --dp N under mpirun with another number of processes. */
 export function dpMismatchMessage(dp: number, world: number): string {
   return `--dp ${dp} does not match mpirun's ${world} processes; give --dp ${world}, or start mpirun -np ${dp}`;
