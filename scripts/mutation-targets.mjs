@@ -53,7 +53,8 @@ export const TARGETS = [
   { file: 'src/rl/step-metrics.ts', tests: ['rl-grpo-roles-mutants', 'grpo'] },
   { file: 'src/rl/rewards.ts' },
   { file: 'src/rl/config.ts' },
-  { file: 'src/rl/r1zero.ts' },
+  // The R1-Zero driver: its in-process suite (the CLI suites run it in child processes, unseen by the runner).
+  { file: 'src/rl/r1zero.ts', tests: ['rl-r1zero-mutants'] },
   // The R1-Zero report: its own suite (cli-messages and serve-hardening also reach it, through child processes).
   { file: 'src/rl/r1zero-report.ts', tests: ['report'] },
   // The R1 pipeline's pieces. The format, readability and reward rules run against their unit suite
