@@ -16,6 +16,16 @@
 //   - the expert loads are summed over all ranks, so every copy of an MoE layer applies the same
 //     auxiliary-loss-free bias update;
 //   - checkpoints: every rank writes its own tensors (src/train/pipeline-checkpoint.ts).
+//
+// With data parallelism (`dp` > 1, DeepSeek-V3's PP × DP): the world of R·DP ranks is DP replicas of
+// an R-rank pipeline — world rank w is pipeline rank w mod R of replica ⌊w / R⌋ (two MPI_Comm_splits:
+// one communicator per replica for the schedule, one per pipeline rank across the replicas for the
+// gradients). Replica d trains on rows [d·B/DP, (d+1)·B/DP) of every global batch (as --dp alone
+// shards it), cut into `chunks` micro-batches, every loss normalized by the global batch's counts; after
+// the schedule, each rank's stage gradients are summed with the same pipeline rank's on the other
+// replicas (MPI_Allreduce of one flat buffer). The loss terms, token counts and expert loads are
+// summed over the whole world; the gradient norm is replica 0's (every replica holds the same sums);
+// checkpoints are written by replica 0 alone, the same files as a plain --pp run's.
 import { faultPoint } from '../io/fault.js';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -50,9 +60,12 @@ import { isDenseConfig } from '../model/registry.js';
 
 /** How a run is cut into pipeline stages. */
 export interface PipelineConfig {
+  /** Every rank of the run: PP ranks, or PP ranks × `dp` replicas. */
   comm: Communicator;
   /** Number of stages. */
   pp: number;
+  /** Data-parallel replicas of the pipeline (default 1). */
+  dp?: number;
   method: PipelineMethod;
   /** Micro-batches per step (default: 2·PP, the fewest every schedule accepts). */
   chunks?: number;
@@ -66,22 +79,32 @@ export interface PipelineConfig {
 export interface PipelineStepMetrics {
   method: PipelineMethod;
   stages: number;
+  /** Ranks of one pipeline. */
   ranks: number;
+  /** Data-parallel replicas of the pipeline. */
+  dp: number;
+  /** Micro-batches per replica per step. */
   chunks: number;
   /** Over ranks: time blocked in receives / step time, and the largest per-rank activation count. */
   bubble: number;
   peak_in_flight: number;
 }
 
-/** Checks a pipeline configuration against the model and the launch, before anything is allocated. */
-export function checkPipeline(pp: number, method: PipelineMethod, chunks: number, numLayers: number, worldSize: number, batchSize: number): PipelineSchedule {
+/**
+ * Checks a pipeline configuration (with `dp` replicas of the pipeline) against the model and the
+ * launch, before anything is allocated.
+ */
+export function checkPipeline(pp: number, method: PipelineMethod, chunks: number, numLayers: number, worldSize: number, batchSize: number, dp = 1): PipelineSchedule {
   const s = buildSchedule(method, pp, chunks); // odd PP for DualPipe, chunks < 2·PP, …
   checkSchedule(s);
   if (pp > numLayers) throw new Error(`--pp ${pp}: ${pp} stages need at least ${pp} decoder layers, the model has num_hidden_layers = ${numLayers}`);
-  if (s.ranks !== worldSize) {
+  if (!Number.isInteger(dp) || dp < 1) throw new Error(`--dp expects a positive integer, found ${dp}`);
+  if (s.ranks * dp !== worldSize) {
     const need = method === 'dualpipev' ? `PP/2 = ${s.ranks} processes (DualPipeV puts two stages on each rank)` : `${s.ranks} processes`;
-    throw new Error(`--pp ${pp} --schedule ${method} needs ${need}; mpirun started ${worldSize}`);
+    if (dp === 1) throw new Error(`--pp ${pp} --schedule ${method} needs ${need}; mpirun started ${worldSize}`);
+    throw new Error(`--pp ${pp} --dp ${dp} --schedule ${method} needs ${s.ranks} × ${dp} = ${s.ranks * dp} processes (${need} per pipeline, times ${dp} data-parallel replicas); mpirun started ${worldSize}`);
   }
+  if (dp > 1 && batchSize % (dp * chunks) !== 0) throw new Error(`train.batchSize ${batchSize} cannot be split over ${dp} data-parallel replicas and cut into ${chunks} equal micro-batches each (--dp × --chunks); use a multiple of ${dp * chunks}`);
   if (batchSize % chunks !== 0) throw new Error(`train.batchSize ${batchSize} cannot be cut into ${chunks} equal micro-batches (--chunks); use a multiple of ${chunks}`);
   return s;
 }
@@ -102,20 +125,26 @@ export async function trainPipeline(opts: TrainOptions & { pp: PipelineConfig })
 async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise<TrainResult> {
   const r = opts.recipe;
   const out = opts.out;
-  const { comm } = opts.pp;
-  const rank = comm.rank;
-  const root = rank === 0;
+  const world = opts.pp.comm;
+  const worldRank = world.rank;
+  const root = worldRank === 0;
   const quiet = opts.quiet || !root;
   const chunks = opts.pp.chunks ?? 2 * opts.pp.pp;
+  const DP = opts.pp.dp ?? 1;
   // Checks every rank can make on its own; a failure is the same on every rank (one message each, no hang).
   checkRecipeFitsModel(r);
   const cfg0 = r.model.init ? configFromHF(readModelDir(r.model.init).config) : recipeConfig(r);
-  const schedule = checkPipeline(opts.pp.pp, opts.pp.method, chunks, cfg0.numHiddenLayers, comm.size, r.train.batchSize);
+  const schedule = checkPipeline(opts.pp.pp, opts.pp.method, chunks, cfg0.numHiddenLayers, world.size, r.train.batchSize, DP);
+  // the replica this rank belongs to, its pipeline (ranks 0..R−1) and its peers on the other replicas
+  const replica = Math.floor(worldRank / schedule.ranks);
+  const comm = DP > 1 ? world.split(replica, worldRank % schedule.ranks)! : world;
+  const dpComm = DP > 1 ? world.split(worldRank % schedule.ranks, replica)! : null;
+  const rank = comm.rank;
 
   // Rank 0 takes the run lock, cleans up, picks the checkpoint to resume from and writes the corpus
   // and tokenizer; then every rank reads them.
   let prepared: ReturnType<typeof prepareData> | null = null;
-  const resumed = rootFirst(comm, () => {
+  const resumed = rootFirst(world, () => {
     const o = openRun(out, opts.resume ?? false, (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8')) as TrainerState);
     prepared = prepareData(r, out, quiet);
     return o ? { dir: o.dir, state: o.loaded } : null;
@@ -137,7 +166,7 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
   const from = resumed?.dir ?? r.model.init;
   if (from) loadHeldTensors(from, held);
   const start = resumed?.state.step ?? 0;
-  log(quiet, `pipeline: ${METHOD_NAMES[schedule.method]}, ${schedule.pp} stages on ${schedule.ranks} ranks, ${chunks} micro-batches per step\n  ${layout.describe().join('\n  ')}`);
+  log(quiet, `pipeline: ${METHOD_NAMES[schedule.method]}, ${schedule.pp} stages on ${schedule.ranks} ranks${DP > 1 ? ` × ${DP} data-parallel replicas (${schedule.ranks * DP} ranks)` : ''}, ${chunks} micro-batches per ${DP > 1 ? 'replica and ' : ''}step\n  ${layout.describe().join('\n  ')}`);
 
   const params = held.filter(([, t]) => t.requiresGrad);
   const hp = { lr: r.train.lr.peak, beta1: r.train.beta1, beta2: r.train.beta2, eps: 1e-8, weightDecay: r.train.weightDecay };
@@ -150,9 +179,11 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
 
   const stages = schedule.placement[rank].map((ref) => new PipelineStage(model, ref.stage, schedule.pp, layout.layers[ref.stage]));
   const B = r.train.batchSize, A = r.train.gradAccum, T = r.train.seqLen;
-  const b = B / chunks;
+  const rows = B / DP; // this replica's rows of every global batch
+  const b = rows / chunks;
   const exec = new PipelineExecutor(comm, schedule, stages, [b, T, cfg.hiddenSize]);
   const groups = gradientGroups(comm, layout, params, model.namedTensors().map(([n]) => n));
+  const replicaSum = dpComm ? replicaGradients(dpComm, params) : null;
   const ownedParams = params.filter(([n]) => layout.owns(rank, n)).map(([, t]) => t);
   const heldMoeLayers = new Set(model.model.layers.filter((l) => layout.holds(rank, `model.layers.${l.layerIdx}.input_layernorm.weight`)).map((l) => l.layerIdx));
 
@@ -166,14 +197,28 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
   process.on('SIGINT', onSigint);
   const history: StepMetrics[] = [];
   const progress = new Progress(r.train.steps, start, quiet);
-  const save = (step: number) => savePipelineCheckpoint(comm, out, model, layout, opt, { step, seed: r.seed, recipe: r }, tokFiles);
+  // replica 0 writes (its pipeline's ranks, each its own tensors); the others learn the outcome from world rank 0
+  const save = (step: number): string => {
+    if (!dpComm) return savePipelineCheckpoint(comm, out, model, layout, opt, { step, seed: r.seed, recipe: r }, tokFiles);
+    const res: { dir: string | null; error: string | null } = { dir: null, error: null };
+    if (replica === 0) {
+      try {
+        res.dir = savePipelineCheckpoint(comm, out, model, layout, opt, { step, seed: r.seed, recipe: r }, tokFiles);
+      } catch (e) {
+        res.error = (e as Error).message;
+      }
+    }
+    const got = world.bcastJson(root ? res : undefined, 0);
+    if (!got.dir) throw new CollectiveError(got.error ?? 'checkpoint failed');
+    return got.dir;
+  };
   const traces: RankTimeline[] = [];
   let step = start;
   let interrupted = false;
   try {
     for (; step < r.train.steps; step++) {
       if (opts.stopAfter !== undefined && step >= opts.stopAfter) break;
-      faultPoint(`pipeline:rank${rank}:step${step + 1}`); // crash tests: one rank stops here, to be killed mid-run
+      faultPoint(`pipeline:rank${worldRank}:step${step + 1}`); // crash tests: one rank stops here, to be killed mid-run
       const t0 = performance.now();
       const lr = learningRate(r, step);
       opt.lr = lr;
@@ -186,7 +231,7 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
           const lossOpts = { mtpWeight: r.train.mtpWeight, documentMask: r.train.documentMask && data instanceof PackedDataset };
           const denominators = model.lossDenominators(batch.ids, { ...lossOpts, weights: batch.weights });
           const micro = (pipeline: number, chunk: number): MicroBatch => {
-            const i = pipeline * schedule.chunksPerPipeline + chunk;
+            const i = replica * chunks + pipeline * schedule.chunksPerPipeline + chunk; // micro-batch i of the global batch
             const ids = Tensor.ints(batch.ids.i32().subarray(i * b * (T + 1), (i + 1) * b * (T + 1)), [b, T + 1]);
             const weights = batch.weights ? Tensor.from(batch.weights.contiguous().f32().slice(i * b * T, (i + 1) * b * T), [b, T]) : undefined;
             return { ids, weights };
@@ -194,27 +239,28 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
           const res: PipelineStepResult = exec.run(micro, { ...lossOpts, denominators }, 1 / A);
           loss += res.loss / A; ce += res.ce / A; mtp += res.mtp / A; bal += res.balance / A; tokens += res.tokens;
           waitMs += res.waitMs; totalMs += res.totalMs; peak = Math.max(peak, res.peakInFlight);
-          if (opts.pp.trace) traces.push({ rank, startedAt: res.startedAt, timeline: res.timeline });
+          if (opts.pp.trace) traces.push({ rank: worldRank, startedAt: res.startedAt, timeline: res.timeline });
           opts.pp.onTimeline?.(step + 1, a, res);
         });
       }
       for (const gr of groups) gr.reduce();
+      replicaSum?.();
       // the step's numbers over all ranks (each computed where its stage ran) and a stop agreed by all
-      const sums = Array.from(comm.allreduce(Float64Array.of(loss, ce, mtp, bal, tokens, sigint ? 1 : 0), 'sum'));
+      const sums = Array.from(world.allreduce(Float64Array.of(loss, ce, mtp, bal, tokens, sigint ? 1 : 0), 'sum'));
       [loss, ce, mtp, bal, tokens] = sums;
       interrupted = sums[5] > 0;
-      const bubbleAll = comm.allreduce(Float64Array.of(waitMs / Math.max(totalMs, 1e-9), peak), 'max');
+      const bubbleAll = world.allreduce(Float64Array.of(waitMs / Math.max(totalMs, 1e-9), peak), 'max');
       // global expert loads: every layer's counts, zero where this rank does not run it
       const local = model.takeExpertLoad();
-      const counts = Array.from(comm.allreduce(Float64Array.from(local.flatMap((l) => l.load.counts)), 'sum'));
+      const counts = Array.from(world.allreduce(Float64Array.from(local.flatMap((l) => l.load.counts)), 'sum'));
       let o = 0;
       const loads = local.map(({ layer, load }) => ({ layer, load: expertLoad(counts.slice(o, (o += load.counts.length))) }));
       opts.onGradients?.(step + 1, params);
-      // global gradient norm: each tensor once, at its owner
+      // global gradient norm: each tensor once, at its owner (of replica 0: every replica holds the same sums)
       const k = backend();
       let ss = 0;
-      for (const p of ownedParams) if (p.grad) ss += k.sumSquares(p.numel, p.grad.f32());
-      const gradNorm = Math.sqrt(comm.allreduce(Float64Array.of(ss), 'sum')[0]);
+      if (replica === 0) for (const p of ownedParams) if (p.grad) ss += k.sumSquares(p.numel, p.grad.f32());
+      const gradNorm = Math.sqrt(world.allreduce(Float64Array.of(ss), 'sum')[0]);
       if (Number.isFinite(gradNorm) && gradNorm > r.train.clip && r.train.clip > 0) {
         const c = r.train.clip / (gradNorm + 1e-6);
         for (const [, p] of params) if (p.grad) k.unary('mulScalar', p.numel, p.grad.f32(), p.grad.f32(), c);
@@ -226,7 +272,7 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
         step: step + 1, loss, ce, mtp_loss: mtp, balance_loss: bal, lr, grad_norm: gradNorm, tokens,
         tokens_per_s: tokens / dt, step_time_s: dt,
         expert_load: loads.map(({ layer, load }) => ({ layer, counts: load.counts, max_over_mean: load.maxOverMean })),
-        pp: { method: schedule.method, stages: schedule.pp, ranks: schedule.ranks, chunks, bubble: bubbleAll[0], peak_in_flight: bubbleAll[1] },
+        pp: { method: schedule.method, stages: schedule.pp, ranks: schedule.ranks, dp: DP, chunks, bubble: bubbleAll[0], peak_in_flight: bubbleAll[1] },
       };
       if (!Number.isFinite(loss)) throw new CollectiveError(`step ${step + 1}: loss is ${loss} (diverged); lower train.lr.peak or check the data`);
       if (root) metrics.write({ ...m });
@@ -244,7 +290,7 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
   if (opts.pp.trace) {
     // one file per rank, times in µs since the epoch (a clock the ranks share)
     fs.mkdirSync(path.dirname(path.resolve(opts.pp.trace)), { recursive: true });
-    writeFileAtomic(`${opts.pp.trace}.rank${rank}.json`, JSON.stringify(toTraceEvents(traces, 0)));
+    writeFileAtomic(`${opts.pp.trace}.rank${worldRank}.json`, JSON.stringify(toTraceEvents(traces, 0)));
   }
   if (interrupted || (opts.stopAfter !== undefined && step < r.train.steps)) {
     const dir = save(step);
@@ -259,8 +305,32 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
     fs.cpSync(dir, `${finalDir}.tmp-${process.pid}`, { recursive: true, filter: (src) => !/optimizer-|trainer_state|COMPLETE/.test(path.basename(src)) });
     fs.renameSync(`${finalDir}.tmp-${process.pid}`, finalDir);
   }
-  comm.barrier();
+  world.barrier();
   return { finalDir, lastStep: step, interrupted: false, history, evals: [] };
+}
+
+/**
+ * The sum of this rank's stage gradients with the same pipeline rank's on the other data-parallel
+ * replicas: one MPI_Allreduce of all its parameters' gradients packed into one flat buffer (a
+ * parameter without a gradient contributes zeros and gets the sum).
+ */
+function replicaGradients(dpComm: Communicator, params: [string, Tensor][]): () => void {
+  const flat = new Float32Array(params.reduce((a, [, t]) => a + t.numel, 0));
+  return () => {
+    let o = 0;
+    for (const [, t] of params) {
+      if (t.grad) flat.set(t.grad.f32(), o);
+      else flat.fill(0, o, o + t.numel);
+      o += t.numel;
+    }
+    dpComm.allreduce(flat, 'sum');
+    o = 0;
+    for (const [, t] of params) {
+      if (!t.grad) t.grad = Tensor.zeros(t.shape, { track: false });
+      t.grad.f32().set(flat.subarray(o, o + t.numel));
+      o += t.numel;
+    }
+  };
 }
 
 /** The gradients of tensors held by several ranks, summed over exactly their holders. */

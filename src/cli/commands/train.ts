@@ -168,11 +168,22 @@ async function startRanks(f: TrainFlags, r: Recipe): Promise<DataParallelConfig 
 }
 
 /**
- * Checks --pp/--schedule/--chunks against the model and the launch before MPI starts (every rank
- * finds the same mistake, prints it once and exits: no rank waits for another), then initializes MPI.
- * Null without --pp (or --pp 1).
+ * Checks --pp/--dp/--schedule/--chunks against the model and the launch before MPI starts (every rank
+ * finds the same mistake, prints it once and exits: no rank waits for another, see endAllRanks),
+ * then initializes MPI. Null without --pp (or --pp 1).
  */
 async function startPipeline(f: TrainFlags, r: Recipe): Promise<import('../../train/pipeline-trainer.js').PipelineConfig | null> {
+  const { launchedWorldSize, mpiUnavailableReason } = await import('../../parallel/mpi.js');
+  try {
+    return await startPipelineRanks(f, r);
+  } catch (e) {
+    const world = launchedWorldSize();
+    if (e instanceof CliError && world !== null && world > 1 && !mpiUnavailableReason()) return endAllRanks(e.message);
+    throw e;
+  }
+}
+
+async function startPipelineRanks(f: TrainFlags, r: Recipe): Promise<import('../../train/pipeline-trainer.js').PipelineConfig | null> {
   const { launchedWorldSize, Mpi, MpiUnavailableError } = await import('../../parallel/mpi.js');
   const { PIPELINE_METHODS } = await import('../../parallel/schedule.js');
   const pp = f.pp ?? 1;
@@ -180,7 +191,10 @@ async function startPipeline(f: TrainFlags, r: Recipe): Promise<import('../../tr
     if (f.schedule || f.chunks || f.trace) throw new CliError('--schedule, --chunks and --trace are pipeline options; they need --pp N with N > 1');
     return null;
   }
-  if (f.dp && f.dp > 1) throw new CliError('--pp with --dp (pipeline and data parallelism together) is not supported yet; use one of them');
+  const dp = f.dp ?? 1;
+  if (f.ep && f.ep > 1) throw new CliError(`--pp with --ep (pipeline and expert parallelism together) is not supported: the pipeline trainer keeps every routed expert of a stage on its rank; use --pp ${pp} --dp N, or --dp N --ep ${f.ep} without --pp`);
+  if (f.epGroups !== undefined) throw new CliError('--ep-groups needs --ep, which does not combine with --pp');
+  if (f.zero1 || f.bucketMb !== undefined) throw new CliError(`--zero1 and --bucket-mb are options of the data-parallel trainer without --pp; with --pp ${pp} --dp ${dp} the stage gradients are all-reduced once per step and every rank keeps its stages' full AdamW moments`);
   const method = (f.schedule ?? '1f1b') as (typeof PIPELINE_METHODS)[number];
   if (!PIPELINE_METHODS.includes(method)) throw new CliError(`--schedule expects one of ${PIPELINE_METHODS.join(', ')}, found "${f.schedule}"`);
   const chunks = f.chunks ?? 2 * pp;
@@ -188,11 +202,12 @@ async function startPipeline(f: TrainFlags, r: Recipe): Promise<import('../../tr
   const { recipeConfig } = await import('../../train/trainer.js');
   const { loadConfigPath } = await import('../../model/config.js');
   const world = launchedWorldSize();
-  const ranks = method === 'dualpipev' ? pp / 2 : pp;
-  if (world === null) throw new CliError(`--pp ${pp} --schedule ${method} runs on ${ranks} processes: start it as \`mpirun -np ${ranks} tinyseek ${r.kind} ... --pp ${pp} --schedule ${method}\` (as root in a container also set OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; add --oversubscribe when ranks exceed cores)`);
+  const ranks = (method === 'dualpipev' ? pp / 2 : pp) * dp;
+  const flags = `--pp ${pp}${dp > 1 ? ` --dp ${dp}` : ''} --schedule ${method}`;
+  if (world === null) throw new CliError(`${flags} runs on ${ranks} processes: start it as \`mpirun -np ${ranks} tinyseek ${r.kind} ... ${flags}\` (as root in a container also set OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; add --oversubscribe when ranks exceed cores)`);
   try {
     const cfg = r.model.init ? loadConfigPath(r.model.init) : recipeConfig(r);
-    checkPipeline(pp, method, chunks, cfg.numHiddenLayers, world, r.train.batchSize);
+    checkPipeline(pp, method, chunks, cfg.numHiddenLayers, world, r.train.batchSize, dp);
   } catch (e) {
     throw new CliError((e as Error).message);
   }
@@ -203,7 +218,7 @@ async function startPipeline(f: TrainFlags, r: Recipe): Promise<import('../../tr
     throw new CliError(e instanceof MpiUnavailableError ? e.message : `cannot start MPI: ${(e as Error).message}`);
   }
   mpi.onTerminate(`tinyseek rank ${mpi.rank}/${mpi.size}: stopped by mpirun because `);
-  return { comm: mpi.world, pp, method, chunks, trace: f.trace };
+  return { comm: mpi.world, pp, dp, method, chunks, trace: f.trace };
 }
 
 /**
@@ -246,14 +261,14 @@ export function register(program: Command): void {
       .option('--data <file>', kind === 'sft' ? 'JSONL of {prompt, response} or {messages}' : 'an existing corpus JSONL (default: build the recipe\'s)')
       .option('--init <dir>', 'start from this model directory')
       .option('--quiet', 'no progress output', false)
-      .option('--dp <n>', 'data-parallel ranks: run under `mpirun -np N` with --dp N (each rank trains on 1/N of every global batch)', positive('dp'))
+      .option('--dp <n>', 'data-parallel ranks: run under `mpirun -np N` with --dp N (each rank trains on 1/N of every global batch); with --pp, N replicas of the pipeline (mpirun -np PP×N, PP/2×N for dualpipev)', positive('dp'))
       .option('--ep <n>', 'expert-parallel ranks: the routed experts are spread over N ranks (all-to-all dispatch/combine); mpirun -np DP×EP', positive('ep'))
       .option('--ep-groups <g>', 'with --ep: node-limited routing, the EP ranks form G nodes (needs n_group = G; a token reaches at most topk_group nodes)', positive('ep-groups'))
       .option('--zero1', 'with --dp: shard the AdamW moments over the ranks (ZeRO stage 1)', false)
       .option('--bucket-mb <mb>', 'with --dp: gradient all-reduce bucket size in MiB (default 25, first bucket 1)', positiveNumber('bucket-mb'))
-      .option('--pp <n>', 'pipeline stages: run under `mpirun -np N` (N = PP, or PP/2 for dualpipev); the model is cut into PP stages by layers', positive('pp'))
+      .option('--pp <n>', 'pipeline stages: run under `mpirun -np N` (N = PP, or PP/2 for dualpipev; times --dp replicas); the model is cut into PP stages by layers', positive('pp'))
       .option('--schedule <name>', 'with --pp: 1f1b, zb1p, dualpipe or dualpipev (default 1f1b)')
-      .option('--chunks <n>', 'with --pp: micro-batches per step (default 2·PP; train.batchSize must be a multiple)', positive('chunks'))
+      .option('--chunks <n>', 'with --pp: micro-batches per step and replica (default 2·PP; train.batchSize must be a multiple of chunks × DP)', positive('chunks'))
       .option('--trace <prefix>', 'with --pp: write each rank\'s timeline to <prefix>.rank<r>.json (Chrome trace events: open in ui.perfetto.dev or chrome://tracing)')
       .action(async (f: TrainFlags) => {
         const r = resolveRecipe(kind, f);
