@@ -5,13 +5,11 @@
 // asserted.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { toTraceEvents, timelineBubble, eventName } from '../src/parallel/trace.js';
 import type { TimelineEvent } from '../src/parallel/pipeline.js';
-import { mpiUnavailableReason } from '../src/parallel/mpi.js';
 import { buildSchedule } from '../src/parallel/schedule.js';
 import { loadRecipe, writeCorpus, readCorpus } from '../src/data/index.js';
 import { Tokenizer } from '../src/tokenizer/index.js';
@@ -19,7 +17,7 @@ import { recipeConfig } from '../src/train/trainer.js';
 import { parseRunRecipe } from '../src/train/recipe.js';
 import { runJob, opTimes } from '../bench/pipeline.js';
 import type { RankResult } from '../bench/_pipeline-rank.js';
-import { toolSkip } from './helpers/tools.js';
+import { mpiSkip } from './helpers/mpi.js';
 
 const ev = (name: string, phase: number, chunk: number, start: number, end: number, extra: Partial<TimelineEvent> = {}): TimelineEvent => ({ name, phase, chunk, start, end, ...extra });
 
@@ -97,12 +95,7 @@ test('op times: per (kind, stage) medians without the waits inside the ops, aver
 
 // ---- replay mode against real compute, under mpirun
 
-function mpiReason(): string | null {
-  const r = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return 'mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev)';
-  return mpiUnavailableReason();
-}
-const skip = toolSkip('Open MPI (mpirun and the MPI binding)', mpiReason());
+const skip = mpiSkip;
 
 let dir = '';
 const recipe = () => ({

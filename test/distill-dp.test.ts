@@ -11,26 +11,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mpiUnavailableReason } from '../src/parallel/mpi.js';
 import { Tokenizer } from '../src/tokenizer/index.js';
 import { saveModel } from '../src/model/checkpoint.js';
 import { createModel, anyConfigFromHF, anyConfigToHF } from '../src/model/registry.js';
 import { resolveAnyConfig } from '../src/model/presets.js';
 import { loadAsFloat32 } from '../src/io/index.js';
-import { toolSkip } from './helpers/tools.js';
+import { mpiSkip, mpiEnv } from './helpers/mpi.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/test
 const cli = path.join(here, '..', 'src', 'cli', 'index.js');
 const TEACHER = path.resolve(here, '../../models/tinyseek-r1-mini');
 const TOL = 1e-5;
 
-function mpiReason(): string | null {
-  const r = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return 'mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev)';
-  return mpiUnavailableReason();
-}
-const skip = toolSkip('Open MPI (mpirun and the MPI binding)', mpiReason());
-const env = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', TINYSEEK_NUM_THREADS: '1', NO_COLOR: '1' };
+const skip = mpiSkip;
+const env = { ...mpiEnv, NO_COLOR: '1' };
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-distill-dp-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -16,7 +16,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { noGrad } from '../src/tensor/index.js';
-import { mpiUnavailableReason } from '../src/parallel/mpi.js';
 import { getPreset } from '../src/model/presets.js';
 import { DeepseekV3 } from '../src/model/model.js';
 import { saveModel } from '../src/model/checkpoint.js';
@@ -24,23 +23,16 @@ import { Tokenizer, R1ZERO_PREAMBLE } from '../src/tokenizer/index.js';
 import { loadAsFloat32 } from '../src/io/index.js';
 import { aggregationWeights } from '../src/rl/loss.js';
 import { rankShare, dpSplitProblem } from '../src/rl/data-parallel.js';
-import { toolSkip } from './helpers/tools.js';
+import { mpiSkip, mpiEnv, mpirun } from './helpers/mpi.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/test
 const worker = path.join(here, 'helpers', 'grpo-dp-worker.js');
 const cli = path.join(here, '..', 'src', 'cli', 'index.js');
 const TOL = 1e-5;
 
-function mpiReason(): string | null {
-  const r = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return 'mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev)';
-  return mpiUnavailableReason();
-}
-const skip = toolSkip('Open MPI (mpirun and the MPI binding)', mpiReason());
+const skip = mpiSkip;
 
-/** Open MPI refuses root unless told; CI containers run as root. */
-const env = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', TINYSEEK_NUM_THREADS: '1' };
-const mpirun = (n: number, args: string[]) => ['mpirun', ['--oversubscribe', '-np', String(n), process.execPath, ...args]] as const;
+const env = mpiEnv;
 
 let dir = '';
 let init = '';

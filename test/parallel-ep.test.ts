@@ -14,26 +14,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mpiUnavailableReason } from '../src/parallel/mpi.js';
 import { loadRecipe, writeCorpus, readCorpus } from '../src/data/index.js';
 import { Tokenizer } from '../src/tokenizer/index.js';
 import { loadAsFloat32, saveSafetensors } from '../src/io/index.js';
-import { toolSkip } from './helpers/tools.js';
+import { mpiSkip, mpiEnv, mpirun } from './helpers/mpi.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/test
 const worker = path.join(here, 'helpers', 'dp-worker.js');
 const cli = path.join(here, '..', 'src', 'cli', 'index.js');
 const TOL = 1e-5;
 
-function mpiReason(): string | null {
-  const r = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return 'mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev)';
-  return mpiUnavailableReason();
-}
-const skip = toolSkip('Open MPI (mpirun and the MPI binding)', mpiReason());
+const skip = mpiSkip;
 
-const env = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', TINYSEEK_NUM_THREADS: '1' };
-const mpirun = (n: number, args: string[]) => ['mpirun', ['--oversubscribe', '-np', String(n), process.execPath, ...args]] as const;
+const env = mpiEnv;
 
 let dir = '';
 function recipe(steps: number, overrides: Record<string, unknown> = {}) {
