@@ -6,8 +6,10 @@
 // 2-rank pipelines of 4 stages, bidirectional): one step's loss, global gradient norm and every
 // rank's gradients (its own experts' and the replicated tensors') equal the single-process step on the
 // same global batch (relative ≤ 1e-5), the per-expert token counts are equal exactly at every step, the
-// weights after 3 steps (clipping, MTP and the bias update on) agree, and the checkpoint is a plain
-// --pp run's files (every expert and its moments, gathered per stage) that loads in one process.
+// weights and AdamW moments after 3 steps (clipping, MTP and the bias update on) agree, and the
+// checkpoint is a plain --pp run's files (every expert and its moments, gathered per stage) that loads
+// in one process. The same for --pp 2 --dp 2 --ep 2 on 8 ranks (experts' gradients summed over their
+// DP replicas).
 // E not dividing the routed experts and PP × EP ≠ -np end every rank with one message.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -88,11 +90,21 @@ function assertWeightsClose(a: string, b: string, what: string): void {
   }
 }
 
-/** Tensor names in a safetensors file's header. */
-function safetensorsNames(file: string): string[] {
-  const b = fs.readFileSync(file);
-  const n = Number(b.readBigUInt64LE(0));
-  return Object.keys(JSON.parse(b.subarray(8, 8 + n).toString('utf8')) as Record<string, unknown>).filter((k) => k !== '__metadata__');
+/** The float32 tensors of safetensors files (the AdamW moments a checkpoint writes). */
+function readF32(files: string[]): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  for (const file of files) {
+    const b = fs.readFileSync(file);
+    const n = Number(b.readBigUInt64LE(0));
+    const header = JSON.parse(b.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; data_offsets: [number, number] }>;
+    for (const [name, h] of Object.entries(header)) {
+      if (name === '__metadata__') continue;
+      assert.equal(h.dtype, 'F32', `${file}: ${name}`);
+      const [a, z] = h.data_offsets;
+      out.set(name, new Float32Array(b.buffer.slice(b.byteOffset + 8 + n + a, b.byteOffset + 8 + n + z)));
+    }
+  }
+  return out;
 }
 
 before(() => {
@@ -103,28 +115,31 @@ before(() => {
   runWorker(0, { recipe: recipe(STEPS), out: path.join(dir, 'ref'), pp: 1, dump: path.join(dir, 'ref') });
 });
 
-const cases: [string, number, number][] = [
-  // [schedule, stages, chunks per replica]: 2 ranks per pipeline × 2 EP ranks = 4 ranks
-  ['1f1b', 2, 4],
-  ['dualpipev', 4, 8],
+const cases: [string, number, number, number][] = [
+  // [schedule, stages, chunks per replica, DP]: 2 ranks per pipeline × 2 EP ranks (× DP) = 4 (8) ranks
+  ['1f1b', 2, 4, 1],
+  ['dualpipev', 4, 8, 1],
+  // PP × DP × EP: expert gradients summed over the 2 DP replicas holding the same experts
+  ['1f1b', 2, 4, 2],
 ];
 
-for (const [method, pp, chunks] of cases) {
-  test(`${method} --pp ${pp} --ep ${EP} on 4 ranks: step-1 loss, gradient norm and every rank's gradients, exact expert counts, ${STEPS}-step weights and the gathered checkpoint equal the single process`, { skip, timeout: 180_000 }, () => {
-    const out = path.join(dir, `${method}-pp${pp}-ep${EP}`);
-    runWorker(4, { recipe: recipe(STEPS), out, pp, ep: EP, method, chunks, dump: out });
+for (const [method, pp, chunks, DP] of cases) {
+  const n = 2 * EP * DP;
+  test(`${method} --pp ${pp}${DP > 1 ? ` --dp ${DP}` : ''} --ep ${EP} on ${n} ranks: step-1 loss, gradient norm and every rank's gradients, exact expert counts, ${STEPS}-step weights and the gathered checkpoint equal the single process`, { skip, timeout: 180_000 }, () => {
+    const out = path.join(dir, `${method}-pp${pp}-dp${DP}-ep${EP}`);
+    runWorker(n, { recipe: recipe(STEPS), out, pp, dp: DP, ep: EP, method, chunks, dump: out });
     const ref = readDump(path.join(dir, 'ref'));
     const refGrads = gradMap(path.join(dir, 'ref'), 0);
     const got = readDump(out);
-    assert.deepEqual([got.steps[0].pp?.dp, got.steps[0].pp?.ep, got.steps[0].pp?.ranks], [1, EP, 2], 'two EP replicas of a 2-rank pipeline');
+    assert.deepEqual([got.steps[0].pp?.dp, got.steps[0].pp?.ep, got.steps[0].pp?.ranks], [DP, EP, 2], `${DP * EP} replicas of a 2-rank pipeline`);
     const l0 = ref.steps[0].loss, l1 = got.steps[0].loss;
     assert.ok(Math.abs(l1 - l0) <= TOL * Math.abs(l0), `step-1 loss ${l1} vs single process ${l0}`);
     assert.ok(Math.abs(got.steps[0].grad_norm - ref.steps[0].grad_norm) <= TOL * ref.steps[0].grad_norm, `global grad norm ${got.steps[0].grad_norm} vs ${ref.steps[0].grad_norm}`);
     assert.ok(ref.steps[0].grad_norm > 0.5, 'clipping is exercised');
     // every rank holds the global gradient of its stages' tensors, and of its own experts only
     const seen = new Set<string>();
-    for (let k = 0; k < 4; k++) {
-      const e = Math.floor(k / 2); // world rank = EP index · 2 + pipeline rank
+    for (let k = 0; k < n; k++) {
+      const e = Math.floor(k / 2) % EP; // world rank = (d·EP + e)·2 + pipeline rank
       let experts = 0;
       for (const [n, g] of gradMap(out, k)) {
         const want = refGrads.get(n);
@@ -151,8 +166,16 @@ for (const [method, pp, chunks] of cases) {
     const ckpt = path.join(out, 'checkpoints', fs.readFileSync(path.join(out, 'checkpoints', 'latest'), 'utf8').trim());
     assert.deepEqual(fs.readdirSync(ckpt).filter((f) => f.endsWith('.safetensors')).sort(),
       ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'optimizer-00001-of-00002.safetensors', 'optimizer-00002-of-00002.safetensors']);
-    const moments = ['optimizer-00001-of-00002.safetensors', 'optimizer-00002-of-00002.safetensors'].flatMap((f) => safetensorsNames(path.join(ckpt, f)));
-    assert.deepEqual(moments.filter((n) => n.startsWith('m.')).sort(), [...refGrads.keys()].map((n) => `m.${n}`).sort(), 'the AdamW moments of every parameter, experts gathered');
+    const moments = readF32(['optimizer-00001-of-00002.safetensors', 'optimizer-00002-of-00002.safetensors'].map((f) => path.join(ckpt, f)));
+    const refCkpt = path.join(dir, 'ref', 'checkpoints', fs.readFileSync(path.join(dir, 'ref', 'checkpoints', 'latest'), 'utf8').trim());
+    const refMoments = readF32([path.join(refCkpt, 'optimizer.safetensors')]);
+    assert.deepEqual([...moments.keys()].sort(), [...refMoments.keys()].sort(), 'the AdamW moments of every parameter, experts gathered');
+    for (const [name, want] of refMoments) {
+      const have = moments.get(name)!;
+      let d = 0, m = 0;
+      for (let i = 0; i < want.length; i++) { d += (have[i] - want[i]) ** 2; m += want[i] ** 2; }
+      assert.ok(Math.sqrt(d) <= TOL * Math.sqrt(m) || d === 0, `${name} after ${STEPS} steps differs (relative ${Math.sqrt(d / m)})`);
+    }
     assert.deepEqual(fs.readdirSync(path.join(out, 'final')).filter((f) => f.endsWith('.safetensors')).sort(), ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']);
     assertWeightsClose(path.join(out, 'final'), path.join(dir, 'ref', 'final'), `weights after ${STEPS} steps`);
   });
