@@ -10,7 +10,9 @@
 // checkpoint is a plain --pp run's files (every expert and its moments, gathered per stage) that loads
 // in one process. The same for --pp 2 --dp 2 --ep 2 on 8 ranks (experts' gradients summed over their
 // DP replicas).
-// E not dividing the routed experts and PP × EP ≠ -np end every rank with one message.
+// An interrupted PP × EP run resumes bit-exactly (each EP rank reads its experts and their moments
+// back from the gathered checkpoint). E not dividing the routed experts and PP × EP ≠ -np end every
+// rank with one message.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -180,6 +182,18 @@ for (const [method, pp, chunks, DP] of cases) {
     assertWeightsClose(path.join(out, 'final'), path.join(dir, 'ref', 'final'), `weights after ${STEPS} steps`);
   });
 }
+
+test('an interrupted --pp 2 --ep 2 run resumes bit-exactly from its gathered checkpoint', { skip, timeout: 180_000 }, () => {
+  const full = path.join(dir, `1f1b-pp2-dp1-ep${EP}`);
+  if (!fs.existsSync(path.join(full, 'final'))) runWorker(4, { recipe: recipe(STEPS), out: full, pp: 2, ep: EP, method: '1f1b', chunks: 4, dump: full });
+  const part = path.join(dir, 'resume-ppep');
+  runWorker(4, { recipe: recipe(STEPS), out: part, pp: 2, ep: EP, method: '1f1b', chunks: 4, dump: part, stopAfter: 2 });
+  assert.equal(fs.readFileSync(path.join(part, 'checkpoints', 'latest'), 'utf8').trim(), 'step-000002');
+  runWorker(4, { recipe: recipe(STEPS), out: part, pp: 2, ep: EP, method: '1f1b', chunks: 4, dump: part, resume: true });
+  for (const f of fs.readdirSync(path.join(full, 'final')).filter((f) => f.endsWith('.safetensors'))) {
+    assert.deepEqual(fs.readFileSync(path.join(part, 'final', f)), fs.readFileSync(path.join(full, 'final', f)), `${f}: bit-identical to the uninterrupted run`);
+  }
+});
 
 test('--ep not dividing the routed experts, and --pp × --ep not matching mpirun -np, end every rank with one clear message', { skip, timeout: 120_000 }, () => {
   fs.writeFileSync(path.join(dir, 'r.json'), JSON.stringify(recipe(2)));
