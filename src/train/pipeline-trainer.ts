@@ -211,8 +211,9 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
   const from = resumed?.dir ?? r.model.init;
   if (from) loadHeldTensors(from, held);
   const start = resumed?.state.step ?? 0;
-  const reps = [DP > 1 ? `${DP} data-parallel` : '', EP > 1 ? `${EP} expert-parallel (${cfg.nRoutedExperts / EP} routed experts per rank and MoE layer)` : ''].filter(Boolean).join(' × ');
-  log(quiet, `pipeline: ${METHOD_NAMES[schedule.method]}, ${schedule.pp} stages on ${schedule.ranks} ranks${replicas > 1 ? ` × ${reps} replicas (${schedule.ranks * replicas} ranks)` : ''}, ${chunks} micro-batches per ${replicas > 1 ? 'replica and ' : ''}step\n  ${layout.describe().join('\n  ')}`);
+  const reps = [DP > 1 ? `${DP} data-parallel` : '', EP > 1 ? `${EP} expert-parallel` : ''].filter(Boolean).join(' × ');
+  const perRank = EP > 1 ? `; ${cfg.nRoutedExperts / EP} of the ${cfg.nRoutedExperts} routed experts per rank and MoE layer` : '';
+  log(quiet, `pipeline: ${METHOD_NAMES[schedule.method]}, ${schedule.pp} stages on ${schedule.ranks} ranks${replicas > 1 ? ` × ${reps} replicas (${schedule.ranks * replicas} ranks)` : ''}${perRank}, ${chunks} micro-batches per ${replicas > 1 ? 'replica and ' : ''}step\n  ${layout.describe().join('\n  ')}`);
 
   const params = held.filter(([, t]) => t.requiresGrad);
   const hp = { lr: r.train.lr.peak, beta1: r.train.beta1, beta2: r.train.beta2, eps: 1e-8, weightDecay: r.train.weightDecay };
