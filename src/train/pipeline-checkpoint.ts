@@ -40,10 +40,33 @@ function mtpCopyNames(model: DeepseekV3): { emb: string; head: string }[] {
   return out;
 }
 
+/**
+ * What a checkpoint writes of this rank: every tensor of the whole model (name and shape, so that any
+ * rank can write the index), the data of the tensors it owns, and its trainable tensors' AdamW
+ * moments. By default the model's own tensors; under PP × EP the stage's experts gathered over the
+ * EP group (src/parallel/expert-parallel.ts gatherExperts), so the files are a plain --pp run's.
+ */
+export interface CheckpointView {
+  tensors: [string, number[]][];
+  data(name: string): Float32Array;
+  moments: { step: number; params: [string, number[]][]; m: Record<string, Float32Array>; v: Record<string, Float32Array> };
+}
+
+/** The view of a model and optimizer whose tensors are all here (names of released tensors included). */
+export function modelView(model: DeepseekV3, opt: AdamW): CheckpointView {
+  const byName = new Map(model.namedTensors());
+  const o = opt.stateDict();
+  return {
+    tensors: model.namedTensors().map(([n, t]) => [n, [...t.shape]]),
+    data: (n) => byName.get(n)!.f32(),
+    moments: { step: o.step, params: opt.params.map(([n, p]) => [n, [...p.shape]]), m: o.m, v: o.v },
+  };
+}
+
 /** The weight records rank `r` writes: the tensors it owns, plus the MTP copies on the owner of the head. */
-function ownedRecords(model: DeepseekV3, layout: StageLayout, r: number): TensorRecord[] {
+function ownedRecords(model: DeepseekV3, layout: StageLayout, r: number, view: CheckpointView): TensorRecord[] {
   const recs: TensorRecord[] = [];
-  for (const [name, t] of model.namedTensors()) if (layout.owns(r, name)) recs.push({ name, dtype: 'F32', shape: [...t.shape], data: t.f32() });
+  for (const [name, shape] of view.tensors) if (layout.owns(r, name)) recs.push({ name, dtype: 'F32', shape: [...shape], data: view.data(name) });
   if (layout.owns(r, model.lmHead ? 'lm_head.weight' : 'model.norm.weight')) {
     const emb = model.model.embedTokens.weight, head = model.headWeight();
     for (const c of mtpCopyNames(model)) {
@@ -55,13 +78,13 @@ function ownedRecords(model: DeepseekV3, layout: StageLayout, r: number): Tensor
 }
 
 /** Every rank's shard file per tensor name and the total size (computable on any rank from the layout). */
-function indexOf(model: DeepseekV3, layout: StageLayout): { weight_map: Record<string, string>; total_size: number } {
+function indexOf(model: DeepseekV3, layout: StageLayout, view: CheckpointView): { weight_map: Record<string, string>; total_size: number } {
   const R = layout.schedule.ranks;
   const map: Record<string, string> = {};
   let total = 0;
-  for (const [name, t] of model.namedTensors()) {
+  for (const [name, shape] of view.tensors) {
     map[name] = rankShard(layout.holders(name)[0], R);
-    total += 4 * t.numel;
+    total += 4 * shape.reduce((a, b) => a * b, 1);
   }
   const headOwner = layout.holders(model.lmHead ? 'lm_head.weight' : 'model.norm.weight')[0];
   const emb = model.model.embedTokens.weight, head = model.headWeight();
@@ -89,17 +112,17 @@ function agree(comm: Communicator, mine: string | null, what: string): void {
  */
 export function savePipelineCheckpoint(
   comm: Communicator, out: string, model: DeepseekV3, layout: StageLayout, opt: AdamW, state: TrainerState,
-  tokenizerFiles: Record<string, string | Uint8Array>,
+  tokenizerFiles: Record<string, string | Uint8Array>, view: CheckpointView = modelView(model, opt),
 ): string {
   const R = comm.size, r = comm.rank;
   const writeOwn = (dir: string) => {
-    saveSafetensors(path.join(dir, rankShard(r, R)), ownedRecords(model, layout, r), { ...HF_METADATA });
-    const o = opt.stateDict();
+    saveSafetensors(path.join(dir, rankShard(r, R)), ownedRecords(model, layout, r, view), { ...HF_METADATA });
+    const o = view.moments;
     const recs: TensorRecord[] = [];
-    for (const [n, p] of opt.params) {
+    for (const [n, shape] of o.params) {
       if (!layout.owns(r, n)) continue;
-      recs.push({ name: `m.${n}`, dtype: 'F32', shape: [...p.shape], data: o.m[n] });
-      recs.push({ name: `v.${n}`, dtype: 'F32', shape: [...p.shape], data: o.v[n] });
+      recs.push({ name: `m.${n}`, dtype: 'F32', shape: [...shape], data: o.m[n] });
+      recs.push({ name: `v.${n}`, dtype: 'F32', shape: [...shape], data: o.v[n] });
     }
     saveSafetensors(path.join(dir, rankOptimizerShard(r, R)), recs, { step: String(o.step) });
   };
@@ -119,7 +142,7 @@ export function savePipelineCheckpoint(
             mine = (e as Error).message;
           }
           agree(comm, mine, `checkpoint of step ${state.step}`);
-          writeFileAtomic(path.join(tmp, INDEX_FILE), JSON.stringify({ metadata: { total_size: indexOf(model, layout).total_size }, weight_map: indexOf(model, layout).weight_map }, null, 2) + '\n');
+          writeFileAtomic(path.join(tmp, INDEX_FILE), JSON.stringify({ metadata: { total_size: indexOf(model, layout, view).total_size }, weight_map: indexOf(model, layout, view).weight_map }, null, 2) + '\n');
           writeFileAtomic(path.join(tmp, GENERATION_CONFIG_FILE), JSON.stringify({ bos_token_id: model.cfg.bosTokenId, eos_token_id: model.cfg.eosTokenId, do_sample: true, temperature: 0.6, top_p: 0.95 }, null, 2) + '\n');
           for (const [name, data] of Object.entries(tokenizerFiles)) writeFileAtomic(path.join(tmp, name), data);
           writeFileAtomic(path.join(tmp, CONFIG_FILE), JSON.stringify(configToHF(model.cfg), null, 2) + '\n');

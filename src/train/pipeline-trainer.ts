@@ -26,6 +26,22 @@
 // replicas (MPI_Allreduce of one flat buffer). The loss terms, token counts and expert loads are
 // summed over the whole world; the gradient norm is replica 0's (every replica holds the same sums);
 // checkpoints are written by replica 0 alone, the same files as a plain --pp run's.
+//
+// With expert parallelism (`ep` > 1, V3's PP × EP, optionally × DP): the replicas are DP·EP, replica
+// d·EP + e; within each stage the routed experts of every MoE layer are spread over the EP replicas
+// of one data-parallel group (replica d·EP + e holds experts [e·E/EP, (e+1)·E/EP); gate, shared experts
+// and every non-expert tensor stay whole), and tokens travel to them by the MPI_Alltoallv dispatch and
+// combine of src/parallel/expert-parallel.ts on a per-stage EP sub-communicator (the same pipeline
+// rank on the EP replicas: ExpertParallel on the cross-replica communicator). Each EP replica trains on
+// its own rows, like a DP replica: non-expert gradients are summed over all DP·EP replicas, expert
+// gradients over the DP replicas holding the same experts. Every replica executes the same schedule
+// (the same ops in the same order, each op's autograd graph the same, and the all-to-all nodes of a
+// stage lie on one dependency chain, so forward and backward — full, input-only or deferred weight
+// passes alike — issue them in the same order), which is what keeps the EP peers' all-to-alls
+// matched under every schedule, the bidirectional ones included. The expert loads are summed over the
+// world (global loads, identical biases); the gradient norm counts non-expert tensors at replica 0 and
+// expert tensors at the EP replicas of data-parallel group 0; checkpoints gather each stage's experts
+// over its EP group and replica 0 writes them: the same files as a plain --pp run's.
 import { faultPoint } from '../io/fault.js';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -57,6 +73,8 @@ import type { RankTimeline } from '../parallel/trace.js';
 import type { PipelineStepResult } from '../parallel/pipeline.js';
 import { expertLoad } from '../model/moe.js';
 import { isDenseConfig } from '../model/registry.js';
+import { ExpertParallel, expertLayoutProblem, isExpertParam } from '../parallel/expert-parallel.js';
+import type { CheckpointView } from './pipeline-checkpoint.js';
 
 /** How a run is cut into pipeline stages. */
 export interface PipelineConfig {
@@ -66,6 +84,8 @@ export interface PipelineConfig {
   pp: number;
   /** Data-parallel replicas of the pipeline (default 1). */
   dp?: number;
+  /** Expert-parallel ranks per stage (default 1): the routed experts of each stage spread over `ep` replicas of the pipeline. */
+  ep?: number;
   method: PipelineMethod;
   /** Micro-batches per step (default: 2·PP, the fewest every schedule accepts). */
   chunks?: number;
@@ -83,6 +103,8 @@ export interface PipelineStepMetrics {
   ranks: number;
   /** Data-parallel replicas of the pipeline. */
   dp: number;
+  /** Expert-parallel ranks per stage (replicas of the pipeline sharing each stage's routed experts). */
+  ep: number;
   /** Micro-batches per replica per step. */
   chunks: number;
   /** Over ranks: time blocked in receives / step time, and the largest per-rank activation count. */
@@ -94,17 +116,25 @@ export interface PipelineStepMetrics {
  * Checks a pipeline configuration (with `dp` replicas of the pipeline) against the model and the
  * launch, before anything is allocated.
  */
-export function checkPipeline(pp: number, method: PipelineMethod, chunks: number, numLayers: number, worldSize: number, batchSize: number, dp = 1): PipelineSchedule {
+export function checkPipeline(pp: number, method: PipelineMethod, chunks: number, numLayers: number, worldSize: number, batchSize: number, dp = 1, ep = 1): PipelineSchedule {
   const s = buildSchedule(method, pp, chunks); // odd PP for DualPipe, chunks < 2·PP, …
   checkSchedule(s);
   if (pp > numLayers) throw new Error(`--pp ${pp}: ${pp} stages need at least ${pp} decoder layers, the model has num_hidden_layers = ${numLayers}`);
   if (!Number.isInteger(dp) || dp < 1) throw new Error(`--dp expects a positive integer, found ${dp}`);
-  if (s.ranks * dp !== worldSize) {
+  if (!Number.isInteger(ep) || ep < 1) throw new Error(`--ep expects a positive integer, found ${ep}`);
+  if (s.ranks * dp * ep !== worldSize) {
     const need = method === 'dualpipev' ? `PP/2 = ${s.ranks} processes (DualPipeV puts two stages on each rank)` : `${s.ranks} processes`;
+    if (ep > 1) {
+      const dpPart = dp > 1 ? ` --dp ${dp}` : '';
+      throw new Error(`--pp ${pp}${dpPart} --ep ${ep} --schedule ${method} needs ${s.ranks}${dp > 1 ? ` × ${dp}` : ''} × ${ep} = ${s.ranks * dp * ep} processes (${need} per pipeline, times ${dp > 1 ? `${dp} data-parallel × ` : ''}${ep} expert-parallel replicas); mpirun started ${worldSize}`);
+    }
     if (dp === 1) throw new Error(`--pp ${pp} --schedule ${method} needs ${need}; mpirun started ${worldSize}`);
     throw new Error(`--pp ${pp} --dp ${dp} --schedule ${method} needs ${s.ranks} × ${dp} = ${s.ranks * dp} processes (${need} per pipeline, times ${dp} data-parallel replicas); mpirun started ${worldSize}`);
   }
-  if (dp > 1 && batchSize % (dp * chunks) !== 0) throw new Error(`train.batchSize ${batchSize} cannot be split over ${dp} data-parallel replicas and cut into ${chunks} equal micro-batches each (--dp × --chunks); use a multiple of ${dp * chunks}`);
+  if (dp * ep > 1 && batchSize % (dp * ep * chunks) !== 0) {
+    const what = ep > 1 ? `${dp * ep} replicas (--dp ${dp} × --ep ${ep}: every expert-parallel rank trains on its own rows)` : `${dp} data-parallel replicas`;
+    throw new Error(`train.batchSize ${batchSize} cannot be split over ${what} and cut into ${chunks} equal micro-batches each (${ep > 1 ? '--dp × --ep × --chunks' : '--dp × --chunks'}); use a multiple of ${dp * ep * chunks}`);
+  }
   if (batchSize % chunks !== 0) throw new Error(`train.batchSize ${batchSize} cannot be cut into ${chunks} equal micro-batches (--chunks); use a multiple of ${chunks}`);
   return s;
 }
@@ -131,14 +161,23 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
   const quiet = opts.quiet || !root;
   const chunks = opts.pp.chunks ?? 2 * opts.pp.pp;
   const DP = opts.pp.dp ?? 1;
+  const EP = opts.pp.ep ?? 1;
+  const replicas = DP * EP;
   // Checks every rank can make on its own; a failure is the same on every rank (one message each, no hang).
   checkRecipeFitsModel(r);
   const cfg0 = r.model.init ? configFromHF(readModelDir(r.model.init).config) : recipeConfig(r);
-  const schedule = checkPipeline(opts.pp.pp, opts.pp.method, chunks, cfg0.numHiddenLayers, world.size, r.train.batchSize, DP);
-  // the replica this rank belongs to, its pipeline (ranks 0..R−1) and its peers on the other replicas
+  const schedule = checkPipeline(opts.pp.pp, opts.pp.method, chunks, cfg0.numHiddenLayers, world.size, r.train.batchSize, DP, EP);
+  if (EP > 1) {
+    const problem = isDenseConfig(cfg0) ? `--ep ${EP}: expert parallelism needs a DeepSeek-V3 (MoE) model; found a dense ${cfg0.modelType} model` : expertLayoutProblem(cfg0, { world: replicas, dp: DP, ep: EP });
+    if (problem) throw new CollectiveError(problem); // the same verdict on every rank, before any collective
+  }
+  // the replica this rank belongs to (d·EP + e), its pipeline (ranks 0..R−1) and its peers on the other replicas
   const replica = Math.floor(worldRank / schedule.ranks);
-  const comm = DP > 1 ? world.split(replica, worldRank % schedule.ranks)! : world;
-  const dpComm = DP > 1 ? world.split(worldRank % schedule.ranks, replica)! : null;
+  const comm = replicas > 1 ? world.split(replica, worldRank % schedule.ranks)! : world;
+  const dpComm = replicas > 1 ? world.split(worldRank % schedule.ranks, replica)! : null;
+  // this stage's EP group (same pipeline rank and data-parallel group) and its expert replicas (same e)
+  const ep = EP > 1 ? new ExpertParallel(dpComm!, EP) : null;
+  const group = Math.floor(replica / EP); // data-parallel group d
   const rank = comm.rank;
 
   // Rank 0 takes the run lock, cleans up, picks the checkpoint to resume from and writes the corpus
@@ -161,12 +200,20 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
   const model = new DeepseekV3(cfg, r.seed);
   model.train();
   const layout = new StageLayout(cfg, schedule);
+  // every tensor of the whole model (checkpoints under EP write them all, gathered)
+  const wholeTensors: [string, number[]][] = model.namedTensors().map(([n, t]) => [n, [...t.shape]]);
+  const wholeParams: [string, number[]][] = model.namedTensors().filter(([, t]) => t.requiresGrad).map(([n, t]) => [n, [...t.shape]]);
+  const all = model.namedTensors();
+  if (ep) ep.shard(model); // keeps this EP rank's routed experts, dispatches through all-to-alls on ep.ep
+  const kept = new Set(model.namedTensors().map(([, t]) => t));
+  for (const [n, t] of all) if (!kept.has(t) || !layout.holds(rank, n)) t.dispose();
   const held = model.namedTensors().filter(([n]) => layout.holds(rank, n));
-  for (const [n, t] of model.namedTensors()) if (!layout.holds(rank, n)) t.dispose();
   const from = resumed?.dir ?? r.model.init;
   if (from) loadHeldTensors(from, held);
   const start = resumed?.state.step ?? 0;
-  log(quiet, `pipeline: ${METHOD_NAMES[schedule.method]}, ${schedule.pp} stages on ${schedule.ranks} ranks${DP > 1 ? ` × ${DP} data-parallel replicas (${schedule.ranks * DP} ranks)` : ''}, ${chunks} micro-batches per ${DP > 1 ? 'replica and ' : ''}step\n  ${layout.describe().join('\n  ')}`);
+  const reps = [DP > 1 ? `${DP} data-parallel` : '', EP > 1 ? `${EP} expert-parallel` : ''].filter(Boolean).join(' × ');
+  const perRank = EP > 1 ? `; ${cfg.nRoutedExperts / EP} of the ${cfg.nRoutedExperts} routed experts per rank and MoE layer` : '';
+  log(quiet, `pipeline: ${METHOD_NAMES[schedule.method]}, ${schedule.pp} stages on ${schedule.ranks} ranks${replicas > 1 ? ` × ${reps} replicas (${schedule.ranks * replicas} ranks)` : ''}${perRank}, ${chunks} micro-batches per ${replicas > 1 ? 'replica and ' : ''}step\n  ${layout.describe().join('\n  ')}`);
 
   const params = held.filter(([, t]) => t.requiresGrad);
   const hp = { lr: r.train.lr.peak, beta1: r.train.beta1, beta2: r.train.beta2, eps: 1e-8, weightDecay: r.train.weightDecay };
@@ -179,12 +226,15 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
 
   const stages = schedule.placement[rank].map((ref) => new PipelineStage(model, ref.stage, schedule.pp, layout.layers[ref.stage]));
   const B = r.train.batchSize, A = r.train.gradAccum, T = r.train.seqLen;
-  const rows = B / DP; // this replica's rows of every global batch
+  const rows = B / replicas; // this replica's rows of every global batch
   const b = rows / chunks;
   const exec = new PipelineExecutor(comm, schedule, stages, [b, T, cfg.hiddenSize]);
   const groups = gradientGroups(comm, layout, params, model.namedTensors().map(([n]) => n));
-  const replicaSum = dpComm ? replicaGradients(dpComm, params) : null;
-  const ownedParams = params.filter(([n]) => layout.owns(rank, n)).map(([, t]) => t);
+  // non-expert gradients summed over every replica; a routed expert's over the replicas holding it
+  const replicaSum = dpComm ? replicaGradients(dpComm, params.filter(([n]) => !ep || !isExpertParam(n))) : null;
+  const expertSum = ep && ep.replicas.size > 1 ? replicaGradients(ep.replicas, params.filter(([n]) => isExpertParam(n))) : null;
+  // the tensors this rank counts in the global norm: each once, at its owner, in replica 0 (an expert: in its EP replica of group 0)
+  const ownedParams = params.filter(([n]) => layout.owns(rank, n) && (ep && isExpertParam(n) ? group === 0 : replica === 0)).map(([, t]) => t);
   const heldMoeLayers = new Set(model.model.layers.filter((l) => layout.holds(rank, `model.layers.${l.layerIdx}.input_layernorm.weight`)).map((l) => l.layerIdx));
 
   const metrics = new MetricsWriter(out);
@@ -197,13 +247,23 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
   process.on('SIGINT', onSigint);
   const history: StepMetrics[] = [];
   const progress = new Progress(r.train.steps, start, quiet);
+  // Under EP, a stage's experts and their moments gathered over its EP group (collective over ep.ep).
+  const gathered = (): CheckpointView => {
+    const E = cfg.nRoutedExperts;
+    const o = opt.stateDict();
+    const w = ep!.gatherExperts(held.map(([n, t]) => [n, t.f32()]), E);
+    const m = Object.fromEntries(ep!.gatherExperts(params.map(([n]) => [n, o.m[n]]), E));
+    const v = Object.fromEntries(ep!.gatherExperts(params.map(([n]) => [n, o.v[n]]), E));
+    return { tensors: wholeTensors, data: (n) => w.get(n)!, moments: { step: o.step, params: wholeParams.filter(([n]) => layout.holds(rank, n)), m, v } };
+  };
   // replica 0 writes (its pipeline's ranks, each its own tensors); the others learn the outcome from world rank 0
   const save = (step: number): string => {
     if (!dpComm) return savePipelineCheckpoint(comm, out, model, layout, opt, { step, seed: r.seed, recipe: r }, tokFiles);
     const res: { dir: string | null; error: string | null } = { dir: null, error: null };
+    const view = ep && group === 0 ? gathered() : undefined; // the EP replicas of group 0 send their experts
     if (replica === 0) {
       try {
-        res.dir = savePipelineCheckpoint(comm, out, model, layout, opt, { step, seed: r.seed, recipe: r }, tokFiles);
+        res.dir = savePipelineCheckpoint(comm, out, model, layout, opt, { step, seed: r.seed, recipe: r }, tokFiles, view);
       } catch (e) {
         res.error = (e as Error).message;
       }
@@ -245,6 +305,7 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
       }
       for (const gr of groups) gr.reduce();
       replicaSum?.();
+      expertSum?.();
       // the step's numbers over all ranks (each computed where its stage ran) and a stop agreed by all
       const sums = Array.from(world.allreduce(Float64Array.of(loss, ce, mtp, bal, tokens, sigint ? 1 : 0), 'sum'));
       [loss, ce, mtp, bal, tokens] = sums;
@@ -259,7 +320,7 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
       // global gradient norm: each tensor once, at its owner (of replica 0: every replica holds the same sums)
       const k = backend();
       let ss = 0;
-      if (replica === 0) for (const p of ownedParams) if (p.grad) ss += k.sumSquares(p.numel, p.grad.f32());
+      for (const p of ownedParams) if (p.grad) ss += k.sumSquares(p.numel, p.grad.f32());
       const gradNorm = Math.sqrt(world.allreduce(Float64Array.of(ss), 'sum')[0]);
       if (Number.isFinite(gradNorm) && gradNorm > r.train.clip && r.train.clip > 0) {
         const c = r.train.clip / (gradNorm + 1e-6);
@@ -272,7 +333,7 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
         step: step + 1, loss, ce, mtp_loss: mtp, balance_loss: bal, lr, grad_norm: gradNorm, tokens,
         tokens_per_s: tokens / dt, step_time_s: dt,
         expert_load: loads.map(({ layer, load }) => ({ layer, counts: load.counts, max_over_mean: load.maxOverMean })),
-        pp: { method: schedule.method, stages: schedule.pp, ranks: schedule.ranks, dp: DP, chunks, bubble: bubbleAll[0], peak_in_flight: bubbleAll[1] },
+        pp: { method: schedule.method, stages: schedule.pp, ranks: schedule.ranks, dp: DP, ep: EP, chunks, bubble: bubbleAll[0], peak_in_flight: bubbleAll[1] },
       };
       if (!Number.isFinite(loss)) throw new CollectiveError(`step ${step + 1}: loss is ${loss} (diverged); lower train.lr.peak or check the data`);
       if (root) metrics.write({ ...m });

@@ -1,7 +1,8 @@
 // One rank of a pipeline-parallel training run for test/parallel-pp.test.ts, started by the test
 // under `mpirun -np N`, or directly (pp 1) for the single-process reference (the plain trainer).
-// argv[2] is a JSON job: { recipe, out, pp, dp?, method, chunks?, dump, stopAfter?, resume?, trace? }
-// (dp: replicas of the pipeline, for test/parallel-ppdp.test.ts).
+// argv[2] is a JSON job: { recipe, out, pp, dp?, ep?, method, chunks?, dump, stopAfter?, resume?, trace? }
+// (dp: replicas of the pipeline, for test/parallel-ppdp.test.ts; ep: expert-parallel ranks per stage,
+// for test/parallel-ppep.test.ts).
 // Every rank writes `<dump>.<rank>.grads` (its tensors' step-1 gradients after the sum over their
 // holders, before clipping; float32 in the order of `names`) and `<dump>.<rank>.json` (names and
 // sizes, each step's loss, grad norm and expert counts).
@@ -20,6 +21,7 @@ interface Job {
   out: string;
   pp: number;
   dp?: number;
+  ep?: number;
   method: PipelineMethod;
   chunks?: number;
   dump: string;
@@ -52,7 +54,7 @@ const onGradients = (step: number, params: [string, Tensor][]) => {
 const onStep = (m: StepMetrics) => steps.push({ step: m.step, loss: m.loss, ce: m.ce, mtp: m.mtp_loss, balance: m.balance_loss, grad_norm: m.grad_norm, counts: m.expert_load.map((l) => l.counts), pp: (m as { pp?: unknown }).pp });
 try {
   const recipe = parseRunRecipe(job.recipe);
-  if (mpi) await trainPipeline({ recipe, out: job.out, quiet: true, stopAfter: job.stopAfter, resume: job.resume, onGradients, onStep, pp: { comm: mpi.world, pp: job.pp, dp: job.dp, method: job.method, chunks: job.chunks, trace: job.trace } });
+  if (mpi) await trainPipeline({ recipe, out: job.out, quiet: true, stopAfter: job.stopAfter, resume: job.resume, onGradients, onStep, pp: { comm: mpi.world, pp: job.pp, dp: job.dp, ep: job.ep, method: job.method, chunks: job.chunks, trace: job.trace } });
   else await train({ recipe, out: job.out, quiet: true, stopAfter: job.stopAfter, resume: job.resume, onGradients, onStep });
   writeFileAtomic(`${job.dump}.${rank}.json`, JSON.stringify({ names, steps }));
 } catch (e) {

@@ -191,10 +191,9 @@ async function startPipelineRanks(f: TrainFlags, r: Recipe): Promise<import('../
     if (f.schedule || f.chunks || f.trace) throw new CliError('--schedule, --chunks and --trace are pipeline options; they need --pp N with N > 1');
     return null;
   }
-  const dp = f.dp ?? 1;
-  if (f.ep && f.ep > 1) throw new CliError(`--pp with --ep (pipeline and expert parallelism together) is not supported: the pipeline trainer keeps every routed expert of a stage on its rank; use --pp ${pp} --dp N, or --dp N --ep ${f.ep} without --pp`);
-  if (f.epGroups !== undefined) throw new CliError('--ep-groups needs --ep, which does not combine with --pp');
-  if (f.zero1 || f.bucketMb !== undefined) throw new CliError(`--zero1 and --bucket-mb are options of the data-parallel trainer without --pp; with --pp ${pp} --dp ${dp} the stage gradients are all-reduced once per step and every rank keeps its stages' full AdamW moments`);
+  const dp = f.dp ?? 1, ep = f.ep ?? 1;
+  if (f.epGroups !== undefined) throw new CliError(`--ep-groups (node-limited routing over EP "nodes") is an option of --ep without --pp; with --pp the gate's own group-limited routing (n_group, topk_group) still applies`);
+  if (f.zero1 || f.bucketMb !== undefined) throw new CliError(`--zero1 and --bucket-mb are options of the data-parallel trainer without --pp; with --pp ${pp}${dp > 1 ? ` --dp ${dp}` : ''}${ep > 1 ? ` --ep ${ep}` : ''} the stage gradients are all-reduced once per step and every rank keeps its stages' full AdamW moments`);
   const method = (f.schedule ?? '1f1b') as (typeof PIPELINE_METHODS)[number];
   if (!PIPELINE_METHODS.includes(method)) throw new CliError(`--schedule expects one of ${PIPELINE_METHODS.join(', ')}, found "${f.schedule}"`);
   const chunks = f.chunks ?? 2 * pp;
@@ -202,12 +201,19 @@ async function startPipelineRanks(f: TrainFlags, r: Recipe): Promise<import('../
   const { recipeConfig } = await import('../../train/trainer.js');
   const { loadConfigPath } = await import('../../model/config.js');
   const world = launchedWorldSize();
-  const ranks = (method === 'dualpipev' ? pp / 2 : pp) * dp;
-  const flags = `--pp ${pp}${dp > 1 ? ` --dp ${dp}` : ''} --schedule ${method}`;
+  const ranks = (method === 'dualpipev' ? pp / 2 : pp) * dp * ep;
+  const flags = `--pp ${pp}${dp > 1 ? ` --dp ${dp}` : ''}${ep > 1 ? ` --ep ${ep}` : ''} --schedule ${method}`;
   if (world === null) throw new CliError(`${flags} runs on ${ranks} processes: start it as \`mpirun -np ${ranks} tinyseek ${r.kind} ... ${flags}\` (as root in a container also set OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; add --oversubscribe when ranks exceed cores)`);
   try {
     const cfg = r.model.init ? loadConfigPath(r.model.init) : recipeConfig(r);
-    checkPipeline(pp, method, chunks, cfg.numHiddenLayers, world, r.train.batchSize, dp);
+    if (ep > 1) {
+      // expert parallelism inside each stage: the routed experts must split evenly over the EP ranks
+      const { expertLayoutProblem } = await import('../../parallel/expert-parallel.js');
+      const { deepseekConfig } = await import('../../model/registry.js');
+      const problem = expertLayoutProblem(deepseekConfig(cfg, '--ep'), { world: dp * ep, dp, ep });
+      if (problem) throw new Error(problem);
+    }
+    checkPipeline(pp, method, chunks, cfg.numHiddenLayers, world, r.train.batchSize, dp, ep);
   } catch (e) {
     throw new CliError((e as Error).message);
   }
@@ -218,7 +224,7 @@ async function startPipelineRanks(f: TrainFlags, r: Recipe): Promise<import('../
     throw new CliError(e instanceof MpiUnavailableError ? e.message : `cannot start MPI: ${(e as Error).message}`);
   }
   mpi.onTerminate(`tinyseek rank ${mpi.rank}/${mpi.size}: stopped by mpirun because `);
-  return { comm: mpi.world, pp, dp, method, chunks, trace: f.trace };
+  return { comm: mpi.world, pp, dp, ep, method, chunks, trace: f.trace };
 }
 
 /**
@@ -262,7 +268,7 @@ export function register(program: Command): void {
       .option('--init <dir>', 'start from this model directory')
       .option('--quiet', 'no progress output', false)
       .option('--dp <n>', 'data-parallel ranks: run under `mpirun -np N` with --dp N (each rank trains on 1/N of every global batch); with --pp, N replicas of the pipeline (mpirun -np PP×N, PP/2×N for dualpipev)', positive('dp'))
-      .option('--ep <n>', 'expert-parallel ranks: the routed experts are spread over N ranks (all-to-all dispatch/combine); mpirun -np DP×EP', positive('ep'))
+      .option('--ep <n>', 'expert-parallel ranks: the routed experts are spread over N ranks (all-to-all dispatch/combine); mpirun -np DP×EP (with --pp: within each stage, mpirun -np PP×DP×EP)', positive('ep'))
       .option('--ep-groups <g>', 'with --ep: node-limited routing, the EP ranks form G nodes (needs n_group = G; a token reaches at most topk_group nodes)', positive('ep-groups'))
       .option('--zero1', 'with --dp: shard the AdamW moments over the ranks (ZeRO stage 1)', false)
       .option('--bucket-mb <mb>', 'with --dp: gradient all-reduce bucket size in MiB (default 25, first bucket 1)', positiveNumber('bucket-mb'))
