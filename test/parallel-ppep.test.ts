@@ -20,11 +20,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mpiUnavailableReason } from '../src/parallel/mpi.js';
 import { loadRecipe, writeCorpus, readCorpus } from '../src/data/index.js';
 import { Tokenizer } from '../src/tokenizer/index.js';
 import { loadModel } from '../src/model/checkpoint.js';
-import { toolSkip } from './helpers/tools.js';
+import { mpiSkip, mpiEnv } from './helpers/mpi.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/test
 const worker = path.join(here, 'helpers', 'pp-worker.js');
@@ -33,14 +32,9 @@ const TOL = 1e-5;
 const STEPS = 3;
 const EXPERTS = 8, EP = 2;
 
-function mpiReason(): string | null {
-  const r = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return 'mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev)';
-  return mpiUnavailableReason();
-}
-const skip = toolSkip('Open MPI (mpirun and the MPI binding)', mpiReason());
+const skip = mpiSkip;
 
-const env = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', TINYSEEK_NUM_THREADS: '1' };
+const env = mpiEnv;
 
 let dir = '';
 function recipe(steps: number) {
