@@ -304,7 +304,8 @@ export function register(program: Command): void {
           });
         };
         process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
+        // Under mpirun SIGTERM means the job is ending (a rank failed): MPI's handler reports it and exits.
+        if (!epRank) process.on('SIGTERM', stop);
       });
     });
 }
