@@ -2,10 +2,11 @@
 // (8 routed experts, top-2, an MoE layer and an MoE MTP layer) served with its experts spread over 2
 // and 4 ranks answers, through the official `openai` client, greedy chat completions token for token
 // as the one-process server does — streamed and not, two requests at once (one of them with n = 2,
-// whose choices share a prefill and so a copied cache slot). Each rank reports holding only its own
-// experts. Bad launches (--ep not dividing the experts, without mpirun, another -np, a dense model)
-// end the job with one message from rank 0; Ctrl-C (SIGINT) on rank 0 stops every rank cleanly; a
-// follower that dies takes the job down with its rank and pid named, with no hang.
+// whose choices share a prefill and so a copied cache slot), with MTP speculative decoding on 4.
+// Each rank reports holding only its own experts. Bad launches (--ep not dividing the experts,
+// without mpirun, another -np, a dense model) end the job with one message from rank 0; Ctrl-C
+// (SIGINT) on rank 0 stops every rank cleanly; a follower that dies takes the job down with its rank
+// and pid named, with no hang.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -74,8 +75,8 @@ interface EpJob {
 }
 
 /** Starts the EP server on a free port and waits for its URL and every rank's report. */
-async function startEp(n: number): Promise<EpJob> {
-  const proc = spawn('mpirun', mpirunArgs(n, ['serve', moeDir, '--ep', String(n), '--port', '0', '--max-batch', '8', '--name', 'nano']), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startEp(n: number, extra: string[] = []): Promise<EpJob> {
+  const proc = spawn('mpirun', mpirunArgs(n, ['serve', moeDir, '--ep', String(n), '--port', '0', '--max-batch', '8', '--name', 'nano', ...extra]), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
@@ -171,9 +172,10 @@ test('serve --ep 2: greedy chat completions equal the one-process server token f
   }
 });
 
-test('serve --ep 4 (oversubscribed): the same answers; SIGINT on rank 0 stops every rank cleanly', { skip, timeout: 120_000 }, async () => {
+test('serve --ep 4 --speculative (oversubscribed): the same answers (MTP drafts run expert-parallel too); SIGINT on rank 0 stops every rank cleanly', { skip, timeout: 120_000 }, async () => {
   const want = await plain(ref.url);
-  const job = await startEp(4);
+  // Speculative decoding's greedy output is the plain output (src/infer/generator.ts).
+  const job = await startEp(4, ['--speculative']);
   try {
     checkRanks(job, 4);
     assert.deepEqual(await plain(job.url), want, 'non-streamed');
