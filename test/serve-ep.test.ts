@@ -189,6 +189,31 @@ test('serve --ep 4 --speculative (oversubscribed): the same answers (MTP drafts 
   }
 });
 
+test('serve --ep 2: a follower killed in the middle of a streamed answer ends the job, rank 0 naming it (no hang)', { skip, timeout: 120_000 }, async () => {
+  const job = await startEp(2);
+  try {
+    const s = await client(job.url).chat.completions.create({ model: 'nano', messages: [{ role: 'user', content: PROMPTS[0] }], temperature: 0, max_tokens: 200, stream: true });
+    const follower = job.ranks[1];
+    let chunks = 0, finished = false;
+    try {
+      for await (const chunk of s) {
+        if (chunk.choices[0]?.finish_reason) finished = true;
+        if (++chunks === 3) process.kill(follower.pid, 'SIGKILL');
+      }
+    } catch {
+      // the connection closes with the job
+    }
+    assert.ok(chunks >= 3, 'the answer was streaming when the follower died');
+    const res = await Promise.race([job.exited, new Promise<null>((r) => setTimeout(() => r(null), 30_000))]);
+    assert.ok(res, `the job ends within 30 s of a follower's death:\n${job.out()}`);
+    assert.notEqual(res.code, 0);
+    assert.equal(finished, false, 'the answer was cut off, not finished');
+    assert.match(job.out(), new RegExp(`tinyseek serve rank 0/2: stopped by mpirun because rank 1 \\(pid ${follower.pid}\\) died`));
+  } finally {
+    job.proc.kill('SIGKILL');
+  }
+});
+
 /** Runs the CLI under mpirun (or alone with n = 0) and expects a usage error printed once, with no stack trace. */
 function expectError(n: number, args: string[], message: RegExp): void {
   const r = n === 0
