@@ -321,7 +321,7 @@ export class Generator {
           const prompt = ids.subarray(gi * P, (gi + 1) * P);
           group.forEach((w, j) => {
             const slot = slots[gi][j];
-            if (j > 0) this.copySlot(slots[gi][0], slot, P);
+            if (j > 0) this.cache.copySlot(slots[gi][0], slot, P);
             const a: Active = {
               req: w.req, slot, rng: new Rng(w.req.seed ?? 0), tokens: [], logprobs: [], pending: -1, draft: -1,
               resolve: w.resolve, reject: w.reject, done: false,
@@ -341,13 +341,6 @@ export class Generator {
       return;
     }
     this.sweep();
-  }
-
-  /** Copies the first n cached tokens of slot `from` to slot `to` (every layer). */
-  private copySlot(from: number, to: number, n: number): void {
-    const w = this.cache.width, L = this.maxLen;
-    for (const buf of this.cache.data) buf.copyWithin(to * L * w, from * L * w, (from * L + n) * w);
-    this.cache.lengths[to] = n;
   }
 
   /** Fills the MTP cache over the prompt and drafts the token after `pending`. */

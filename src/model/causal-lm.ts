@@ -16,6 +16,8 @@ export interface ModelCache {
   readonly maxLen: number;
   /** Forgets a slot's tokens. */
   reset(slot: number): void;
+  /** Copies the first n cached tokens of slot `from` to slot `to` (a shared prompt's prefill). */
+  copySlot(from: number, to: number, n: number): void;
   /** Throws unless every slot can take `t` more tokens. */
   ensureRoom(slots: Int32Array, t: number): void;
   /** Values cached per token over all layers. */

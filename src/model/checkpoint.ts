@@ -112,6 +112,12 @@ export interface LoadModelOptions {
    * The non-finite scan of those weights is skipped (it would touch every page). Needs the native addon.
    */
   mmap?: boolean;
+  /**
+   * Expert parallelism: `keep` is called on the built model before any weight is allocated or read
+   * and drops the routed experts other ranks hold (MoE.shardExperts), which are then neither
+   * allocated nor read; the memory check counts 1/`parts` of the routed experts. DeepSeek models only.
+   */
+  experts?: { parts: number; keep: (model: DeepseekV3) => void };
 }
 
 /** The `weights` load option: float32, or BF16/F16 resident Linear weights (inference only). */
@@ -187,7 +193,7 @@ function looksLikeBf16AsF16(data: Float32Array): boolean {
  * the element count the config implies against what the weights hold, the memory it needs against
  * what is available, and every tensor's name and shape against the safetensors headers.
  */
-function checkBeforeAllocating(dir: string, cfg: AnyModelConfig, found: TensorInfo[], memoryLimit?: number): void {
+function checkBeforeAllocating(dir: string, cfg: AnyModelConfig, found: TensorInfo[], memoryLimit?: number, expertParts = 1): void {
   const dense = isDenseConfig(cfg);
   const f = dense ? denseFootprint(cfg) : modelFootprint(cfg);
   const held = found.reduce((n, t) => n + numelOf(t.shape), 0);
@@ -200,7 +206,7 @@ function checkBeforeAllocating(dir: string, cfg: AnyModelConfig, found: TensorIn
     );
   }
   if (dense) checkDenseFitsMemory(cfg, memoryLimit, `${dir}/config.json`);
-  else checkModelFitsMemory(cfg, memoryLimit, `${dir}/config.json`);
+  else checkModelFitsMemory(cfg, memoryLimit, `${dir}/config.json`, expertParts);
   const expected: ExpectedTensor[] = dense ? [...denseTensors(cfg)] : [...modelTensors(cfg)];
   const optional = new Set(dense ? [] : mtpCopies(cfg).flatMap((c) => [c.emb, c.head]));
   // A tied-embedding checkpoint may still carry lm_head.weight; MTP copies are optional.
@@ -255,11 +261,13 @@ export function loadModel(dir: string, opts: LoadModelOptions = {}): CausalLM {
     }
     const mode = opts.weights ?? 'f32';
     if (!WEIGHTS_MODES.includes(mode)) throw new CheckpointError(`loadModel: weights must be one of ${WEIGHTS_MODES.join(', ')}; found ${JSON.stringify(mode)}`);
-    checkBeforeAllocating(dir, cfg, found, opts.memoryLimit);
+    if (opts.experts && isDenseConfig(cfg)) throw new CheckpointError(`${dir}: expert parallelism spreads routed experts over ranks, but this is a dense ${cfg.modelType} model without experts`);
+    checkBeforeAllocating(dir, cfg, found, opts.memoryLimit, opts.experts?.parts ?? 1);
     const c = cfg;
     // Linear weights get no (random) float32 data at construction: each is allocated just before its
     // values are read (16-bit modes: only those that stay float32, so there is no float32 peak).
     const model = withDeferredLinearInit(() => createModel(c, 0));
+    if (opts.experts) opts.experts.keep(model as DeepseekV3);
     const nonFinite: string[] = [];
     const bf16Like: string[] = [];
     const keep = new Map<string, Linear>();

@@ -44,6 +44,16 @@ export interface ExpertDispatcher {
    * statistics only.
    */
   dispatch(xs: Tensor, counts: Int32Array, run: (xe: Tensor, offsets: Int32Array) => Tensor, route?: { indices: Int32Array; k: number }): Tensor;
+  /**
+   * Inference with every rank holding the same N tokens (`tinyseek serve --ep`): present, this rank
+   * routes only its block [start, end) of the N tokens (the blocks partition them) and `gatherRows`
+   * all-gathers every block's output y [end − start, D] into [N, D] (no gradient). Absent: each rank
+   * routes its own tokens (training).
+   */
+  readonly replicated?: {
+    tokenBlock(N: number): [number, number];
+    gatherRows(y: Tensor, N: number): Tensor;
+  };
 }
 
 /** One MoE feed-forward layer (HF: `mlp` with `gate`, `experts.{e}`, `shared_experts`). */
@@ -96,11 +106,50 @@ export class MoE extends Module {
     return groupedLinear(swiglu(groupedLinear(xe, w13, offsets)), w2, offsets);
   }
 
+  /**
+   * The held experts on rows they received from every rank (expert parallelism): xe [R, D], expert j
+   * on rows [offsets[j], offsets[j+1]). Training always takes the grouped GEMMs (every rank records
+   * the same graph); inference chooses as the one-process forward does (few rows or 16-bit resident
+   * weights: the experts that received rows, one by one).
+   */
+  private heldExperts(xe: Tensor, offsets: Int32Array): Tensor {
+    const R = xe.shape[0], n = this.experts.length;
+    const grouped = !this.dispatcher?.replicated ||
+      (R >= MoE.groupedMinRowsPerExpert * n && !this.experts.some((m) => m.gateProj.weight16 || m.upProj.weight16 || m.downProj.weight16));
+    if (grouped) return this.groupedExperts(xe, offsets);
+    const parts: Tensor[] = [];
+    for (let j = 0; j < n; j++) if (offsets[j + 1] > offsets[j]) parts.push(this.experts[j].forward(slice(xe, 0, offsets[j], offsets[j + 1])));
+    return parts.length === 0 ? Tensor.empty([0, this.cfg.hiddenSize]) : parts.length === 1 ? parts[0] : concat(parts, 0);
+  }
+
   /** x [B, T, D] → [B, T, D]. */
   forward(x: Tensor): Tensor {
     const [B, T, D] = x.shape;
-    const N = B * T, E = this.cfg.nRoutedExperts, k = this.cfg.numExpertsPerTok;
+    const N = B * T;
     const flat = reshape(x, [N, D]);
+    const rep = this.dispatcher?.replicated;
+    if (rep) {
+      // Expert-parallel inference: the ranks hold the same tokens, each routes its block of them
+      // through the all-to-all (every rank's experts see every token once) and the blocks' outputs
+      // are all-gathered, so every rank continues with the whole [N, D].
+      const [a, b] = rep.tokenBlock(N);
+      this.lastBalanceLoss = null;
+      return reshape(rep.gatherRows(this.forwardRows(slice(flat, 0, a, b), 0, 0), N), [B, T, D]);
+    }
+    const y = this.forwardRows(flat, B, T);
+    return reshape(y, [B, T, D]);
+  }
+
+  /** flat [N, D] (B rows of T tokens; B = T = 0 when not whole sequences) → [N, D]. */
+  private forwardRows(flat: Tensor, B: number, T: number): Tensor {
+    const [N, D] = flat.shape;
+    const E = this.cfg.nRoutedExperts, k = this.cfg.numExpertsPerTok;
+    if (N === 0) {
+      // No tokens here (expert-parallel inference with fewer tokens than ranks): the experts held
+      // here still serve the other ranks' rows, so the all-to-all is joined with nothing to send.
+      this.dispatcher!.dispatch(Tensor.empty([0, D]), new Int32Array(E), (xe, offsets) => this.heldExperts(xe, offsets));
+      return Tensor.empty([0, D]);
+    }
     const { indices, weights, scores } = this.gate.forward(flat);
     const idx = indices.i32();
 
@@ -122,9 +171,8 @@ export class MoE extends Module {
     const xs = indexSelect(flat, 0, tokenOf); // [N·k, D] tokens ordered by expert
     let ys: Tensor[];
     if (this.dispatcher) {
-      // Expert parallelism: rows travel to the ranks holding their experts and back (all-to-all);
-      // always the grouped path, so that every rank records the same graph.
-      ys = [this.dispatcher.dispatch(xs, counts, (xe, offsets) => this.groupedExperts(xe, offsets), { indices: idx, k })];
+      // Expert parallelism: rows travel to the ranks holding their experts and back (all-to-all).
+      ys = [this.dispatcher.dispatch(xs, counts, (xe, offsets) => this.heldExperts(xe, offsets), { indices: idx, k })];
     } else if (N * k >= MoE.groupedMinRowsPerExpert * E && !this.experts.some((m) => m.gateProj.weight16 || m.upProj.weight16 || m.downProj.weight16)) {
       // Every expert's SwiGLU at once: grouped GEMMs over the stacked expert weights, expert e on rows
       // [start[e], start[e+1]) — the same math as experts[e].forward on its slice, in two native calls.
@@ -140,8 +188,8 @@ export class MoE extends Module {
     let y = weightedIndexAdd(N, ys, w, tokenOf); // [N, D]: Σ_i g_i FFN_i(u), one fused pass
     if (this.sharedExperts) y = add(y, this.sharedExperts.forward(flat));
 
-    this.lastBalanceLoss = this.training && this.cfg.auxLossAlpha > 0 ? this.balanceLoss(scores, idx, B, T) : null;
-    return reshape(y, [B, T, D]);
+    this.lastBalanceLoss = this.training && this.cfg.auxLossAlpha > 0 && B > 0 ? this.balanceLoss(scores, idx, B, T) : null;
+    return y;
   }
 
   /**

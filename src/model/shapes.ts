@@ -92,6 +92,13 @@ export function modelElements(c: ModelConfig): number {
   return n;
 }
 
+/** Elements of the routed experts of every MoE layer, the MTP layers' included (what expert parallelism spreads over ranks). */
+export function routedExpertElements(c: ModelConfig): number {
+  let moeLayers = 0;
+  for (let l = 0; l < c.numHiddenLayers + c.numNextnPredictLayers; l++) if (isMoe(c, l)) moeLayers++;
+  return moeLayers * c.nRoutedExperts * 3 * c.hiddenSize * c.moeIntermediateSize;
+}
+
 /** What building the model costs in memory: float32 parameters plus the RoPE cos/sin tables. */
 export interface ModelFootprint {
   elements: number;
@@ -100,9 +107,12 @@ export interface ModelFootprint {
   totalBytes: number;
 }
 
-/** Bytes `new DeepseekV3(cfg)` allocates (parameters as float32, RoPE tables over max_position_embeddings). */
-export function modelFootprint(c: ModelConfig): ModelFootprint {
-  const elements = modelElements(c);
+/**
+ * Bytes `new DeepseekV3(cfg)` allocates (parameters as float32, RoPE tables over max_position_embeddings);
+ * with `expertParts` > 1, what one rank holds when the routed experts are spread over that many ranks.
+ */
+export function modelFootprint(c: ModelConfig, expertParts = 1): ModelFootprint {
+  const elements = modelElements(c) - routedExpertElements(c) * (1 - 1 / expertParts);
   const parameterBytes = elements * 4;
   const ropeBytes = 2 * c.maxPositionEmbeddings * (c.qkRopeHeadDim / 2) * 4;
   return { elements, parameterBytes, ropeBytes, totalBytes: parameterBytes + ropeBytes };
@@ -136,11 +146,11 @@ export function sizeKeys(c: ModelConfig): string {
  * Throws a ConfigError if building the model would need more memory than `limit` bytes (default: what
  * is available now) — before anything is allocated, instead of minutes of allocation and a crash.
  */
-export function checkModelFitsMemory(c: ModelConfig, limit = availableMemoryBytes(), where = 'config'): void {
-  const f = modelFootprint(c);
+export function checkModelFitsMemory(c: ModelConfig, limit = availableMemoryBytes(), where = 'config', expertParts = 1): void {
+  const f = modelFootprint(c, expertParts);
   if (f.totalBytes <= limit) return;
   throw new ConfigError(
-    `${where}: the model needs ${formatBytes(f.totalBytes)} (${f.elements.toLocaleString('en-US')} float32 parameters = ${formatBytes(f.parameterBytes)}, ` +
+    `${where}: the model needs ${formatBytes(f.totalBytes)}${expertParts > 1 ? ` per rank with its routed experts spread over ${expertParts} ranks` : ''} (${f.elements.toLocaleString('en-US')} float32 parameters = ${formatBytes(f.parameterBytes)}, ` +
       `RoPE tables ${formatBytes(f.ropeBytes)}) but only ${formatBytes(limit)} of memory is available (${sizeKeys(c)})`,
     undefined, `at most ${formatBytes(limit)}`, formatBytes(f.totalBytes),
   );

@@ -26,6 +26,13 @@ export class SlotCache {
     this.lengths[slot] = 0;
   }
 
+  /** Copies the first n cached tokens of slot `from` to slot `to` (every layer); `to` then holds n tokens. */
+  copySlot(from: number, to: number, n: number): void {
+    const w = this.width, L = this.maxLen;
+    for (const buf of this.data) buf.copyWithin(to * L * w, from * L * w, (from * L + n) * w);
+    this.lengths[to] = n;
+  }
+
   /** Checks that `slots` can take `t` more tokens each. */
   ensureRoom(slots: Int32Array, t: number): void {
     const name = this.constructor.name;

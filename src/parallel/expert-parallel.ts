@@ -17,6 +17,10 @@
 // (V3's EP ranks each train on their own data), non-expert gradients are all-reduced over the world,
 // expert gradients only over their DP replicas.
 //
+// Inference (`tinyseek serve --ep`, src/parallel/expert-serving.ts): every rank runs the same batch
+// (rank 0 broadcasts each forward), so the layer's N tokens are split into W blocks, each rank
+// routing its block through the same dispatch/combine, and the blocks' outputs are all-gathered.
+//
 // Node-limited routing (V3 §2.1.2): with G "nodes" of EP/G ranks each, node g holds experts
 // [g·E/G, (g+1)·E/G) — exactly the gate's expert group g when n_group = G — so the gate's
 // group-limited top-k (topk_group = M groups) sends every token to at most M nodes.
@@ -126,13 +130,49 @@ export function allToAllRows(x: Tensor, sendRows: Int32Array, recvRows: Int32Arr
   }));
 }
 
+/**
+ * This rank's block [start, end) of N tokens every rank of `comm` holds (expert-parallel inference):
+ * contiguous blocks, sizes differing by at most one (ranks past N get none).
+ */
+export function tokenBlock(N: number, rank: number, size: number): [number, number] {
+  return [Math.floor((rank * N) / size), Math.floor(((rank + 1) * N) / size)];
+}
+
+/**
+ * Inference over an EP group whose ranks hold the same tokens: every rank's blocks of rows (see
+ * tokenBlock) all-gathered into [N, D] (MPI_Allgatherv). No gradient.
+ */
+export function gatherTokenBlocks(comm: Communicator, y: Tensor, N: number): Tensor {
+  const D = y.shape[1];
+  const counts = new Int32Array(comm.size), displs = new Int32Array(comm.size);
+  for (let r = 0; r < comm.size; r++) {
+    const [a, b] = tokenBlock(N, r, comm.size);
+    counts[r] = (b - a) * D;
+    displs[r] = a * D;
+  }
+  if (y.shape[0] * D !== counts[comm.rank]) throw new Error(`gatherTokenBlocks: rank ${comm.rank} holds ${y.shape[0]} rows, its block of ${N} tokens has ${counts[comm.rank] / D}`);
+  const out = Tensor.empty([N, D]);
+  const buf = out.f32();
+  buf.set(contiguous(y).f32(), displs[comm.rank]);
+  comm.allgatherv(buf, counts, displs);
+  return out;
+}
+
 /** The all-to-all dispatch and combine of one MoE layer's routed rows over an EP group. */
 export class AllToAllDispatcher implements ExpertDispatcher {
   readonly first: number;
   readonly count: number;
-  constructor(readonly comm: Communicator, readonly nExperts: number, readonly stats: AllToAllStats, readonly nodes = 1) {
+  /** Set for inference with the same tokens on every rank (see ExpertDispatcher.replicated). */
+  readonly replicated?: ExpertDispatcher['replicated'];
+  constructor(readonly comm: Communicator, readonly nExperts: number, readonly stats: AllToAllStats, readonly nodes = 1, replicatedTokens = false) {
     this.count = nExperts / comm.size;
     this.first = comm.rank * this.count;
+    if (replicatedTokens) {
+      this.replicated = {
+        tokenBlock: (N) => tokenBlock(N, comm.rank, comm.size),
+        gatherRows: (y, N) => gatherTokenBlocks(comm, y, N),
+      };
+    }
   }
 
   dispatch(xs: Tensor, counts: Int32Array, run: (xe: Tensor, offsets: Int32Array) => Tensor, route?: { indices: Int32Array; k: number }): Tensor {
@@ -223,9 +263,13 @@ export class ExpertParallel {
     return this.replicas.size;
   }
 
-  /** Drops the experts other EP ranks hold from every MoE layer (the MTP layers' included) and routes through all-to-alls. */
-  shard(model: DeepseekV3): void {
-    for (const moe of model.allMoeLayers()) moe.shardExperts(new AllToAllDispatcher(this.ep, model.cfg.nRoutedExperts, this.stats, this.nodes));
+  /**
+   * Drops the experts other EP ranks hold from every MoE layer (the MTP layers' included) and routes
+   * through all-to-alls. `replicatedTokens` (inference, `serve --ep`): every rank runs the same
+   * tokens, each routing its block of them (ExpertDispatcher.replicated).
+   */
+  shard(model: DeepseekV3, replicatedTokens = false): void {
+    for (const moe of model.allMoeLayers()) moe.shardExperts(new AllToAllDispatcher(this.ep, model.cfg.nRoutedExperts, this.stats, this.nodes, replicatedTokens));
   }
 
   /** Resets and returns the all-to-all statistics gathered since the last call. */
