@@ -7,8 +7,8 @@
 //     (src/data/conversations.ts HELDOUT_GENERAL), plus the issue's own prompts.
 // A first- or second-turn answer is correct when the last number in the reply (content, not
 // reasoning) is the answer. A general reply is sensible when it is in words: non-empty, at least two
-// words, no digits (none of these prompts asks for a number: "The answer is 2." to "Hello" is not a
-// reply), at most 300 characters, and no leaked template tags. The targets (issue #13): first turn ≥ 60%,
+// words, no numbers (none of these prompts asks for one: "The answer is 2." to "Hello" is not a
+// reply; a digit inside a name such as DeepSeek-R1 does not count), at most 300 characters, and no leaked template tags. The targets (issue #13): first turn ≥ 60%,
 // second turn ≥ 4/5 of the first, every general reply sensible.
 //
 //   npm run build && node scripts/chat-check.mjs [MODEL_DIR] [--n 15] [--out docs/results/chat-check]
@@ -57,7 +57,7 @@ function sensible(reply) {
   const words = reply.match(/[A-Za-z']+/g) ?? [];
   if (!reply.trim()) return 'empty';
   if (TAGS.test(reply)) return 'leaked tags';
-  if (/\d/.test(reply)) return 'a number';
+  if (/(?<![A-Za-z])\d/.test(reply)) return 'a number'; // a digit inside a name (DeepSeek-R1, V3) is not a number
   if (words.length < 2) return 'fewer than two words';
   if (reply.length > 300) return 'longer than 300 characters';
   return null;
