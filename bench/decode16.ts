@@ -10,7 +10,8 @@
 // Prompt 32 tokens, 128 new tokens; batch 1 and 64. Rows give decode and prefill tok/s and the ratios
 // bf16/f32 and tinyseek/llama.cpp (> 1: tinyseek faster), per wall second and (columns *_cpu) per
 // second of the process's CPU time, which a loaded machine disturbs less. Every engine is warmed up
-// at both batch sizes, then runs are interleaved; best of N (--seconds, 1–5; default 2). Thread choice
+// at both batch sizes, then runs are interleaved; best of 3·N at batch 1 and N at batch 64 (N =
+// --seconds, 1–5; default 2). Thread choice
 // as in bench decode.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -111,10 +112,12 @@ export async function run(opts: BenchOptions): Promise<void> {
     await llamaRun(lmodel, prompts, 4, THREADS);
   }
 
-  // Interleaved, so that every engine sees the same machine; best of `reps` at each batch size.
+  // Interleaved, so that every engine sees the same machine; best of `reps` at batch 64 and of 3·reps
+  // at batch 1 (a run takes well under a second there, so one descheduling skews it most).
   const runs: Record<number, Record<string, Speed[]>> = { 1: { bf16: [], f32: [], f16: [], llama: [] }, [BIG_BATCH]: { bf16: [], f32: [], f16: [], llama: [] } };
-  for (let r = 0; r < reps; r++) {
+  for (let r = 0; r < 3 * reps; r++) {
     for (const [B, ps] of [[1, one], [BIG_BATCH, prompts]] as [number, number[][]][]) {
+      if (B === BIG_BATCH && r % 3 !== 2) continue;
       for (const k of ['bf16', 'f32', 'f16']) runs[B][k].push(await tinyseekRun(models[k], ps));
       if (lmodel) runs[B].llama.push(await llamaRun(lmodel, ps, NEW, THREADS));
     }
@@ -140,7 +143,7 @@ export async function run(opts: BenchOptions): Promise<void> {
   const path16 = backend().gemm16Path();
   const { inexact, total } = JSON.parse(fs.readFileSync(path.join(path.dirname(bf16), 'f16-inexact.json'), 'utf8')) as { inexact: number; total: number };
   report(rows, opts.json, `mini (${models.f32.cfg.numHiddenLayers} layers, d=${models.f32.cfg.hiddenSize}) as BF16, prompt ${PROMPT}, ${NEW} new tokens, greedy, ${THREADS} thread${THREADS > 1 ? 's' : ''} each, ` +
-    `backend ${backend().name}, gemm16 path ${path16}; load average ${load.toFixed(1)} on ${cpus} CPUs at start; best of ${reps} interleaved runs after a warm-up at each batch size; ` +
+    `backend ${backend().name}, gemm16 path ${path16}; load average ${load.toFixed(1)} on ${cpus} CPUs at start; best of ${3 * reps} (batch 1) and ${reps} (batch 64) interleaved runs after a warm-up at each batch size; ` +
     `ratios > 1: the first engine is faster; the F16 copy differs from the BF16 weights in ${inexact} of ${total} values (below F16's normal range)`);
   if (!opts.json) console.log(`(${((performance.now() - t00) / 1000).toFixed(1)} s)`);
   if (note) console.error(note);
