@@ -11,8 +11,7 @@
 // bf16/f32 and tinyseek/llama.cpp (> 1: tinyseek faster), per wall second and (columns *_cpu) per
 // second of the process's CPU time, which a loaded machine disturbs less. Every engine is warmed up
 // at both batch sizes, then runs are interleaved; best of 3·N at batch 1 and N at batch 64 (N =
-// --seconds, 1–5; default 2). Thread choice
-// as in bench decode.
+// --seconds, 1–5; default 2). Thread choice as in bench decode.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -1,7 +1,8 @@
 // DeepSeekMoE layer: shared experts always on, routed experts chosen by the Gate.
 //
 // Dispatch groups tokens by expert (gather → every expert's MLP as grouped GEMMs → one fused
-// weighted scatter-add), so the cost follows the activated parameters, not the total.
+// weighted scatter-add), so the cost follows the activated parameters, not the total. With 16-bit
+// resident weights the grouped GEMMs are gemm16Grouped calls over the experts' own 16-bit weights.
 // Load balancing as in DeepSeek-V3: the auxiliary-loss-free bias update (after each
 // optimizer step, from the batch's expert load) and the sequence-wise balance loss α·Σ f_i P_i.
 import { Tensor, Rng } from '../tensor/index.js';
@@ -55,8 +56,9 @@ export class MoE extends Module {
   /** Tokens per expert accumulated since the last `takeLoad()` (training statistics, no gradient). */
   readonly load: Float64Array;
   /**
-   * Grouped expert GEMMs when the routed rows (tokens × k) reach this many per expert; below it
-   * (decode) the active experts run one by one. Both compute the same values.
+   * Float32 weights: grouped expert GEMMs (over stacked weights) when the routed rows (tokens × k)
+   * reach this many per expert; below it (decode) the active experts run one by one. Both compute the
+   * same values. 16-bit resident weights always run grouped (groupedExperts16 stacks nothing).
    */
   static groupedMinRowsPerExpert = 16;
   /** The sequence-wise balance loss of the last forward (null when α = 0 or not training). */
