@@ -24,10 +24,11 @@ function prng(seed: number): () => number {
   };
 }
 
-/** [M, N, K]: GEMV rows first, then GEMM shapes (K % 8 ≠ 0, N odd, one panel, many panels with a ragged last one). */
+/** [M, N, K]: GEMV rows first, then GEMM shapes (K % 8 ≠ 0, N odd, one panel, many panels with a ragged last one; 2–8 rows take the register-tiled kernel). */
 const SHAPES: [number, number, number][] = [
   [1, 1, 1], [1, 7, 13], [1, 5, 8], [1, 3, 16], [1, 4, 23], [1, 257, 129], [1, 33, 1000], [1, 96, 2049],
   [2, 5, 7], [3, 9, 17], [4, 1, 33], [17, 131, 1031], [64, 33, 300], [5, 64, 16], [2, 9, 20001], [7, 3, 0],
+  [260, 150, 700], // ≥ 256 rows: wider panels (4 × 16 W rows here), the last one ragged
 ];
 
 function operands(M: number, N: number, K: number, f16: boolean, seed: number) {

@@ -10,8 +10,8 @@
 //   m == 1 (decode): GEMV, W streamed once, 4 output rows at a time with 8-wide FMA accumulators.
 //   2 ≤ m ≤ SMALL_M (a few rows per expert): tiles of up to 4 x rows × 3 W rows in registers, W widened
 //     in registers and reused across the tile's rows (gemm_small_avx2); no scratch, no packing.
-//   larger m (prefill): a panel of W rows [nb, K] widened into a float32 buffer and multiplied with all
-//     m rows by OpenBLAS sgemm (single-threaded inside the pool's tasks, as gemm.c does for batches of
+//   larger m (prefill): a panel of W rows [nb, K] (64 KiB widened; 256 KiB from 256 rows on) widened
+//     into a float32 buffer and multiplied with all m rows by OpenBLAS sgemm (single-threaded inside the pool's tasks, as gemm.c does for batches of
 //     small GEMMs; the scalar path uses its own loops), so each weight is widened once per call.
 // ts_gemm16_grouped runs several weights at once — the MoE's experts over their rows of x, gate_proj
 // beside up_proj — as one list of (weight, block of W rows) tasks over the pool's threads: one task
@@ -245,6 +245,10 @@ static int64_t block_rows(int64_t K) {
   return nb < 8 ? 8 : nb;
 }
 
+/* W rows per widened panel for m rows of x: block_rows, or 4× that (256 KiB widened) from 256 rows on,
+   where sgemm's re-packing of x for every panel would otherwise cost more than the panel's L2 misses */
+static int64_t panel_rows(int64_t m, int64_t K) { return m >= 256 ? 4 * block_rows(K) : block_rows(K); }
+
 typedef struct {
   int64_t K, ldy;
   const float *x;
@@ -253,19 +257,20 @@ typedef struct {
   float *y;
   int f16, avx2;
   const int64_t *task; /* per task: group, n0, n1 */
-  int panels;          /* some group takes the widened-panel path (needs block_rows(K)·K floats of scratch) */
+  int64_t panelRows;   /* the largest panel_rows of a group taking the widened-panel path (0: none) */
 } grouped16_job;
 
 static void grouped16_range(void *p, int64_t t0, int64_t t1) {
   const grouped16_job *j = p;
-  const int64_t K = j->K, nb = block_rows(K);
-  float *panel = j->panels ? malloc(sizeof(float) * (size_t)(nb * K)) : NULL;
+  const int64_t K = j->K;
+  float *panel = j->panelRows ? malloc(sizeof(float) * (size_t)(j->panelRows * K)) : NULL;
   for (int64_t t = t0; t < t1; t++) {
     const int64_t *tk = j->task + 3 * t;
     const int32_t *d = j->desc + 5 * tk[0];
     const float *x = j->x + (int64_t)d[0] * K;
     float *y = j->y + (int64_t)d[0] * j->ldy + d[2];
     /* panels of at most nb W rows (the GEMV and small-batch kernels take any range) */
+    const int64_t nb = panel_rows(d[1], K);
     for (int64_t n0 = tk[1]; n0 < tk[2]; n0 += nb)
       block16(x, K, d[1], j->Ws[d[4]], K, j->f16, j->avx2, y, j->ldy, n0, n0 + nb < tk[2] ? n0 + nb : tk[2], panel);
   }
@@ -278,7 +283,7 @@ int ts_gemm16_grouped(int64_t groups, const int32_t *desc, int64_t K, int64_t ld
   const int avx2 = ts_gemm16_path();
   int64_t rowsN = 0, live = 0;
   double flops = 0;
-  int panels = 0;
+  int64_t panelRows = 0;
   for (int64_t g = 0; g < groups; g++) {
     const int32_t *d = desc + 5 * g;
     if (d[1] == 0 || d[3] == 0) continue;
@@ -289,7 +294,7 @@ int ts_gemm16_grouped(int64_t groups, const int32_t *desc, int64_t K, int64_t ld
     live++;
     rowsN += d[3];
     flops += 2.0 * d[1] * d[3] * (double)K;
-    if (d[1] > 1 && !(avx2 && d[1] <= SMALL_M)) panels = 1;
+    if (d[1] > 1 && !(avx2 && d[1] <= SMALL_M) && panel_rows(d[1], K) > panelRows) panelRows = panel_rows(d[1], K);
   }
   if (live == 0) return 0;
   /* one task per group on one thread; with more, W-row blocks (multiples of 8) for about 4 tasks per thread */
@@ -315,7 +320,7 @@ int ts_gemm16_grouped(int64_t groups, const int32_t *desc, int64_t K, int64_t ld
       task[3 * t] = g, task[3 * t + 1] = n0, task[3 * t + 2] = d[3] - n0 < chunk ? d[3] : n0 + chunk;
     }
   }
-  grouped16_job j = {K, ldy, x, Ws, desc, y, f16, avx2, task, panels};
+  grouped16_job j = {K, ldy, x, Ws, desc, y, f16, avx2, task, panelRows};
   if (parallel && tasks > 1) {
     int prev = ts_blas_single_begin();
     ts_parallel_for(tasks, 1, grouped16_range, &j);
