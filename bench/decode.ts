@@ -96,6 +96,20 @@ export interface Speed {
   prefill: number;
   decode: number;
   acceptance?: number;
+  /** The same per second of this process's CPU time (user + system, every thread) instead of wall time. */
+  prefillCpu?: number;
+  decodeCpu?: number;
+}
+
+/** This process's CPU time so far, seconds (every thread: tinyseek's pool, llama.cpp's threads). */
+export function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/** Adds CPU-time rates to a Speed: c0, cFirst, c1 are cpuSeconds() at the wall times t0, tFirst, t1. */
+function withCpu(s: Speed, B: number, n: number, c0: number, cFirst: number, c1: number): Speed {
+  return { ...s, prefillCpu: (B * PROMPT) / (cFirst - c0), decodeCpu: (B * (n - 1)) / (c1 - cFirst) };
 }
 
 /** Prefill tok/s (B prompts of PROMPT tokens, until every row has its first token) and decode tok/s (the other n − 1 tokens of each row). */
@@ -107,13 +121,13 @@ function speeds(B: number, n: number, t0: number, tFirst: number, t1: number): S
 export async function tinyseekRun(model: CausalLM, prompts: number[][], speculative = false, n = NEW): Promise<Speed> {
   const B = prompts.length;
   const gen = new Generator(model, { maxBatch: B, maxLen: PROMPT + n + 2, speculative });
-  let firsts = 0, tFirst = 0;
-  const t0 = performance.now();
+  let firsts = 0, tFirst = 0, cFirst = 0;
+  const c0 = cpuSeconds(), t0 = performance.now();
   await gen.generateAll(prompts.map((p) => ({
     prompt: p, maxNewTokens: n, sampling: { temperature: 0 },
-    onToken: (ev) => { if (ev.index === 0 && ++firsts === B) tFirst = performance.now(); },
+    onToken: (ev) => { if (ev.index === 0 && ++firsts === B) { tFirst = performance.now(); cFirst = cpuSeconds(); } },
   })));
-  const s = speeds(B, n, t0, tFirst, performance.now());
+  const s = withCpu(speeds(B, n, t0, tFirst, performance.now()), B, n, c0, cFirst, cpuSeconds());
   if (speculative) s.acceptance = gen.acceptanceRate();
   return s;
 }
@@ -127,16 +141,16 @@ export async function llamaRun(model: LlamaModel, prompts: number[][], n = NEW, 
   });
   try {
     const seqs = prompts.map(() => ctx.getSequence());
-    let firsts = 0, tFirst = 0;
-    const t0 = performance.now();
+    let firsts = 0, tFirst = 0, cFirst = 0;
+    const c0 = cpuSeconds(), t0 = performance.now();
     await Promise.all(prompts.map(async (p, i) => {
       let got = 0;
       for await (const _t of seqs[i].evaluate(p as Token[], { temperature: 0 })) {
-        if (++got === 1 && ++firsts === B) tFirst = performance.now();
+        if (++got === 1 && ++firsts === B) { tFirst = performance.now(); cFirst = cpuSeconds(); }
         if (got >= n) break;
       }
     }));
-    return speeds(B, n, t0, tFirst, performance.now());
+    return withCpu(speeds(B, n, t0, tFirst, performance.now()), B, n, c0, cFirst, cpuSeconds());
   } finally {
     await ctx.dispose();
   }
@@ -144,7 +158,8 @@ export async function llamaRun(model: LlamaModel, prompts: number[][], n = NEW, 
 
 /** The better of several runs (machine noise only ever slows a run down). */
 export function best(xs: Speed[]): Speed {
-  return { prefill: Math.max(...xs.map((x) => x.prefill)), decode: Math.max(...xs.map((x) => x.decode)), acceptance: xs[0].acceptance };
+  const max = (k: 'prefill' | 'decode' | 'prefillCpu' | 'decodeCpu') => Math.max(...xs.map((x) => x[k] ?? NaN));
+  return { prefill: max('prefill'), decode: max('decode'), acceptance: xs[0].acceptance, prefillCpu: max('prefillCpu'), decodeCpu: max('decodeCpu') };
 }
 
 /** Sets the native backend's thread count (its pool and OpenBLAS) so both engines use THREADS. */

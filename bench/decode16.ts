@@ -8,7 +8,10 @@
 //     checked below), and tinyseek with weights 'f16' on that F16 copy, so that the llama.cpp
 //     comparison is also made on bit-identical weights.
 // Prompt 32 tokens, 128 new tokens; batch 1 and 64. Rows give decode and prefill tok/s and the ratios
-// bf16/f32 and tinyseek/llama.cpp (> 1: tinyseek faster). Thread choice as in bench decode.
+// bf16/f32 and tinyseek/llama.cpp (> 1: tinyseek faster), per wall second and (columns *_cpu) per
+// second of the process's CPU time, which a loaded machine disturbs less. Every engine is warmed up
+// at both batch sizes, then runs are interleaved; best of 3·N at batch 1 and N at batch 64 (N =
+// --seconds, 1–5; default 2). Thread choice as in bench decode.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -96,39 +99,50 @@ export async function run(opts: BenchOptions): Promise<void> {
   } catch (e) {
     note = `llama.cpp peer unavailable (${(e as Error).message.split('\n')[0]}); install it with: npm i -D -E node-llama-cpp@3.21.1`;
   }
-  for (const m of Object.values(models)) await tinyseekRun(m, one, false, 8);
+  // Warm-up at both batch sizes (JIT, buffer pool, KV-cache growth; llama.cpp's first graphs), so that
+  // no engine's first measured run pays for them.
   const lmodel = llama ? await llama.loadModel({ modelPath: gguf }) : null;
-  if (lmodel) await llamaRun(lmodel, one, 8, THREADS);
-
-  // Interleaved, so that every engine sees the same machine.
-  const r1: Record<string, Speed[]> = { bf16: [], f32: [], f16: [], llama: [] };
-  for (let r = 0; r < reps; r++) {
-    for (const k of ['bf16', 'f32', 'f16']) r1[k].push(await tinyseekRun(models[k], one));
-    if (lmodel) r1.llama.push(await llamaRun(lmodel, one, NEW, THREADS));
+  for (const m of Object.values(models)) {
+    await tinyseekRun(m, one, false, 8);
+    await tinyseekRun(m, prompts, false, 4);
   }
-  const r64: Record<string, Speed> = {};
-  for (const k of ['bf16', 'f32', 'f16']) r64[k] = await tinyseekRun(models[k], prompts);
-  if (lmodel) r64.llama = await llamaRun(lmodel, prompts, NEW, THREADS);
+  if (lmodel) {
+    await llamaRun(lmodel, one, 8, THREADS);
+    await llamaRun(lmodel, prompts, 4, THREADS);
+  }
+
+  // Interleaved, so that every engine sees the same machine; best of `reps` at batch 64 and of 3·reps
+  // at batch 1 (a run takes well under a second there, so one descheduling skews it most).
+  const runs: Record<number, Record<string, Speed[]>> = { 1: { bf16: [], f32: [], f16: [], llama: [] }, [BIG_BATCH]: { bf16: [], f32: [], f16: [], llama: [] } };
+  for (let r = 0; r < 3 * reps; r++) {
+    for (const [B, ps] of [[1, one], [BIG_BATCH, prompts]] as [number, number[][]][]) {
+      if (B === BIG_BATCH && r % 3 !== 2) continue;
+      for (const k of ['bf16', 'f32', 'f16']) runs[B][k].push(await tinyseekRun(models[k], ps));
+      if (lmodel) runs[B].llama.push(await llamaRun(lmodel, ps, NEW, THREADS));
+    }
+  }
   await lmodel?.dispose();
   await llama?.dispose();
 
-  const NaNs = { prefill: NaN, decode: NaN };
-  const b1 = Object.fromEntries(Object.entries(r1).map(([k, v]) => [k, v.length ? best(v) : NaNs])) as Record<string, Speed>;
+  const NaNs: Speed = { prefill: NaN, decode: NaN, prefillCpu: NaN, decodeCpu: NaN };
   const rows: Record<string, string | number>[] = [];
-  for (const [batch, s] of [[1, b1], [BIG_BATCH, r64]] as [number, Record<string, Speed>][]) {
+  for (const batch of [1, BIG_BATCH]) {
+    const s = Object.fromEntries(Object.entries(runs[batch]).map(([k, v]) => [k, v.length ? best(v) : NaNs])) as Record<string, Speed>;
     for (const phase of ['decode', 'prefill'] as const) {
-      const L = (s.llama ?? NaNs)[phase];
+      const L = s.llama[phase], cpu = `${phase}Cpu` as const;
       rows.push({
         bench: 'decode16', phase, batch, threads: THREADS,
         bf16_tok_s: round(s.bf16[phase]), f32_tok_s: round(s.f32[phase]), f16_tok_s: round(s.f16[phase]), llama_f16_tok_s: round(L),
         bf16_vs_f32: round(s.bf16[phase] / s.f32[phase], 3), bf16_vs_llama: round(s.bf16[phase] / L, 3), f16_vs_llama: round(s.f16[phase] / L, 3),
+        // the same ratios per CPU-second (less sensitive to how much of the cores other processes take)
+        bf16_vs_llama_cpu: round(s.bf16[cpu]! / s.llama[cpu]!, 3), f16_vs_llama_cpu: round(s.f16[cpu]! / s.llama[cpu]!, 3),
       });
     }
   }
   const path16 = backend().gemm16Path();
   const { inexact, total } = JSON.parse(fs.readFileSync(path.join(path.dirname(bf16), 'f16-inexact.json'), 'utf8')) as { inexact: number; total: number };
   report(rows, opts.json, `mini (${models.f32.cfg.numHiddenLayers} layers, d=${models.f32.cfg.hiddenSize}) as BF16, prompt ${PROMPT}, ${NEW} new tokens, greedy, ${THREADS} thread${THREADS > 1 ? 's' : ''} each, ` +
-    `backend ${backend().name}, gemm16 path ${path16}; load average ${load.toFixed(1)} on ${cpus} CPUs at start; batch 1: best of ${reps}, batch 64: one run; ` +
+    `backend ${backend().name}, gemm16 path ${path16}; load average ${load.toFixed(1)} on ${cpus} CPUs at start; best of ${3 * reps} (batch 1) and ${reps} (batch 64) interleaved runs after a warm-up at each batch size; ` +
     `ratios > 1: the first engine is faster; the F16 copy differs from the BF16 weights in ${inexact} of ${total} values (below F16's normal range)`);
   if (!opts.json) console.log(`(${((performance.now() - t00) / 1000).toFixed(1)} s)`);
   if (note) console.error(note);

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { nativeBackendOrNull, nativeLoadError, addonPath } from '../src/backend/index.js';
 import { createReferenceBackend } from '../src/backend/reference.js';
 import { bf16ToF32Array, f16ToF32Array, f32ToBf16Array, f32ToF16Array } from '../src/io/dtypes.js';
@@ -23,10 +24,11 @@ function prng(seed: number): () => number {
   };
 }
 
-/** [M, N, K]: GEMV rows first, then GEMM shapes (K % 8 ≠ 0, N odd, one panel, many panels with a ragged last one). */
+/** [M, N, K]: GEMV rows first, then GEMM shapes (K % 8 ≠ 0, N odd, one panel, many panels with a ragged last one; 2–8 rows take the register-tiled kernel). */
 const SHAPES: [number, number, number][] = [
   [1, 1, 1], [1, 7, 13], [1, 5, 8], [1, 3, 16], [1, 4, 23], [1, 257, 129], [1, 33, 1000], [1, 96, 2049],
   [2, 5, 7], [3, 9, 17], [4, 1, 33], [17, 131, 1031], [64, 33, 300], [5, 64, 16], [2, 9, 20001], [7, 3, 0],
+  [260, 150, 700], // ≥ 256 rows: wider panels (4 × 16 W rows here), the last one ragged
 ];
 
 function operands(M: number, N: number, K: number, f16: boolean, seed: number) {
@@ -137,5 +139,95 @@ describe('gemm16 (16-bit weights widened on the fly)', () => {
     assert.throws(() => k.gemm16(2, 3, 3, x, new Uint16Array(8), false, y), /W is too short: it has 8 elements but the sizes given need 9/);
     assert.throws(() => k.gemm16(2, 3, 4, x, new Uint16Array(12), false, y), /x is too short/);
     assert.throws(() => k.gemm16(2, 4, 3, x, new Uint16Array(12), false, y), /y is too short/);
+  });
+
+  // gemm16Grouped: several weights over row blocks of one x into column blocks of one y (the MoE's
+  // experts; gate_proj beside up_proj). Groups cover GEMV (m = 1), the register-tiled small batches
+  // (2..8 rows: every tail of 4-row × 3-column tiles), the widened-panel sgemm (m > 8, and N over one
+  // panel), empty groups, a weight used by two groups, odd N, K not a multiple of 8, and columns of y
+  // no group writes (they must keep their value).
+  function checkGrouped(k: Kernels, ref: Kernels, K: number, f16: boolean, label: string): void {
+    const r = prng(K * 7919 + (f16 ? 3 : 0));
+    // [m, N, weight]: weight 2 is shared by two groups
+    const spec: [number, number, number][] = [[1, 7, 0], [2, 5, 1], [3, 13, 2], [4, 3, 3], [5, 1, 4], [6, 9, 5], [7, 4, 6], [8, 11, 7],
+      [0, 6, 8], [9, 10, 9], [17, 131, 10], [1, 200, 11], [33, 13, 2]];
+    const cols = 5 + Math.max(...spec.map(([, N]) => N)) + 3; // columns [0, 5) and the last 3 are never written
+    let M = 0;
+    const desc: number[] = [];
+    const Ws: Uint16Array[] = [], wides: Float32Array[] = [];
+    for (const [m, N, w] of spec) {
+      while (Ws.length <= w) Ws.push(new Uint16Array(0)), wides.push(new Float32Array(0));
+      if (Ws[w].length === 0) {
+        const w32 = new Float32Array(N * K).map(() => (r() * 2 - 1) * (r() < 0.05 ? 1e-5 : 0.2));
+        Ws[w] = f16 ? f32ToF16Array(w32) : f32ToBf16Array(w32);
+        wides[w] = f16 ? f16ToF32Array(Ws[w]) : bf16ToF32Array(Ws[w]);
+      }
+      desc.push(M, m, 5, N, w);
+      M += m;
+    }
+    const x = new Float32Array(M * K).map(() => r() * 2 - 1);
+    const y = new Float32Array(M * cols).fill(-7.25);
+    k.gemm16Grouped(new Int32Array(desc), K, cols, x, Ws, f16, y);
+    for (let g = 0; g < spec.length; g++) {
+      const [r0, m, c0, N, w] = desc.slice(5 * g, 5 * g + 5);
+      if (m === 0) continue;
+      const want = new Float32Array(m * N);
+      if (K > 0) ref.gemm(1, false, true, m, N, K, 1, x.subarray(r0 * K), 0, K, wides[w], 0, K, 0, want, 0, N);
+      for (let i = 0; i < m; i++) {
+        for (let c = 0; c < cols; c++) {
+          const got = y[(r0 + i) * cols + c];
+          if (c < c0 || c >= c0 + N) { assert.equal(got, -7.25, `${label} K=${K} group ${g}: column ${c} of row ${r0 + i} is not the group's but was written`); continue; }
+          const n = c - c0;
+          let mag = 0;
+          for (let kk = 0; kk < K; kk++) mag += Math.abs(x[(r0 + i) * K + kk] * wides[w][n * K + kk]);
+          assert.ok(Math.abs(got - want[i * N + n]) <= 1e-5 * mag + 1e-30, `${label} K=${K} group ${g} (m=${m}, N=${N}) y[${i},${n}] = ${got}, float32 GEMM of the widened weights gives ${want[i * N + n]}`);
+        }
+      }
+    }
+  }
+
+  for (const dtype of ['bf16', 'f16'] as const) {
+    for (const path of ['avx2', 'scalar'] as const) {
+      it(`grouped, native ${path} path, ${dtype}: every group equals float32 GEMM of its widened weight; other columns untouched`, { skip }, () => {
+        const k = native!;
+        k.setGemm16Path(path);
+        try {
+          for (const K of [1, 7, 8, 23, 64, 300]) checkGrouped(k, k, K, dtype === 'f16', `${path}/${dtype}`);
+        } finally {
+          k.setGemm16Path('auto');
+        }
+      });
+    }
+    it(`grouped, reference backend, ${dtype}`, () => {
+      const r = createReferenceBackend();
+      for (const K of [1, 7, 23, 64]) checkGrouped(r, r, K, dtype === 'f16', `reference/${dtype}`);
+    });
+  }
+
+  it('grouped: the same on one thread as on the pool (tasks split W rows; each sum is one task\'s)', { skip }, () => {
+    const addon = createRequire(import.meta.url)(addonPath()) as { setNumThreads(n: number): number; numThreads(): number };
+    const all = addon.numThreads();
+    try {
+      for (const n of [1, 2]) {
+        addon.setNumThreads(n);
+        for (const K of [64, 300]) checkGrouped(native!, native!, K, false, `${n} thread(s)`);
+      }
+    } finally {
+      addon.setNumThreads(all);
+    }
+  });
+
+  it('grouped: rejects bad operands with errors naming them', { skip }, () => {
+    const k = native!;
+    const x = new Float32Array(6), y = new Float32Array(8), W = new Uint16Array(6);
+    assert.throws(() => k.gemm16Grouped(new Int32Array(4), 3, 4, x, [W], false, y), /desc has 4 entries; expected 5 per group/);
+    assert.throws(() => k.gemm16Grouped(new Int32Array([0, 2, 0, 2, 1]), 3, 4, x, [W], false, y), /weight index 1 is not below the 1 weights given/);
+    assert.throws(() => k.gemm16Grouped(new Int32Array([0, 2, 3, 2, 0]), 3, 4, x, [W], false, y), /columns \[3, 5\) do not fit in ldy 4/);
+    assert.throws(() => k.gemm16Grouped(new Int32Array([1, 2, 0, 2, 0]), 3, 4, x, [W], false, y), /x \(group 0\) is too short/);
+    assert.throws(() => k.gemm16Grouped(new Int32Array([0, 2, 0, 3, 0]), 3, 4, x, [W], false, y), /Ws\[0\] \(group 0\) is too short/);
+    assert.throws(() => k.gemm16Grouped(new Int32Array([0, 2, 0, 2, 0]), 3, 4, x, [new Float32Array(6) as unknown as Uint16Array], false, y), /Ws\[0\] must be a Uint16Array/);
+    assert.throws(() => k.gemm16Grouped(new Int32Array([0, -1, 0, 2, 0]), 3, 4, x, [W], false, y), /desc\[1\] \(group 0\) is negative/);
+    assert.throws(() => k.gemm16Grouped(new Int32Array([0, 2, 0, 2, 0]), 3, 4, x, W as unknown as Uint16Array[], false, y), /Ws \(argument 5\) must be an Array of Uint16Array/);
+    assert.throws(() => k.gemm16Grouped(new Int32Array([0, 2, 2, 2, 0]), 3, 4, x, [W], false, new Float32Array(7)), /y \(group 0\) is too short/);
   });
 });

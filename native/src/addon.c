@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tinyseek.h"
@@ -241,6 +242,73 @@ static napi_value js_gemm16(napi_env env, napi_callback_info info) {
         flag(c, 5, "f16", &f16) && f32(c, 6, "y", &y));
   CHECK(need(c, "x", x.len, mul(M, K)) && need(c, "W", wlen, mul(N, K)) && need(c, "y", y.len, mul(M, N)));
   ts_gemm16(M, N, K, x.p, W, f16, y.p);
+  return undefined(env);
+}
+
+/*
+ * (desc [g × 5: r0, m, c0, N, w] Int32Array, K, ldy, x [M, K] Float32Array, Ws Array of Uint16Array, f16 0/1, y Float32Array):
+ * y[r0 .. r0+m, c0 .. c0+N) = x[r0 .. r0+m] · Ws[w]ᵀ for each group, Ws[w] [N, K] BF16/F16 bits, y rows ldy apart
+ */
+static napi_value js_gemm16_grouped(napi_env env, napi_callback_info info) {
+  BEGIN("gemm16Grouped", 7);
+  i32_t desc;
+  int64_t K, ldy;
+  f32_t x, y;
+  int f16;
+  CHECK(i32(c, 0, "desc", &desc) && size_arg(c, 1, "K", &K) && size_arg(c, 2, "ldy", &ldy) && f32(c, 3, "x", &x) &&
+        flag(c, 5, "f16", &f16) && f32(c, 6, "y", &y));
+  bool isArray = false;
+  napi_is_array(env, c->argv[4], &isArray);
+  if (!isArray) return fail(c, false, "Ws (argument 5) must be an Array of Uint16Array (BF16 or F16 bits)"), NULL;
+  uint32_t nw = 0;
+  napi_get_array_length(env, c->argv[4], &nw);
+  if (desc.len % 5 != 0)
+    return fail(c, true, "desc has %lld entries; expected 5 per group (r0, m, c0, N, weight index)", (long long)desc.len), NULL;
+  const int64_t groups = desc.len / 5;
+  const uint16_t **Ws = malloc(sizeof(uint16_t *) * (nw ? nw : 1));
+  int64_t *wlen = malloc(sizeof(int64_t) * (nw ? nw : 1));
+  if (!Ws || !wlen) {
+    free(Ws), free(wlen);
+    return fail(c, true, "out of memory for %u weight pointers", nw), NULL;
+  }
+  bool ok = true;
+  for (uint32_t w = 0; ok && w < nw; w++) {
+    napi_value e;
+    bool is = false;
+    napi_typedarray_type tt;
+    size_t n = 0;
+    void *data = NULL;
+    if (napi_get_element(env, c->argv[4], w, &e) == napi_ok) napi_is_typedarray(env, e, &is);
+    if (is) napi_get_typedarray_info(env, e, &tt, &n, &data, NULL, NULL);
+    if (!is || tt != napi_uint16_array) ok = fail(c, false, "Ws[%u] must be a Uint16Array (BF16 or F16 bits)", w);
+    Ws[w] = data, wlen[w] = (int64_t)n;
+  }
+  for (int64_t g = 0; ok && g < groups; g++) {
+    const int32_t *d = desc.p + 5 * g;
+    for (int q = 0; ok && q < 5; q++)
+      if (d[q] < 0) ok = fail(c, true, "desc[%lld] (group %lld) is negative (%d)", (long long)(5 * g + q), (long long)g, d[q]);
+    if (!ok) break;
+    if (d[4] >= (int64_t)nw) {
+      ok = fail(c, true, "group %lld: weight index %d is not below the %u weights given", (long long)g, d[4], nw);
+      break;
+    }
+    if (d[1] == 0 || d[3] == 0) continue;
+    if (add(d[2], d[3]) > ldy) {
+      ok = fail(c, true, "group %lld: columns [%d, %lld) do not fit in ldy %lld", (long long)g, d[2], (long long)add(d[2], d[3]), (long long)ldy);
+      break;
+    }
+    char name[48];
+    snprintf(name, sizeof name, "x (group %lld)", (long long)g);
+    ok = need(c, name, x.len, mul(add(d[0], d[1]), K));
+    snprintf(name, sizeof name, "y (group %lld)", (long long)g);
+    ok = ok && need(c, name, y.len, add(mul(add(d[0], d[1] - 1), ldy), add(d[2], d[3])));
+    snprintf(name, sizeof name, "Ws[%d] (group %lld)", d[4], (long long)g);
+    ok = ok && need(c, name, wlen[d[4]], mul(d[3], K));
+  }
+  int rc = ok ? ts_gemm16_grouped(groups, desc.p, K, ldy, x.p, Ws, f16, y.p) : 0;
+  free(Ws), free(wlen);
+  if (!ok) return NULL;
+  if (rc != 0) return fail(c, true, "out of scratch memory"), NULL;
   return undefined(env);
 }
 
@@ -823,7 +891,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"swiglu", js_swiglu}, {"gemmGrouped", js_gemm_grouped}, {"swigluBackward", js_swiglu_backward},
     {"weightedIndexAddBackward", js_weighted_index_add_backward}, {"where", js_where},
     {"sumSquares", js_sum_squares}, {"axpy", js_axpy}, {"adamw", js_adamw}, {"coreName", js_core_name},
-    {"numThreads", js_num_threads}, {"gemm16", js_gemm16}, {"gemm16Path", js_gemm16_path},
+    {"numThreads", js_num_threads}, {"gemm16", js_gemm16}, {"gemm16Grouped", js_gemm16_grouped}, {"gemm16Path", js_gemm16_path},
     {"setGemm16Path", js_set_gemm16_path}, {"setNumThreads", js_set_num_threads}, {"blasThreads", js_blas_threads},
     {"mapFile", ts_js_map_file},
   };

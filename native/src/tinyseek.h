@@ -49,6 +49,13 @@ void ts_gemm(int64_t batch, int transA, int transB, int64_t M, int64_t N, int64_
 
 /* gemm16.c: y[M, N] = x[M, K] · Wᵀ, W [N, K] BF16 (f16 = 0) or F16 (f16 = 1) bits */
 void ts_gemm16(int64_t M, int64_t N, int64_t K, const float *x, const uint16_t *W, int f16, float *y);
+/*
+ * Several 16-bit weights over row blocks of one x [M, K] into column blocks of one y (row stride ldy):
+ * group g (desc[5g ..]: r0, m, c0, N, w) computes y[r0 .. r0+m, c0 .. c0+N) = x[r0 .. r0+m] · Ws[w]ᵀ,
+ * Ws[w] [N, K]. Returns 0, or −1 when scratch memory could not be allocated (nothing written).
+ */
+int ts_gemm16_grouped(int64_t groups, const int32_t *desc, int64_t K, int64_t ldy, const float *x,
+                      const uint16_t *const *Ws, int f16, float *y);
 /** 1 if gemm16 runs the AVX2+FMA+F16C path, 0 if scalar. */
 int ts_gemm16_path(void);
 /** Forces the path (0 scalar, 1 avx2 when the CPU has it, -1 default); returns the path now in use. */

@@ -50,6 +50,14 @@ export interface Kernels {
    */
   gemm16(M: number, N: number, K: number, x: Float32Array, W: Uint16Array, f16: boolean, y: Float32Array): void;
 
+  /**
+   * Several 16-bit weights at once (the MoE's experts, gate_proj beside up_proj): x [M, K] row-major, y
+   * with rows `ldy` apart; group g — desc[5g .. 5g+5) = (r0, m, c0, N, w) — computes
+   * y[r0 .. r0+m, c0 .. c0+N) = x[r0 .. r0+m] · Ws[w]ᵀ with Ws[w] [N, K] BF16 (`f16` false) or F16 bits.
+   * Columns of y no group writes are left as they are.
+   */
+  gemm16Grouped(desc: Int32Array, K: number, ldy: number, x: Float32Array, Ws: Uint16Array[], f16: boolean, y: Float32Array): void;
+
   /** The path gemm16 runs: 'avx2' (AVX2+FMA+F16C) or 'scalar' (native), 'reference' (TypeScript). */
   gemm16Path(): 'avx2' | 'scalar' | 'reference';
 

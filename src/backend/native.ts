@@ -23,13 +23,14 @@ export function wrapNativeAddon(addon: Record<string, unknown>): Kernels {
   const gemmGrouped = f('gemmGrouped');
   const swiglu = f('swiglu'), swigluBackward = f('swigluBackward');
   const weightedIndexAdd = f('weightedIndexAdd'), weightedIndexAddBackward = f('weightedIndexAddBackward');
-  const gemm16 = f('gemm16'), gemm16Path = f('gemm16Path'), setGemm16Path = f('setGemm16Path');
+  const gemm16 = f('gemm16'), gemm16Grouped = f('gemm16Grouped'), gemm16Path = f('gemm16Path'), setGemm16Path = f('setGemm16Path');
   const topk = f('topk'), where = f('where'), sumSquares = f('sumSquares'), axpy = f('axpy'), adamw = f('adamw');
   return {
     name: 'native',
     gemm: (batch, tA, tB, M, N, K, alpha, A, sA, lda, B, sB, ldb, beta, C, sC, ldc) =>
       void gemm(batch, tA ? 1 : 0, tB ? 1 : 0, M, N, K, alpha, A, sA, lda, B, sB, ldb, beta, C, sC, ldc),
     gemm16: (M, N, K, x, W, f16, y) => void gemm16(M, N, K, x, W, f16 ? 1 : 0, y),
+    gemm16Grouped: (desc, K, ldy, x, Ws, f16, y) => void gemm16Grouped(desc, K, ldy, x, Ws, f16 ? 1 : 0, y),
     gemm16Path: () => gemm16Path() as 'avx2' | 'scalar',
     setGemm16Path: (p) => setGemm16Path(p === 'auto' ? -1 : p === 'avx2' ? 1 : 0) as 'avx2' | 'scalar',
     binary: (op, shape, out, a, as, b, bs) => void binary(BINARY_OPS[op], shape, out, a, as, b, bs),

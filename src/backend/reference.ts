@@ -388,6 +388,23 @@ export function createReferenceBackend(): Kernels {
       }
     },
 
+    gemm16Grouped(desc, K, ldy, x, Ws, f16, y) {
+      const widen = f16 ? f16BitsToF32 : bf16BitsToF32;
+      const w = new Float32Array(K);
+      for (let g = 0; g < desc.length / 5; g++) {
+        const [r0, m, c0, N, wi] = desc.subarray(5 * g, 5 * g + 5);
+        const W = Ws[wi];
+        for (let n = 0; n < N; n++) {
+          for (let k = 0; k < K; k++) w[k] = widen(W[n * K + k]);
+          for (let i = r0; i < r0 + m; i++) {
+            let s = 0;
+            for (let k = 0; k < K; k++) s += x[i * K + k] * w[k];
+            y[i * ldy + c0 + n] = s;
+          }
+        }
+      }
+    },
+
     gemm16Path: () => 'reference',
     setGemm16Path: () => 'reference',
 

@@ -3,7 +3,7 @@
 import { Tensor, Rng } from '../tensor/index.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers.js';
-import { concat, linear, mul, silu, swiglu } from '../ops/index.js';
+import { concat, groupedLinear16, linear, mul, reshape, silu, swiglu } from '../ops/index.js';
 
 /** SwiGLU MLP with Hugging Face names gate_proj (w1), up_proj (w3), down_proj (w2). */
 export class MLP extends Module {
@@ -28,8 +28,16 @@ export class MLP extends Module {
    * experts), then the fused SwiGLU gating; otherwise silu(gate_proj x) ⊙ up_proj x directly.
    */
   forward(x: Tensor): Tensor {
-    // 16-bit resident weights (Linear.keep16) cannot be stacked: each projection widens its own.
-    if (x.numel / x.shape[x.ndim - 1] < MLP.stackedMinRows || this.gateProj.weight16 || this.upProj.weight16) {
+    const g16 = this.gateProj.weight16, u16 = this.upProj.weight16;
+    if (g16 && u16 && g16.dtype === u16.dtype && !this.gateProj.bias && !this.upProj.bias) {
+      // 16-bit resident weights (Linear.keep16) are not copied into a stack: one grouped call writes
+      // gate_proj x into columns [0, I) and up_proj x into [I, 2I), at any row count.
+      const D = x.shape[x.ndim - 1], I = g16.shape[0], rows = x.numel / D;
+      const x2 = reshape(x, [rows, D]);
+      const h = groupedLinear16(x2, [{ r0: 0, rows, col: 0, weight: g16 }, { r0: 0, rows, col: I, weight: u16 }], 2 * I);
+      return this.downProj.forward(reshape(swiglu(h), [...x.shape.slice(0, -1), I]));
+    }
+    if (x.numel / x.shape[x.ndim - 1] < MLP.stackedMinRows || g16 || u16) {
       return this.downProj.forward(mul(silu(this.gateProj.forward(x)), this.upProj.forward(x)));
     }
     const w13 = concat([this.gateProj.weight, this.upProj.weight], 0); // [2·inter, dim]

@@ -1,7 +1,8 @@
 // DeepSeekMoE layer: shared experts always on, routed experts chosen by the Gate.
 //
 // Dispatch groups tokens by expert (gather → every expert's MLP as grouped GEMMs → one fused
-// weighted scatter-add), so the cost follows the activated parameters, not the total.
+// weighted scatter-add), so the cost follows the activated parameters, not the total. With 16-bit
+// resident weights the grouped GEMMs are gemm16Grouped calls over the experts' own 16-bit weights.
 // Load balancing as in DeepSeek-V3: the auxiliary-loss-free bias update (after each
 // optimizer step, from the batch's expert load) and the sequence-wise balance loss α·Σ f_i P_i.
 import { Tensor, Rng } from '../tensor/index.js';
@@ -9,7 +10,8 @@ import { Module } from '../nn/module.js';
 import type { ModelConfig } from './config.js';
 import { Gate } from './gate.js';
 import { MLP } from './mlp.js';
-import { add, concat, groupedLinear, indexSelect, mean, mul, mulScalar, reshape, slice, sum, div, swiglu, weightedIndexAdd } from '../ops/index.js';
+import { add, concat, groupedLinear, groupedLinear16, indexSelect, mean, mul, mulScalar, reshape, slice, sum, div, swiglu, weightedIndexAdd } from '../ops/index.js';
+import type { Linear16Part } from '../ops/grouped-linear16.js';
 
 /** Expert-load statistics of one MoE layer over the tokens seen since the last reset. */
 export interface ExpertLoad {
@@ -64,8 +66,9 @@ export class MoE extends Module {
   /** Tokens per expert accumulated since the last `takeLoad()` (training statistics, no gradient). */
   readonly load: Float64Array;
   /**
-   * Grouped expert GEMMs when the routed rows (tokens × k) reach this many per expert; below it
-   * (decode) the active experts run one by one. Both compute the same values.
+   * Float32 weights: grouped expert GEMMs (over stacked weights) when the routed rows (tokens × k)
+   * reach this many per expert; below it (decode) the active experts run one by one. Both compute the
+   * same values. 16-bit resident weights always run grouped (groupedExperts16 stacks nothing).
    */
   static groupedMinRowsPerExpert = 16;
   /** The sequence-wise balance loss of the last forward (null when α = 0 or not training). */
@@ -109,17 +112,45 @@ export class MoE extends Module {
   /**
    * The held experts on rows they received from every rank (expert parallelism): xe [R, D], expert j
    * on rows [offsets[j], offsets[j+1]). Training always takes the grouped GEMMs (every rank records
-   * the same graph); inference chooses as the one-process forward does (few rows or 16-bit resident
-   * weights: the experts that received rows, one by one).
+   * the same graph); inference chooses as the one-process forward does (16-bit resident weights: the
+   * grouped 16-bit calls; few rows: the experts that received rows, one by one).
    */
   private heldExperts(xe: Tensor, offsets: Int32Array): Tensor {
     const R = xe.shape[0], n = this.experts.length;
     const grouped = !this.dispatcher?.replicated ||
       (R >= MoE.groupedMinRowsPerExpert * n && !this.experts.some((m) => m.gateProj.weight16 || m.upProj.weight16 || m.downProj.weight16));
     if (grouped) return this.groupedExperts(xe, offsets);
+    if (R > 0 && this.experts.some((m) => m.gateProj.weight16)) {
+      const ys16 = this.groupedExperts16(xe, offsets);
+      if (ys16) return ys16;
+    }
     const parts: Tensor[] = [];
     for (let j = 0; j < n; j++) if (offsets[j + 1] > offsets[j]) parts.push(this.experts[j].forward(slice(xe, 0, offsets[j], offsets[j + 1])));
     return parts.length === 0 ? Tensor.empty([0, this.cfg.hiddenSize]) : parts.length === 1 ? parts[0] : concat(parts, 0);
+  }
+
+  /**
+   * The same with 16-bit resident weights, without stacking them: gate_proj and up_proj of every
+   * expert that received rows in one grouped call (xe [R, D] → [R, 2I], gate in columns [0, I), up in
+   * [I, 2I)), the fused SwiGLU, then every down_proj in a second call (→ [R, D]). Null when some
+   * expert's projections are not all 16-bit of one dtype (then the experts run one by one).
+   */
+  private groupedExperts16(xe: Tensor, offsets: Int32Array): Tensor | null {
+    const I = this.cfg.moeIntermediateSize, D = this.cfg.hiddenSize;
+    const up: Linear16Part[] = [], down: Linear16Part[] = [];
+    let dtype: string | null = null;
+    for (let e = 0; e < this.experts.length; e++) {
+      const r0 = offsets[e], rows = offsets[e + 1] - r0;
+      if (rows === 0) continue;
+      const m = this.experts[e];
+      const g = m.gateProj.weight16, u = m.upProj.weight16, d = m.downProj.weight16;
+      if (!g || !u || !d || m.gateProj.bias || m.upProj.bias || m.downProj.bias) return null;
+      dtype ??= g.dtype;
+      if (g.dtype !== dtype || u.dtype !== dtype || d.dtype !== dtype) return null;
+      up.push({ r0, rows, col: 0, weight: g }, { r0, rows, col: I, weight: u });
+      down.push({ r0, rows, col: 0, weight: d });
+    }
+    return groupedLinear16(swiglu(groupedLinear16(xe, up, 2 * I)), down, D);
   }
 
   /** x [B, T, D] → [B, T, D]. */
@@ -170,17 +201,21 @@ export class MoE extends Module {
 
     const xs = indexSelect(flat, 0, tokenOf); // [N·k, D] tokens ordered by expert
     let ys: Tensor[];
+    let ys16: Tensor | null = null;
     if (this.dispatcher) {
       // Expert parallelism: rows travel to the ranks holding their experts and back (all-to-all).
       ys = [this.dispatcher.dispatch(xs, counts, (xe, offsets) => this.heldExperts(xe, offsets), { indices: idx, k })];
+    } else if (this.experts.some((m) => m.gateProj.weight16 || m.upProj.weight16 || m.downProj.weight16) && (ys16 = this.groupedExperts16(xs, start))) {
+      // 16-bit resident weights: every active expert in two grouped native calls, decode and prefill alike
+      // (no stacked copy of the weights is made, so there is no minimum row count).
+      ys = [ys16];
     } else if (N * k >= MoE.groupedMinRowsPerExpert * E && !this.experts.some((m) => m.gateProj.weight16 || m.upProj.weight16 || m.downProj.weight16)) {
       // Every expert's SwiGLU at once: grouped GEMMs over the stacked expert weights, expert e on rows
       // [start[e], start[e+1]) — the same math as experts[e].forward on its slice, in two native calls.
       ys = [this.groupedExperts(xs, start)]; // [N·k, D]
     } else {
       // Few tokens (decode): stacking all E experts' weights would cost more than the matmuls, so
-      // only the experts that received tokens run, one by one (always so with 16-bit resident weights,
-      // which are not stacked).
+      // only the experts that received tokens run, one by one (also 16-bit weights of mixed dtypes).
       ys = [];
       for (let e = 0; e < E; e++) if (counts[e] > 0) ys.push(this.experts[e].forward(slice(xs, 0, start[e], start[e + 1])));
     }

@@ -11,3 +11,4 @@ export * from './indexing.js';
 export * from './shape.js';
 export * from './swiglu.js';
 export * from './grouped-linear.js';
+export * from './grouped-linear16.js';
