@@ -45,7 +45,12 @@ function recipeFile(mode: 'logit-kd' | 'gkd', extra: Record<string, unknown> = {
     name: `dp-${mode}`, mode, seed: 3, teacher: TEACHER, student: { preset: 'student-nano', init: student() },
     prompts: { families: ['add'], difficulties: [1], n: 12 },
     teacherSampling: { k: 2, temperature: 1, maxNewTokens: 96, filter: { minReadability: 1, maxTokens: 120, maxSummaryChars: 60 } },
-    train: { steps: 3, batchSize: 4, gradAccum: 2, seqLen: 128, lr: { peak: 0.003, warmup: 1, schedule: 'constant' }, weightDecay: 0 },
+    // lr 1e-4: AdamW divides each gradient by its own RMS, so a coordinate whose gradient is small after
+    // cancellation turns the ~1e-7 relative difference of another summation order into an update
+    // difference proportional to lr. At 3e-3 the final weights ended 4e-5 (logit KD) and 1.7e-4 (GKD)
+    // apart with the shipped teacher of 2026-11-30; at 1e-4 the same differences are ~30× smaller, while
+    // a rank whose gradients were not reduced would still move weights by ~lr·steps/scale ≈ 5e-3.
+    train: { steps: 3, batchSize: 4, gradAccum: 2, seqLen: 128, lr: { peak: 0.0001, warmup: 1, schedule: 'constant' }, weightDecay: 0 },
     eval: { final: false }, checkpoint: { every: 0 },
     ...extra,
   }));

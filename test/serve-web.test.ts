@@ -177,7 +177,7 @@ test('chat page: ask a question, see the thinking block and the answer; history 
 
 test('empty chat: the model line and example prompts from /api/model; a click sends one and a reply with a thinking block arrives; they come back on new chat', { skip, timeout: 120_000 }, async () => {
   const card = (await (await fetch(`${srv.url}/api/model`)).json()) as ModelCard;
-  assert.deepEqual(card.examples.map((e) => e.family), ['add', 'countdown', 'sort', 'sub']);
+  assert.deepEqual(card.examples.map((e) => e.family), ['add', 'sort', 'countdown', 'sub']);
   const { context, close } = await shot.launchChromium({ width: 390, height: 780, mobile: true });
   try {
     const page = context.pages()[0] ?? (await context.newPage());
