@@ -171,3 +171,17 @@ test('the r1-zero report\'s title names the base model used, not only the preset
   const title = reportMarkdown(rep).split('\n')[0];
   assert.equal(title, '# R1-Zero on base model `runs/pretrain-mini-long/final` (recipe grpo-mini)');
 });
+
+test('generate, chat and ttc without a model directory use the shipped model, from any working directory', () => {
+  const cwd = tmp();
+  const exec = (args: string[], input?: string) => spawnSync(process.execPath, [cli, ...args], { cwd, input, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } });
+  const explicit = exec(['generate', shippedModel, '--prompt', 'hello', '--temperature', '0', '--max-tokens', '40']);
+  const implicit = exec(['generate', '--prompt', 'hello', '--temperature', '0', '--max-tokens', '40']);
+  assert.equal(implicit.status, 0, implicit.stderr);
+  assert.ok(implicit.stdout.trim().length > 0);
+  assert.equal(implicit.stdout, explicit.stdout, 'the same greedy reply as with the directory given');
+  const chat = exec(['chat', '--temperature', '0', '--max-tokens', '40', '--show-thinking=false'], 'hello\n');
+  assert.equal(chat.status, 0, chat.stderr);
+  assert.ok(chat.stdout.includes(explicit.stdout.trim()), `chat's reply ${JSON.stringify(chat.stdout)} contains generate's ${JSON.stringify(explicit.stdout.trim())}`);
+  assert.match(exec(['ttc', '--help']).stdout, /default: the\s+shipped\s+models\/tinyseek-r1-mini/);
+});

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import readline from 'node:readline';
 import { CliError } from '../errors.js';
+import { MODEL_DIR_HELP, modelDirOrShipped } from '../shipped-model.js';
 import { createGenerator, samplingFrom, chatPrompt } from '../../infer/load.js';
 import { ReasoningSplitter } from '../../infer/chat-stream.js';
 import type { ChatMessage } from '../../tokenizer/index.js';
@@ -40,7 +41,7 @@ export function register(program: Command): void {
   program
     .command('chat')
     .description('chat with a model in the terminal (reasoning dimmed, then the answer; Ctrl-D to quit)')
-    .argument('<model_dir>', 'model directory (config.json, model.safetensors, tokenizer.json)')
+    .argument('[model_dir]', MODEL_DIR_HELP)
     .option('--show-thinking [bool]', 'show the reasoning; --show-thinking=false hides it', boolArg('--show-thinking'), true)
     .option('--temperature <t>', 'sampling temperature, 0 = greedy (default: generation_config.json)', numberIn('--temperature', 0, 100))
     .option('--top-p <p>', 'nucleus mass (default: generation_config.json)', numberIn('--top-p', 0, 1, true))
@@ -50,7 +51,8 @@ export function register(program: Command): void {
     .option('--no-mtp', NO_MTP_HELP)
     .option('--weights <w>', WEIGHTS_HELP, weightsArg, 'f32' as WeightsMode)
     .option('--mmap', MMAP_HELP, false)
-    .action(async (dir: string, o: ChatOptions) => {
+    .action(async (dirArg: string | undefined, o: ChatOptions) => {
+      const dir = modelDirOrShipped(dirArg);
       const lm = loadForCli(dir, { mtp: o.mtp, weights: o.weights, mmap: o.mmap });
       const maxLen = lm.model.cfg.maxPositionEmbeddings;
       const maxTokens = o.maxTokens ?? Math.min(512, Math.floor(maxLen / 2));

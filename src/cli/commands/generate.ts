@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
+import { MODEL_DIR_HELP, modelDirOrShipped } from '../shipped-model.js';
 import { loadModelDir, createGenerator, samplingFrom, chatPrompt, completionPrompt } from '../../infer/load.js';
 import type { LoadedModel } from '../../infer/load.js';
 import { ReasoningSplitter } from '../../infer/chat-stream.js';
@@ -160,7 +161,7 @@ export function register(program: Command): void {
   program
     .command('generate')
     .description('generate one completion from a model directory (streams text; --json prints one object)')
-    .argument('<model_dir>', 'model directory (config.json, model.safetensors, tokenizer.json)')
+    .argument('[model_dir]', MODEL_DIR_HELP)
     .requiredOption('--prompt <text>', 'the prompt (a user message with --chat)')
     .option('--max-tokens <n>', 'new tokens at most', positiveInt('--max-tokens'), 128)
     .option('--temperature <t>', 'sampling temperature, 0 = greedy (default: generation_config.json)', numberIn('--temperature', 0, 100))
@@ -177,8 +178,9 @@ export function register(program: Command): void {
     .option('--no-mtp', NO_MTP_HELP)
     .option('--weights <w>', WEIGHTS_HELP, weightsArg, 'f32' as WeightsMode)
     .option('--mmap', MMAP_HELP, false)
-    .action(async (dir: string, o: GenerateOptions) => {
+    .action(async (dirArg: string | undefined, o: GenerateOptions) => {
       if (!o.prompt) throw new CliError('--prompt: expected a non-empty prompt');
+      const dir = modelDirOrShipped(dirArg);
       if (o.topK !== undefined && o.topK < 0) throw new CliError(`--top-k: expected an integer ≥ 0, found ${o.topK}`);
       if (o.chat && o.raw) throw new CliError('--chat and --raw: expected at most one of them');
       if (o.system !== undefined && o.raw) throw new CliError('--system: a system message needs chat mode; found --raw');

@@ -7,8 +7,8 @@ import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from '../errors.js';
+import { modelDirOrShipped } from '../shipped-model.js';
 import { positiveInt, loadForCli, NO_MTP_HELP, WEIGHTS_HELP, MMAP_HELP, weightsArg } from './generate.js';
 import { notLaunchedMessage } from './train.js';
 import type { LoadedModel } from '../../infer/load.js';
@@ -42,21 +42,6 @@ interface ServeOptions {
   weights: WeightsMode;
   mmap: boolean;
   ep?: number;
-}
-
-/** The repository root (the directory holding package.json above this file). */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    dir = path.dirname(dir);
-  }
-  return process.cwd();
-}
-
-/** The model served when no directory is given. */
-export function defaultModelDir(): string {
-  return path.join(packageRoot(), 'models', 'tinyseek-r1-mini');
 }
 
 function port(v: string): number {
@@ -250,10 +235,7 @@ export function register(program: Command): void {
     .option('--mmap', MMAP_HELP, false)
     .option('--ep <n>', 'expert parallelism: under `mpirun -np N`, spread the routed experts over N ranks (E/N each; the rest replicated); rank 0 serves', positiveInt('--ep'))
     .action(async (dir: string | undefined, o: ServeOptions) => {
-      const modelDir = dir ?? defaultModelDir();
-      if (!dir && !fs.existsSync(path.join(modelDir, 'config.json'))) {
-        throw new CliError(`no model directory given and the shipped model is missing (${modelDir}); pass MODEL_DIR (a model directory such as runs/NAME/final, written by tinyseek pretrain, sft, grpo or r1-zero)`);
-      }
+      const modelDir = modelDirOrShipped(dir);
       if (o.speculative && !o.mtp) throw new CliError('--speculative needs the MTP module; drop --no-mtp');
       const epRank = await startExpertParallel(modelDir, o);
       if (epRank && !epRank.leader) return follow(epRank);

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CliError } from '../errors.js';
+import { MODEL_DIR_HELP, modelDirOrShipped } from '../shipped-model.js';
 
 const intList = (name: string) => (v: string) => {
   const xs = v.split(',').map((s) => Number(s.trim()));
@@ -21,7 +22,7 @@ export function register(program: Command): void {
   program
     .command('ttc')
     .description('test-time compute: pass@k / cons@k for k = 1…n and accuracy against a thinking budget (budget forcing, "Wait" extension)')
-    .argument('[model_dir]', 'model directory (default models/tinyseek-r1-mini)', 'models/tinyseek-r1-mini')
+    .argument('[model_dir]', MODEL_DIR_HELP)
     .option('--families <list>', 'comma-separated task families (default all)', (v: string) => v.split(',').map((s) => s.trim()))
     .option('--difficulties <list>', 'difficulty levels', intList('difficulties'), [1, 2, 3])
     .option('--n <n>', 'problems per family and difficulty', num('n', true), 2)
@@ -35,7 +36,7 @@ export function register(program: Command): void {
     .option('--report <dir>', 'report directory', 'docs/results')
     .option('--name <stem>', 'report file stem', 'test-time')
     .option('--render', 'only redraw the report (Markdown and SVGs) from its JSON', false)
-    .action(async (dir: string, f: { families?: string[]; difficulties: number[]; n: number; samples: number; maxTokens: number; budgets: number[]; waits: number[]; waitCap: number; template: string; seed: number; report: string; name: string; render: boolean }) => {
+    .action(async (dirArg: string | undefined, f: { families?: string[]; difficulties: number[]; n: number; samples: number; maxTokens: number; budgets: number[]; waits: number[]; waitCap: number; template: string; seed: number; report: string; name: string; render: boolean }) => {
       const { renderTtcReport, writeTtcReport } = await import('../../scaling/ttc-report.js');
       if (f.render) {
         const file = path.join(f.report, `${f.name}.json`);
@@ -47,6 +48,7 @@ export function register(program: Command): void {
         }
         return;
       }
+      const dir = modelDirOrShipped(dirArg);
       if (!fs.existsSync(path.join(dir, 'config.json'))) throw new CliError(`${dir} is not a model directory (no config.json)`);
       if (f.samples < 1) throw new CliError('--samples must be at least 1');
       const { loadModel } = await import('../../model/checkpoint.js');
