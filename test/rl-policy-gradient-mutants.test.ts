@@ -74,3 +74,22 @@ test('policyGradient calls beforeLastBackward once, after the last micro-batch\'
   assert.equal(backwardsBefore, 3, 'after the third (last) micro-batch\'s forward: 5 sequences in micro-batches of 2');
   assert.ok(gradAtCall >= 0 && gradSum() !== gradAtCall, 'the last micro-batch\'s backward comes after the call');
 });
+
+test('policyGradient\'s entropy is the mean of π_θ\'s per-token entropy over completion tokens only, across micro-batches', () => {
+  const model = new DeepseekV3(getPreset('nano'), 4);
+  // Completions of different lengths, so the mask leaves padded positions out.
+  const seqs = Array.from({ length: 5 }, (_, i) => ({
+    prompt: [1, 2 + i], completion: Array.from({ length: 1 + (i % 3) }, (_, j) => 5 + i + j), logprobs: Array.from({ length: 1 + (i % 3) }, () => -6.2),
+    advantage: i % 2 ? 1 : -1, useful: true,
+  }));
+  const batch = assembleBatch(seqs, 0);
+  const w = aggregationWeights(batch.mask, batch.N, batch.L, 'dapo', 3);
+  const all = completionLogprobs(model, batch.ids, batch.N, batch.L, 0.8, false, true);
+  let sum = 0, count = 0;
+  for (let q = 0; q < batch.N * batch.L; q++) if (batch.mask[q]) { sum += all.entropy![q]!; count++; }
+  assert.ok(count < batch.N * batch.L, 'some positions are padding');
+  const o = { epsLow: 0.2, epsHigh: 0.28, beta: 0, temperature: 0.8, microBatch: 2 };
+  const stats = policyGradient(model, batch, w, null, o, true);
+  assert.ok(Math.abs(stats.entropy! - sum / count) < 1e-5, `entropy ${stats.entropy} vs ${sum / count}`);
+  assert.equal(policyGradient(model, batch, w, null, o, false).entropy, null);
+});
