@@ -216,6 +216,20 @@ test('held-out phrasings never coincide with training phrasings, and no training
   assert.deepEqual(importers.sort(), ['rl/r1/evaluate.ts']);
 });
 
+test('story phrasings of subtraction (things left over) apply only when nothing goes below zero', () => {
+  const stories = TRAIN_PHRASINGS.filter((x) => x.families.includes('sub') && x.when).map((x) => x.template);
+  assert.ok(stories.length >= 4 && stories.some((t) => t.includes('coins')));
+  let below = 0, above = 0;
+  for (let i = 0; i < 200; i++) {
+    const p = sampleProblem('sub', 2, 'train', streamSeed('train', 7, 'sub', 2, i));
+    const got = phrasingsFor(TRAIN_PHRASINGS, p);
+    const a = p.meta.a as number, b = p.meta.b as number;
+    if (a < b) { below++; for (const t of stories) assert.ok(!got.includes(t), `${a} - ${b}: "${t}" offered`); } else { above++; for (const t of stories) assert.ok(got.includes(t), `${a} - ${b}: "${t}" missing`); }
+    assert.ok(got.includes('Subtract {b} from {a}'), 'plain wordings apply to every problem');
+  }
+  assert.ok(below > 0 && above > 0, `both cases drawn (${below} below zero, ${above} not)`);
+});
+
 test('written responses are in R1 format and verified correct', () => {
   for (const family of taskNames()) {
     const p = sampleProblem(family, getTask(family).difficulties[0]!, 'train', 11);

@@ -12,7 +12,12 @@ export interface Phrasing {
   /** Families it applies to. */
   families: readonly string[];
   template: string;
+  /** Applies only to problems this accepts (a story about things left over needs a ≥ b). */
+  when?: (p: Problem) => boolean;
 }
+
+/** A story that counts things left over only makes sense when nothing goes below zero. */
+const noneBelowZero = (p: Problem) => typeof p.meta.a === 'number' && typeof p.meta.b === 'number' && p.meta.a >= p.meta.b;
 
 /** Training phrasings ("Compute 23 + 58" is the canonical one every task uses). */
 export const TRAIN_PHRASINGS: readonly Phrasing[] = [
@@ -25,10 +30,24 @@ export const TRAIN_PHRASINGS: readonly Phrasing[] = [
   { families: ['add', 'sub', 'mul', 'mod'], template: '{expr}' },
   { families: ['add', 'sub', 'mul', 'mod'], template: 'How much is {words}?' },
   { families: ['add', 'sub', 'mul', 'mod'], template: 'Find {expr}.' },
+  { families: ['add', 'sub', 'mul', 'mod'], template: 'What does {expr} equal?' },
+  { families: ['add', 'sub', 'mul', 'mod'], template: 'Please solve {expr}' },
+  { families: ['add', 'sub', 'mul', 'mod'], template: 'Quick question: {expr}' },
+  { families: ['add', 'sub', 'mul', 'mod'], template: '{words} is what?' },
   { families: ['add'], template: 'I have {a} apples and get {b} more. How many apples do I have?' },
   { families: ['add'], template: 'Add {a} and {b}' },
-  { families: ['sub'], template: 'I had {a} coins and spent {b}. How many coins are left?' },
+  { families: ['add'], template: 'What is the sum of {a} and {b}?' },
+  { families: ['add'], template: 'Increase {a} by {b}.' },
+  { families: ['add'], template: 'A jar has {a} marbles and someone puts in {b} more. How many marbles are in the jar?' },
+  { families: ['add'], template: 'There are {a} birds on a tree and {b} more land on it. How many birds are there now?' },
+  { families: ['add'], template: 'Sam has {a} stickers and Mia gives him {b}. How many stickers does Sam have?' },
+  { families: ['sub'], template: 'I had {a} coins and spent {b}. How many coins are left?', when: noneBelowZero },
   { families: ['sub'], template: 'Subtract {b} from {a}' },
+  { families: ['sub'], template: 'Decrease {a} by {b}.' },
+  { families: ['sub'], template: 'How many are left if you remove {b} from {a}?', when: noneBelowZero },
+  { families: ['sub'], template: 'A bus has {a} people on it and {b} get off. How many are still on the bus?', when: noneBelowZero },
+  { families: ['sub'], template: 'There were {a} cookies and {b} were eaten. How many cookies remain?', when: noneBelowZero },
+  { families: ['sub'], template: 'Lee had {a} cards and gave {b} to a friend. How many cards does Lee have now?', when: noneBelowZero },
   { families: ['mul'], template: 'There are {a} boxes with {b} pens in each. How many pens are there?' },
   { families: ['mul'], template: 'Multiply {a} by {b}' },
   { families: ['sort'], template: 'Sort these numbers: {list}' },
@@ -72,7 +91,7 @@ export function fillPhrasing(template: string, p: Problem): string | null {
 
 /** The templates of a list that apply to a problem. */
 export function phrasingsFor(list: readonly Phrasing[], p: Problem): string[] {
-  return list.filter((x) => x.families.includes(p.family) && fillPhrasing(x.template, p) !== null).map((x) => x.template);
+  return list.filter((x) => x.families.includes(p.family) && (!x.when || x.when(p)) && fillPhrasing(x.template, p) !== null).map((x) => x.template);
 }
 
 /** Swaps two adjacent letters inside one word of 4+ letters (a typo), if there is one. */
