@@ -16,11 +16,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadRecipe, writeCorpus, readCorpus } from '../src/data/index.js';
 import { Tokenizer } from '../src/tokenizer/index.js';
-import { loadModel } from '../src/model/checkpoint.js';
 import { mpiSkip, mpiEnv } from './helpers/mpi.js';
+import { assertWeightsClose, gradMap, readDump, runPpWorker } from './helpers/pp-dumps.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/test
-const worker = path.join(here, 'helpers', 'pp-worker.js');
 const cli = path.join(here, '..', 'src', 'cli', 'index.js');
 const TOL = 1e-5;
 const STEPS = 4;
@@ -47,46 +46,16 @@ function recipe(steps: number) {
   };
 }
 
-interface Dump { names: [string, number][]; steps: { step: number; loss: number; grad_norm: number; counts: number[][]; pp?: { dp: number; ranks: number } }[] }
-const readDump = (prefix: string, rank = 0): Dump => JSON.parse(fs.readFileSync(`${prefix}.${rank}.json`, 'utf8')) as Dump;
 
-/** name → step-1 gradient of one rank's dump. */
-function gradMap(prefix: string, rank: number): Map<string, Float32Array> {
-  const d = readDump(prefix, rank);
-  const b = fs.readFileSync(`${prefix}.${rank}.grads`);
-  const g = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-  const m = new Map<string, Float32Array>();
-  let o = 0;
-  for (const [n, k] of d.names) { m.set(n, g.subarray(o, o + k)); o += k; }
-  return m;
-}
 
-function runWorker(n: number, job: Record<string, unknown>): void {
-  const args = [worker, JSON.stringify(job)];
-  const r = n === 0
-    ? spawnSync(process.execPath, args, { env, encoding: 'utf8', timeout: 120_000 })
-    : spawnSync('mpirun', ['--oversubscribe', '-np', String(n), process.execPath, ...args], { env, encoding: 'utf8', timeout: 120_000 });
-  assert.equal(r.status, 0, `${n || 1} rank(s) failed (status ${r.status}, signal ${r.signal}):\n${r.stdout}\n${r.stderr}`);
-}
 
-/** Norm-relative difference of every tensor of two model directories. */
-function assertWeightsClose(a: string, b: string, what: string): void {
-  const x = loadModel(a, { onWarning: () => {} }).stateDict(), y = loadModel(b, { onWarning: () => {} }).stateDict();
-  assert.deepEqual([...x.keys()].sort(), [...y.keys()].sort(), `${what}: the same tensors`);
-  for (const [n, t] of y) {
-    const p = x.get(n)!.f32(), q = t.f32();
-    let d = 0, m = 0;
-    for (let i = 0; i < p.length; i++) { d += (p[i] - q[i]) ** 2; m += q[i] ** 2; }
-    assert.ok(Math.sqrt(d) <= TOL * Math.sqrt(m) || d === 0, `${what}: ${n} differs (relative ${Math.sqrt(d / m)})`);
-  }
-}
 
 before(() => {
   if (skip) return;
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-ppdp-'));
   writeCorpus(path.join(dir, 'corpus.jsonl'), loadRecipe('default'), { seed: 5, tokens: 20000 });
   Tokenizer.train(readCorpus(path.join(dir, 'corpus.jsonl')).map((d) => d.text), { vocabSize: 400 }).save(path.join(dir, 'tok'));
-  runWorker(0, { recipe: recipe(STEPS), out: path.join(dir, 'ref'), pp: 1, dump: path.join(dir, 'ref') });
+  runPpWorker(0, { recipe: recipe(STEPS), out: path.join(dir, 'ref'), pp: 1, dump: path.join(dir, 'ref') });
 });
 
 const cases: [string, number, number][] = [
@@ -98,7 +67,7 @@ const cases: [string, number, number][] = [
 for (const [method, pp, chunks] of cases) {
   test(`${method} --pp ${pp} --dp 2 on 4 ranks: step-1 loss, gradient norm and every rank's gradients, expert counts and ${STEPS}-step weights equal the single process`, { skip, timeout: 180_000 }, () => {
     const out = path.join(dir, `${method}-pp${pp}-dp2`);
-    runWorker(4, { recipe: recipe(STEPS), out, pp, dp: 2, method, chunks, dump: out });
+    runPpWorker(4, { recipe: recipe(STEPS), out, pp, dp: 2, method, chunks, dump: out });
     const ref = readDump(path.join(dir, 'ref'));
     const refGrads = gradMap(path.join(dir, 'ref'), 0);
     const got = readDump(out);
@@ -128,32 +97,32 @@ for (const [method, pp, chunks] of cases) {
     }
     // replica 0 wrote one shard per pipeline rank: a model directory a single process loads
     assert.deepEqual(fs.readdirSync(path.join(out, 'final')).filter((f) => f.endsWith('.safetensors')).sort(), ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']);
-    assertWeightsClose(path.join(out, 'final'), path.join(dir, 'ref', 'final'), `weights after ${STEPS} steps`);
+    assertWeightsClose(path.join(out, 'final'), path.join(dir, 'ref', 'final'), `weights after ${STEPS} steps`, TOL);
   });
 }
 
 test('an interrupted --pp 2 --dp 2 run resumes exactly; its checkpoint resumes in one process and under plain --pp 2', { skip, timeout: 240_000 }, () => {
   const full = path.join(dir, '1f1b-pp2-dp2');
-  if (!fs.existsSync(path.join(full, 'final'))) runWorker(4, { recipe: recipe(STEPS), out: full, pp: 2, dp: 2, method: '1f1b', chunks: 4, dump: full });
+  if (!fs.existsSync(path.join(full, 'final'))) runPpWorker(4, { recipe: recipe(STEPS), out: full, pp: 2, dp: 2, method: '1f1b', chunks: 4, dump: full });
   const part = path.join(dir, 'resume-ppdp');
-  runWorker(4, { recipe: recipe(STEPS), out: part, pp: 2, dp: 2, method: '1f1b', chunks: 4, dump: part, stopAfter: 2 });
+  runPpWorker(4, { recipe: recipe(STEPS), out: part, pp: 2, dp: 2, method: '1f1b', chunks: 4, dump: part, stopAfter: 2 });
   const ckpt = fs.readFileSync(path.join(part, 'checkpoints', 'latest'), 'utf8').trim();
   assert.equal(ckpt, 'step-000002');
   assert.deepEqual(fs.readdirSync(path.join(part, 'checkpoints', ckpt)).filter((f) => f.endsWith('.safetensors')).sort(),
     ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'optimizer-00001-of-00002.safetensors', 'optimizer-00002-of-00002.safetensors'], 'one weight and one optimizer shard per stage rank, not per replica');
   fs.cpSync(part, path.join(dir, 'resume-one'), { recursive: true });
   fs.cpSync(part, path.join(dir, 'resume-pp'), { recursive: true });
-  runWorker(4, { recipe: recipe(STEPS), out: part, pp: 2, dp: 2, method: '1f1b', chunks: 4, dump: part, resume: true });
+  runPpWorker(4, { recipe: recipe(STEPS), out: part, pp: 2, dp: 2, method: '1f1b', chunks: 4, dump: part, resume: true });
   for (const f of fs.readdirSync(path.join(full, 'final')).filter((f) => f.endsWith('.safetensors'))) {
     assert.deepEqual(fs.readFileSync(path.join(part, 'final', f)), fs.readFileSync(path.join(full, 'final', f)), `${f}: bit-identical to the uninterrupted run`);
   }
   const m = fs.readFileSync(path.join(part, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step?: number }).filter((x) => typeof x.step === 'number');
   assert.deepEqual(m.map((x) => x.step), [1, 2, 3, 4], 'steps 1–2 before the stop, 3–4 after, none twice');
   // the PP×DP checkpoint resumes in the single-process trainer and in a plain 2-rank pipeline
-  runWorker(0, { recipe: recipe(STEPS), out: path.join(dir, 'resume-one'), pp: 1, dump: path.join(dir, 'resume-one'), resume: true });
-  assertWeightsClose(path.join(dir, 'resume-one', 'final'), path.join(dir, 'ref', 'final'), 'PP×DP checkpoint resumed in one process');
-  runWorker(2, { recipe: recipe(STEPS), out: path.join(dir, 'resume-pp'), pp: 2, method: '1f1b', chunks: 4, dump: path.join(dir, 'resume-pp'), resume: true });
-  assertWeightsClose(path.join(dir, 'resume-pp', 'final'), path.join(dir, 'ref', 'final'), 'PP×DP checkpoint resumed under --pp 2');
+  runPpWorker(0, { recipe: recipe(STEPS), out: path.join(dir, 'resume-one'), pp: 1, dump: path.join(dir, 'resume-one'), resume: true });
+  assertWeightsClose(path.join(dir, 'resume-one', 'final'), path.join(dir, 'ref', 'final'), 'PP×DP checkpoint resumed in one process', TOL);
+  runPpWorker(2, { recipe: recipe(STEPS), out: path.join(dir, 'resume-pp'), pp: 2, method: '1f1b', chunks: 4, dump: path.join(dir, 'resume-pp'), resume: true });
+  assertWeightsClose(path.join(dir, 'resume-pp', 'final'), path.join(dir, 'ref', 'final'), 'PP×DP checkpoint resumed under --pp 2', TOL);
 });
 
 test('--pp × --dp not matching mpirun -np ends every rank with one clear message', { skip, timeout: 120_000 }, () => {

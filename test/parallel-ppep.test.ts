@@ -22,11 +22,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadRecipe, writeCorpus, readCorpus } from '../src/data/index.js';
 import { Tokenizer } from '../src/tokenizer/index.js';
-import { loadModel } from '../src/model/checkpoint.js';
 import { mpiSkip, mpiEnv } from './helpers/mpi.js';
+import { assertWeightsClose, gradMap, readDump, runPpWorker } from './helpers/pp-dumps.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/test
-const worker = path.join(here, 'helpers', 'pp-worker.js');
 const cli = path.join(here, '..', 'src', 'cli', 'index.js');
 const TOL = 1e-5;
 const STEPS = 3;
@@ -52,39 +51,9 @@ function recipe(steps: number) {
   };
 }
 
-interface Dump { names: [string, number][]; steps: { step: number; loss: number; grad_norm: number; counts: number[][]; pp?: { dp: number; ep: number; ranks: number } }[] }
-const readDump = (prefix: string, rank = 0): Dump => JSON.parse(fs.readFileSync(`${prefix}.${rank}.json`, 'utf8')) as Dump;
 
-/** name → step-1 gradient of one rank's dump. */
-function gradMap(prefix: string, rank: number): Map<string, Float32Array> {
-  const d = readDump(prefix, rank);
-  const b = fs.readFileSync(`${prefix}.${rank}.grads`);
-  const g = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-  const m = new Map<string, Float32Array>();
-  let o = 0;
-  for (const [n, k] of d.names) { m.set(n, g.subarray(o, o + k)); o += k; }
-  return m;
-}
 
-function runWorker(n: number, job: Record<string, unknown>): void {
-  const args = [worker, JSON.stringify(job)];
-  const r = n === 0
-    ? spawnSync(process.execPath, args, { env, encoding: 'utf8', timeout: 120_000 })
-    : spawnSync('mpirun', ['--oversubscribe', '-np', String(n), process.execPath, ...args], { env, encoding: 'utf8', timeout: 120_000 });
-  assert.equal(r.status, 0, `${n || 1} rank(s) failed (status ${r.status}, signal ${r.signal}):\n${r.stdout}\n${r.stderr}`);
-}
 
-/** Norm-relative difference of every tensor of two model directories (each loaded in this one process). */
-function assertWeightsClose(a: string, b: string, what: string): void {
-  const x = loadModel(a, { onWarning: () => {} }).stateDict(), y = loadModel(b, { onWarning: () => {} }).stateDict();
-  assert.deepEqual([...x.keys()].sort(), [...y.keys()].sort(), `${what}: the same tensors`);
-  for (const [n, t] of y) {
-    const p = x.get(n)!.f32(), q = t.f32();
-    let d = 0, m = 0;
-    for (let i = 0; i < p.length; i++) { d += (p[i] - q[i]) ** 2; m += q[i] ** 2; }
-    assert.ok(Math.sqrt(d) <= TOL * Math.sqrt(m) || d === 0, `${what}: ${n} differs (relative ${Math.sqrt(d / m)})`);
-  }
-}
 
 /** The float32 tensors of safetensors files (the AdamW moments a checkpoint writes). */
 function readF32(files: string[]): Map<string, Float32Array> {
@@ -108,7 +77,7 @@ before(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-ppep-'));
   writeCorpus(path.join(dir, 'corpus.jsonl'), loadRecipe('default'), { seed: 7, tokens: 20000 });
   Tokenizer.train(readCorpus(path.join(dir, 'corpus.jsonl')).map((d) => d.text), { vocabSize: 400 }).save(path.join(dir, 'tok'));
-  runWorker(0, { recipe: recipe(STEPS), out: path.join(dir, 'ref'), pp: 1, dump: path.join(dir, 'ref') });
+  runPpWorker(0, { recipe: recipe(STEPS), out: path.join(dir, 'ref'), pp: 1, dump: path.join(dir, 'ref') });
 });
 
 const cases: [string, number, number, number][] = [
@@ -123,7 +92,7 @@ for (const [method, pp, chunks, DP] of cases) {
   const n = 2 * EP * DP;
   test(`${method} --pp ${pp}${DP > 1 ? ` --dp ${DP}` : ''} --ep ${EP} on ${n} ranks: step-1 loss, gradient norm and every rank's gradients, exact expert counts, ${STEPS}-step weights and the gathered checkpoint equal the single process`, { skip, timeout: 180_000 }, () => {
     const out = path.join(dir, `${method}-pp${pp}-dp${DP}-ep${EP}`);
-    runWorker(n, { recipe: recipe(STEPS), out, pp, dp: DP, ep: EP, method, chunks, dump: out });
+    runPpWorker(n, { recipe: recipe(STEPS), out, pp, dp: DP, ep: EP, method, chunks, dump: out });
     const ref = readDump(path.join(dir, 'ref'));
     const refGrads = gradMap(path.join(dir, 'ref'), 0);
     const got = readDump(out);
@@ -173,17 +142,17 @@ for (const [method, pp, chunks, DP] of cases) {
       assert.ok(Math.sqrt(d) <= TOL * Math.sqrt(m) || d === 0, `${name} after ${STEPS} steps differs (relative ${Math.sqrt(d / m)})`);
     }
     assert.deepEqual(fs.readdirSync(path.join(out, 'final')).filter((f) => f.endsWith('.safetensors')).sort(), ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']);
-    assertWeightsClose(path.join(out, 'final'), path.join(dir, 'ref', 'final'), `weights after ${STEPS} steps`);
+    assertWeightsClose(path.join(out, 'final'), path.join(dir, 'ref', 'final'), `weights after ${STEPS} steps`, TOL);
   });
 }
 
 test('an interrupted --pp 2 --ep 2 run resumes bit-exactly from its gathered checkpoint', { skip, timeout: 180_000 }, () => {
   const full = path.join(dir, `1f1b-pp2-dp1-ep${EP}`);
-  if (!fs.existsSync(path.join(full, 'final'))) runWorker(4, { recipe: recipe(STEPS), out: full, pp: 2, ep: EP, method: '1f1b', chunks: 4, dump: full });
+  if (!fs.existsSync(path.join(full, 'final'))) runPpWorker(4, { recipe: recipe(STEPS), out: full, pp: 2, ep: EP, method: '1f1b', chunks: 4, dump: full });
   const part = path.join(dir, 'resume-ppep');
-  runWorker(4, { recipe: recipe(STEPS), out: part, pp: 2, ep: EP, method: '1f1b', chunks: 4, dump: part, stopAfter: 2 });
+  runPpWorker(4, { recipe: recipe(STEPS), out: part, pp: 2, ep: EP, method: '1f1b', chunks: 4, dump: part, stopAfter: 2 });
   assert.equal(fs.readFileSync(path.join(part, 'checkpoints', 'latest'), 'utf8').trim(), 'step-000002');
-  runWorker(4, { recipe: recipe(STEPS), out: part, pp: 2, ep: EP, method: '1f1b', chunks: 4, dump: part, resume: true });
+  runPpWorker(4, { recipe: recipe(STEPS), out: part, pp: 2, ep: EP, method: '1f1b', chunks: 4, dump: part, resume: true });
   for (const f of fs.readdirSync(path.join(full, 'final')).filter((f) => f.endsWith('.safetensors'))) {
     assert.deepEqual(fs.readFileSync(path.join(part, 'final', f)), fs.readFileSync(path.join(full, 'final', f)), `${f}: bit-identical to the uninterrupted run`);
   }
