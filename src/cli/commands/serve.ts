@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from '../errors.js';
 import { modelDirOrShipped } from '../shipped-model.js';
 import { positiveInt, loadForCli, NO_MTP_HELP, WEIGHTS_HELP, MMAP_HELP, weightsArg } from './generate.js';
-import { notLaunchedMessage } from './train.js';
+import { notLaunchedMessage, startMpi } from './train.js';
 import type { LoadedModel } from '../../infer/load.js';
 import type { Mpi } from '../../parallel/mpi.js';
 import type { ForwardLeader } from '../../parallel/expert-serving.js';
@@ -132,7 +132,7 @@ interface EpRank {
  * one-process server.
  */
 async function startExpertParallel(dir: string, o: ServeOptions): Promise<EpRank | null> {
-  const { launchedWorldSize, mpiUnavailableReason, Mpi, MpiUnavailableError } = await import('../../parallel/mpi.js');
+  const { launchedWorldSize, mpiUnavailableReason } = await import('../../parallel/mpi.js');
   const ep = o.ep ?? 1;
   const world = launchedWorldSize();
   if (ep === 1 && (world === null || world === 1)) return null;
@@ -147,15 +147,8 @@ async function startExpertParallel(dir: string, o: ServeOptions): Promise<EpRank
     if (world !== null && world > 1 && !mpiUnavailableReason()) return endServeRanks(bad);
     throw new CliError(bad);
   }
-  let mpi: Mpi;
-  try {
-    mpi = Mpi.init('funneled');
-  } catch (e) {
-    throw new CliError(e instanceof MpiUnavailableError ? e.message : `cannot start MPI: ${(e as Error).message}`);
-  }
+  const mpi = await startMpi('tinyseek serve');
   const who = `tinyseek serve rank ${mpi.rank}/${mpi.size}`;
-  // mpirun ends the job with SIGTERM when a rank fails; say which, even from inside a blocking MPI call.
-  mpi.onTerminate(`${who}: stopped by mpirun because `);
   const { servingLayout, ForwardLeader } = await import('../../parallel/expert-serving.js');
   const { everyRank, CollectiveError } = await import('../../parallel/root-first.js');
   const { loadModelDir } = await import('../../infer/load.js');

@@ -5,6 +5,7 @@ import { CliError, EXIT_USAGE } from '../errors.js';
 import { builtinRecipe, loadRunRecipe, parseRunRecipe } from '../../train/recipe.js';
 import type { Recipe } from '../../train/recipe.js';
 import type { DataParallelConfig } from '../../train/trainer.js';
+import type { Mpi } from '../../parallel/mpi.js';
 
 interface TrainFlags {
   preset?: string;
@@ -101,7 +102,7 @@ export function notLaunchedMessage(kind: string, flags: string, ranks: number): 
  * reaching the same verdict and reporting it once. Null for a single-process run.
  */
 export async function startDpRanks(command: string, dp: number, problem: string | null): Promise<{ comm: import('../../parallel/mpi.js').Communicator } | null> {
-  const { launchedWorldSize, mpiUnavailableReason, Mpi, MpiUnavailableError } = await import('../../parallel/mpi.js');
+  const { launchedWorldSize, mpiUnavailableReason } = await import('../../parallel/mpi.js');
   const world = launchedWorldSize();
   const bad = world === null ? (dp > 1 ? notLaunchedMessage(command, `--dp ${dp}`, dp) : null)
     : world !== dp ? dpMismatchMessage(dp, world)
@@ -111,15 +112,24 @@ export async function startDpRanks(command: string, dp: number, problem: string 
     throw new CliError(bad);
   }
   if (dp === 1) return null;
-  let mpi;
+  return { comm: (await startMpi('tinyseek')).world };
+}
+
+/**
+ * Starts MPI for a multi-rank command (MPI_THREAD_FUNNELED) and arranges that a rank stopped by
+ * mpirun's SIGTERM (another rank failed) says so as "<who> rank r/n: stopped by mpirun because …",
+ * even from inside a blocking MPI call. An unavailable MPI is a CliError.
+ */
+export async function startMpi(who: string): Promise<Mpi> {
+  const { Mpi, MpiUnavailableError } = await import('../../parallel/mpi.js');
+  let mpi: Mpi;
   try {
     mpi = Mpi.init('funneled');
   } catch (e) {
     throw new CliError(e instanceof MpiUnavailableError ? e.message : `cannot start MPI: ${(e as Error).message}`);
   }
-  // mpirun ends the job with SIGTERM when a rank fails; say so, even from inside a blocking MPI call.
-  mpi.onTerminate(`tinyseek rank ${mpi.rank}/${mpi.size}: stopped by mpirun because `);
-  return { comm: mpi.world };
+  mpi.onTerminate(`${who} rank ${mpi.rank}/${mpi.size}: stopped by mpirun because `);
+  return mpi;
 }
 
 /** --dp N under mpirun with another number of processes. */
@@ -128,7 +138,7 @@ export function dpMismatchMessage(dp: number, world: number): string {
 }
 
 async function startRanks(f: TrainFlags, r: Recipe): Promise<DataParallelConfig | null> {
-  const { launchedWorldSize, Mpi, MpiUnavailableError } = await import('../../parallel/mpi.js');
+  const { launchedWorldSize } = await import('../../parallel/mpi.js');
   const dp = f.dp ?? 1, ep = f.ep ?? 1;
   const ranks = dp * ep;
   const world = launchedWorldSize();
@@ -155,16 +165,7 @@ async function startRanks(f: TrainFlags, r: Recipe): Promise<DataParallelConfig 
     return null;
   }
   if (r.train.batchSize % ranks !== 0) throw new CliError(`train.batchSize ${r.train.batchSize} cannot be split over ${ranks} ranks (${flags}; every rank trains on its own rows); choose a batch size divisible by ${ranks}`);
-  let mpi;
-  try {
-    mpi = Mpi.init('funneled');
-  } catch (e) {
-    throw new CliError(e instanceof MpiUnavailableError ? e.message : `cannot start MPI: ${(e as Error).message}`);
-  }
-  const { rank, size } = mpi;
-  // mpirun ends the job with SIGTERM when a rank fails; say so, even from inside a blocking MPI call.
-  mpi.onTerminate(`tinyseek rank ${rank}/${size}: stopped by mpirun because `);
-  return { comm: mpi.world, zero1: f.zero1, bucketBytes: f.bucketMb !== undefined ? Math.round(f.bucketMb * 2 ** 20) : undefined, ep, epGroups: f.epGroups };
+  return { comm: (await startMpi('tinyseek')).world, zero1: f.zero1, bucketBytes: f.bucketMb !== undefined ? Math.round(f.bucketMb * 2 ** 20) : undefined, ep, epGroups: f.epGroups };
 }
 
 /**
@@ -184,7 +185,7 @@ async function startPipeline(f: TrainFlags, r: Recipe): Promise<import('../../tr
 }
 
 async function startPipelineRanks(f: TrainFlags, r: Recipe): Promise<import('../../train/pipeline-trainer.js').PipelineConfig | null> {
-  const { launchedWorldSize, Mpi, MpiUnavailableError } = await import('../../parallel/mpi.js');
+  const { launchedWorldSize } = await import('../../parallel/mpi.js');
   const { PIPELINE_METHODS } = await import('../../parallel/schedule.js');
   const pp = f.pp ?? 1;
   if (pp === 1) {
@@ -217,14 +218,7 @@ async function startPipelineRanks(f: TrainFlags, r: Recipe): Promise<import('../
   } catch (e) {
     throw new CliError((e as Error).message);
   }
-  let mpi;
-  try {
-    mpi = Mpi.init('funneled');
-  } catch (e) {
-    throw new CliError(e instanceof MpiUnavailableError ? e.message : `cannot start MPI: ${(e as Error).message}`);
-  }
-  mpi.onTerminate(`tinyseek rank ${mpi.rank}/${mpi.size}: stopped by mpirun because `);
-  return { comm: mpi.world, pp, dp, ep, method, chunks, trace: f.trace };
+  return { comm: (await startMpi('tinyseek')).world, pp, dp, ep, method, chunks, trace: f.trace };
 }
 
 /**
