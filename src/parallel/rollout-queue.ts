@@ -80,12 +80,17 @@ export class RolloutQueue implements RolloutSource {
     const queue = new Queue(o.queue ?? ROLLOUT_QUEUE, { connection: redisConnection(o.url) });
     queue.on('error', () => { /* reconnecting; calls wait (see redisConnection) */ });
     const q = new RolloutQueue(o, queue, (o.state?.run as string | undefined) ?? crypto.randomBytes(6).toString('hex'), path.resolve(o.publishDir ?? path.join(o.out, 'policy-versions')));
-    await q.redis('connect', () => queue.waitUntilReady());
-    publishModelFiles(q.publishDir, o.policy, o.tokFiles);
-    publishVersion(q.publishDir, o.start, o.policy);
-    for (const p of (o.state?.planned as Planned[] | undefined) ?? []) {
-      q.planned.set(`${p.step}/${p.attempt}`, p);
-      await q.add(p);
+    try {
+      await q.redis('connect', () => queue.waitUntilReady());
+      publishModelFiles(q.publishDir, o.policy, o.tokFiles);
+      publishVersion(q.publishDir, o.start, o.policy);
+      for (const p of (o.state?.planned as Planned[] | undefined) ?? []) {
+        q.planned.set(`${p.step}/${p.attempt}`, p);
+        await q.add(p);
+      }
+    } catch (e) {
+      await queue.close().catch(() => undefined); // a failed open leaves no connection retrying in the background
+      throw e;
     }
     return q;
   }

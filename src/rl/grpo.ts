@@ -12,6 +12,7 @@ import type { Rng } from '../tensor/index.js';
 import { createModel, modelConfig } from '../model/registry.js';
 import { loadModel, saveModel } from '../model/checkpoint.js';
 import { Tokenizer } from '../tokenizer/index.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import type { Problem } from '../tasks/index.js';
 import { Generator } from '../infer/generator.js';
 import { completionStops, evaluate, promptIds } from '../infer/evaluate.js';
@@ -165,7 +166,7 @@ function openGrpoRun(opts: GrpoOptions): Run {
     dp.broadcast([...policy.namedTensors(), ...(ref?.namedTensors() ?? [])].map(([, t]) => t)); // every rank starts from rank 0's weights, as DDP
   }
   const learner = new Learner(policy, ref, r, tok.padId, c?.optimizer, dp);
-  const gen = new Generator(policy, { maxBatch: Math.min(256, r.promptsPerStep * r.numGenerations * (r.dynamicSampling === 'replace' ? 2 : 1)), maxLen: Math.min(policy.cfg.maxPositionEmbeddings, 512), decode: (ids) => tok.decode(ids) });
+  const gen = rolloutGenerator(policy, r, (ids) => tok.decode(ids));
   const sampling: SamplingSettings = { seed: r.seed, numGenerations: r.numGenerations, maxCompletionLength: r.maxCompletionLength, temperature: r.temperature, topP: r.topP, stopTokenIds: completionStops(tok) };
   const scorer: Scorer = { fns: opts.rewardFns ?? rewardFunctions(r.rewards), spec: rewardSpec(r), decode: (ids) => tok.decode(ids), eosId: tok.eosId };
   const start = c ? c.state.step : 0;
@@ -179,6 +180,15 @@ function openGrpoRun(opts: GrpoOptions): Run {
   if (root) writeFileAtomic(path.join(out, 'recipe.json'), JSON.stringify(r, null, 2) + '\n');
   const sourceState = (c?.state.extra?.rollouts as Record<string, unknown> | undefined) ?? null;
   return { r, opts, tok, tokFiles, learner, prompts, gen, scorer, sampling, metrics, completions, start, sourceState, dp, root };
+}
+
+/**
+ * The generator a run samples (and evaluates) with: room for a step's completions at once (twice the
+ * prompts when dynamic sampling replaces flat groups; at most 256 sequences) and at most 512 positions.
+ */
+export function rolloutGenerator(policy: CausalLM, r: GrpoRecipe, decode: (ids: number[]) => string): Generator {
+  const perStep = r.promptsPerStep * r.numGenerations * (r.dynamicSampling === 'replace' ? 2 : 1);
+  return new Generator(policy, { maxBatch: Math.min(256, perStep), maxLen: Math.min(policy.cfg.maxPositionEmbeddings, 512), decode });
 }
 
 /** The rollout source of a run: this process, or a queue of rollout workers. */
