@@ -1,8 +1,13 @@
 // grpo()'s driver on a nano model, path by path (found by mutation testing, docs/mutation.md):
 // dynamic sampling ('off', 'drop', 'replace': how many prompts each attempt asks for and which groups
 // the update uses), the step hook, held-out evaluation every N steps, the time limit, a resume with
-// another recipe, and the refusal of caller reward functions with rollout workers. Rewards come from
-// the caller's functions so each group's spread is known in advance.
+// another recipe, and the refusal of caller reward functions with rollout workers; the run folder (lock,
+// recipe.json, tokenizer files, when checkpoints are written), completions.jsonl and the truncation of
+// the logs on resume, Ctrl-C, the step's timing metrics (bounded by a reward function that takes a
+// known time), the progress line, the rollout generator's size, and data parallelism on one MPI rank
+// in this process (a singleton: the DP code paths, with results equal to a plain run; two and more
+// ranks are the grpo-dp suite's, under mpirun). Rewards come from the caller's functions so each
+// group's spread is known in advance.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
