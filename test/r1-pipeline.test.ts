@@ -15,6 +15,7 @@ import { readability, readableStep } from '../src/rl/r1/readability.js';
 import { parseR1, r1FormatOk, r1Response, r1Verify, answerSummary, summaryAnswer } from '../src/rl/r1/format.js';
 import { TRAIN_PHRASINGS, fillPhrasing, phrasingsFor, trainPhrasing } from '../src/rl/r1/phrasings.js';
 import { HELDOUT_PHRASINGS } from '../src/rl/r1/phrasings-heldout.js';
+import { story, STORY_PARTS } from '../src/rl/r1/stories.js';
 import { multiTurnRows, writtenResponse } from '../src/rl/r1/data.js';
 import { HELDOUT_GENERAL, TRAIN_GENERAL, CATEGORIES, generalPrompts, preferencePairs } from '../src/data/conversations.js';
 import { getTask, sampleProblem, streamSeed, taskNames } from '../src/tasks/index.js';
@@ -261,4 +262,23 @@ test('pipeline recipes: r1-nano and r1-mini check out section by section; a bad 
   assert.throws(() => checkR1Recipe(parseR1Recipe({ ...r, rl4: { ...r.rl4, grpo: { ...r.rl4.grpo, lr: -1 } } })), /r1-nano-stage4 \(recipe section\) is invalid:\n {2}lr/);
   assert.throws(() => checkR1Recipe(parseR1Recipe({ ...r, tasks: { families: ['add'], difficulties: [9] } })), /add has no difficulty 9/);
   assert.throws(() => checkR1Recipe(parseR1Recipe({ ...r, sft3: { train: { steps: 0 } } })), /r1-nano-stage3/);
+});
+
+test('composed word problems: the answer is a + b or a − b, the same problem reads the same way, they vary, and no part uses the held-out stories\' words', () => {
+  const seen = new Set<string>();
+  for (let a = 10; a < 60; a += 7) {
+    for (let b = 1; b < 40; b += 5) {
+      const more = story(a, b, 'more', a * 1009 + b);
+      assert.equal(more, story(a, b, 'more', a * 1009 + b));
+      const nums = (s: string) => (s.match(/\d+/g) ?? []).map(Number);
+      assert.deepEqual(nums(more), [a, b], more);
+      assert.match(more, /How many|total/);
+      seen.add(more.replace(/\d+/g, 'N'));
+      if (a >= b) assert.deepEqual(nums(story(a, b, 'fewer', a + b)), [a, b]);
+    }
+  }
+  assert.ok(seen.size > 30, `only ${seen.size} distinct add stories`);
+  // the held-out word problems' own words (phrasings-heldout.ts) stay out of training
+  for (const part of STORY_PARTS) assert.doesNotMatch(part, /shelf|books|arrive|away from|take/i, part);
+  for (const h of HELDOUT_PHRASINGS) for (const part of STORY_PARTS) if (part.length > 8) assert.ok(!h.template.includes(part), `${part} in ${h.template}`);
 });

@@ -6,8 +6,9 @@
 // phrasings only.
 import type { Problem } from '../../tasks/index.js';
 import { Rng } from '../../tasks/rng.js';
+import { story } from './stories.js';
 
-/** A phrasing template: {expr} {words} {a} {b} {list} {numbers} {target} {eq} {prompt} are filled from the problem. */
+/** A phrasing template: {expr} {words} {a} {b} {list} {numbers} {target} {eq} {prompt} {story} {story2} are filled from the problem. */
 export interface Phrasing {
   /** Families it applies to. */
   families: readonly string[];
@@ -41,6 +42,9 @@ export const TRAIN_PHRASINGS: readonly Phrasing[] = [
   { families: ['add'], template: 'A jar has {a} marbles and someone puts in {b} more. How many marbles are in the jar?' },
   { families: ['add'], template: 'There are {a} birds on a tree and {b} more land on it. How many birds are there now?' },
   { families: ['add'], template: 'Sam has {a} stickers and Mia gives him {b}. How many stickers does Sam have?' },
+  // word problems composed from parts (./stories.ts), two per problem
+  { families: ['add', 'sub'], template: '{story}' },
+  { families: ['add', 'sub'], template: '{story2}' },
   { families: ['sub'], template: 'I had {a} coins and spent {b}. How many coins are left?', when: noneBelowZero },
   { families: ['sub'], template: 'Subtract {b} from {a}' },
   { families: ['sub'], template: 'Decrease {a} by {b}.' },
@@ -71,6 +75,11 @@ export function phrasingSlots(p: Problem): Record<string, string> {
   }
   if (typeof m.a === 'number') s.a = String(m.a);
   if (typeof m.b === 'number') s.b = String(m.b);
+  if (typeof m.a === 'number' && typeof m.b === 'number' && (p.family === 'add' || (p.family === 'sub' && m.a >= m.b))) {
+    const op = p.family === 'add' ? 'more' : 'fewer';
+    s.story = story(m.a, m.b, op, m.a * 1009 + m.b);
+    s.story2 = story(m.a, m.b, op, m.a * 1009 + m.b + 500_000);
+  }
   if (Array.isArray(m.list)) s.list = m.list.join(', ');
   if (Array.isArray(m.numbers)) s.numbers = m.numbers.join(', ');
   if (typeof m.target === 'number') s.target = String(m.target);
