@@ -23,6 +23,7 @@ import type { CompletionInfo } from '../src/rl/rewards.js';
 import { readMetrics } from '../src/train/metrics.js';
 import { Mpi } from '../src/parallel/mpi.js';
 import { mpiSkip } from './helpers/mpi.js';
+import { captureStderr } from './helpers/stderr.js';
 import { sampleProblem } from '../src/tasks/index.js';
 import type { Problem } from '../src/tasks/index.js';
 
@@ -143,18 +144,6 @@ test('caller reward functions cannot run on rollout workers: refused before any 
 });
 
 // ---- the run folder, logging, interruption and the metrics a step records ----
-
-/** Runs `fn` with console.error captured; returns its result and the lines. */
-async function captureStderr<T>(fn: () => Promise<T>): Promise<{ value: T; lines: string[] }> {
-  const lines: string[] = [];
-  const orig = console.error;
-  console.error = (...a: unknown[]) => { lines.push(a.map(String).join(' ')); };
-  try {
-    return { value: await fn(), lines };
-  } finally {
-    console.error = orig;
-  }
-}
 
 /**
  * Delivers Ctrl-C to the handlers grpo() installed (those not in `others`), as the signal would,
