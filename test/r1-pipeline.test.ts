@@ -13,7 +13,7 @@ import { filterTraces } from '../src/rl/r1/rejection.js';
 import type { Trace } from '../src/rl/r1/rejection.js';
 import { readability, readableStep } from '../src/rl/r1/readability.js';
 import { parseR1, r1FormatOk, r1Response, r1Verify, answerSummary, summaryAnswer } from '../src/rl/r1/format.js';
-import { TRAIN_PHRASINGS, fillPhrasing, phrasingsFor, trainPhrasing } from '../src/rl/r1/phrasings.js';
+import { TRAIN_PHRASINGS, fillPhrasing, phrasingsFor, pickPhrasing, trainPhrasing } from '../src/rl/r1/phrasings.js';
 import { HELDOUT_PHRASINGS } from '../src/rl/r1/phrasings-heldout.js';
 import { story, STORY_PARTS } from '../src/rl/r1/stories.js';
 import { multiTurnRows, writtenResponse } from '../src/rl/r1/data.js';
@@ -281,4 +281,30 @@ test('composed word problems: the answer is a + b or a − b, the same problem r
   // the held-out word problems' own words (phrasings-heldout.ts) stay out of training
   for (const part of STORY_PARTS) assert.doesNotMatch(part, /shelf|books|arrive|away from|take/i, part);
   for (const h of HELDOUT_PHRASINGS) for (const part of STORY_PARTS) if (part.length > 8) assert.ok(!h.template.includes(part), `${part} in ${h.template}`);
+});
+
+test('training phrasings are drawn by weight: the composed stories are about a third of the phrased add rows, and of the sub rows they apply to', () => {
+  const weight = (t: string) => TRAIN_PHRASINGS.find((x) => x.template === t)!.weight ?? 1;
+  assert.equal(weight('{story}'), 5);
+  assert.equal(weight('Add {a} and {b}'), 1);
+  for (const family of ['add', 'sub']) {
+    const rng = new Rng(5);
+    const count = new Map<string, number>();
+    let n = 0, want = 0;
+    for (let i = 0; i < 4000; i++) {
+      const p = sampleProblem(family, 2, 'train', streamSeed('train', 9, family, 2, i));
+      const ts = phrasingsFor(TRAIN_PHRASINGS, p);
+      if (!ts.includes('{story}')) continue;
+      n++;
+      const t = pickPhrasing(p, rng);
+      assert.ok(ts.includes(t), `${t} does not apply to ${p.prompt}`);
+      count.set(t, (count.get(t) ?? 0) + 1);
+      assert.equal(ts.reduce((s, x) => s + weight(x), 0), ts.length + 8, 'two stories of weight 5, the rest 1');
+      want += 10 / (ts.length + 8);
+    }
+    want /= n;
+    const share = ((count.get('{story}') ?? 0) + (count.get('{story2}') ?? 0)) / n;
+    assert.ok(Math.abs(share - want) < 0.04 && share > 0.25, `${family}: stories drawn ${share.toFixed(3)} of ${n}, weights give ${want.toFixed(3)}`);
+    assert.ok((count.get('{prompt}') ?? 0) > 0.02 * n, `${family}: the canonical wording still drawn`);
+  }
 });

@@ -15,6 +15,8 @@ export interface Phrasing {
   template: string;
   /** Applies only to problems this accepts (a story about things left over needs a ≥ b). */
   when?: (p: Problem) => boolean;
+  /** How often it is drawn relative to the others (default 1). */
+  weight?: number;
 }
 
 /** A story that counts things left over only makes sense when nothing goes below zero. */
@@ -42,9 +44,10 @@ export const TRAIN_PHRASINGS: readonly Phrasing[] = [
   { families: ['add'], template: 'A jar has {a} marbles and someone puts in {b} more. How many marbles are in the jar?' },
   { families: ['add'], template: 'There are {a} birds on a tree and {b} more land on it. How many birds are there now?' },
   { families: ['add'], template: 'Sam has {a} stickers and Mia gives him {b}. How many stickers does Sam have?' },
-  // word problems composed from parts (./stories.ts), two per problem
-  { families: ['add', 'sub'], template: '{story}' },
-  { families: ['add', 'sub'], template: '{story2}' },
+  // word problems composed from parts (./stories.ts), two per problem; drawn as often as five fixed
+  // templates each, so that stories are about a third of the phrased add/sub rows (the way newcomers ask)
+  { families: ['add', 'sub'], template: '{story}', weight: 5 },
+  { families: ['add', 'sub'], template: '{story2}', weight: 5 },
   { families: ['sub'], template: 'I had {a} coins and spent {b}. How many coins are left?', when: noneBelowZero },
   { families: ['sub'], template: 'Subtract {b} from {a}' },
   { families: ['sub'], template: 'Decrease {a} by {b}.' },
@@ -123,9 +126,15 @@ export function addNoise(text: string, rng: Rng): string {
   }
 }
 
-/** A random training phrasing of a problem (with surface noise half of the time). */
+/** A training template that applies to the problem, drawn by the templates' weights. */
+export function pickPhrasing(p: Problem, rng: Rng): string {
+  const ts = TRAIN_PHRASINGS.filter((x) => phrasingsFor([x], p).length > 0);
+  let u = rng.next() * ts.reduce((s, x) => s + (x.weight ?? 1), 0);
+  return (ts.find((x) => (u -= x.weight ?? 1) < 0) ?? ts[ts.length - 1]!).template;
+}
+
+/** A random training phrasing of a problem (a weighted template, with surface noise half of the time). */
 export function trainPhrasing(p: Problem, rng: Rng): string {
-  const ts = phrasingsFor(TRAIN_PHRASINGS, p);
-  const text = fillPhrasing(rng.pick(ts), p)!;
+  const text = fillPhrasing(pickPhrasing(p, rng), p)!;
   return rng.chance(0.5) ? addNoise(text, rng) : text;
 }
