@@ -21,6 +21,7 @@ const SECONDS = {
   'nn': 1, 'gate': 1, 'config': 1, 'checkpoint': 1.2, 'memory': 1.5, 'ops-parity': 1.7, 'report': 1.8, 'ops-grad': 2,
   'generator': 2.4, 'sampler': 3.3, 'grpo-oracle': 3.9, 'rl-grpo-roles-mutants': 0.5, 'model': 4.1, 'backend-parity': 5.2, 'kv': 5.6,
   'tfjs-oracle': 6.8, 'optim-oracle': 8.6, 'grpo': 11.8, 'train': 31, 'train-step-oracle': 12,
+  'rl-r1zero-mutants': 20, 'rl-r1zero-pretrain-mutants': 30,
 };
 const seconds = (n) => SECONDS[n] ?? (n.endsWith('-mutants') ? 0.5 : 3);
 
@@ -53,8 +54,9 @@ export const TARGETS = [
   { file: 'src/rl/step-metrics.ts', tests: ['rl-grpo-roles-mutants', 'grpo'] },
   { file: 'src/rl/rewards.ts' },
   { file: 'src/rl/config.ts' },
-  // The R1-Zero driver: its in-process suite (the CLI suites run it in child processes, unseen by the runner).
-  { file: 'src/rl/r1zero.ts', tests: ['rl-r1zero-mutants'] },
+  // The R1-Zero driver: its in-process suites (the CLI suites run it in child processes, unseen by the
+  // runner); the pretrain-the-base-first suite (about 30 s) last.
+  { file: 'src/rl/r1zero.ts', tests: ['rl-r1zero-mutants', 'rl-r1zero-pretrain-mutants'] },
   // The R1-Zero report: its own suite (cli-messages and serve-hardening also reach it, through child processes).
   { file: 'src/rl/r1zero-report.ts', tests: ['report'] },
   // The R1 pipeline's pieces. The format, readability and reward rules run against their unit suite

@@ -24,6 +24,7 @@ import { readMetrics } from '../src/train/metrics.js';
 import { Mpi } from '../src/parallel/mpi.js';
 import { mpiSkip } from './helpers/mpi.js';
 import { captureStderr } from './helpers/stderr.js';
+import { sigint } from './helpers/sigint.js';
 import { sampleProblem } from '../src/tasks/index.js';
 import type { Problem } from '../src/tasks/index.js';
 
@@ -144,14 +145,6 @@ test('caller reward functions cannot run on rollout workers: refused before any 
 });
 
 // ---- the run folder, logging, interruption and the metrics a step records ----
-
-/**
- * Delivers Ctrl-C to the handlers grpo() installed (those not in `others`), as the signal would,
- * without the handlers of the test runner (a mutation runner's ends the process).
- */
-function sigint(others: Function[]): void {
-  for (const l of process.listeners('SIGINT')) if (!others.includes(l)) (l as (s: string) => void)('SIGINT');
-}
 
 test('the run lock is released when grpo() returns; a folder with history is not started over without resume', async () => {
   const out = path.join(root, 'lock');

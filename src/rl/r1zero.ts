@@ -26,7 +26,10 @@ import { CollectiveError } from '../parallel/root-first.js';
 
 /** Options of the experiment. */
 export interface R1ZeroOptions {
+  /** Names the report (r1-zero-<preset>.*) and, unless `recipe` is given, the recipe: recipes/grpo-<preset>.json. */
   preset: string;
+  /** The GRPO recipe to run instead of the preset's (a library caller's own experiment). */
+  recipe?: GrpoRecipe;
   base?: string;
   out?: string;
   minutes: number;
@@ -78,7 +81,8 @@ async function evalBaseCached(dir: string, r: GrpoRecipe, cacheDir: string): Pro
 /** Runs the whole experiment and writes the report. */
 export async function runR1Zero(o: R1ZeroOptions): Promise<void> {
   // The base: --base, else the recipe's init (runs/pretrain-<p>/final is pretrained from recipes/pretrain-<p>.json if missing).
-  const base = o.base ?? loadGrpoRecipe(o.preset).init;
+  const recipe = o.recipe ?? loadGrpoRecipe(o.preset);
+  const base = o.base ?? recipe.init;
   const comm = o.dp?.comm ?? null, root = !comm || comm.rank === 0;
   if (!fs.existsSync(path.join(base, 'config.json'))) {
     const p = /(?:^|[\\/])runs[\\/]pretrain-([\w-]+)[\\/]final$/.exec(base)?.[1];
@@ -88,7 +92,7 @@ export async function runR1Zero(o: R1ZeroOptions): Promise<void> {
     console.error(`r1-zero: no base model at ${base}; pretraining it first (recipes/pretrain-${p}.json)`);
     finished(await train({ recipe: builtinRecipe('pretrain', p), out: path.dirname(base), resume: true }), 'r1-zero: pretraining the base');
   }
-  const r = parseGrpoRecipe({ ...loadGrpoRecipe(o.preset), init: base, maxMinutes: o.minutes });
+  const r = parseGrpoRecipe({ ...recipe, init: base, maxMinutes: o.minutes });
   const out = o.out ?? path.join('runs', `r1-zero-${o.preset}`);
   const tAll = performance.now();
   // Under --dp rank 0 evaluates the models and writes the report; every rank runs the RL stage.
