@@ -192,3 +192,20 @@ test('grpo --dp (and r1-zero --dp): a launch without mpirun, a world size that d
   assert.equal(s.stderr.split('\n').filter((l) => l.includes('promptsPerStep 3 cannot be split over 2 data-parallel ranks')).length, 2, s.stderr);
   assert.ok(!fs.existsSync(path.join(dir, 'bad2', 'metrics.jsonl')), 'nothing ran');
 });
+
+test('r1-zero --dp 2 under mpirun: rank 0 alone evaluates and reports (once each), both ranks run the RL stage', { skip, timeout: 600_000 }, () => {
+  const out = path.join(dir, 'r1-dp'), report = path.join(dir, 'r1-dp-report');
+  const [cmd, argv] = mpirun(2, [cli, 'r1-zero', '--preset', 'nano', '--base', init, '--out', out, '--minutes', '0.02', '--report', report, '--dp', '2']);
+  const r = spawnSync(cmd, argv, { env, encoding: 'utf8', timeout: 540_000 });
+  assert.equal(r.status, 0, `status ${r.status}, signal ${r.signal}:\n${r.stdout}\n${r.stderr}`);
+  const count = (s: string, line: string) => s.split('\n').filter((l) => l === line).length;
+  assert.equal(count(r.stderr, 'r1-zero: evaluating the base model'), 1, r.stderr);
+  assert.equal(count(r.stderr, 'r1-zero: evaluating the RL model'), 1, r.stderr);
+  assert.equal(r.stderr.split('\n').filter((l) => l.startsWith('family ')).length, 2, 'two evaluation tables, both from rank 0');
+  assert.equal(count(r.stdout, `report: ${path.join(report, 'r1-zero-nano.md')}`), 1, r.stdout);
+  const rep = JSON.parse(fs.readFileSync(path.join(report, 'r1-zero-nano.json'), 'utf8')) as { rl_steps: number; base: string };
+  assert.equal(rep.base, init);
+  assert.ok(rep.rl_steps >= 1);
+  const m = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+  assert.ok(m.length >= 1 && m.every((x) => x['dp/ranks'] === 2 || x['dp/ranks'] === undefined), 'the RL stage ran on both ranks');
+});

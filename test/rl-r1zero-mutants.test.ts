@@ -181,6 +181,12 @@ test('runR1Zero refuses a base directory without config.json, naming it', async 
   await assert.rejects(runR1Zero({ preset: 'nano', base: looks, out: path.join(root, 'y'), minutes: 0.001, reportDir: path.join(root, 'yr') }),
     /no base model at .*pretrain-nano.final \(no config.json\); pass --base/);
   assert.ok(!fs.existsSync(looks), 'nothing was pretrained');
+  // A directory that exists but holds no config.json (an interrupted copy, the wrong folder) is no model either.
+  const empty = path.join(root, 'empty-base');
+  fs.mkdirSync(empty, { recursive: true });
+  fs.writeFileSync(path.join(empty, 'model.safetensors'), '');
+  await assert.rejects(runR1Zero({ preset: 'nano', base: empty, out: path.join(root, 'z'), minutes: 0.001, reportDir: path.join(root, 'zr') }),
+    (e: Error) => e.message === `no base model at ${empty} (no config.json); pass --base with a model directory`);
 });
 
 /** runR1Zero with stdout and stderr kept out of the test's output. */

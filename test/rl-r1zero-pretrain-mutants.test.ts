@@ -24,7 +24,7 @@ test('without a base, the experiment pretrains the preset\'s base first; Ctrl-C 
   const log = console.log;
   console.log = () => {};
   try {
-    const opts = { preset: 'nano', out: 'rl', minutes: 0.001, reportDir: 'report' };
+    const opts = { preset: 'nano', minutes: 0.001, reportDir: 'report' }; // the RL run's folder by default: runs/r1-zero-nano
     const stop = sigintOnceHandled();
     let lines: string[] = [];
     try {
@@ -49,6 +49,8 @@ test('without a base, the experiment pretrains the preset\'s base first; Ctrl-C 
     const rep = readReport(path.join('report', 'r1-zero-nano.json'));
     assert.equal(rep.base, base);
     assert.ok(rep.rl_steps >= 1);
+    assert.equal(rep.rl_run, path.join('runs', 'r1-zero-nano'));
+    assert.ok(fs.existsSync(path.join('runs', 'r1-zero-nano', 'final', 'config.json')), 'the RL run in its default folder');
   } finally {
     console.log = log;
     process.chdir(cwd);
