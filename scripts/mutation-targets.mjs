@@ -74,6 +74,12 @@ export const TARGETS = [
   // gradient against a hand computation, held-out ranking; its pipeline-stage tests are fast on this path).
   { file: 'src/rl/r1/reward-model.ts', tests: ['rl-r1-mutants', 'r1-pipeline'] },
   { file: 'src/rl/r1/data.ts', tests: ['rl-r1-mutants'] },
+  // Added to src/rl/ after the first mutation runs: the phrasings and composed stories of the SFT data,
+  // the R1 recipe's schema (their unit suite, r1-pipeline: a few seconds), and R1-Zero's behaviour curves.
+  { file: 'src/rl/r1/phrasings.ts', tests: ['r1-pipeline'] },
+  { file: 'src/rl/r1/stories.ts', tests: ['r1-pipeline'] },
+  { file: 'src/rl/r1/config.ts', tests: ['r1-pipeline'] },
+  { file: 'src/rl/behaviour.ts', tests: ['rl-behaviour'] },
   { file: 'src/model/moe.ts' },
   {
     // Only the attention and RoPE kernels of the pure-TS backend; its tests run on that backend.
