@@ -512,3 +512,22 @@ if (!nat) {
     });
   });
 }
+
+// Softmax must subtract the row's maximum before exponentiating: with attention scores in the
+// hundreds, exp(s) overflows float64 (above ~709) and an unshifted softmax returns NaN. Checked on
+// each backend against the probabilities written out by hand (not against the other backend).
+describe('attention with scores in the hundreds (a numerically stable softmax)', () => {
+  for (const [name, k] of [['reference', ref], ['native', nat]] as const) {
+    it(name, { skip: k ? false : toolSkip('the native addon', 'native addon not built') }, () => {
+      // One query q = (30, 0) against three keys: scores s = scale·q·k = 900, 899, 0 (scale 1).
+      const q = Float32Array.from([30, 0]), keys = Float32Array.from([30, 0, 29.966667, 0, 0, 1]);
+      const v = Float32Array.from([1, 0, 0, 1, 5, 5]);
+      const out = new Float32Array(2), probs = new Float32Array(3);
+      k!.attention(1, 1, 3, 1, 1, 2, 2, 1, false, q, keys, v, null, 0, out, probs);
+      const s = [900, 30 * 29.966667, 0], m = Math.max(...s), e = s.map((x) => Math.exp(x - m)), sum = e.reduce((a, b) => a + b);
+      const p = e.map((x) => x / sum); // ≈ [0.731, 0.269, 0]
+      for (let j = 0; j < 3; j++) assert.ok(Math.abs(probs[j] - p[j]) < 1e-3, `${name}: probs ${Array.from(probs)}, expected ${p}`);
+      assert.ok(Math.abs(out[0] - p[0]) < 1e-3 && Math.abs(out[1] - p[1]) < 1e-3, `${name}: out ${Array.from(out)}, expected ${p.slice(0, 2)}`);
+    });
+  }
+});
