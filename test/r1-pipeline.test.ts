@@ -308,3 +308,25 @@ test('training phrasings are drawn by weight: the composed stories are about a t
     assert.ok((count.get('{prompt}') ?? 0) > 0.02 * n, `${family}: the canonical wording still drawn`);
   }
 });
+
+test('every phrasing, training and held-out, keeps all of the problem\'s numbers in the text (a wording that drops one asks another question)', () => {
+  const nums = (s: string) => (s.match(/\d+/g) ?? []).map(Number).sort((a, b) => a - b);
+  for (const [kind, list] of [['train', TRAIN_PHRASINGS], ['held-out', HELDOUT_PHRASINGS]] as const) {
+    for (const ph of list) {
+      for (const family of ph.families) {
+        if (!taskNames().includes(family)) continue;
+        let applied = 0;
+        for (let i = 0; i < 40 && applied < 3; i++) {
+          const p = sampleProblem(family, getTask(family).difficulties[0]!, 'test', streamSeed('test', 21, family, 0, i));
+          if (!phrasingsFor(list, p).includes(ph.template)) continue;
+          applied++;
+          const text = fillPhrasing(ph.template, p)!;
+          assert.ok(text.trim().length > 0, `${kind} "${ph.template}" is empty`);
+          const want = nums(p.prompt), got = nums(text);
+          for (const n of want) assert.ok(got.includes(n), `${kind} "${ph.template}" for ${p.prompt}: ${n} missing from "${text}"`);
+        }
+        assert.ok(applied > 0, `${kind} "${ph.template}" applies to no ${family} problem`);
+      }
+    }
+  }
+});
