@@ -28,9 +28,9 @@ test('the thinking: inside <think> (to the end if unclosed), else before <answer
 });
 
 test('column steps and tries: a line that starts with them (after spaces), any number of digits', () => {
-  const c = thinkingCounts('<think>column 1: 3 + 8 = 11\n  column 12: 1 + 1 = 2\nxcolumn 3: no\nsee column 4: no\ntry 9 * 9 = 81: dead end\n   try 2 + 2\nretry 5\nwe try 3\n</think>');
-  assert.equal(c.columnSteps, 2);
-  assert.equal(c.tries, 2);
+  const c = thinkingCounts('<think>column 1: 3 + 8 = 11\n  column 12: 1 + 1 = 2\n\tcolumn 2: 0 + 0 = 0\nxcolumn 3: no\nsee column 4: no\ntry 9 * 9 = 81: dead end\n   try 2 + 2\n try 4\nretry 5\nwe try 3\n</think>');
+  assert.equal(c.columnSteps, 3);
+  assert.equal(c.tries, 3);
   assert.equal(c.deadEnds, 1);
 });
 
@@ -43,14 +43,18 @@ test('curves: only records with a numeric step and a string completion, without 
     { step: '2', completion: 'skipped: the step is a string', tokens: 100 },
     { step: 2, tokens: 100 },
     { step: 2, completion: 7, tokens: 100 },
+    { step: 10, completion: 'no family logged', tokens: 8 },
   ];
   fs.writeFileSync(file, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n\n   \n{"step": 2, "compl`);
   const c = behaviourCurves(file);
   assert.deepEqual(c.step, [2, 9, 10]);
-  assert.deepEqual(c.tokens, [2, 6, 4]);
-  assert.deepEqual(c.n, [1, 1, 1]);
-  assert.deepEqual(c.accuracy, [0, 0, 1]);
-  assert.deepEqual(c.column_steps, [0, 0, 1]);
+  assert.deepEqual(c.tokens, [2, 6, 6]);
+  assert.deepEqual(c.n, [1, 1, 2]);
+  assert.deepEqual(c.accuracy, [0, 0, 0.5]);
+  assert.deepEqual(c.column_steps, [0, 0, 0.5]);
   assert.deepEqual(c.tries, [0, 1, 0]);
-  assert.deepEqual(behaviourCurves(file, ['add', 'sort']).step, [2, 10]);
+  // a family filter keeps the records that name no family
+  const f = behaviourCurves(file, ['add', 'sort']);
+  assert.deepEqual([f.step, f.n], [[2, 10], [1, 2]]);
+  assert.deepEqual(behaviourCurves(file, ['sort']).n, [1, 1]);
 });
