@@ -23,6 +23,7 @@ export interface Phrasing {
 const noneBelowZero = (p: Problem) => typeof p.meta.a === 'number' && typeof p.meta.b === 'number' && p.meta.a >= p.meta.b;
 
 /** Training phrasings ("Compute 23 + 58" is the canonical one every task uses). */
+// Stryker disable StringLiteral,ArrayDeclaration: the wordings and their families are data, not logic; what must hold of them (every number kept, none equal to a held-out wording, the weights) is tested
 export const TRAIN_PHRASINGS: readonly Phrasing[] = [
   { families: ['add', 'sub', 'mul', 'mod', 'sort', 'countdown', 'linear'], template: '{prompt}' },
   { families: ['add', 'sub', 'mul', 'mod'], template: 'What is {expr}?' },
@@ -64,6 +65,7 @@ export const TRAIN_PHRASINGS: readonly Phrasing[] = [
   { families: ['linear'], template: 'Find x if {eq}' },
   { families: ['linear'], template: 'What is x when {eq}?' },
 ];
+// Stryker restore StringLiteral,ArrayDeclaration
 
 const WORDS: Record<string, string> = { '+': 'plus', '-': 'minus', '*': 'times' };
 
