@@ -330,3 +330,29 @@ test('every phrasing, training and held-out, keeps all of the problem\'s numbers
     }
   }
 });
+
+test('composed word problems say what happens: "more" stories add (place or person), "fewer" stories take away, and the question is filled in', () => {
+  const has = (s: string, parts: readonly string[]) => parts.some((p) => s.includes(p));
+  const MORE = [' more are ', ' more come in', ' more join them', ' more.'], FEWER = ['are removed', 'are carried out', 'are sold', 'are given away', 'are lost', 'gives away', 'loses', 'sells', 'uses', 'trades'];
+  let place = 0, person = 0;
+  for (let key = 0; key < 300; key++) {
+    const more = story(31, 12, 'more', key), fewer = story(31, 12, 'fewer', key);
+    assert.ok(has(more, MORE) && !has(more, FEWER), `an addition story: ${more}`);
+    assert.ok(has(fewer, FEWER) && !has(fewer, MORE), `a subtraction story: ${fewer}`);
+    for (const s of [more, fewer]) {
+      assert.doesNotMatch(s, /\{|\}| {2}|\bundefined\b/, s);
+      assert.match(s, /^[A-Z].*\. [A-Z][^.]*\?$/, s);
+      const items = s.match(/\b31 (\w+)/)![1]!;
+      assert.ok(s.endsWith('?') && s.slice(s.lastIndexOf('. ')).includes(items), `the question asks about the ${items}: ${s}`);
+    }
+    if (/ has 31 \w+\. Then /.test(more)) {
+      person++;
+      assert.match(more, /have now\?$/);
+      assert.match(fewer, /have left\?$/);
+    } else {
+      place++;
+      assert.match(fewer, /left\?$|remain\?$|now\?$/);
+    }
+  }
+  assert.ok(place > 50 && person > 50, `both kinds of story: ${place} about a place, ${person} about a person`);
+});
