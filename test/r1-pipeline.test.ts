@@ -279,6 +279,7 @@ test('composed word problems: the answer is a + b or a − b, the same problem r
   }
   assert.ok(seen.size > 30, `only ${seen.size} distinct add stories`);
   // the held-out word problems' own words (phrasings-heldout.ts) stay out of training
+  assert.ok(STORY_PARTS.length > 60 && ['apples', 'A van carries', 'Priya', 'are sold', 'collects', 'How many {items} remain?'].every((x) => STORY_PARTS.includes(x)), 'the check below reads every part');
   for (const part of STORY_PARTS) assert.doesNotMatch(part, /shelf|books|arrive|away from|take/i, part);
   for (const h of HELDOUT_PHRASINGS) for (const part of STORY_PARTS) if (part.length > 8) assert.ok(!h.template.includes(part), `${part} in ${h.template}`);
 });
@@ -352,6 +353,7 @@ test('composed word problems say what happens: "more" stories add (place or pers
     } else {
       place++;
       assert.match(fewer, /left\?$|remain\?$|now\?$/);
+      assert.doesNotMatch(more, /left\?$|remain\?$/, `an addition story asks for what is there, not what is left: ${more}`);
     }
   }
   assert.ok(place > 50 && person > 50, `both kinds of story: ${place} about a place, ${person} about a person`);
