@@ -110,3 +110,21 @@ test('analysis and report from synthetic results of the full plan (planted a = 0
   assert.equal(fs.readFileSync(path.join(dir, 'sc.md'), 'utf8'), text);
   fs.rmSync(dir, { recursive: true });
 });
+
+test('Ctrl-C during a sweep run saves its checkpoint and ends the sweep with one line naming the run (a rerun resumes it)', { timeout: 300_000 }, async () => {
+  const { runSweep } = await import('../src/scaling/sweep.js');
+  const { RunInterrupted } = await import('../src/train/interrupted.js');
+  const { sigintOnceHandled } = await import('./helpers/sigint.js');
+  const first = planRuns(SWEEP_TINY)[0]!.name;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-sweep-sigint-')), cwd = process.cwd();
+  process.chdir(dir);
+  const stop = sigintOnceHandled();
+  try {
+    await assert.rejects(runSweep(SWEEP_TINY, { only: first, quiet: true, log: () => {} }),
+      (e: Error) => e instanceof RunInterrupted && e.message.startsWith(`scaling: ${first}: interrupted at step `));
+  } finally {
+    stop();
+    process.chdir(cwd);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

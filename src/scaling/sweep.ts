@@ -14,6 +14,7 @@ import { loadModel } from '../model/checkpoint.js';
 import { loadRunRecipe, RECIPES_DIR } from '../train/recipe.js';
 import type { Recipe } from '../train/recipe.js';
 import { validationLoss } from '../train/val-loss.js';
+import { finished } from '../train/interrupted.js';
 import { planRuns, runRecipe, type SweepPlan, type SweepRun } from './sweep-plan.js';
 
 /** The measured outcome of one run. */
@@ -124,15 +125,16 @@ export async function runSweep(p: SweepPlan, o: SweepOptions = {}): Promise<RunR
     const cpu0 = process.cpuUsage();
     const finalDir = path.join(out, 'final');
     if (!fs.existsSync(path.join(finalDir, 'config.json'))) {
+      // Ctrl-C saves the run's checkpoint and ends the sweep with one line (RunInterrupted); a rerun resumes it.
       try {
-        await train({ recipe, out, resume: true, quiet: o.quiet });
+        finished(await train({ recipe, out, resume: true, quiet: o.quiet }), `scaling: ${r.name}`);
       } catch (e) {
         // A run killed before its first complete checkpoint holds metrics but nothing to resume from:
         // the sweep owns this folder, so it starts the run afresh (at most one checkpoint interval lost).
         if (!/no complete checkpoint to resume from/.test((e as Error).message)) throw e;
         log(`${r.name}: ${(e as Error).message.split(';')[0]}; starting it afresh`);
         fs.rmSync(out, { recursive: true, force: true });
-        await train({ recipe, out, resume: true, quiet: o.quiet });
+        finished(await train({ recipe, out, resume: true, quiet: o.quiet }), `scaling: ${r.name}`);
       }
     }
     const model = loadModel(finalDir);
