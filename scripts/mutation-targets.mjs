@@ -21,7 +21,7 @@ const SECONDS = {
   'nn': 1, 'gate': 1, 'config': 1, 'checkpoint': 1.2, 'memory': 1.5, 'ops-parity': 1.7, 'report': 1.8, 'ops-grad': 2,
   'generator': 2.4, 'sampler': 3.3, 'grpo-oracle': 3.9, 'rl-grpo-roles-mutants': 0.5, 'model': 4.1, 'backend-parity': 5.2, 'kv': 5.6,
   'tfjs-oracle': 6.8, 'optim-oracle': 8.6, 'grpo': 11.8, 'train': 31, 'train-step-oracle': 12,
-  'rl-r1zero-mutants': 20, 'rl-r1zero-pretrain-mutants': 30,
+  'rl-r1zero-mutants': 20, 'rl-r1zero-pretrain-mutants': 30, 'rl-r1-pipeline-mutants': 30,
 };
 const seconds = (n) => SECONDS[n] ?? (n.endsWith('-mutants') ? 0.5 : 3);
 
@@ -80,6 +80,14 @@ export const TARGETS = [
   { file: 'src/rl/r1/stories.ts', tests: ['r1-pipeline'] },
   { file: 'src/rl/r1/config.ts', tests: ['r1-pipeline'] },
   { file: 'src/rl/behaviour.ts', tests: ['rl-behaviour'] },
+  // Added last: the drivers and reports around the core, each against its own in-process suite
+  // (picked up by name). Data parallelism: a fake binding plays the other ranks (the mpirun suite
+  // grpo-dp runs the real thing in child processes). The pipeline: all stages on a nano base (about
+  // 15 s), then the rejection-sampling stages on the shipped model.
+  { file: 'src/rl/data-parallel.ts', tests: [] },
+  { file: 'src/rl/r1/evaluate.ts', tests: [] },
+  { file: 'src/rl/r1/report.ts', tests: [] },
+  { file: 'src/rl/r1/pipeline.ts', tests: [] },
   { file: 'src/model/moe.ts' },
   {
     // Only the attention and RoPE kernels of the pure-TS backend; its tests run on that backend.
