@@ -7,6 +7,7 @@ import { getTask, splitOf } from '../src/tasks/index.js';
 import { CATEGORIES, REPLIES, TRAIN_GENERAL } from '../src/data/conversations.js';
 import { generalRows, multiTurnRows, traceRow, trainProblems, writtenResponse, writtenRow } from '../src/rl/r1/data.js';
 import { parseR1, r1Verify } from '../src/rl/r1/format.js';
+import { readability } from '../src/rl/r1/readability.js';
 import type { Trace } from '../src/rl/r1/rejection.js';
 
 const p = getTask('add').generate(1, 1); // Compute 92 + 58 = 150
@@ -15,7 +16,17 @@ test('written and trace rows: the user\'s text, then a full R1-format response; 
   const resp = writtenResponse(p);
   assert.equal(resp, `<think>\n${getTask('add').work(p).trace}\n</think>\n\nThe answer is 150.`);
   assert.equal(r1Verify(p, resp).correct, true);
-  assert.deepEqual(writtenRow(p, 'what is 92+58'), { messages: [{ role: 'user', content: 'what is 92+58' }, { role: 'assistant', content: resp }], source: 'written' });
+  assert.deepEqual(writtenRow(p, p.prompt), { messages: [{ role: 'user', content: p.prompt }, { role: 'assistant', content: resp }], source: 'written' });
+  // asked in other words, the reasoning first says which computation the words ask for
+  const restated = `<think>\nThe question asks for 92 + 58.\n${getTask('add').work(p).trace}\n</think>\n\nThe answer is 150.`;
+  assert.equal(writtenResponse(p, 'A jar has 92 marbles and someone puts in 58 more. How many marbles are in the jar?'), restated);
+  assert.deepEqual(writtenRow(p, 'what is 92+58'), { messages: [{ role: 'user', content: 'what is 92+58' }, { role: 'assistant', content: restated }], source: 'written' });
+  assert.equal(writtenResponse(p, ` ${p.prompt} `), resp, 'the task\'s own wording (spaces aside) is not restated');
+  assert.equal(r1Verify(p, restated).correct, true);
+  assert.equal(readability(parseR1(restated).thinking), 1, 'the restating line is a readable step');
+  // families whose prompt is not an expression ("Sort in ascending order: …") are not restated
+  const s = getTask('sort').generate(1, 1);
+  assert.equal(writtenResponse(s, 'Put them in order'), writtenResponse(s));
   assert.equal(writtenRow(p, 'x', 'cold-start').source, 'cold-start');
   const t: Trace = { problem: p, messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }, { role: 'user', content: p.prompt }], completion: 'a\n</think>\n\nThe answer is 150.', tokens: 9, truncated: false, source: 'r1zero' };
   assert.deepEqual(traceRow(t), { messages: [...t.messages, { role: 'assistant', content: '<think>\na\n</think>\n\nThe answer is 150.' }], source: 'r1zero' });
@@ -87,6 +98,29 @@ test('multiTurnRows: follow-up, greeting then problem, thanks, out of scope, in 
     }
   }
   assert.deepEqual(multiTurnRows(8, ['add', 'sub'], [1], 5), rows);
+});
+
+test('multiTurnRows: a problem asked in other words than the task\'s is restated as its computation first, with the user\'s numbers', () => {
+  const rows = multiTurnRows(200, ['add', 'sub'], [1], 13);
+  let restated = 0, plain = 0;
+  for (const r of rows) {
+    for (let i = 1; i < r.messages.length; i += 2) {
+      const thinking = parseR1(r.messages[i]!.content).thinking;
+      if (!thinking) continue;
+      const user = r.messages[i - 1]!.content;
+      const m = /^The question asks for (\d+) ([+-]) (\d+)\.\n/.exec(thinking);
+      if (m) {
+        restated++;
+        for (const n of [m[1]!, m[3]!]) assert.ok(user.includes(n), `${n} not in "${user}"`);
+        assert.ok(!/^Compute \d+ [+-] \d+$/.test(user), `the task's own wording restated: ${user}`);
+      } else {
+        plain++;
+        assert.ok(!thinking.startsWith('The question'), thinking);
+        assert.match(user, /Compute \d+ [+-] \d+$/i, `asked in other words but not restated: ${user}`);
+      }
+    }
+  }
+  assert.ok(restated > 100 && plain > 5, `${restated} restated, ${plain} in the task's wording`);
 });
 
 test('multiTurnRows: every follow-up lead is used, the problem text always follows it (no "{q}" left), lower-cased only after a problem', () => {

@@ -20,15 +20,21 @@ export interface SftRow {
   source: string;
 }
 
-/** The written worked solution of a problem as an R1-format response. */
-export function writtenResponse(p: Problem): string {
+/**
+ * The written worked solution of a problem as an R1-format response. When the user asked an
+ * arithmetic problem in other words than the task's ("A jar has 23 marbles and someone puts in 5
+ * more…", "What is 23 plus 5?"), the reasoning first says which computation the words ask for
+ * ("The question asks for 23 + 5."), as R1's reasoning restates a question before working on it.
+ */
+export function writtenResponse(p: Problem, asked: string = p.prompt): string {
   const w = getTask(p.family).work(p);
-  return r1Response(w.trace, answerSummary(w.answer));
+  const restate = asked.trim() !== p.prompt && p.prompt.startsWith('Compute ') ? `The question asks for ${p.prompt.slice('Compute '.length)}.\n` : '';
+  return r1Response(restate + w.trace, answerSummary(w.answer));
 }
 
 /** A single-turn example: the user's text, the written response. */
 export function writtenRow(p: Problem, userText: string, source = 'written'): SftRow {
-  return { messages: [{ role: 'user', content: userText }, { role: 'assistant', content: writtenResponse(p) }], source };
+  return { messages: [{ role: 'user', content: userText }, { role: 'assistant', content: writtenResponse(p, userText) }], source };
 }
 
 /** A kept trace as an SFT row (its conversation, then its completion as the assistant's turn). */
@@ -63,7 +69,8 @@ export function multiTurnRows(n: number, families: readonly string[], difficulti
   return Array.from({ length: n }, (_, i) => {
     const kind = i % 4;
     const p1 = problem(i, 0);
-    const first: ChatMessage[] = [{ role: 'user', content: trainPhrasing(p1, rng) }, { role: 'assistant', content: writtenResponse(p1) }];
+    const q1 = trainPhrasing(p1, rng);
+    const first: ChatMessage[] = [{ role: 'user', content: q1 }, { role: 'assistant', content: writtenResponse(p1, q1) }];
     if (kind === 0 || kind === 1) {
       const p2 = problem(i, 1);
       const q = trainPhrasing(p2, rng);
@@ -71,7 +78,7 @@ export function multiTurnRows(n: number, families: readonly string[], difficulti
         const c: ChatCategory = 'greeting';
         return [{ role: 'user' as const, content: rng.pick(TRAIN_GENERAL[c]) }, { role: 'assistant' as const, content: generalResponse(generalReply(c, rng)) }];
       })();
-      return { messages: [...lead, { role: 'user' as const, content: rng.pick(FOLLOW_UPS).replace('{q}', kind === 0 ? q[0]!.toLowerCase() + q.slice(1) : q) }, { role: 'assistant' as const, content: writtenResponse(p2) }], source: kind === 0 ? 'multi:follow-up' : 'multi:greeting-then-problem' };
+      return { messages: [...lead, { role: 'user' as const, content: rng.pick(FOLLOW_UPS).replace('{q}', kind === 0 ? q[0]!.toLowerCase() + q.slice(1) : q) }, { role: 'assistant' as const, content: writtenResponse(p2, q) }], source: kind === 0 ? 'multi:follow-up' : 'multi:greeting-then-problem' };
     }
     const c: ChatCategory = kind === 2 ? 'thanks' : 'out_of_scope';
     return { messages: [...first, { role: 'user' as const, content: rng.pick(TRAIN_GENERAL[c]) }, { role: 'assistant' as const, content: generalResponse(generalReply(c, rng)) }], source: `multi:${c}` };
