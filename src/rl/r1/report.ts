@@ -28,7 +28,9 @@ export interface R1Report {
   total_seconds: number;
 }
 
-const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : (100 * x).toFixed(1));
+// A measurement that does not exist is NaN in memory and null once the report is written as JSON
+// (JSON has no NaN): both show as "–", so a report re-rendered from its JSON reads as the original.
+const pct = (x: number | null | undefined) => (typeof x !== 'number' || Number.isNaN(x) ? '–' : (100 * x).toFixed(1));
 const num = (x: unknown, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '–');
 
 function curveLine(name: string, c: Record<string, number[]> | undefined): string | null {
@@ -104,7 +106,7 @@ export function r1ReportMarkdown(rep: R1Report): string {
 export function writeR1Report(rep: R1Report, dir: string): string {
   fs.mkdirSync(dir, { recursive: true });
   const stem = path.join(dir, `r1-${rep.preset}`);
-  writeFileAtomic(`${stem}.json`, JSON.stringify(rep, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  writeFileAtomic(`${stem}.json`, JSON.stringify(rep, null, 2) + '\n'); // NaN and ±Infinity become null
   writeFileAtomic(`${stem}.md`, r1ReportMarkdown(rep));
   return `${stem}.md`;
 }
