@@ -137,6 +137,8 @@ test('multiTurnRows: every follow-up lead is used, the problem text always follo
     if (r.source === 'multi:follow-up') {
       used.add(lead);
       assert.ok(rest[0] === rest[0]!.toLowerCase(), `lower-cased after a problem: "${q}"`);
+      // only the first letter changes: never doubled ("cCompute"; a typo never moves a word's first letter)
+      assert.ok(!/^([a-z])\1/i.test(rest), `first letter doubled: "${q}"`);
     } else if (/^[A-Z]/.test(rest)) upperAfterGreeting++;
   }
   assert.deepEqual([...used].sort(), ['', ...LEADS].sort(), 'every lead, and none');
