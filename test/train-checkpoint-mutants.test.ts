@@ -159,12 +159,15 @@ test('processAlive: a running process is alive; an exited one and a zombie (exit
   const { processAlive } = await import('../src/train/checkpoint.js');
   const { spawn } = await import('node:child_process');
   assert.equal(processAlive(process.pid), true);
-  // bash starts `sleep 0.1` in the background, then becomes `sleep 3`, which never reaps it: a zombie
-  const parent = spawn('bash', ['-c', 'sleep 0.1 & echo $!; exec sleep 3']);
+  // bash starts `sleep 0.1` in the background, then becomes `sleep 60` (killed below), which never
+  // reaps it: a zombie. (A short parent sleep let a loaded machine reap the zombie before the check.)
+  const parent = spawn('bash', ['-c', 'sleep 0.1 & echo $!; exec sleep 60']);
   try {
     const zombie = await new Promise<number>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
     const until = Date.now() + 10_000;
-    while (!/\) Z/.test(fs.existsSync(`/proc/${zombie}/stat`) ? fs.readFileSync(`/proc/${zombie}/stat`, 'utf8') : '') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    const stat = () => (fs.existsSync(`/proc/${zombie}/stat`) ? fs.readFileSync(`/proc/${zombie}/stat`, 'utf8') : '');
+    while (!/\) Z/.test(stat()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.match(stat(), /\) Z/, 'the background sleep is a zombie now');
     assert.equal(processAlive(zombie), false, 'a zombie holds nothing');
     assert.equal(processAlive(parent.pid!), true);
   } finally {
@@ -172,4 +175,91 @@ test('processAlive: a running process is alive; an exited one and a zombie (exit
   }
   await new Promise((r) => parent.once('exit', r));
   assert.equal(processAlive(parent.pid!), false);
+});
+
+test('saveTrainerCheckpoint with writeModel: the caller writes the model files into the checkpoint folder (no optimizer.safetensors of its own); no model and no writeModel is refused', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-tckpt-wm-'));
+  try {
+    const seen: string[] = [];
+    const opt = { stateDict: () => { throw new Error('the optimizer is the writer\'s business'); } } as unknown as AdamW;
+    const dir = saveTrainerCheckpoint(out, null, opt, { step: 4, seed: 1, recipe: {} }, {}, {
+      writeModel: (tmp) => {
+        seen.push(tmp);
+        assert.ok(fs.statSync(tmp).isDirectory(), 'the folder exists when the writer is called');
+        fs.writeFileSync(path.join(tmp, 'model.safetensors'), 'x');
+        fs.writeFileSync(path.join(tmp, 'optimizer-00000-of-00001.safetensors'), 'y');
+      },
+    });
+    assert.equal(dir, path.join(out, 'checkpoints', 'step-000004'));
+    assert.equal(seen.length, 1);
+    assert.match(path.basename(seen[0]!), /^\.step-000004\.tmp-\d+$/);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['COMPLETE', 'model.safetensors', 'optimizer-00000-of-00001.safetensors', 'trainer_state.json']);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'COMPLETE'), 'utf8')).files, { 'model.safetensors': 1, 'optimizer-00000-of-00001.safetensors': 1, 'trainer_state.json': fs.statSync(path.join(dir, 'trainer_state.json')).size });
+    assert.throws(() => saveTrainerCheckpoint(out, null, opt, { step: 5, seed: 1, recipe: {} }, {}),
+      { message: `cannot save checkpoint step-000005 to ${path.join(out, 'checkpoints', `.step-000005.tmp-${process.pid}`)}: saveTrainerCheckpoint: no model and no writeModel (removed the partial folder; the previous checkpoints are untouched)` });
+    assert.ok(!fs.existsSync(path.join(out, 'checkpoints', `.step-000005.tmp-${process.pid}`)));
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('readOptimizerState: optimizer.safetensors or the shards a pipeline run writes, merged; the update count the files record, else the step; other files ignored', async () => {
+  const { readOptimizerState } = await import('../src/train/checkpoint.js');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-optstate-'));
+  try {
+    assert.throws(() => readOptimizerState(dir, 3), { message: `${dir}: no optimizer.safetensors or optimizer-*-of-*.safetensors` });
+    const rec = (name: string, x: number) => ({ name, dtype: 'F32' as const, shape: [2], data: Float32Array.of(x, x + 1) });
+    saveSafetensors(path.join(dir, 'optimizer-00000-of-00002.safetensors'), [rec('m.a', 1), rec('v.a', 3), rec('x.a', 9)], { step: '17' });
+    saveSafetensors(path.join(dir, 'optimizer-00001-of-00002.safetensors'), [rec('m.b', 5), rec('v.b', 7)], { step: '17' });
+    // names that are not optimizer shards: ignored (a wrong one would add 'm.c' or fail to parse)
+    for (const f of ['optimizer-0-of-2.safetensors', 'optimizer-00002-of-2.safetensors', 'xoptimizer-00002-of-00003.safetensors', 'optimizer-00002-of-00003.safetensors.tmp', 'optimizer-0000a-of-00003.safetensors', 'optimizer-00002-of-0000b.safetensors']) {
+      saveSafetensors(path.join(dir, f), [rec('m.c', 0)], { step: '99' });
+    }
+    const s = readOptimizerState(dir, 3);
+    assert.equal(s.step, 17, 'the count the files record');
+    assert.deepEqual(Object.keys(s.m).sort(), ['a', 'b']);
+    assert.deepEqual(Object.keys(s.v).sort(), ['a', 'b']);
+    assert.deepEqual([...s.m.a!, ...s.v.a!, ...s.m.b!, ...s.v.b!], [1, 2, 3, 4, 5, 6, 7, 8]);
+    // no recorded count, or one that is not a whole number: the step given
+    const dir2 = path.join(dir, 'two');
+    fs.mkdirSync(dir2);
+    saveSafetensors(path.join(dir2, 'optimizer.safetensors'), [rec('m.a', 1), rec('v.a', 3)]);
+    assert.equal(readOptimizerState(dir2, 3).step, 3);
+    for (const bad of ['12a', 'a12', '1.5', '', '-4']) {
+      saveSafetensors(path.join(dir2, 'optimizer.safetensors'), [rec('m.a', 1), rec('v.a', 3)], { step: bad });
+      assert.equal(readOptimizerState(dir2, 3).step, 3, JSON.stringify(bad));
+    }
+    saveSafetensors(path.join(dir2, 'optimizer.safetensors'), [rec('m.a', 1), rec('v.a', 3)], { step: '120' });
+    assert.equal(readOptimizerState(dir2, 3).step, 120);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('recipeDifferences: key order and undefined values are no difference; a value turned object or array is one; a recipe that is not an object is compared whole', () => {
+  const id = <T>(o: unknown) => o as T;
+  // key order, at every depth, including inside arrays
+  assert.deepEqual(recipeDifferences({ b: { y: 1, x: [{ q: 1, p: 2 }] }, a: 1 }, { a: 1, b: { x: [{ p: 2, q: 1 }], y: 1 } }, id), []);
+  // an explicitly undefined setting is no setting
+  assert.deepEqual(recipeDifferences({ a: 1, b: undefined }, { a: 1 }, id), []);
+  assert.deepEqual(recipeDifferences({ a: [{ k: 1, u: undefined }] }, { a: [{ k: 1 }] }, id), []);
+  // a value compared with an object or an array is one difference at its path, not one per key
+  assert.deepEqual(recipeDifferences({ a: 1, b: 2 }, { a: 1, b: { c: 2 } }, id), ['b']);
+  assert.deepEqual(recipeDifferences({ a: { c: 2 } }, { a: [2] }, id), ['a']);
+  assert.deepEqual(recipeDifferences({ a: [1] }, { a: { 0: 1 } }, id), ['a']);
+  assert.deepEqual(recipeDifferences({ a: null }, { a: {} }, id), ['a']);
+  // keys of both sides, in sorted order
+  assert.deepEqual(recipeDifferences({ z: 1, m: 1 }, { b: 1, m: 2 }, id), ['b', 'm', 'z']);
+  // whole recipes that are not objects: compared as values (budget keys only apply to objects)
+  assert.deepEqual(recipeDifferences(3, 4, id), ['(the whole recipe)']);
+  assert.deepEqual(recipeDifferences('a', 'a', id), []);
+  assert.deepEqual(recipeDifferences([1, { maxMinutes: 2 }], [1, { maxMinutes: 3 }], id), ['[1].maxMinutes']);
+  assert.deepEqual(recipeDifferences(undefined, undefined, id), []);
+  assert.deepEqual(recipeDifferences(undefined, null, id), []);
+  assert.deepEqual(recipeDifferences(undefined, 0, id), ['(the whole recipe)']);
+  // six differences are all named; the seventh is counted
+  const six = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6'];
+  assert.match(recipeChangedMessage('o', six), /in p1, p2, p3, p4, p5, p6; run with/);
+  assert.match(recipeChangedMessage('o', [...six, 'p7']), /in p1, p2, p3, p4, p5, p6, and 1 more; run with/);
+  assert.ok(!recipeChangedMessage('o', six).includes('(see'));
 });

@@ -434,16 +434,6 @@ export function readOptimizerState(dir: string, step: number): OptimizerState {
   return s;
 }
 
-/** JSON with object keys sorted, so two equal recipes compare equal whatever their key order. */
-function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
 /**
  * Settings that budget a run rather than define it: how long one invocation may train and how
  * often it checkpoints. A resume may change them (give a resumed run another 20 minutes) without
@@ -464,7 +454,9 @@ function differences(a: unknown, b: unknown, at: string, out: string[]): void {
     for (const k of keys) differences(a[k], b[k], at ? `${at}.${k}` : k, out);
     return;
   }
-  if (canonicalJson(a) !== canonicalJson(b)) out.push(at || '(the whole recipe)');
+  // Two objects or two arrays were walked above (so key order never counts); anything else is
+  // compared as a value, and a value against an object or array is one difference at its path.
+  if (JSON.stringify(a) !== JSON.stringify(b)) out.push(at || '(the whole recipe)');
 }
 
 /**
