@@ -336,3 +336,18 @@ test('evaluateR1 without a reward model: RM score NaN; no phrasing problems → 
   assert.deepEqual(g.calls[1], [{ prompt: ids(chat1(SORT[0]!.p.prompt)), maxNewTokens: 9, sampling: { temperature: 0.6, topP: 0.95 }, seed: 7_000_021, stopTokenIds: STOPS }]);
   assert.ok(g.calls.slice(4).flat().every((q) => q.maxNewTokens === 9));
 });
+
+test('replies with no number at all score 0 everywhere (nothing to extract is not an error)', async () => {
+  const silent = {
+    async generateAll(reqs: GenerateRequest[]): Promise<GenerateResult[]> {
+      return reqs.map((r) => {
+        const tokens = [...tok.encode(r1Response('I do not know how.', 'No idea.')), EOS];
+        return { tokens, logprobs: tokens.map(() => -1), finishReason: 'stop' as const, promptTokens: r.prompt.length };
+      });
+    },
+  } as unknown as Generator;
+  const r = await evaluateR1(silent, tok, { families: ['add', 'sort'], difficulties: [1], n: 2, k: 2, maxNewTokens: 9, phrasingN: 1, seed: SEED }, null);
+  for (const f of r.families) assert.deepEqual([f.pass1, f.lenient_pass1, f.cons, f.lenient_cons, f.greedy], [0, 0, 0, 0, 0], f.family);
+  assert.deepEqual([r.phrasings.strict, r.phrasings.lenient, r.second_turn.strict, r.second_turn.lenient], [0, 0, 0, 0]);
+  assert.ok(r.phrasings.prompts > 0 && r.second_turn.prompts > 0);
+});
