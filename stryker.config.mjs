@@ -21,7 +21,8 @@ export default {
   coverageAnalysis: 'perTest',
   // Tests run from dist/: compile the instrumented sources once per run (they carry @ts-nocheck).
   buildCommand: 'npx tsc -p tsconfig.json',
-  ignorePatterns: ['/test-artifacts', '/runs', '/docs', '/.ci'],
+  // docs/results stays: the report suite re-renders the committed reports from their JSON.
+  ignorePatterns: ['/test-artifacts', '/runs', '/docs/*', '!/docs/results', '/.ci'],
   // One test process at a time: the machine (2 cores) is shared with training runs.
   // TINYSEEK_MUTATE_CONCURRENCY raises it on a machine of one's own.
   concurrency: Number(process.env.TINYSEEK_MUTATE_CONCURRENCY ?? 1),
