@@ -23,15 +23,18 @@ test('the committed r1 reports are exactly what r1ReportMarkdown renders from th
   }
 });
 
-test('docs/results/r1-mini.md is the rendering plus one hand-written "Recipe:" paragraph after the command line', () => {
-  // The report was committed as rendered (d40141c); 283ff6b added the paragraph on the capped RL stages by hand.
-  const rendered = r1ReportMarkdown(readReport('r1-mini')).split('\n');
-  const committed = readMd('r1-mini').split('\n');
-  assert.equal(committed.length, rendered.length + 2);
-  assert.match(committed[4]!, /^Recipe: `recipes\/r1-mini\.json` with the three RL stages capped at 15 \/ 20 \/ 20 minutes/);
-  assert.equal(committed[5], '');
-  assert.deepEqual([...committed.slice(0, 4), ...committed.slice(6)], rendered);
-  assert.match(rendered[2]!, /Wall time of all stages: \*\*256\.4 min\*\* .*; this invocation, which found some stages complete, took 66\.3 min\.$/);
+test('docs/results/r1-mini.md and r1-mini-session6.md are the rendering plus one hand-written "Recipe:" paragraph after the command line', () => {
+  // Each report was committed as rendered, then the paragraph on the capped RL stages added by hand.
+  for (const [name, wall] of [['r1-mini', /Wall time of all stages: \*\*258\.1 min\*\* .*; this invocation, which found some stages complete, took 78\.3 min\.$/],
+    ['r1-mini-session6', /Wall time of all stages: \*\*256\.4 min\*\* .*; this invocation, which found some stages complete, took 66\.3 min\.$/]] as const) {
+    const rendered = r1ReportMarkdown(readReport(name)).split('\n');
+    const committed = readMd(name).split('\n');
+    assert.equal(committed.length, rendered.length + 2, name);
+    assert.match(committed[4]!, /^Recipe: `recipes\/r1-mini\.json` with the three RL stages capped at 15 \/ 20 \/ 20 minutes/, name);
+    assert.equal(committed[5], '', name);
+    assert.deepEqual([...committed.slice(0, 4), ...committed.slice(6)], rendered, name);
+    assert.match(rendered[2]!, wall, name);
+  }
 });
 
 // ---------------------------------------------------------------------------------------------
