@@ -111,7 +111,9 @@ async function renderFiles(r: SweepReport, base: string, stem: string): Promise<
     if (!x.iso) continue;
     fr.push({ name: `${x.arch}: parabola minima`, x: x.iso.parabolas.map((q) => q.budget), y: x.iso.parabolas.map((q) => q.Mopt), mark: 'point' });
     const k = x.iso.Mopt.k, ex = x.iso.Mopt.exponent;
-    fr.push({ name: `${x.arch}: M_opt ∝ C^${ex.toFixed(2)} (80% band)`, x: x.band.C, y: x.band.C.map((C) => k * Math.pow(C, ex)), band: { lo: x.band.lo, hi: x.band.hi } });
+    // The band exists only when the bootstrap succeeded (its failure is one of the report's notes).
+    const banded = x.band.lo.length === x.band.C.length;
+    fr.push({ name: `${x.arch}: M_opt ∝ C^${ex.toFixed(2)}${banded ? ' (80% band)' : ''}`, x: x.band.C, y: x.band.C.map((C) => k * Math.pow(C, ex)), ...(banded ? { band: { lo: x.band.lo, hi: x.band.hi } } : {}) });
   }
   if (fr.length) {
     const C = a.archs[0].band.C;
