@@ -358,8 +358,8 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
           const ob = objective.batch ? await objective.batch(base, model, step) : base;
           // An objective's loss is a weighted mean over its micro-batch (Σ w·D / Σ w). Under data
           // parallelism each rank's is scaled by its share of the global Σ w, so the shares sum to the
-          // single-process loss of the whole micro-batch; rates in `extra` are scaled alike, counts
-          // (keys ending in _tokens) summed.
+          // single-process loss of the whole micro-batch; rates in `extra` are scaled alike and averaged
+          // over the micro-batches, counts (keys ending in _tokens) summed over micro-batches and ranks.
           let share = 1;
           if (dp) {
             let w = 0;
@@ -375,7 +375,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
             loss += (res.loss.item() * share) / A;
             ce += (res.ce * share) / A;
             tokens += res.tokens;
-            for (const [k, v] of Object.entries(res.extra ?? {})) extra[k] = (extra[k] ?? 0) + (k.endsWith('_tokens') ? v / A : (v * share) / A);
+            for (const [k, v] of Object.entries(res.extra ?? {})) extra[k] = (extra[k] ?? 0) + (k.endsWith('_tokens') ? v : (v * share) / A);
           });
           continue;
         }

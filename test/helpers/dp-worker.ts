@@ -1,6 +1,6 @@
 // One rank of a data-parallel training run for test/parallel-dp.test.ts, started by the test either
 // directly (single process, the reference) or under `mpirun -np N`. argv[2] is a JSON job:
-//   { recipe, out, dp, ep?, epGroups?, zero1?, bucketBytes?, dump, stopAfter?, resume? }
+//   { recipe, out, dp, ep?, epGroups?, zero1?, bucketBytes?, dump, stopAfter?, resume?, quiet? }
 // (world = dp × ep ranks; under expert parallelism each rank dumps the gradients of the parameters it holds)
 // Every rank writes `<dump>.<rank>.grads` (the step-1 gradients after the all-reduce, float32 in
 // parameter order) and `<dump>.<rank>.json` (parameter names and sizes, each step's loss and grad norm).
@@ -22,6 +22,8 @@ interface Job {
   dump: string;
   stopAfter?: number;
   resume?: boolean;
+  /** Print what the run says (default: quiet). */
+  quiet?: boolean;
 }
 
 const job = JSON.parse(process.argv[2]) as Job;
@@ -37,7 +39,7 @@ const names: [string, number][] = [];
 const steps: { step: number; loss: number; ce: number; grad_norm: number; counts: number[][]; dp?: unknown; ep?: unknown }[] = [];
 try {
   await train({
-    recipe: parseRunRecipe(job.recipe), out: job.out, quiet: true, dp, stopAfter: job.stopAfter, resume: job.resume,
+    recipe: parseRunRecipe(job.recipe), out: job.out, quiet: job.quiet ?? true, dp, stopAfter: job.stopAfter, resume: job.resume,
     onGradients: (step, params) => {
       if (step !== 1) return;
       const total = params.reduce((a, [, p]) => a + p.numel, 0);
