@@ -1,6 +1,6 @@
 // The scaling sweeps: which models, at which compute budgets, with which hyperparameters.
 // Models are the `mini` family sized by depth and width as the presets are (mini = 4 layers, d = 192):
-// d/48 heads of MLA with mini's head dims (qk 32 + 16 rope, v 32), q_lora_rank d/2, kv_lora_rank d/3,
+// d/48 heads (one for d = 24) of MLA with mini's head dims (qk 32 + 16 rope, v 32), q_lora_rank d/2, kv_lora_rank d/3,
 // dense MLP 8/3·d, experts 2/3·d (8 routed, top-2, + 1 shared, 4 groups, top-2 groups; layer 0 dense
 // unless it is the only layer),
 // no MTP module (M does not count it, and the sweep measures the language model alone).
@@ -76,10 +76,11 @@ const r16 = (x: number) => Math.max(16, Math.round(x / 16) * 16);
 
 /** HF config overrides (on the mini preset) for one size and architecture. */
 export function sizeOverrides(s: SweepSize, arch: Arch): Record<string, unknown> {
-  if (s.hidden % 48 !== 0) throw new RangeError(`sweep size: hidden must be a multiple of 48 (d/48 heads), found ${s.hidden}`);
+  if (s.hidden % 48 !== 0 && s.hidden !== 24) throw new RangeError(`sweep size: hidden must be 24 (one head) or a multiple of 48 (d/48 heads), found ${s.hidden}`);
   const d = s.hidden;
+  const heads = Math.max(1, d / 48);
   return {
-    hidden_size: d, num_hidden_layers: s.layers, num_attention_heads: d / 48, num_key_value_heads: d / 48,
+    hidden_size: d, num_hidden_layers: s.layers, num_attention_heads: heads, num_key_value_heads: heads,
     intermediate_size: r16((8 * d) / 3), moe_intermediate_size: r16((2 * d) / 3),
     q_lora_rank: d / 2, kv_lora_rank: r16(d / 3),
     first_k_dense_replace: arch === 'dense' ? s.layers : Math.min(1, s.layers - 1), // a 1-layer MoE model has no dense layer
@@ -142,14 +143,15 @@ export function runRecipe(p: SweepPlan, r: SweepRun, dataDir: string): Recipe {
 
 /**
  * The full sweep: 3 budgets over 10× (3e11–3e12 FLOPs: Chinchilla's 20 tokens per parameter puts
- * M_opt near 6·√(C/120) ≈ 0.3–1M here), 5 sizes from 1 layer × 48 to 3 × 144, MoE and dense; the
- * batch/LR grid at the smallest two budgets on the size nearest their optimum.
+ * M_opt near 6·√(C/120) ≈ 0.3–1M here), 6 sizes from 1 layer × 24 to 3 × 144, MoE and dense; the
+ * batch/LR grid at the smallest two budgets on the size nearest their optimum. (1 × 24 was added after
+ * the first 44 runs: at 3e11 the smallest size was the best, so that parabola's minimum was not bracketed.)
  */
 export const SWEEP: SweepPlan = {
   name: 'sweep', seed: 0, vocabSize: 1024, corpusTokens: 6_000_000, dataRecipe: 'default', valEvery: 50, valTokens: 65_536,
   seqLen: 256, batchSize: 16, lr: 3e-3, documentMask: true,
   budgets: [3e11, 1e12, 3e12],
-  sizes: [{ layers: 1, hidden: 48 }, { layers: 2, hidden: 48 }, { layers: 4, hidden: 48 }, { layers: 2, hidden: 96 }, { layers: 3, hidden: 144 }],
+  sizes: [{ layers: 1, hidden: 24 }, { layers: 1, hidden: 48 }, { layers: 2, hidden: 48 }, { layers: 4, hidden: 48 }, { layers: 2, hidden: 96 }, { layers: 3, hidden: 144 }],
   archs: ['moe', 'dense'], minSteps: 20,
   hyper: { budgets: [3e11, 1e12], size: { layers: 2, hidden: 48 }, batchSizes: [8, 16, 32], lrs: [1.5e-3, 3e-3, 6e-3] },
   flopsPerSecond: 2.5e10, secondsPerToken: 2e-5,
