@@ -19,6 +19,8 @@ import { recipeFiles, sweepRecipesDir, type RunResult } from '../src/scaling/swe
 import { analyseSweep } from '../src/scaling/sweep-analysis.js';
 import { renderSweepReport, writeSweepReport } from '../src/scaling/sweep-report.js';
 import { isDenseConfig } from '../src/model/registry.js';
+import { accuracyRecipe, accuracyRuns, runSweepAccuracy, type AccuracyResult } from '../src/scaling/sweep-accuracy.js';
+import { parseRunRecipe } from '../src/train/recipe.js';
 
 test('the committed recipes under recipes/scaling-<sweep>/ are exactly the plan\'s', () => {
   for (const p of [SWEEP, SWEEP_TINY]) {
@@ -99,9 +101,13 @@ test('analysis and report from synthetic results of the full plan (planted a = 0
   assert.equal(a.totals.cpuHours, runs.length * 18 / 3600);
   assert.ok(a.finalRun && a.finalRun.sweepOverFinal > 1);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scaling-'));
-  const md = await writeSweepReport({ command: 'npx tinyseek scaling --preset sweep', plan: SWEEP, runs, analysis: a }, dir, 'sc');
-  for (const f of ['sc.json', 'sc.md', 'sc-isoflop-moe.svg', 'sc-isoflop-dense.svg', 'sc-frontier.svg', 'sc-loss.svg']) assert.ok(fs.existsSync(path.join(dir, f)), f);
+  const accuracy: AccuracyResult[] = accuracyRuns(SWEEP.accuracy, runs).map((r, i) => ({ name: r.name, arch: r.arch, budget: r.budget, M: r.M, C: r.C, valLoss: r.valLoss, greedy: 0.1 * (i + 1), byFamily: { add: 0.5, sort: 0.25 }, problems: 350, sftSeconds: 30 }));
+  const md = await writeSweepReport({ command: 'npx tinyseek scaling --preset sweep', plan: SWEEP, runs, analysis: a, accuracy }, dir, 'sc');
+  for (const f of ['sc.json', 'sc.md', 'sc-isoflop-moe.svg', 'sc-isoflop-dense.svg', 'sc-frontier.svg', 'sc-loss.svg', 'sc-accuracy.svg']) assert.ok(fs.existsSync(path.join(dir, f)), f);
   const text = fs.readFileSync(md, 'utf8');
+  assert.match(text, /## Reasoning accuracy against compute/);
+  assert.match(text, /\| 3\.0e11 \| dense \| L\d+d\d+ \| \d\.\d{3} \| \*\*\d+\.\d%\*\* \| 50 \| 25 \|/);
+  assert.match(text, /350 problems per model; one problem is 0\.3 points/);
   assert.match(text, /M_opt = .*C\^\*\*0\.[45]\d\d\*\*/);
   assert.match(text, /core-hours/);
   assert.match(fs.readFileSync(path.join(dir, 'sc-frontier.svg'), 'utf8'), /<svg /);
@@ -124,6 +130,48 @@ test('Ctrl-C during a sweep run saves its checkpoint and ends the sweep with one
       (e: Error) => e instanceof RunInterrupted && e.message.startsWith(`scaling: ${first}: interrupted at step `));
   } finally {
     stop();
+    process.chdir(cwd);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the accuracy study: the lowest-loss model per budget and architecture (or all), a valid SFT recipe from each; end to end on the tiny sweep\'s cheapest run, resumable', { timeout: 300_000 }, async () => {
+  const mk = (name: string, arch: 'moe' | 'dense', budget: number, valLoss: number, study: 'isoflop' | 'hyper' = 'isoflop') =>
+    ({ ...planRuns(SWEEP_TINY)[0]!, name, arch, budget, C: budget, valLoss, study }) as RunResult;
+  const rs = [mk('a', 'moe', 2e10, 1.5), mk('b', 'moe', 2e10, 1.4), mk('c', 'dense', 2e10, 1.6), mk('d', 'moe', 1e10, 2.0), mk('e', 'moe', 1e10, 1.9), mk('h', 'moe', 1e10, 0.1, 'hyper')];
+  assert.deepEqual(accuracyRuns(SWEEP.accuracy, rs).map((r) => r.name), ['e', 'c', 'b'], 'best IsoFLOP run per (budget, arch), hyper runs ignored, by budget then arch');
+  assert.deepEqual(accuracyRuns({ ...SWEEP.accuracy, runs: 'all' }, rs).map((r) => r.name).sort(), ['a', 'b', 'c', 'd', 'e']);
+  const rec = parseRunRecipe(accuracyRecipe(SWEEP, SWEEP.accuracy, rs[1]!, 'runs/scaling-sweep/runs'));
+  assert.equal(rec.kind, 'sft');
+  assert.equal(rec.model.init, path.join('runs/scaling-sweep/runs', 'b', 'final'));
+  assert.deepEqual([rec.train.steps, rec.train.batchSize, rec.train.seqLen, rec.train.lr.peak], [200, 16, SWEEP.seqLen, 1e-3]);
+  assert.deepEqual(rec.data.sftTasks, { difficulties: [1, 2], n: 100 });
+  assert.deepEqual([rec.eval.final, rec.eval.n, rec.eval.difficulties, rec.eval.maxNewTokens], [true, 25, [1, 2], 160]);
+
+  const { runSweep } = await import('../src/scaling/sweep.js');
+  const first = planRuns(SWEEP_TINY).find((r) => r.study === 'isoflop')!.name;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-sweep-acc-')), cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    const results = await runSweep(SWEEP_TINY, { only: first, quiet: true, log: () => {} });
+    const runsDir = path.join('runs', 'scaling-sweep-tiny', 'runs');
+    const acc = await runSweepAccuracy(SWEEP_TINY, results, runsDir, { quiet: true, log: () => {} });
+    assert.equal(acc.length, 1);
+    const x = acc[0]!;
+    assert.equal(x.name, first);
+    assert.deepEqual(Object.keys(x.byFamily).sort(), ['add', 'sort']);
+    assert.equal(x.problems, 2 * 1 * SWEEP_TINY.accuracy.evalN);
+    assert.ok(x.greedy >= 0 && x.greedy <= 1);
+    assert.equal(x.greedy, (x.byFamily.add! + x.byFamily.sort!) / 2);
+    const ev = JSON.parse(fs.readFileSync(path.join(runsDir, first, 'sft', 'eval.json'), 'utf8')) as { step: number };
+    assert.equal(ev.step, SWEEP_TINY.accuracy.steps, 'evaluated after the whole fine-tune');
+    const done = path.join(runsDir, first, 'sft', 'accuracy.json');
+    const t = fs.statSync(done).mtimeMs;
+    const again = await runSweepAccuracy(SWEEP_TINY, results, runsDir, { quiet: true, log: () => { throw new Error('a finished model is not fine-tuned again'); } });
+    assert.deepEqual(again, acc);
+    assert.equal(fs.statSync(done).mtimeMs, t);
+    await assert.rejects(runSweepAccuracy(SWEEP_TINY, [{ ...results[0]!, name: 'nope' }], runsDir, { quiet: true }), /accuracy: nope has no trained model in runs\/scaling-sweep-tiny\/runs\/nope\/final/);
+  } finally {
     process.chdir(cwd);
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -15,6 +15,7 @@ import type { ModelConfig } from '../model/config.js';
 import { getPreset } from '../model/presets.js';
 import { modelScale } from '../analysis/flops.js';
 import type { Recipe } from '../train/recipe.js';
+import type { AccuracySpec } from './sweep-accuracy.js';
 
 /** One model size of the family. */
 export interface SweepSize {
@@ -45,6 +46,8 @@ export interface SweepPlan {
   minSteps: number;
   /** The batch-size / learning-rate grid: budgets, one size, MoE only. */
   hyper: { budgets: number[]; size: SweepSize; batchSizes: number[]; lrs: number[] };
+  /** Reasoning accuracy against compute: the fine-tune and evaluation of the sweep's models (sweep-accuracy.ts). */
+  accuracy: AccuracySpec;
   /** Assumed training speed here when quiet, for the time estimate: FLOP/s of M·D plus the head … */
   flopsPerSecond: number;
   /** … plus a fixed cost per token (embedding, norms, kernel launches), which dominates the smallest models. */
@@ -154,6 +157,7 @@ export const SWEEP: SweepPlan = {
   sizes: [{ layers: 1, hidden: 24 }, { layers: 1, hidden: 48 }, { layers: 2, hidden: 48 }, { layers: 4, hidden: 48 }, { layers: 2, hidden: 96 }, { layers: 3, hidden: 144 }],
   archs: ['moe', 'dense'], minSteps: 20,
   hyper: { budgets: [3e11, 1e12], size: { layers: 2, hidden: 48 }, batchSizes: [8, 16, 32], lrs: [1.5e-3, 3e-3, 6e-3] },
+  accuracy: { runs: 'best', difficulties: [1, 2], n: 100, steps: 200, batchSize: 16, lr: 1e-3, evalN: 25, maxNewTokens: 160 },
   flopsPerSecond: 2.5e10, secondsPerToken: 2e-5,
 };
 
@@ -165,6 +169,7 @@ export const SWEEP_TINY: SweepPlan = {
   sizes: [{ layers: 1, hidden: 48 }, { layers: 2, hidden: 48 }, { layers: 2, hidden: 96 }],
   archs: ['moe', 'dense'], minSteps: 4,
   hyper: { budgets: [1.5e10, 4.5e10], size: { layers: 2, hidden: 48 }, batchSizes: [4, 8], lrs: [3e-3, 1e-2] },
+  accuracy: { runs: 'best', families: ['add', 'sort'], difficulties: [1], n: 20, steps: 4, batchSize: 4, lr: 1e-3, evalN: 2, maxNewTokens: 16 },
   flopsPerSecond: 2.5e10, secondsPerToken: 2e-5,
 };
 

@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../io/index.js';
 import type { SweepPlan } from './sweep-plan.js';
 import type { RunResult } from './sweep.js';
 import type { SweepAnalysis } from './sweep-analysis.js';
+import type { AccuracyResult } from './sweep-accuracy.js';
 
 /** The report's JSON. */
 export interface SweepReport {
@@ -16,6 +17,8 @@ export interface SweepReport {
   plan: SweepPlan;
   runs: RunResult[];
   analysis: SweepAnalysis;
+  /** Greedy accuracy after the same fine-tune, of the study's models (absent in reports made before it existed). */
+  accuracy?: AccuracyResult[];
 }
 
 /** DeepSeek LLM's IsoFLOP fit (§3.2): M_opt = 0.1715·C^0.5243, D_opt = 5.8316·C^0.4757. */
@@ -64,6 +67,15 @@ export function sweepMarkdown(r: SweepReport, stem: string): string {
     L.push('## MoE against dense at equal compute', '', `| budget C | ${a.archs.map((x) => `best ${x.arch} loss`).join(' | ')} |`, `|---|${a.archs.map(() => '---').join('|')}|`);
     for (const C of p.budgets) L.push(`| ${e(C, 1)} | ${a.archs.map((x) => { const b = x.bestPerBudget.find((y) => y.budget === C); return b ? `${b.loss.toFixed(3)} (${b.name.replace(/^isoflop-\w+-C[^-]+-/, '')})` : '–'; }).join(' | ')} |`);
     L.push('', `![loss against compute](${stem}-loss.svg)`, '');
+  }
+  if (r.accuracy?.length) {
+    const acc = r.accuracy, sp = p.accuracy;
+    const fams = [...new Set(acc.flatMap((x) => Object.keys(x.byFamily)))];
+    L.push('## Reasoning accuracy against compute', '',
+      `${sp.runs === 'best' ? 'The lowest-loss model of each budget and architecture' : 'Every IsoFLOP model'}, fine-tuned alike on worked solutions (${sp.steps} steps × ${sp.batchSize} sequences, ${sp.n} solutions per family and difficulty ${sp.difficulties.join(', ')}, peak lr ${sp.lr}; this compute is the same for every model and not in C), then greedy decoding on ${sp.evalN} held-out test problems per family and difficulty (${acc[0]!.problems} problems per model; one problem is ${(100 / acc[0]!.problems).toFixed(1)} points, and a 95% interval on an accuracy near p is about ±2·√(p(1−p)/${acc[0]!.problems})).`, '',
+      `| budget C | arch | model | val loss | greedy accuracy | ${fams.join(' | ')} |`, `|---|---|---|---|---|${fams.map(() => '---').join('|')}|`);
+    for (const x of acc) L.push(`| ${e(x.budget, 1)} | ${x.arch} | ${x.name.replace(/^isoflop-\w+-C[^-]+-/, '')} | ${x.valLoss.toFixed(3)} | **${(100 * x.greedy).toFixed(1)}%** | ${fams.map((f) => (x.byFamily[f] === undefined ? '–' : (100 * x.byFamily[f]!).toFixed(0))).join(' | ')} |`);
+    L.push('', `![accuracy against compute](${stem}-accuracy.svg)`, '');
   }
   if (a.hyper) {
     const h = a.hyper;
@@ -128,6 +140,14 @@ async function renderFiles(r: SweepReport, base: string, stem: string): Promise<
       ls.push({ name: `${x.arch} best per budget`, x: x.bestPerBudget.map((b) => b.budget), y: x.bestPerBudget.map((b) => b.loss), mark: 'line+point' });
     }
     writeFileAtomic(`${base}-loss.svg`, await lineChartSvg({ title: 'validation loss against compute', xTitle: 'C = M·D (FLOPs)', yTitle: 'validation loss (nats/token)', logX: true, logY: true, series: ls }));
+  }
+  if (r.accuracy?.length) {
+    const as: Series[] = [];
+    for (const arch of [...new Set(r.accuracy.map((x) => x.arch))]) {
+      const xs = r.accuracy.filter((x) => x.arch === arch).sort((u, v) => u.C - v.C);
+      as.push({ name: arch, x: xs.map((x) => x.C), y: xs.map((x) => 100 * x.greedy), mark: 'line+point' });
+    }
+    writeFileAtomic(`${base}-accuracy.svg`, await lineChartSvg({ title: 'held-out greedy accuracy after the same fine-tune', xTitle: 'pretraining compute C = M·D (FLOPs)', yTitle: 'greedy accuracy (%)', logX: true, series: as }));
   }
   writeFileAtomic(`${base}.md`, sweepMarkdown(r, stem));
 }

@@ -2,7 +2,8 @@
 // validation set, one tokenizer), then every run of the plan in order of cost, each as a pretraining
 // recipe from recipes/scaling-<sweep>/ through the trainer (resumable from its checkpoints), then its
 // held-out loss. A finished run leaves val.json and is skipped on a rerun, so the sweep resumes where
-// it was stopped. Results go to <root>/results.json; the analysis and report are separate steps.
+// it was stopped. Results go to <root>/results.json; the accuracy study (sweep-accuracy.ts), the analysis
+// and the report are separate steps.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -21,7 +21,7 @@ interface ScalingFlags {
 export function register(program: Command): void {
   program
     .command('scaling')
-    .description('scaling laws on tinyseek\'s own runs: IsoFLOP sweep (C = M·D), Chinchilla approaches 2 and 3, batch/LR law, MoE vs dense; report with plots')
+    .description('scaling laws on tinyseek\'s own runs: IsoFLOP sweep (C = M·D), Chinchilla approaches 2 and 3, batch/LR law, MoE vs dense, accuracy after a fine-tune against compute; report with plots')
     .option('--preset <name>', 'sweep: sweep (about two hours here when the machine is quiet) or sweep-tiny (minutes; checks the machinery)', 'sweep')
     .option('--plan', 'print the runs, their compute and the time estimate, and exit', false)
     .option('--write-recipes', 'write the plan\'s recipes into recipes/scaling-<preset>/ and exit', false)
@@ -51,7 +51,7 @@ export function register(program: Command): void {
         }
         return;
       }
-      const { runSweep, writeRecipes, sweepRecipesDir } = await import('../../scaling/sweep.js');
+      const { runSweep, writeRecipes, sweepRecipesDir, sweepRoot } = await import('../../scaling/sweep.js');
       if (f.writeRecipes) {
         console.log(`${writeRecipes(p)} recipes in ${sweepRecipesDir(p)}`);
         return;
@@ -75,12 +75,15 @@ export function register(program: Command): void {
         console.log(`${results.length} runs finished (no report for a partial sweep)`);
         return;
       }
+      const { runSweepAccuracy } = await import('../../scaling/sweep-accuracy.js');
+      const accuracy = await runSweepAccuracy(p, results, path.join(sweepRoot(p), 'runs'), { quiet: f.quiet });
       const { analyseSweep } = await import('../../scaling/sweep-analysis.js');
       const analysis = analyseSweep(p, results, f.replicates);
-      const md = await writeSweepReport({ command: `npx tinyseek ${process.argv.slice(2).join(' ')}`, plan: p, runs: results, analysis }, reportDir, f.name);
+      const md = await writeSweepReport({ command: `npx tinyseek ${process.argv.slice(2).join(' ')}`, plan: p, runs: results, analysis, accuracy }, reportDir, f.name);
       for (const a of analysis.archs) {
         if (a.iso) console.log(`${a.arch}: M_opt ∝ C^${a.iso.Mopt.exponent.toFixed(3)}, D_opt ∝ C^${a.iso.Dopt.exponent.toFixed(3)} (IsoFLOP)${a.parametric ? `; parametric a = ${a.parametric.a.toFixed(3)}` : ''}`);
       }
+      for (const x of accuracy) console.log(`${x.name}: greedy accuracy ${(100 * x.greedy).toFixed(1)}% after the fine-tune`);
       console.log(`sweep: ${analysis.totals.C.toExponential(2)} FLOPs, ${analysis.totals.coreHours.toFixed(2)} core-hours`);
       console.log(`report: ${md}`);
     });
