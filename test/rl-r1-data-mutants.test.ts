@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getTask, splitOf } from '../src/tasks/index.js';
 import { CATEGORIES, REPLIES, TRAIN_GENERAL } from '../src/data/conversations.js';
-import { generalRows, multiTurnRows, traceRow, trainProblems, writtenResponse, writtenRow } from '../src/rl/r1/data.js';
+import { generalRows, multiTurnRows, problemsPerCombo, traceRow, trainProblems, writtenResponse, writtenRow } from '../src/rl/r1/data.js';
 import { parseR1, r1Verify } from '../src/rl/r1/format.js';
 import { readability } from '../src/rl/r1/readability.js';
 import type { Trace } from '../src/rl/r1/rejection.js';
@@ -143,4 +143,12 @@ test('multiTurnRows: every follow-up lead is used, the problem text always follo
   }
   assert.deepEqual([...used].sort(), ['', ...LEADS].sort(), 'every lead, and none');
   assert.ok(upperAfterGreeting > 0, 'after a greeting the problem keeps its capital');
+});
+
+test('problemsPerCombo: enough problems per (family, difficulty) to reach the total over all of them', () => {
+  assert.equal(problemsPerCombo(4, ['add', 'sub'], [1]), 2);
+  assert.equal(problemsPerCombo(12, ['add', 'sub'], [1, 2, 3]), 2);
+  assert.equal(problemsPerCombo(13, ['add', 'sub'], [1, 2, 3]), 3, 'rounded up: 18 ≥ 13');
+  assert.equal(problemsPerCombo(5, ['add', 'sub', 'sort'], [1, 2]), 1);
+  assert.equal(problemsPerCombo(1, ['add'], [1]), 1);
 });

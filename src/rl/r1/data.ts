@@ -42,6 +42,11 @@ export function traceRow(t: Trace): SftRow {
   return { messages: [...t.messages, { role: 'assistant', content: `<think>\n${t.completion}` }], source: t.source };
 }
 
+/** Problems per (family, difficulty) so that at least `total` are drawn over all of them. */
+export function problemsPerCombo(total: number, families: readonly string[], difficulties: readonly number[]): number {
+  return Math.ceil(total / (families.length * difficulties.length));
+}
+
 /** Training problems: `n` per family and difficulty from the training split's stream. */
 export function trainProblems(families: readonly string[], difficulties: readonly number[], n: number, seed: number, stream: string): Problem[] {
   return families.flatMap((f) => difficulties.flatMap((d) => Array.from({ length: n }, (_, i) => sampleProblem(f, d, 'train', streamSeed('train', seed, `${stream}:${f}`, d, i)))));

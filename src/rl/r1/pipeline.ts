@@ -37,7 +37,7 @@ import { HELDOUT_GENERAL, TRAIN_GENERAL, generalPrompts, preferencePairs } from 
 import type { R1Recipe } from './config.js';
 import { cleanR1Zero, collect, filterTraces } from './rejection.js';
 import type { FilterStats, Trace } from './rejection.js';
-import { generalRows, multiTurnRows, trainProblems, traceRow, writtenRow } from './data.js';
+import { generalRows, multiTurnRows, problemsPerCombo, trainProblems, traceRow, writtenRow } from './data.js';
 import type { SftRow } from './data.js';
 import { trainPhrasing } from './phrasings.js';
 import { r1RewardFunctions, CHAT_FAMILY } from './rewards.js';
@@ -188,7 +188,7 @@ export async function runR1Pipeline(o: R1PipelineOptions): Promise<string> {
     model.eval();
     const tok = Tokenizer.fromDir(r1zModel);
     const gen = new Generator(model, { maxBatch: 128, maxLen: Math.min(512, model.cfg.maxPositionEmbeddings) });
-    const probs = trainProblems(fam, diffs, Math.ceil(c.prompts / (fam.length * diffs.length)), r.seed, 'cold-start');
+    const probs = trainProblems(fam, diffs, problemsPerCombo(c.prompts, fam, diffs), r.seed, 'cold-start');
     const sampled = await collect(gen, tok, probs.map((p) => ({ problem: p, messages: [{ role: 'user' as const, content: p.prompt }] })), {
       samples: c.samples, temperature: c.temperature, maxNewTokens: c.maxNewTokens, template: 'r1zero', seed: r.seed, source: 'r1zero',
     });
@@ -235,7 +235,7 @@ export async function runR1Pipeline(o: R1PipelineOptions): Promise<string> {
     const tok = Tokenizer.fromDir(s2model);
     const gen = new Generator(model, { maxBatch: 128, maxLen: Math.min(512, model.cfg.maxPositionEmbeddings) });
     const rng = new TaskRng(r.seed + 3);
-    const probs = trainProblems(fam, diffs, Math.ceil(c.prompts / (fam.length * diffs.length)), r.seed, 'rejection');
+    const probs = trainProblems(fam, diffs, problemsPerCombo(c.prompts, fam, diffs), r.seed, 'rejection');
     const sampled = await collect(gen, tok, probs.map((p) => ({ problem: p, messages: [{ role: 'user' as const, content: trainPhrasing(p, rng) }] })), {
       samples: c.samples, temperature: c.temperature, maxNewTokens: c.maxNewTokens, template: 'default', seed: r.seed + 3, source: 'policy',
     });
