@@ -22,7 +22,8 @@ export default {
   // Tests run from dist/: compile the instrumented sources once per run (they carry @ts-nocheck).
   buildCommand: 'npx tsc -p tsconfig.json',
   // docs/results stays: the report suite re-renders the committed reports from their JSON.
-  ignorePatterns: ['/test-artifacts', '/runs', '/docs/*', '!/docs/results', '/.ci'],
+  // .stryker-tmp holds other targets' sandboxes when two targets run at once
+  ignorePatterns: ['/test-artifacts', '/runs', '/docs/*', '!/docs/results', '/.ci', '/.stryker-tmp'],
   // One test process at a time: the machine (2 cores) is shared with training runs.
   // TINYSEEK_MUTATE_CONCURRENCY raises it on a machine of one's own.
   concurrency: Number(process.env.TINYSEEK_MUTATE_CONCURRENCY ?? 1),
