@@ -28,7 +28,7 @@ import { loadModel } from '../src/model/checkpoint.js';
 import { Tokenizer } from '../src/tokenizer/index.js';
 import { Generator } from '../src/infer/generator.js';
 import { readMetrics } from '../src/train/metrics.js';
-import { LinearRewardModel } from '../src/rl/r1/reward-model.js';
+import { LinearRewardModel, trainRewardModel } from '../src/rl/r1/reward-model.js';
 
 const SHIPPED = path.resolve('models/tinyseek-r1-mini');
 
@@ -91,6 +91,9 @@ test('every stage runs in order, says when it starts and ends, and leaves its ma
   for (const x of rep.stages) assert.ok(x.seconds >= 0 && x.seconds <= elapsed, `${x.stage}: ${x.seconds} s of ${elapsed} s`);
   assert.ok(rep.total_seconds >= sum && rep.total_seconds <= elapsed, `total ${rep.total_seconds} s: stages ${sum} s, run ${elapsed} s`);
   assert.equal(fs.readFileSync(md, 'utf8').split('\n')[0], '# DeepSeek-R1\'s four-stage pipeline on tinyseek-nano');
+  // the base exists, so nothing is pretrained
+  assert.ok(!said.some((l) => l.includes('no base model')), said.join('\n'));
+  assert.ok(!fs.existsSync(path.join(path.dirname(base), 'metrics.jsonl')) && !fs.existsSync(path.join(path.dirname(base), 'final')), 'no pretraining run next to the base');
   // the stages' settings are recorded, to notice a changed recipe on a rerun
   const byName = Object.fromEntries(rep.stages.map((s) => [s.stage, s]));
   assert.equal(byName.base!.settings, JSON.stringify({ base }));
@@ -200,6 +203,10 @@ test('the reward model: trained on the training prompts\' pairs, measured on the
   assert.equal(info.heldout_accuracy, rm.pairAccuracy(held));
   for (const [k, v] of Object.entries(info.heldout_accuracy_by_kind)) assert.equal(v, rm.pairAccuracy(held.filter((p) => p.kind === k)), k);
   assert.ok(info.train_accuracy > 0.5, `the trained model ranks most training pairs: ${info.train_accuracy}`);
+  // the first and last training losses are the run's own (it is deterministic: trained again here)
+  const rc = recipe.rewardModel;
+  const { losses } = trainRewardModel(trainPairs, { dim: rc.dim, steps: rc.steps, lr: rc.lr, l2: rc.l2 });
+  assert.deepEqual([info.first_loss, info.last_loss], [losses[0], losses.at(-1)]);
 });
 
 test('every stage model is evaluated with the recipe\'s options; the RM score exists from stage 3 on', async () => {
