@@ -101,12 +101,12 @@ test('analysis and report from synthetic results of the full plan (planted a = 0
   assert.equal(a.totals.cpuHours, runs.length * 18 / 3600);
   assert.ok(a.finalRun && a.finalRun.sweepOverFinal > 1);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scaling-'));
-  const accuracy: AccuracyResult[] = accuracyRuns(SWEEP.accuracy, runs).map((r, i) => ({ name: r.name, arch: r.arch, budget: r.budget, M: r.M, C: r.C, valLoss: r.valLoss, greedy: 0.1 * (i + 1), byFamily: { add: 0.5, sort: 0.25 }, problems: 350, sftSeconds: 30 }));
+  const accuracy: AccuracyResult[] = accuracyRuns(SWEEP.accuracy, runs).map((r, i) => ({ name: r.name, arch: r.arch, budget: r.budget, M: r.M, C: r.C, valLoss: r.valLoss, greedy: 0.1 * (i + 1), byFamily: { add: 0.5, sort: 0.25 }, problems: 350, sftSeconds: 30, digitNll: 2 - 0.1 * i, digitNllByFamily: { add: 1.5 } }));
   const md = await writeSweepReport({ command: 'npx tinyseek scaling --preset sweep', plan: SWEEP, runs, analysis: a, accuracy }, dir, 'sc');
-  for (const f of ['sc.json', 'sc.md', 'sc-isoflop-moe.svg', 'sc-isoflop-dense.svg', 'sc-frontier.svg', 'sc-loss.svg', 'sc-accuracy.svg']) assert.ok(fs.existsSync(path.join(dir, f)), f);
+  for (const f of ['sc.json', 'sc.md', 'sc-isoflop-moe.svg', 'sc-isoflop-dense.svg', 'sc-frontier.svg', 'sc-loss.svg', 'sc-accuracy.svg', 'sc-digit-nll.svg']) assert.ok(fs.existsSync(path.join(dir, f)), f);
   const text = fs.readFileSync(md, 'utf8');
   assert.match(text, /## Reasoning accuracy against compute/);
-  assert.match(text, /\| 3\.0e11 \| dense \| L\d+d\d+ \| \d\.\d{3} \| \*\*\d+\.\d%\*\* \| 50 \| 25 \|/);
+  assert.match(text, /\| 3\.0e11 \| dense \| L\d+d\d+ \| \d\.\d{3} \| \d\.\d{3} \| \*\*\d+\.\d%\*\* \| 50 \| 25 \|/);
   assert.match(text, /350 problems per model; one problem is 0\.3 points/);
   assert.match(text, /M_opt = .*C\^\*\*0\.[45]\d\d\*\*/);
   assert.match(text, /core-hours/);
@@ -163,9 +163,23 @@ test('the accuracy study: the lowest-loss model per budget and architecture (or 
     assert.equal(x.problems, 2 * 1 * SWEEP_TINY.accuracy.evalN);
     assert.ok(x.greedy >= 0 && x.greedy <= 1);
     assert.equal(x.greedy, (x.byFamily.add! + x.byFamily.sort!) / 2);
+    // the pretrained model's copy probe, on the study's families at its highest difficulty
+    const { copyProbe } = await import('../src/infer/copy-probe.js');
+    const { loadModel: load } = await import('../src/model/checkpoint.js');
+    const m = load(path.join(runsDir, first, 'final'));
+    m.eval();
+    const pr = copyProbe(m, Tokenizer.fromDir(path.join(runsDir, first, 'final')), { families: ['add', 'sort'], n: SWEEP_TINY.accuracy.evalN, difficulty: 1, seed: SWEEP_TINY.seed });
+    assert.equal(x.digitNll, pr.meanDigitNll);
+    assert.deepEqual(Object.keys(x.digitNllByFamily).sort(), ['add', 'sort']);
+    assert.ok(x.digitNll > 0 && Number.isFinite(x.digitNll));
     const ev = JSON.parse(fs.readFileSync(path.join(runsDir, first, 'sft', 'eval.json'), 'utf8')) as { step: number };
     assert.equal(ev.step, SWEEP_TINY.accuracy.steps, 'evaluated after the whole fine-tune');
     const done = path.join(runsDir, first, 'sft', 'accuracy.json');
+    // a result written before the probe was part of the study gets it on the next run, without fine-tuning again
+    const { digitNll: _d, digitNllByFamily: _f, ...old } = x;
+    fs.writeFileSync(done, JSON.stringify(old));
+    const upgraded = await runSweepAccuracy(SWEEP_TINY, results, runsDir, { quiet: true, log: () => { throw new Error('not fine-tuned again'); } });
+    assert.deepEqual(upgraded, acc);
     const t = fs.statSync(done).mtimeMs;
     const again = await runSweepAccuracy(SWEEP_TINY, results, runsDir, { quiet: true, log: () => { throw new Error('a finished model is not fine-tuned again'); } });
     assert.deepEqual(again, acc);

@@ -2,6 +2,9 @@
 // same way on worked solutions of the task families (the `sft` kind, `data.sftTasks`), then scored on
 // held-out test problems by greedy decoding (the trainer's final evaluation). Which models: the
 // compute-optimal one of each budget and architecture (lowest validation loss), or every IsoFLOP run.
+// Next to the accuracy, a continuous measure that moves before accuracy does: the pretrained model's
+// digit NLL on held-out worked solutions (the copy probe, src/infer/copy-probe.ts; ln 10 ≈ 2.30 nats
+// means it only knows a digit comes).
 // The SFT is identical for every model, so the accuracy differences come from pretraining; its compute
 // (the same token count for every model) is not in C. Each model's fine-tune lives in
 // runs/<name>/sft/ (resumable); accuracy.json there marks it done.
@@ -11,6 +14,9 @@ import { writeFileAtomic } from '../io/index.js';
 import type { Recipe } from '../train/recipe.js';
 import type { EvalReport } from '../infer/evaluate.js';
 import { finished } from '../train/interrupted.js';
+import { loadModel } from '../model/checkpoint.js';
+import { Tokenizer } from '../tokenizer/index.js';
+import { copyProbe } from '../infer/copy-probe.js';
 import type { SweepPlan } from './sweep-plan.js';
 import type { RunResult } from './sweep.js';
 
@@ -43,6 +49,9 @@ export interface AccuracyResult {
   byFamily: Record<string, number>;
   problems: number;
   sftSeconds: number;
+  /** The pretrained model's mean digit NLL on held-out worked solutions (nats per digit), and per family. */
+  digitNll: number;
+  digitNllByFamily: Record<string, number>;
 }
 
 /** The models the study fine-tunes, in order of compute. */
@@ -86,7 +95,12 @@ export async function runSweepAccuracy(p: SweepPlan, results: readonly RunResult
     const dir = path.join(runsDir, r.name, 'sft');
     const done = path.join(dir, 'accuracy.json');
     if (fs.existsSync(done)) {
-      out.push(JSON.parse(fs.readFileSync(done, 'utf8')) as AccuracyResult);
+      const prev = JSON.parse(fs.readFileSync(done, 'utf8')) as AccuracyResult;
+      if (prev.digitNll === undefined) { // written before the probe was part of the study
+        Object.assign(prev, probe(p, spec, path.join(runsDir, r.name, 'final')));
+        writeFileAtomic(done, JSON.stringify(prev, null, 2) + '\n');
+      }
+      out.push(prev);
       continue;
     }
     if (!fs.existsSync(path.join(runsDir, r.name, 'final', 'config.json'))) throw new Error(`accuracy: ${r.name} has no trained model in ${path.join(runsDir, r.name, 'final')}`);
@@ -98,10 +112,19 @@ export async function runSweepAccuracy(p: SweepPlan, results: readonly RunResult
       name: r.name, arch: r.arch, budget: r.budget, M: r.M, C: r.C, valLoss: r.valLoss,
       greedy: ev.mean.greedy, byFamily: Object.fromEntries(ev.families.map((f) => [f.family, f.greedy])),
       problems: ev.families.reduce((a, f) => a + f.problems, 0), sftSeconds: (performance.now() - t0) / 1000,
+      ...probe(p, spec, path.join(runsDir, r.name, 'final')),
     };
     writeFileAtomic(done, JSON.stringify(res, null, 2) + '\n');
-    log(`${r.name}: greedy accuracy ${(100 * res.greedy).toFixed(1)}% after SFT`);
+    log(`${r.name}: greedy accuracy ${(100 * res.greedy).toFixed(1)}% after SFT; pretrained digit NLL ${res.digitNll.toFixed(3)}`);
     out.push(res);
   }
   return out;
+}
+
+/** The copy probe on a pretrained model: held-out worked solutions of the study's families at its highest difficulty. */
+function probe(p: SweepPlan, spec: AccuracySpec, dir: string): { digitNll: number; digitNllByFamily: Record<string, number> } {
+  const model = loadModel(dir);
+  model.eval();
+  const rep = copyProbe(model, Tokenizer.fromDir(dir), { families: spec.families, n: spec.evalN, difficulty: Math.max(...spec.difficulties), seed: p.seed });
+  return { digitNll: rep.meanDigitNll, digitNllByFamily: Object.fromEntries(rep.families.map((f) => [f.family, f.digitNll])) };
 }

@@ -73,9 +73,10 @@ export function sweepMarkdown(r: SweepReport, stem: string): string {
     const fams = [...new Set(acc.flatMap((x) => Object.keys(x.byFamily)))];
     L.push('## Reasoning accuracy against compute', '',
       `${sp.runs === 'best' ? 'The lowest-loss model of each budget and architecture' : 'Every IsoFLOP model'}, fine-tuned alike on worked solutions (${sp.steps} steps × ${sp.batchSize} sequences, ${sp.n} solutions per family and difficulty ${sp.difficulties.join(', ')}, peak lr ${sp.lr}; this compute is the same for every model and not in C), then greedy decoding on ${sp.evalN} held-out test problems per family and difficulty (${acc[0]!.problems} problems per model; one problem is ${(100 / acc[0]!.problems).toFixed(1)} points, and a 95% interval on an accuracy near p is about ±2·√(p(1−p)/${acc[0]!.problems})).`, '',
-      `| budget C | arch | model | val loss | greedy accuracy | ${fams.join(' | ')} |`, `|---|---|---|---|---|${fams.map(() => '---').join('|')}|`);
-    for (const x of acc) L.push(`| ${e(x.budget, 1)} | ${x.arch} | ${x.name.replace(/^isoflop-\w+-C[^-]+-/, '')} | ${x.valLoss.toFixed(3)} | **${(100 * x.greedy).toFixed(1)}%** | ${fams.map((f) => (x.byFamily[f] === undefined ? '–' : (100 * x.byFamily[f]!).toFixed(0))).join(' | ')} |`);
-    L.push('', `![accuracy against compute](${stem}-accuracy.svg)`, '');
+      `Next to it, the pretrained model's digit NLL on held-out worked solutions (the copy probe: teacher-forced, nats per digit token after "Solution:"; ln 10 ≈ 2.30 means it only knows that a digit comes), which moves before accuracy does.`, '',
+      `| budget C | arch | model | val loss | digit NLL | greedy accuracy | ${fams.map((f) => `${f} %`).join(' | ')} |`, `|---|---|---|---|---|---|${fams.map(() => '---').join('|')}|`);
+    for (const x of acc) L.push(`| ${e(x.budget, 1)} | ${x.arch} | ${x.name.replace(/^isoflop-\w+-C[^-]+-/, '')} | ${x.valLoss.toFixed(3)} | ${x.digitNll === undefined ? '–' : f3(x.digitNll)} | **${(100 * x.greedy).toFixed(1)}%** | ${fams.map((f) => (x.byFamily[f] === undefined ? '–' : (100 * x.byFamily[f]!).toFixed(0))).join(' | ')} |`);
+    L.push('', `![accuracy against compute](${stem}-accuracy.svg)`, '', `![digit NLL against compute](${stem}-digit-nll.svg)`, '');
   }
   if (a.hyper) {
     const h = a.hyper;
@@ -148,6 +149,12 @@ async function renderFiles(r: SweepReport, base: string, stem: string): Promise<
       as.push({ name: arch, x: xs.map((x) => x.C), y: xs.map((x) => 100 * x.greedy), mark: 'line+point' });
     }
     writeFileAtomic(`${base}-accuracy.svg`, await lineChartSvg({ title: 'held-out greedy accuracy after the same fine-tune', xTitle: 'pretraining compute C = M·D (FLOPs)', yTitle: 'greedy accuracy (%)', logX: true, series: as }));
+    const ns: Series[] = [];
+    for (const arch of [...new Set(r.accuracy.map((x) => x.arch))]) {
+      const xs = r.accuracy.filter((x) => x.arch === arch && x.digitNll !== undefined).sort((u, v) => u.C - v.C);
+      if (xs.length) ns.push({ name: arch, x: xs.map((x) => x.C), y: xs.map((x) => x.digitNll), mark: 'line+point' });
+    }
+    if (ns.length) writeFileAtomic(`${base}-digit-nll.svg`, await lineChartSvg({ title: 'digit NLL on held-out worked solutions (pretrained models)', xTitle: 'pretraining compute C = M·D (FLOPs)', yTitle: 'nats per digit token', logX: true, series: ns }));
   }
   writeFileAtomic(`${base}.md`, sweepMarkdown(r, stem));
 }

@@ -83,7 +83,7 @@ export function register(program: Command): void {
       for (const a of analysis.archs) {
         if (a.iso) console.log(`${a.arch}: M_opt ∝ C^${a.iso.Mopt.exponent.toFixed(3)}, D_opt ∝ C^${a.iso.Dopt.exponent.toFixed(3)} (IsoFLOP)${a.parametric ? `; parametric a = ${a.parametric.a.toFixed(3)}` : ''}`);
       }
-      for (const x of accuracy) console.log(`${x.name}: greedy accuracy ${(100 * x.greedy).toFixed(1)}% after the fine-tune`);
+      for (const x of accuracy) console.log(`${x.name}: greedy accuracy ${(100 * x.greedy).toFixed(1)}% after the fine-tune; pretrained digit NLL ${x.digitNll.toFixed(3)}`);
       console.log(`sweep: ${analysis.totals.C.toExponential(2)} FLOPs, ${analysis.totals.coreHours.toFixed(2)} core-hours`);
       console.log(`report: ${md}`);
     });
