@@ -29,6 +29,7 @@ import { Tokenizer } from '../src/tokenizer/index.js';
 import { Generator } from '../src/infer/generator.js';
 import { readMetrics } from '../src/train/metrics.js';
 import { LinearRewardModel, trainRewardModel } from '../src/rl/r1/reward-model.js';
+import { CHAT_FAMILY } from '../src/rl/r1/rewards.js';
 
 const SHIPPED = path.resolve('models/tinyseek-r1-mini');
 
@@ -43,7 +44,7 @@ function microRecipe(base: string, over: Record<string, unknown> = {}, lr = 0.00
     coldStart: { ...nano.coldStart, prompts: 4, samples: 2, maxNewTokens: 96, writtenPerFamily: 3 },
     sft1: sft, rl2: { ...nano.rl2, grpo: g(2) },
     rejection: { ...nano.rejection, prompts: 4, samples: 2, maxNewTokens: 96, writtenPerFamily: 2, general: 3, multiTurn: 4 },
-    sft3: sft, rewardModel: { ...nano.rewardModel, steps: 5, dim: 64 }, rl4: { ...nano.rl4, grpo: g(2) },
+    sft3: sft, rewardModel: { ...nano.rewardModel, steps: 5, dim: 64 }, rl4: { ...nano.rl4, grpo: g(2, { logCompletions: 100 }) },
     eval: { n: 2, k: 2, maxNewTokens: 16, phrasingN: 1, seed: 5 },
     ...over,
   });
@@ -185,6 +186,23 @@ test('the stage-3 mixture: kept stage-2 samples, written solutions under trainin
   const bySource: Record<string, number> = { written: 4, general: 3, multi: 4 };
   if (info.from_stage2) bySource.policy = info.from_stage2;
   assert.deepEqual(info.by_source, bySource);
+});
+
+test('stage 4 samples both kinds of prompt: general ones (training prompts of the conversation set, no answer) and task problems of the recipe\'s families and difficulties', () => {
+  const rows = fs.readFileSync(path.join(out, 'stage4-rl', 'run', 'completions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; group: number; family: string; difficulty: number; answer: string; prompt: string });
+  const groups = [...new Map(rows.map((x) => [`${x.step}:${x.group}`, x])).values()];
+  assert.equal(groups.length, 2 * 2, '2 steps × 2 prompts');
+  const general = groups.filter((x) => x.family === CHAT_FAMILY), tasks = groups.filter((x) => x.family !== CHAT_FAMILY);
+  assert.ok(general.length > 0 && tasks.length > 0, `both kinds at generalShare ${recipe.rl4.generalShare}: ${groups.map((x) => x.family)}`);
+  const texts = new Set(generalPrompts(TRAIN_GENERAL).map((g) => g.text));
+  for (const x of general) {
+    assert.ok(texts.has(x.prompt), x.prompt);
+    assert.deepEqual([x.answer, x.difficulty], ['', 0]);
+  }
+  for (const x of tasks) {
+    assert.ok(['add', 'sub'].includes(x.family) && x.difficulty === 1, `${x.family} d${x.difficulty}`);
+    assert.ok(x.answer !== '' && x.prompt.length > 0);
+  }
 });
 
 test('the reward model: trained on the training prompts\' pairs, measured on the held-out prompts\' pairs, saved', () => {
