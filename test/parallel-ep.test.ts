@@ -18,6 +18,7 @@ import { loadRecipe, writeCorpus, readCorpus } from '../src/data/index.js';
 import { Tokenizer } from '../src/tokenizer/index.js';
 import { loadAsFloat32, saveSafetensors } from '../src/io/index.js';
 import { mpiSkip, mpiEnv, mpirun } from './helpers/mpi.js';
+import { assertGradsClose as shared, readDump as read, readGrads } from './helpers/dp-dump.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/test
 const worker = path.join(here, 'helpers', 'dp-worker.js');
@@ -43,8 +44,7 @@ function recipe(steps: number, overrides: Record<string, unknown> = {}) {
 
 interface EpStats { ranks: number; dp: number; dispatch_bytes: number; combine_bytes: number; backward_bytes: number; tokens: number; rows: number; ranks_per_token: number; nodes_per_token: number }
 interface Dump { names: [string, number][]; steps: { step: number; loss: number; counts: number[][]; ep?: EpStats }[] }
-const readDump = (prefix: string, rank = 0): Dump => JSON.parse(fs.readFileSync(`${prefix}.${rank}.json`, 'utf8')) as Dump;
-const readGrads = (prefix: string, rank = 0) => { const b = fs.readFileSync(`${prefix}.${rank}.grads`); return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4); };
+const readDump = (prefix: string, rank = 0): Dump => read<Dump['steps'][number]>(prefix, rank);
 
 function runWorker(n: number, job: Record<string, unknown>): void {
   const args = [worker, JSON.stringify(job)];
@@ -53,21 +53,7 @@ function runWorker(n: number, job: Record<string, unknown>): void {
   assert.equal(r.status, 0, `${n} rank(s) failed (status ${r.status}, signal ${r.signal}):\n${r.stdout}\n${r.stderr}`);
 }
 
-/** Each gradient a rank holds against the single-process gradient of the same name: max |a − b| ≤ TOL · max |b|. */
-function assertGradsClose(ref: Dump, refGrads: Float32Array, got: Dump, grads: Float32Array, what: string): void {
-  const at = new Map<string, number>();
-  let o = 0;
-  for (const [n, k] of ref.names) { at.set(n, o); o += k; }
-  let q = 0;
-  for (const [n, k] of got.names) {
-    const a = at.get(n);
-    assert.ok(a !== undefined, `${what}: ${n} is not a parameter of the single-process model`);
-    let d = 0, m = 0;
-    for (let i = 0; i < k; i++) { d = Math.max(d, Math.abs(grads[q + i] - refGrads[a + i])); m = Math.max(m, Math.abs(refGrads[a + i])); }
-    assert.ok(d <= TOL * m || d === 0, `${what}: gradient of ${n} differs by ${d} (max |g| ${m}, relative ${d / m})`);
-    q += k;
-  }
-}
+const assertGradsClose = (ref: Dump, refGrads: Float32Array, got: Dump, grads: Float32Array, what: string) => { shared(ref, refGrads, got, grads, what, TOL); };
 
 /** ‖a − b‖ / ‖b‖ ≤ TOL per tensor of two safetensors files (names filtered by prefix). */
 function assertTensorsClose(fa: string, fb: string, what: string, prefix = ''): void {

@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { loadAsFloat32 } from '../src/io/index.js';
 import { mpiSkip, mpiEnv, mpirun } from './helpers/mpi.js';
 import { childCoverage } from './helpers/child-coverage.js';
+import { assertGradsClose, readDump as read, readGrads } from './helpers/dp-dump.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/test
 const worker = path.join(here, 'helpers', 'dp-worker.js');
@@ -42,8 +43,7 @@ const recipe = () => ({
 interface EpStats { ranks: number; dp: number; layers: number; dispatch_bytes: number; combine_bytes: number; backward_bytes: number; tokens: number; rows: number; ranks_per_token: number; nodes_per_token: number; remote_nodes_per_token: number }
 interface Step { step: number; loss: number; ce: number; grad_norm: number; counts: number[][]; dp?: { ranks: number; buckets: number; bytes: number }; ep?: EpStats }
 interface Dump { names: [string, number][]; steps: Step[] }
-const readDump = (prefix: string, rank = 0): Dump => JSON.parse(fs.readFileSync(`${prefix}.${rank}.json`, 'utf8')) as Dump;
-const readGrads = (prefix: string, rank = 0) => { const b = fs.readFileSync(`${prefix}.${rank}.grads`); return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4); };
+const readDump = (prefix: string, rank = 0): Dump => read<Step>(prefix, rank);
 
 /** Runs the worker on n ranks (n = 1: one process, no MPI); returns its stderr. `timeout` ends a hung job even if this process is killed. */
 function run(n: number, job: Record<string, unknown>, expectOk = true): { status: number | null; stderr: string } {
@@ -71,21 +71,9 @@ function assertClose(fa: string, fb: string, what: string, tol = 1e-4): void {
   }
 }
 
-/** Each gradient rank `r` holds equals the one-process gradient of that name. */
+/** Each gradient rank `r` holds equals the one-process gradient of that name, and the dump holds nothing else. */
 function assertGrads(ref: Dump, g0: Float32Array, got: Dump, g: Float32Array, what: string): void {
-  const at = new Map<string, number>();
-  let o = 0;
-  for (const [n, k] of ref.names) { at.set(n, o); o += k; }
-  let q = 0;
-  for (const [n, k] of got.names) {
-    const a = at.get(n);
-    assert.ok(a !== undefined, `${what}: ${n} is a parameter of the model`);
-    let d = 0, m = 0;
-    for (let i = 0; i < k; i++) { d = Math.max(d, Math.abs(g[q + i]! - g0[a + i]!)); m = Math.max(m, Math.abs(g0[a + i]!)); }
-    assert.ok(d <= TOL * m || d === 0, `${what}: gradient of ${n} differs by ${d} (max |g| ${m})`);
-    q += k;
-  }
-  assert.equal(q, g.length, `${what}: the dump holds the named gradients only`);
+  assert.equal(assertGradsClose(ref, g0, got, g, what, TOL), g.length, `${what}: the dump holds the named gradients only`);
 }
 
 function assertLosses(ref: Dump, got: Dump, what: string): void {
