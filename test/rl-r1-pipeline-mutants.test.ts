@@ -15,7 +15,8 @@ import { nanoModel } from './helpers/nano-model.js';
 import { captureStderr } from './helpers/stderr.js';
 import { loadR1Recipe, parseR1Recipe } from '../src/rl/r1/config.js';
 import type { R1Recipe } from '../src/rl/r1/config.js';
-import { runR1Pipeline } from '../src/rl/r1/pipeline.js';
+import { runR1Pipeline, stage4Prompts } from '../src/rl/r1/pipeline.js';
+import { Rng as TensorRng } from '../src/tensor/random.js';
 import type { R1Report } from '../src/rl/r1/report.js';
 import { evaluateR1 } from '../src/rl/r1/evaluate.js';
 import { generalRows, multiTurnRows, trainProblems, writtenRow } from '../src/rl/r1/data.js';
@@ -270,7 +271,7 @@ test('a rerun skips every complete stage (nothing retrained) and rewrites the sa
 });
 
 test('a training stage whose marker is missing (killed after its run finished) resumes its run instead of refusing the folder, and records the same', async () => {
-  const trained = ['stage1-sft', 'stage2-rl', 'stage2-rl-no-readability', 'stage3-sft', 'stage4-rl'];
+  const trained = ['r1zero', 'stage1-sft', 'stage2-rl', 'stage2-rl-no-readability', 'stage3-sft', 'stage4-rl'];
   const was = Object.fromEntries(trained.map((s) => [s, readJson(path.join(out, s, 'STAGE.json')).info]));
   for (const s of trained) fs.rmSync(path.join(out, s, 'STAGE.json'));
   const r = await captureStderr(() => runR1Pipeline({ recipe, out, reportDir }));
@@ -305,10 +306,46 @@ test('an existing R1-Zero model is used as it is; one that is not a model direct
   assert.ok(fs.existsSync(path.join(bad, 'base', 'STAGE.json')));
   assert.ok(!fs.existsSync(path.join(bad, 'r1zero', 'STAGE.json')));
   assert.ok(!fs.existsSync(path.join(bad, 'stage1-data')));
+  // a folder that exists but holds no model is refused the same way
+  const empty = path.join(root, 'not-a-model');
+  fs.mkdirSync(empty);
+  await assert.rejects(runR1Pipeline({ recipe: microRecipe(base, { r1zero: { init: empty, grpo: {} } }), out: path.join(root, 'r1-empty'), reportDir: path.join(root, 'report4'), quiet: true }),
+    { message: `r1zero.init ${empty} is not a model directory (no config.json); train one with \`tinyseek r1-zero\` or leave r1zero.init out to train it here` });
   // a bad section is refused before the first stage
   const worse = path.join(root, 'r1-worse');
   await assert.rejects(runR1Pipeline({ recipe: microRecipe(base, { tasks: { families: ['add'], difficulties: [9] } }), out: worse, reportDir, quiet: true }), /add has no difficulty 9/);
   assert.ok(!fs.existsSync(worse));
+  // so is a bad R1-Zero section, although R1-Zero runs only after the base
+  await assert.rejects(runR1Pipeline({ recipe: microRecipe(base, { r1zero: { grpo: { ...recipe.r1zero.grpo, numGenerations: 0 } } }), out: worse, reportDir, quiet: true }), /r1-nano-r1zero \(recipe section\)/);
+  assert.ok(!fs.existsSync(worse));
+});
+
+test('stage 4 draws general prompts at the recipe\'s share (the conversation set\'s training prompts, no answer, their category kept) and otherwise task problems of every family and difficulty in training phrasings', () => {
+  const r = microRecipe(base, { tasks: { families: ['add', 'sub', 'mul'], difficulties: [1, 2] }, rl4: { ...recipe.rl4, generalShare: 0.3 } });
+  const draw = stage4Prompts(r);
+  const ps = draw(new TensorRng(17), 600);
+  assert.equal(ps.length, 600);
+  assert.deepEqual(draw(new TensorRng(17), 600), ps, 'the same generator state draws the same prompts');
+  const general = ps.filter((p) => p.family === CHAT_FAMILY), tasks = ps.filter((p) => p.family !== CHAT_FAMILY);
+  // Binomial(600, 0.3): mean 180, standard deviation 11.2
+  assert.ok(Math.abs(general.length - 180) < 45, `${general.length} general prompts of 600 at share 0.3`);
+  const category = new Map(generalPrompts(TRAIN_GENERAL).map((g) => [g.text, g.category]));
+  for (const p of general) {
+    assert.ok(category.has(p.prompt), p.prompt);
+    assert.deepEqual([p.answer, p.difficulty, p.meta], ['', 0, { category: category.get(p.prompt) }]);
+  }
+  assert.ok(new Set(general.map((p) => p.prompt)).size > 20, 'many different general prompts');
+  const combos = new Set(tasks.map((p) => `${p.family}:${p.difficulty}`));
+  assert.deepEqual([...combos].sort(), ['add:1', 'add:2', 'mul:1', 'mul:2', 'sub:1', 'sub:2']);
+  for (const p of tasks) {
+    assert.ok(getTask(p.family).check(p, p.answer), `${p.prompt} → ${p.answer}`);
+    assert.ok(p.answer.replace('-', '').split('').every((c) => c >= '0' && c <= '9'));
+  }
+  // asked in training phrasings: many different wordings, and not only the canonical "Compute …"
+  assert.ok(tasks.filter((p) => !p.prompt.startsWith('Compute ')).length > tasks.length / 4, 'phrased, not only canonical');
+  assert.equal(new Set(tasks.map((p) => p.prompt)).size, tasks.length, 'fresh problems');
+  assert.equal(stage4Prompts(microRecipe(base, { rl4: { ...recipe.rl4, generalShare: 0 } }))(new TensorRng(1), 50).filter((p) => p.family === CHAT_FAMILY).length, 0);
+  assert.equal(stage4Prompts(microRecipe(base, { rl4: { ...recipe.rl4, generalShare: 1 } }))(new TensorRng(1), 50).filter((p) => p.family === CHAT_FAMILY).length, 50);
 });
 
 test('stage 3 keeps the stage-2 model\'s verified samples: on the shipped model (which solves problems), policy rows are correct R1 traces of phrased prompts', async () => {

@@ -25,7 +25,6 @@ import type { Recipe } from '../../train/recipe.js';
 import { grpo } from '../grpo.js';
 import { loadModel } from '../../model/checkpoint.js';
 import { Tokenizer } from '../../tokenizer/index.js';
-import type { ChatMessage } from '../../tokenizer/index.js';
 import { Generator } from '../../infer/generator.js';
 import type { Problem } from '../../tasks/index.js';
 import { getTask, sampleProblem } from '../../tasks/index.js';
@@ -130,6 +129,25 @@ export function checkR1Recipe(r: R1Recipe): void {
   if (!r.r1zero.init) grpoRecipe(`${r.name}-r1zero`, 'base', 'r1zero', r.r1zero.grpo);
   grpoRecipe(`${r.name}-stage2`, 'model', 'default', r.rl2.grpo);
   grpoRecipe(`${r.name}-stage4`, 'model', 'default', r.rl4.grpo);
+}
+
+/**
+ * Stage 4's prompts (R1 §2.3.4, "RL for all scenarios"): each draw is a general prompt of the
+ * conversation set's training half with probability rl4.generalShare (no answer: the reward model
+ * judges it), else a task problem of the recipe's families and difficulties asked in a training
+ * phrasing. GRPO encodes them with the recipe's chat template and its generation prompt.
+ */
+export function stage4Prompts(r: R1Recipe): (rng: Rng, n: number) => Problem[] {
+  const general = generalPrompts(TRAIN_GENERAL);
+  const fam = r.tasks.families, diffs = r.tasks.difficulties;
+  return (rng, n) => Array.from({ length: n }, () => {
+    if (rng.uniform() < r.rl4.generalShare) {
+      const g = general[rng.int(general.length)]!;
+      return { family: CHAT_FAMILY, difficulty: 0, seed: 0, prompt: g.text, answer: '', meta: { category: g.category } };
+    }
+    const p = sampleProblem(fam[rng.int(fam.length)]!, diffs[rng.int(diffs.length)]!, 'train', rng.nextU32());
+    return { ...p, prompt: trainPhrasing(p, new TaskRng(rng.nextU32())) };
+  });
 }
 
 /** Runs the pipeline (resuming completed stages) and writes the report. */
@@ -274,20 +292,9 @@ export async function runR1Pipeline(o: R1PipelineOptions): Promise<string> {
   // ---- stage 4: RL for all scenarios
   const s4 = path.join(out, 'stage4-rl');
   stages.push(await runStage(s4, 'stage4-rl', async () => {
-    const general = generalPrompts(TRAIN_GENERAL);
-    const samplePrompts = (rng: Rng, n: number): Problem[] => Array.from({ length: n }, () => {
-      if (rng.uniform() < r.rl4.generalShare) {
-        const g = general[rng.int(general.length)]!;
-        return { family: CHAT_FAMILY, difficulty: 0, seed: 0, prompt: g.text, answer: '', meta: { category: g.category } };
-      }
-      const p = sampleProblem(fam[rng.int(fam.length)]!, diffs[rng.int(diffs.length)]!, 'train', rng.nextU32());
-      return { ...p, prompt: trainPhrasing(p, new TaskRng(rng.nextU32())) };
-    });
-    const tok = Tokenizer.fromDir(s3model);
-    const encodePrompt = (p: Problem) => tok.encode(tok.applyChatTemplate([{ role: 'user', content: p.prompt }] as ChatMessage[], { addGenerationPrompt: true }), { allowSpecial: true });
     const res = finished(await grpo({
       recipe: grpoRecipe(`${r.name}-stage4`, s3model, 'default', r.rl4.grpo), out: path.join(s4, 'run'), resume: true, quiet: o.quiet,
-      rewardFns: r1RewardFunctions(r.rl4.rewards, rm), samplePrompts, encodePrompt,
+      rewardFns: r1RewardFunctions(r.rl4.rewards, rm), samplePrompts: stage4Prompts(r),
     }), 'r1: stage 4 RL');
     return { model: res.finalDir, steps: res.lastStep, curve: curve(path.join(s4, 'run')), eval: await evalDir(res.finalDir, rm) };
   }, say, [r.rl4, r.eval]));
