@@ -21,7 +21,7 @@ const SECONDS = {
   'nn': 1, 'gate': 1, 'config': 1, 'checkpoint': 1.2, 'memory': 1.5, 'ops-parity': 1.7, 'report': 1.8, 'ops-grad': 2,
   'generator': 2.4, 'sampler': 3.3, 'grpo-oracle': 3.9, 'rl-grpo-roles-mutants': 0.5, 'model': 4.1, 'backend-parity': 5.2, 'kv': 5.6,
   'tfjs-oracle': 6.8, 'optim-oracle': 8.6, 'grpo': 11.8, 'train': 31, 'train-step-oracle': 12,
-  'rl-r1zero-mutants': 20, 'rl-r1zero-pretrain-mutants': 30, 'rl-r1-pipeline-mutants': 30,
+  'rl-r1zero-mutants': 20, 'rl-r1zero-pretrain-mutants': 30, 'rl-r1-pipeline-mutants': 12, 'rl-r1-pipeline-mutants-coldstart': 13,
   'train-trainer-mutants-objective': 4, 'train-trainer-mutants-dp': 6, 'train-trainer-mutants-ep': 25,
 };
 const seconds = (n) => SECONDS[n] ?? (n.endsWith('-mutants') ? 0.5 : 3);
