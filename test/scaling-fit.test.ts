@@ -8,7 +8,7 @@ import { Rng } from '../src/tensor/random.js';
 import { nelderMead } from '../src/analysis/nelder-mead.js';
 import { fitParabola, fitPowerLaw, percentile } from '../src/analysis/power-law.js';
 import { bootstrapParametric, fitParametric, huber, parametricOptimum, predictLoss, type LossPoint } from '../src/analysis/chinchilla-fit.js';
-import { bootstrapIsoFlop, fitIsoFlop, isoParabola, type IsoRun } from '../src/analysis/isoflop.js';
+import { bootstrapIsoFlop, fitIsoFlop, isoParabola, nearMinimum, noiseBootstrapIsoFlop, type IsoRun } from '../src/analysis/isoflop.js';
 import { deepseekHyper, fitHyperparams, type HyperRun } from '../src/analysis/hyperparam-fit.js';
 
 test('Nelder–Mead finds the minimum of Rosenbrock and of a shifted quadratic', () => {
@@ -113,6 +113,54 @@ test('approach 2 (IsoFLOP parabolas) recovers a and b = 1 − a within their boo
   const Nopt = G * (1e19 / 6) ** TRUE_A;
   const side = isoParabola(1e19, [4, 8, 16].map((f) => ({ M: 6 * Nopt * f, L: trueLoss(Nopt * f, 1e19 / (6 * Nopt * f)) })));
   assert.equal(side.inside, false);
+});
+
+test('near the minimum: each budget keeps the lowest-loss run and the sizes nearest it in ln M; bad windows are refused', () => {
+  const runs: IsoRun[] = [
+    { budget: 1, M: 100, L: 3 }, { budget: 1, M: 200, L: 2 }, { budget: 1, M: 400, L: 2.5 }, { budget: 1, M: 800, L: 4 }, { budget: 1, M: 1600, L: 9 },
+    { budget: 2, M: 100, L: 1 }, { budget: 2, M: 200, L: 2 }, { budget: 2, M: 300, L: 3 }, { budget: 2, M: 800, L: 4 },
+  ];
+  const near = nearMinimum(runs, 3);
+  assert.deepEqual(near.filter((r) => r.budget === 1).map((r) => r.M), [100, 200, 400], 'the minimum (200) and one size on each side');
+  assert.deepEqual(near.filter((r) => r.budget === 2).map((r) => r.M), [100, 200, 300], 'a minimum at the edge: the two nearest on its one side');
+  assert.deepEqual(nearMinimum(runs, 4).filter((r) => r.budget === 1).map((r) => r.M), [100, 200, 400, 800], 'ties in distance (×2 either side) go to the smaller size, then the next');
+  assert.equal(nearMinimum(runs, 10).length, runs.length);
+  assert.throws(() => nearMinimum(runs, 2), /at least 3 sizes per budget; got n = 2/);
+  assert.throws(() => noiseBootstrapIsoFlop(runs, -1, 10, 1), /σ must be a finite number ≥ 0, got -1/);
+});
+
+test('near the minimum on a profile that is not a parabola far from it: the all-sizes fit is pulled off, the near fit recovers a within its noise-bootstrap interval', () => {
+  useLaw(SYMMETRIC);
+  // 7 sizes per budget over a factor 64, with a steep penalty for the largest ones (like tinyseek's deep, narrow
+  // sizes that train badly in few steps): far from the optimum the profile is no parabola in ln M.
+  const sigma = 0.004;
+  const make = (seed: number) => {
+    const rng = new Rng(seed);
+    const iso: IsoRun[] = [];
+    for (const C of [1e18, 1e19, 1e20]) {
+      const Nopt = G * (C / 6) ** TRUE_A;
+      for (const f of [1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8]) {
+        const N = Nopt * f;
+        const L = trueLoss(N, C / (6 * N)) + (f >= 4 ? 0.4 * Math.log2(f) ** 2 : 0) + sigma * rng.normal();
+        iso.push({ budget: C, M: 6 * N, L });
+      }
+    }
+    return iso;
+  };
+  const runs = make(7);
+  const all = fitIsoFlop(runs);
+  assert.ok(all.parabolas.some((p) => Math.abs(Math.log(p.Mopt / (6 * G * (p.budget / 6) ** TRUE_A))) > 0.5), 'the all-sizes parabolas miss the optimum by more than a factor 1.6');
+  const near = fitIsoFlop(nearMinimum(runs, 3));
+  assert.ok(near.parabolas.every((p) => p.inside && p.runs === 3));
+  for (const seed of [3, 4]) {
+    const b = noiseBootstrapIsoFlop(make(seed), sigma, 300, seed, (rs) => nearMinimum(rs, 3));
+    const a = b.intervals.a!;
+    assert.ok(a.lo95 <= TRUE_A && TRUE_A <= a.hi95, `seed ${seed}: true a ${TRUE_A} outside [${a.lo95}, ${a.hi95}]`);
+    assert.ok(b.failed < 30, `${b.failed} failed replicates`);
+  }
+  // with no noise the bootstrap collapses on the fit
+  const z = noiseBootstrapIsoFlop(runs, 0, 20, 1, (rs) => nearMinimum(rs, 3));
+  assert.ok(Math.abs(z.intervals.a!.lo - near.Mopt.exponent) < 1e-12 && Math.abs(z.intervals.a!.hi - near.Mopt.exponent) < 1e-12);
 });
 
 test('approach 2 on Chinchilla\'s law (α ≠ β): the parabolas\' known shape bias stays below 0.02 in a', () => {

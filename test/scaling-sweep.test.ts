@@ -81,7 +81,8 @@ test('analysis and report from synthetic results of the full plan (planted a = 0
   const G = (60 * 0.3 / (60 * 0.3)) ** (1 / 0.6);
   const runs: RunResult[] = planRuns(SWEEP).map((r) => ({
     ...r,
-    valLoss: law(r.N, r.tokens) * (r.arch === 'dense' ? 1.01 : 1) * (1 + 0.002 * Math.log(r.lr / SWEEP.lr) ** 2 + 0.002 * Math.log(r.batchSize / SWEEP.batchSize) ** 2),
+    valLoss: law(r.N, r.tokens) * (r.arch === 'dense' ? 1.01 : 1) * (1 + 0.002 * Math.log(r.lr / SWEEP.lr) ** 2 + 0.002 * Math.log(r.batchSize / SWEEP.batchSize) ** 2)
+      + (r.study === 'seed' ? 0.002 * (r.seed! - 2) : 0), // seeds 1, 2, 3 move the loss by −0.002, 0, +0.002
     valTokens: 1000, trainCe: 0, trainSeconds: 10, wallSeconds: 12, cores: 2, cpuSeconds: 18,
   }));
   const a = analyseSweep(SWEEP, runs, 100, 1);
@@ -100,6 +101,19 @@ test('analysis and report from synthetic results of the full plan (planted a = 0
   assert.equal(a.totals.coreHours, runs.length * 12 * 2 / 3600);
   assert.equal(a.totals.cpuHours, runs.length * 18 / 3600);
   assert.ok(a.finalRun && a.finalRun.sweepOverFinal > 1);
+  // seed noise: the centre run (seed 0) and seeds 1–3 give deviations 0, −0.002, 0, +0.002 → sd √(8e-6/3)
+  for (const x of a.archs) {
+    assert.deepEqual(x.seedNoise?.seeds, [0, 1, 2, 3]);
+    assert.ok(Math.abs(x.seedNoise!.sd - Math.sqrt(8e-6 / 3)) < 1e-12, `${x.arch} sd ${x.seedNoise!.sd}`);
+    assert.equal(x.runs, runs.filter((r) => r.arch === x.arch && r.study === 'isoflop').length, 'seed replicates are not IsoFLOP points');
+    // near the minimum: 3 sizes per budget, a recovered, an interval from the noise bootstrap
+    assert.ok(x.near?.fit && x.near.fit.parabolas.every((q) => q.runs === 3), x.arch);
+    assert.ok(Math.abs(x.near!.fit!.Mopt.exponent - 0.5) < 0.1, `${x.arch} near a = ${x.near!.fit!.Mopt.exponent}`);
+    assert.ok(x.near!.intervals.a && x.near!.intervals.a.lo <= x.near!.fit!.Mopt.exponent + 0.05 && x.near!.band.lo.length === x.near!.band.C.length);
+  }
+  assert.ok(Math.abs(a.seedSigma! - Math.sqrt(8e-6 / 3)) < 1e-12);
+  assert.equal(a.finalRun!.method, 'all sizes', 'the all-sizes fit locates the planted optimum, so it is the one used');
+  assert.equal(a.hyper!.best.length, 2, 'seed replicates are not batch/LR grid points');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scaling-'));
   const accuracy: AccuracyResult[] = accuracyRuns(SWEEP.accuracy, runs).map((r, i) => ({ name: r.name, arch: r.arch, budget: r.budget, M: r.M, C: r.C, valLoss: r.valLoss, greedy: 0.1 * (i + 1), byFamily: { add: 0.5, sort: 0.25 }, problems: 350, sftSeconds: 30, digitNll: 2 - 0.1 * i, digitNllByFamily: { add: 1.5 } }));
   const md = await writeSweepReport({ command: 'npx tinyseek scaling --preset sweep', plan: SWEEP, runs, analysis: a, accuracy }, dir, 'sc');
@@ -110,6 +124,9 @@ test('analysis and report from synthetic results of the full plan (planted a = 0
   assert.match(text, /350 problems per model; one problem is 0\.3 points/);
   assert.match(text, /M_opt = .*C\^\*\*0\.[45]\d\d\*\*/);
   assert.match(text, /core-hours/);
+  assert.match(text, /## Seed noise[\s\S]*\| moe \| 0, 1, 2, 3 \|[\s\S]*σ = 0\.0016\*\* nats\/token \(8 runs/);
+  assert.match(text, /\*\*Near the minimum\.\*\* Each budget's parabola through the 3 sizes nearest/);
+  assert.match(text, /Best dense minus best moe, against the seed noise of a difference of two runs/);
   assert.match(fs.readFileSync(path.join(dir, 'sc-frontier.svg'), 'utf8'), /<svg /);
   fs.rmSync(path.join(dir, 'sc.md'));
   await renderSweepReport(path.join(dir, 'sc.json'));

@@ -4,6 +4,11 @@
 // M_opt = k_M·C^a and D_opt = C/M_opt = k_D·C^b (b = 1 − a) by least squares on logarithms.
 // A parabola that opens downwards, or whose minimum lies outside the sizes trained, is flagged: its
 // M_opt is an extrapolation (the budget's grid did not straddle the optimum).
+// Near the minimum: a profile whose losses rise steeply and unevenly away from the optimum is not a
+// parabola in ln M over its whole range; fitting each budget's parabola to the sizes nearest its
+// lowest-loss run (`nearMinimum`) reads the curvature where it matters. Its uncertainty comes from a
+// noise bootstrap with the measured seed-to-seed spread of the loss (`noiseBootstrapIsoFlop`), which
+// redoes the selection in every replicate (which run is lowest is itself noisy).
 import { bootstrap, fitParabola, fitPowerLaw, type PowerLaw } from './power-law.js';
 
 /** One run of an IsoFLOP study. */
@@ -57,6 +62,21 @@ export function byBudget<T extends { budget: number }>(runs: readonly T[]): Map<
   return m;
 }
 
+/**
+ * Each budget's runs cut to the `n` sizes nearest in ln M to its lowest-loss run (that run included;
+ * ties in distance go to the smaller M). Budgets keep their order; runs keep theirs.
+ */
+export function nearMinimum<T extends IsoRun>(runs: readonly T[], n: number): T[] {
+  if (!(Number.isInteger(n) && n >= 3)) throw new RangeError(`nearMinimum: a parabola needs at least 3 sizes per budget; got n = ${n}`);
+  const keep = new Set<T>();
+  for (const g of byBudget(runs).values()) {
+    const best = g.reduce((a, r) => (r.L < a.L ? r : a));
+    const near = [...g].sort((a, b) => Math.abs(Math.log(a.M / best.M)) - Math.abs(Math.log(b.M / best.M)) || a.M - b.M).slice(0, n);
+    for (const r of near) keep.add(r);
+  }
+  return runs.filter((r) => keep.has(r));
+}
+
 /** Parabolas per budget, then the power laws of M_opt and D_opt in C (≥ 2 budgets). */
 export function fitIsoFlop(runs: readonly IsoRun[]): IsoFlopFit {
   const groups = byBudget(runs);
@@ -89,6 +109,22 @@ export function bootstrapIsoFlop(runs: readonly IsoRun[], replicates: number, se
   return bootstrap(replicates, seed, (rng) => {
     const sample = groups.flatMap((g, k) => g.map((r, i) => ({ ...r, L: fitted[k][i] + inflate * resid[rng.int(resid.length)] })));
     const f = fitIsoFlop(sample);
+    if (f.parabolas.some((p) => !(p.p[2] > 0))) return null;
+    const band = Object.fromEntries(bandC.map((C, i) => [`Mopt@${i}`, f.Mopt.k * Math.pow(C, f.Mopt.exponent)]));
+    return { a: f.Mopt.exponent, b: f.Dopt.exponent, ...band };
+  });
+}
+
+/**
+ * Noise bootstrap of an IsoFLOP fit: each replicate adds independent N(0, σ²) noise to every run's loss
+ * (σ: the measured seed-to-seed standard deviation of the final loss), applies `select` (for example
+ * `(rs) => nearMinimum(rs, 3)`, so the choice of sizes is redone on the noisy losses), and refits. A
+ * replicate whose parabola opens downwards counts as failed. `bandC` as in bootstrapIsoFlop.
+ */
+export function noiseBootstrapIsoFlop(runs: readonly IsoRun[], sigma: number, replicates: number, seed: number, select: (rs: IsoRun[]) => IsoRun[] = (rs) => rs, bandC: readonly number[] = []) {
+  if (!(sigma >= 0 && Number.isFinite(sigma))) throw new RangeError(`noise bootstrap: σ must be a finite number ≥ 0, got ${sigma}`);
+  return bootstrap(replicates, seed, (rng) => {
+    const f = fitIsoFlop(select(runs.map((r) => ({ ...r, L: r.L + sigma * rng.normal() }))));
     if (f.parabolas.some((p) => !(p.p[2] > 0))) return null;
     const band = Object.fromEntries(bandC.map((C, i) => [`Mopt@${i}`, f.Mopt.k * Math.pow(C, f.Mopt.exponent)]));
     return { a: f.Mopt.exponent, b: f.Dopt.exponent, ...band };

@@ -46,6 +46,12 @@ export interface SweepPlan {
   minSteps: number;
   /** The batch-size / learning-rate grid: budgets, one size, MoE only. */
   hyper: { budgets: number[]; size: SweepSize; batchSizes: number[]; lrs: number[] };
+  /**
+   * Seed replicates: the IsoFLOP run of one size at one budget trained again with other seeds (same
+   * data, initialisation and data order drawn from the seed), per architecture, to measure how much
+   * the final loss moves with the seed alone — the noise every comparison in the sweep is read against.
+   */
+  seeds?: { budget: number; size: SweepSize; seeds: number[] };
   /** Reasoning accuracy against compute: the fine-tune and evaluation of the sweep's models (sweep-accuracy.ts). */
   accuracy: AccuracySpec;
   /** Assumed training speed here when quiet, for the time estimate: FLOP/s of M·D plus the head … */
@@ -57,7 +63,9 @@ export interface SweepPlan {
 /** One run of a sweep. */
 export interface SweepRun {
   name: string;
-  study: 'isoflop' | 'hyper';
+  study: 'isoflop' | 'hyper' | 'seed';
+  /** The run's seed when it is not the plan's (seed replicates). */
+  seed?: number;
   arch: Arch;
   budget: number;
   size: SweepSize;
@@ -101,16 +109,16 @@ const budgetTag = (C: number) => C.toExponential(1).replace('.0e', 'e').replace(
 /** Every run of a plan, cheapest first. */
 export function planRuns(p: SweepPlan): SweepRun[] {
   const runs: SweepRun[] = [];
-  const make = (study: SweepRun['study'], arch: Arch, budget: number, size: SweepSize, batchSize: number, lr: number): SweepRun | null => {
+  const make = (study: SweepRun['study'], arch: Arch, budget: number, size: SweepSize, batchSize: number, lr: number, seed?: number): SweepRun | null => {
     const cfg = sizeConfig(size, arch, p.vocabSize);
     const sc = modelScale(cfg, p.seqLen);
     const perStep = batchSize * p.seqLen;
     const steps = Math.round(budget / (sc.M * perStep));
     if (steps < p.minSteps) return null;
     const tokens = steps * perStep;
-    const hp = study === 'hyper' ? `-b${batchSize}-lr${lr}` : '';
+    const hp = study === 'hyper' ? `-b${batchSize}-lr${lr}` : study === 'seed' ? `-s${seed}` : '';
     return {
-      name: `${study}-${arch}-C${budgetTag(budget)}-L${size.layers}d${size.hidden}${hp}`, study, arch, budget, size,
+      name: `${study}-${arch}-C${budgetTag(budget)}-L${size.layers}d${size.hidden}${hp}`, study, arch, budget, size, ...(seed === undefined ? {} : { seed }),
       M: sc.M, N: sc.M / 6, nonEmbeddingActivated: sc.nonEmbeddingActivated, steps, batchSize, lr, tokens, C: sc.M * tokens, headFlops: sc.headFlops * tokens,
     };
   };
@@ -123,6 +131,11 @@ export function planRuns(p: SweepPlan): SweepRun[] {
     const r = make('hyper', 'moe', C, p.hyper.size, b, lr);
     if (r) runs.push(r);
   }
+  if (p.seeds) for (const arch of p.archs) for (const seed of p.seeds.seeds) {
+    if (seed === p.seed) throw new RangeError(`${p.name}: seed replicate ${seed} is the plan's own seed (its IsoFLOP run is the first replicate)`);
+    const r = make('seed', arch, p.seeds.budget, p.seeds.size, p.batchSize, p.lr, seed);
+    if (r) runs.push(r);
+  }
   return runs.sort((a, b) => a.C - b.C || a.name.localeCompare(b.name));
 }
 
@@ -130,7 +143,7 @@ export function planRuns(p: SweepPlan): SweepRun[] {
 export function runRecipe(p: SweepPlan, r: SweepRun, dataDir: string): Recipe {
   const warmup = Math.max(1, Math.min(50, Math.round(0.1 * r.steps)));
   return {
-    kind: 'pretrain', name: r.name, seed: p.seed,
+    kind: 'pretrain', name: r.name, seed: r.seed ?? p.seed,
     model: { preset: 'mini', overrides: { ...sizeOverrides(r.size, r.arch), vocab_size: p.vocabSize } },
     tokenizer: { vocabSize: p.vocabSize, path: `${dataDir}/tokenizer` },
     data: { recipe: p.dataRecipe, file: `${dataDir}/train.jsonl` },
@@ -148,7 +161,8 @@ export function runRecipe(p: SweepPlan, r: SweepRun, dataDir: string): Recipe {
  * The full sweep: 3 budgets over 10× (3e11–3e12 FLOPs: Chinchilla's 20 tokens per parameter puts
  * M_opt near 6·√(C/120) ≈ 0.3–1M here), 6 sizes from 1 layer × 24 to 3 × 144, MoE and dense; the
  * batch/LR grid at the smallest two budgets on the size nearest their optimum. (1 × 24 was added after
- * the first 44 runs: at 3e11 the smallest size was the best, so that parabola's minimum was not bracketed.)
+ * the first 44 runs: at 3e11 the smallest size was the best, so that parabola's minimum was not bracketed.
+ * The seed replicates were added after the 50 runs, to measure the noise the fits are read against.)
  */
 export const SWEEP: SweepPlan = {
   name: 'sweep', seed: 0, vocabSize: 1024, corpusTokens: 6_000_000, dataRecipe: 'default', valEvery: 50, valTokens: 65_536,
@@ -157,6 +171,7 @@ export const SWEEP: SweepPlan = {
   sizes: [{ layers: 1, hidden: 24 }, { layers: 1, hidden: 48 }, { layers: 2, hidden: 48 }, { layers: 4, hidden: 48 }, { layers: 2, hidden: 96 }, { layers: 3, hidden: 144 }],
   archs: ['moe', 'dense'], minSteps: 20,
   hyper: { budgets: [3e11, 1e12], size: { layers: 2, hidden: 48 }, batchSizes: [8, 16, 32], lrs: [1.5e-3, 3e-3, 6e-3] },
+  seeds: { budget: 1e12, size: { layers: 2, hidden: 48 }, seeds: [1, 2, 3] },
   accuracy: { runs: 'best', difficulties: [1, 2], n: 100, steps: 200, batchSize: 16, lr: 1e-3, evalN: 25, maxNewTokens: 160 },
   flopsPerSecond: 2.5e10, secondsPerToken: 2e-5,
 };
@@ -169,6 +184,7 @@ export const SWEEP_TINY: SweepPlan = {
   sizes: [{ layers: 1, hidden: 48 }, { layers: 2, hidden: 48 }, { layers: 2, hidden: 96 }],
   archs: ['moe', 'dense'], minSteps: 4,
   hyper: { budgets: [1.5e10, 4.5e10], size: { layers: 2, hidden: 48 }, batchSizes: [4, 8], lrs: [3e-3, 1e-2] },
+  seeds: { budget: 1.5e10, size: { layers: 1, hidden: 48 }, seeds: [1] },
   accuracy: { runs: 'best', families: ['add', 'sort'], difficulties: [1], n: 20, steps: 4, batchSize: 4, lr: 1e-3, evalN: 2, maxNewTokens: 16 },
   flopsPerSecond: 2.5e10, secondsPerToken: 2e-5,
 };

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { lineChartSvg, type Series } from '../analysis/line-chart.js';
+import { nearMinimum } from '../analysis/isoflop.js';
 import { writeFileAtomic } from '../io/index.js';
 import type { SweepPlan } from './sweep-plan.js';
 import type { RunResult } from './sweep.js';
@@ -27,6 +28,7 @@ const DEEPSEEK_MOPT = { k: 0.1715, exponent: 0.5243 };
 const e = (x: number, d = 2) => x.toExponential(d).replace('e+', 'e');
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '–');
 const iv = (i?: { lo: number; hi: number }) => (i ? `${f3(i.lo)}–${f3(i.hi)}` : '–');
+const iv95 = (i?: { lo95: number; hi95: number }) => (i ? `${f3(i.lo95)}–${f3(i.hi95)}` : '–');
 
 /** The Markdown of a report. */
 export function sweepMarkdown(r: SweepReport, stem: string): string {
@@ -44,9 +46,18 @@ export function sweepMarkdown(r: SweepReport, stem: string): string {
   if (a.finalRun) {
     const fr = a.finalRun;
     const where = fr.reliable
-      ? `By the MoE IsoFLOP fit, the compute-optimal run at the largest budget (${e(fr.budget, 1)} FLOPs) has M_opt ≈ ${e(fr.Mopt)} and D_opt ≈ ${e(fr.Dopt)} tokens.`
-      : `The MoE IsoFLOP fit does not locate the optimum (some parabola's minimum lies outside the sizes trained), so no M_opt is quoted for a final run.`;
+      ? `By the MoE IsoFLOP fit ${fr.method === 'all sizes' ? 'over all sizes' : `near the minimum (the fit over all sizes does not locate it)`}, the compute-optimal run at the largest budget (${e(fr.budget, 1)} FLOPs) has M_opt ≈ ${e(fr.Mopt)} and D_opt ≈ ${e(fr.Dopt)} tokens.`
+      : `The MoE IsoFLOP fits do not locate the optimum (some parabola's minimum lies outside the sizes trained), so no M_opt is quoted for a final run.`;
     L.push('', `${where} A final run at the largest budget costs ${e(fr.budget, 1)} FLOPs; the whole sweep spent ${fr.sweepOverFinal.toFixed(1)}× that — the seed's point that the experiments behind a final run cost more than the run itself.`);
+  }
+  const noisy = a.archs.filter((x) => x.seedNoise);
+  if (noisy.length) {
+    const sn = noisy[0]!.seedNoise!;
+    L.push('', '## Seed noise', '',
+      `The IsoFLOP run of L${sn.size.layers} × d ${sn.size.hidden} at ${e(sn.budget, 1)} trained again with other seeds (initialisation and data order; the same data and validation set), per architecture:`, '',
+      '| arch | seeds | validation losses | standard deviation |', '|---|---|---|---|');
+    for (const x of noisy) L.push(`| ${x.arch} | ${x.seedNoise!.seeds.join(', ')} | ${x.seedNoise!.losses.map((v) => v.toFixed(4)).join(', ')} | ${x.seedNoise!.sd.toFixed(4)} |`);
+    L.push('', `Pooled seed-to-seed standard deviation of the final loss: **σ = ${a.seedSigma!.toFixed(4)}** nats/token (${noisy.reduce((k, x) => k + x.seedNoise!.losses.length, 0)} runs; a difference between two single runs has a standard deviation of √2·σ = ${(Math.SQRT2 * a.seedSigma!).toFixed(4)}). It is measured at one size and budget and assumed for all.`);
   }
   for (const x of a.archs) {
     L.push('', `## ${x.arch === 'moe' ? 'MoE' : 'Dense'}: IsoFLOP profiles (Chinchilla approach 2)`, '');
@@ -59,6 +70,13 @@ export function sweepMarkdown(r: SweepReport, stem: string): string {
       const q = x.parametric, pi = x.parametricIntervals;
       L.push('', `Parametric fit (approach 3, N = M/6, Huber δ = 10⁻³ on log-loss): L = ${q.E.toFixed(3)} + ${e(q.A)}/N^${f3(q.alpha)} + ${e(q.B)}/D^${f3(q.beta)}; α ${iv(pi.alpha)}, β ${iv(pi.beta)} (80% intervals, run bootstrap); so a = β/(α+β) = **${f3(q.a)}** (${iv(pi.a)}), b = ${f3(q.b)} (${iv(pi.b)}). Chinchilla: α 0.34, β 0.28, a = 0.46.`);
     }
+    if (x.near?.fit) {
+      const nf = x.near.fit, ni = x.near.intervals;
+      L.push('', `**Near the minimum.** Each budget's parabola through the ${x.near.window} sizes nearest (in ln M) to its lowest-loss run, so the fit reads the curvature around the optimum rather than the steep, uneven rise far from it. This view was added to the analysis after the fit over all sizes had failed on this sweep's first runs: it is a choice made after seeing the data.`, '',
+        '| budget C | sizes | M_opt | D_opt (tokens) | L at M_opt | minimum inside the sizes |', '|---|---|---|---|---|---|');
+      for (const pb of nf.parabolas) L.push(`| ${e(pb.budget, 1)} | ${pb.runs} | ${e(pb.Mopt)} | ${e(pb.Dopt)} | ${pb.Lopt.toFixed(3)} | ${pb.inside ? 'yes' : '**no**'} |`);
+      L.push('', `M_opt = ${e(nf.Mopt.k, 3)}·C^**${f3(nf.Mopt.exponent)}** (80% interval ${iv(ni.a)}, 95% ${iv95(ni.a)}), D_opt = ${e(nf.Dopt.k, 3)}·C^**${f3(nf.Dopt.exponent)}** (80% ${iv(ni.b)}); ${ni.a ? `noise bootstrap at the seed σ (${a.replicates} replicates, every run's loss perturbed by N(0, σ²) and the sizes chosen again${x.near.failed ? `; ${x.near.failed} replicates failed (a parabola opened downwards) and are left out` : ''})` : 'no interval (no seed replicates)'}.`);
+    }
     for (const n of x.note) L.push('', `Note: ${n}.`);
     L.push('', `![IsoFLOP profiles, ${x.arch}](${stem}-isoflop-${x.arch}.svg)`);
   }
@@ -66,6 +84,11 @@ export function sweepMarkdown(r: SweepReport, stem: string): string {
   if (a.archs.length > 1) {
     L.push('## MoE against dense at equal compute', '', `| budget C | ${a.archs.map((x) => `best ${x.arch} loss`).join(' | ')} |`, `|---|${a.archs.map(() => '---').join('|')}|`);
     for (const C of p.budgets) L.push(`| ${e(C, 1)} | ${a.archs.map((x) => { const b = x.bestPerBudget.find((y) => y.budget === C); return b ? `${b.loss.toFixed(3)} (${b.name.replace(/^isoflop-\w+-C[^-]+-/, '')})` : '–'; }).join(' | ')} |`);
+    if (a.seedSigma !== null && a.archs.length === 2) {
+      const [u, v] = a.archs;
+      const diffs = p.budgets.map((C) => { const bu = u!.bestPerBudget.find((y) => y.budget === C), bv = v!.bestPerBudget.find((y) => y.budget === C); return bu && bv ? `${e(C, 1)}: ${(bv.loss - bu.loss).toFixed(3)} (${((bv.loss - bu.loss) / (Math.SQRT2 * a.seedSigma!)).toFixed(1)} standard deviations)` : null; }).filter(Boolean);
+      L.push('', `Best ${v!.arch} minus best ${u!.arch}, against the seed noise of a difference of two runs (√2·σ): ${diffs.join('; ')}.`);
+    }
     L.push('', `![loss against compute](${stem}-loss.svg)`, '');
   }
   if (r.accuracy?.length) {
@@ -100,10 +123,15 @@ export function sweepMarkdown(r: SweepReport, stem: string): string {
   return L.join('\n');
 }
 
-function parabolaCurve(pb: { p: [number, number, number] }, Ms: number[]): { x: number[]; y: number[] } {
-  const lo = Math.log(Math.min(...Ms)) - 0.2, hi = Math.log(Math.max(...Ms)) + 0.2;
+function parabolaCurve(pb: { p: [number, number, number] }, Ms: number[], pad = 0.2): { x: number[]; y: number[] } {
+  const lo = Math.log(Math.min(...Ms)) - pad, hi = Math.log(Math.max(...Ms)) + pad;
   const xs = Array.from({ length: 30 }, (_, i) => lo + ((hi - lo) * i) / 29);
   return { x: xs.map(Math.exp), y: xs.map((x) => pb.p[0] + pb.p[1] * x + pb.p[2] * x * x) };
+}
+
+/** The M values of the near-minimum window of one budget's runs (as nearMinimum picks them). */
+function nearWindowMs(rs: readonly RunResult[], n: number): number[] {
+  return nearMinimum(rs.map((u) => ({ budget: u.budget, M: u.M, L: u.valLoss })), n).map((u) => u.M);
 }
 
 async function renderFiles(r: SweepReport, base: string, stem: string): Promise<void> {
@@ -116,6 +144,11 @@ async function renderFiles(r: SweepReport, base: string, stem: string): Promise<
       series.push({ name: `C = ${e(C, 1)}`, x: rs.map((u) => u.M), y: rs.map((u) => u.valLoss), mark: 'point' });
       const pb = x.iso?.parabolas.find((q) => q.budget === C);
       if (pb) series.push({ name: `C = ${e(C, 1)}`, ...parabolaCurve(pb, rs.map((u) => u.M)), dash: true }); // same name: same colour as its points
+      const nb = x.near?.fit?.parabolas.find((q) => q.budget === C);
+      if (nb) {
+        const win = nearWindowMs(rs, x.near!.window);
+        series.push({ name: `C = ${e(C, 1)}`, ...parabolaCurve(nb, win, 0.1) }); // solid: the fit near the minimum, over its sizes
+      }
     }
     writeFileAtomic(`${base}-isoflop-${x.arch}.svg`, await lineChartSvg({ title: `IsoFLOP profiles (${x.arch})`, xTitle: 'M (non-embedding FLOPs per token)', yTitle: 'validation loss (nats/token)', logX: true, series }));
   }
@@ -127,6 +160,13 @@ async function renderFiles(r: SweepReport, base: string, stem: string): Promise<
     // The band exists only when the bootstrap succeeded (its failure is one of the report's notes).
     const banded = x.band.lo.length === x.band.C.length;
     fr.push({ name: `${x.arch}: M_opt ∝ C^${ex.toFixed(2)}${banded ? ' (80% band)' : ''}`, x: x.band.C, y: x.band.C.map((C) => k * Math.pow(C, ex)), ...(banded ? { band: { lo: x.band.lo, hi: x.band.hi } } : {}) });
+  }
+  for (const x of a.archs) {
+    const nf = x.near?.fit;
+    if (!nf) continue;
+    fr.push({ name: `${x.arch}: minima near the lowest loss`, x: nf.parabolas.map((q) => q.budget), y: nf.parabolas.map((q) => q.Mopt), mark: 'point' });
+    const banded = x.near!.band.lo.length === x.near!.band.C.length;
+    fr.push({ name: `${x.arch} near the minimum: M_opt ∝ C^${nf.Mopt.exponent.toFixed(2)}${banded ? ' (80% band)' : ''}`, x: x.near!.band.C, y: x.near!.band.C.map((C) => nf.Mopt.k * Math.pow(C, nf.Mopt.exponent)), ...(banded ? { band: { lo: x.near!.band.lo, hi: x.near!.band.hi } } : {}) });
   }
   if (fr.length) {
     const C = a.archs[0].band.C;
