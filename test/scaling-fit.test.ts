@@ -163,6 +163,24 @@ test('near the minimum on a profile that is not a parabola far from it: the all-
   assert.ok(Math.abs(z.intervals.a!.lo - near.Mopt.exponent) < 1e-12 && Math.abs(z.intervals.a!.hi - near.Mopt.exponent) < 1e-12);
 });
 
+test('the sweep\'s own MoE profiles: the all-sizes bootstrap counts replicates whose M_opt under- or overflows as failed instead of throwing; the near-minimum fit is inside at every budget', () => {
+  // budget, M, validation loss of docs/results/scaling.json's MoE IsoFLOP runs (2026-12-01)
+  const runs: IsoRun[] = ([
+    [3e11, 1.66e5, 1.1341], [3e11, 2.477e5, 1.1018], [3e11, 5.204e5, 1.372], [3e11, 1.015e6, 1.9399], [3e11, 1.563e6, 1.6702],
+    [1e12, 1.66e5, 0.9894], [1e12, 2.477e5, 0.9718], [1e12, 5.204e5, 0.9716], [1e12, 1.015e6, 1.0388], [1e12, 1.563e6, 1.0459], [1e12, 4.57e6, 1.3445],
+    [3e12, 1.66e5, 0.9466], [3e12, 2.477e5, 0.9346], [3e12, 5.204e5, 0.9225], [3e12, 1.015e6, 0.9272], [3e12, 1.563e6, 0.9296], [3e12, 4.57e6, 0.9832],
+  ] as const).map(([budget, M, L]) => ({ budget, M, L }));
+  const all = fitIsoFlop(runs);
+  assert.equal(all.parabolas[0]!.inside, false, 'at 3e11 the all-sizes parabola extrapolates');
+  const b = bootstrapIsoFlop(runs, 200, 1);
+  assert.ok(b.failed > 0 && b.failed <= 200, `${b.failed} failed`);
+  const near = fitIsoFlop(nearMinimum(runs, 3));
+  assert.ok(near.parabolas.every((p) => p.inside), near.parabolas.map((p) => p.Mopt).join(', '));
+  assert.ok(near.Mopt.exponent > 0.2 && near.Mopt.exponent < 0.8, `near-minimum a = ${near.Mopt.exponent}`);
+  const nb = noiseBootstrapIsoFlop(runs, 0.0034, 200, 1, (rs) => nearMinimum(rs, 3));
+  assert.ok(nb.intervals.a!.lo < near.Mopt.exponent && near.Mopt.exponent < nb.intervals.a!.hi);
+});
+
 test('approach 2 on Chinchilla\'s law (α ≠ β): the parabolas\' known shape bias stays below 0.02 in a', () => {
   useLaw(CHINCHILLA);
   const { iso } = synthetic(2, 0);

@@ -91,12 +91,27 @@ export function fitIsoFlop(runs: readonly IsoRun[]): IsoFlopFit {
 }
 
 /**
+ * A bootstrap replicate's fit, or null when it fails: a parabola that opens downwards, or an M_opt so
+ * far outside the sizes that it underflows to 0 or overflows (the power law then has no logarithm).
+ */
+function refit(sample: readonly IsoRun[]): IsoFlopFit | null {
+  let f: IsoFlopFit;
+  try {
+    f = fitIsoFlop(sample);
+  } catch {
+    return null;
+  }
+  return f.parabolas.some((p) => !(p.p[2] > 0 && p.Mopt > 0 && Number.isFinite(p.Mopt))) ? null : f;
+}
+
+/**
  * Bootstrap of the IsoFLOP fit by resampling residuals (the design — which sizes were trained at which
  * budget — stays fixed): each budget's parabola is fitted, the residuals of all budgets are pooled
  * (inflated by √(n/(n − 3k)) for the 3 parameters per parabola), and each replicate adds residuals drawn
  * with replacement to the fitted losses and refits everything. With 4–6 sizes per budget, resampling the
  * runs themselves would leave some budget with fewer than 3 distinct sizes in about a third of the
- * replicates and skew the rest. A replicate whose parabola opens downwards counts as failed.
+ * replicates and skew the rest. A replicate whose parabola opens downwards (or whose M_opt under- or
+ * overflows) counts as failed.
  * `bandC`: compute values at which each replicate's M_opt(C) is also kept (`Mopt@i`), for a band.
  */
 export function bootstrapIsoFlop(runs: readonly IsoRun[], replicates: number, seed: number, bandC: readonly number[] = []) {
@@ -108,8 +123,8 @@ export function bootstrapIsoFlop(runs: readonly IsoRun[], replicates: number, se
   const inflate = dof > 0 ? Math.sqrt(resid.length / dof) : 1;
   return bootstrap(replicates, seed, (rng) => {
     const sample = groups.flatMap((g, k) => g.map((r, i) => ({ ...r, L: fitted[k][i] + inflate * resid[rng.int(resid.length)] })));
-    const f = fitIsoFlop(sample);
-    if (f.parabolas.some((p) => !(p.p[2] > 0))) return null;
+    const f = refit(sample);
+    if (!f) return null;
     const band = Object.fromEntries(bandC.map((C, i) => [`Mopt@${i}`, f.Mopt.k * Math.pow(C, f.Mopt.exponent)]));
     return { a: f.Mopt.exponent, b: f.Dopt.exponent, ...band };
   });
@@ -124,8 +139,8 @@ export function bootstrapIsoFlop(runs: readonly IsoRun[], replicates: number, se
 export function noiseBootstrapIsoFlop(runs: readonly IsoRun[], sigma: number, replicates: number, seed: number, select: (rs: IsoRun[]) => IsoRun[] = (rs) => rs, bandC: readonly number[] = []) {
   if (!(sigma >= 0 && Number.isFinite(sigma))) throw new RangeError(`noise bootstrap: σ must be a finite number ≥ 0, got ${sigma}`);
   return bootstrap(replicates, seed, (rng) => {
-    const f = fitIsoFlop(select(runs.map((r) => ({ ...r, L: r.L + sigma * rng.normal() }))));
-    if (f.parabolas.some((p) => !(p.p[2] > 0))) return null;
+    const f = refit(select(runs.map((r) => ({ ...r, L: r.L + sigma * rng.normal() }))));
+    if (!f) return null;
     const band = Object.fromEntries(bandC.map((C, i) => [`Mopt@${i}`, f.Mopt.k * Math.pow(C, f.Mopt.exponent)]));
     return { a: f.Mopt.exponent, b: f.Dopt.exponent, ...band };
   });

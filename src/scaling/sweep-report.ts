@@ -58,29 +58,38 @@ export function sweepMarkdown(r: SweepReport, stem: string): string {
       '| arch | seeds | validation losses | standard deviation |', '|---|---|---|---|');
     for (const x of noisy) L.push(`| ${x.arch} | ${x.seedNoise!.seeds.join(', ')} | ${x.seedNoise!.losses.map((v) => v.toFixed(4)).join(', ')} | ${x.seedNoise!.sd.toFixed(4)} |`);
     L.push('', `Pooled seed-to-seed standard deviation of the final loss: **σ = ${a.seedSigma!.toFixed(4)}** nats/token (${noisy.reduce((k, x) => k + x.seedNoise!.losses.length, 0)} runs; a difference between two single runs has a standard deviation of √2·σ = ${(Math.SQRT2 * a.seedSigma!).toFixed(4)}). It is measured at one size and budget and assumed for all.`);
+    if (noisy.length === 2) {
+      const [u, v] = noisy.map((x) => ({ arch: x.arch, n: x.seedNoise!.losses.length, mean: x.seedNoise!.losses.reduce((q, y) => q + y, 0) / x.seedNoise!.losses.length, sd: x.seedNoise!.sd }));
+      const se = Math.sqrt(u!.sd ** 2 / u!.n + v!.sd ** 2 / v!.n);
+      L.push('', `Mean over the seeds at this point: ${u!.arch} ${u!.mean.toFixed(4)}, ${v!.arch} ${v!.mean.toFixed(4)}; ${v!.arch} minus ${u!.arch} = ${(v!.mean - u!.mean).toFixed(4)} (${((v!.mean - u!.mean) / se).toFixed(1)} standard errors). The single-seed comparison below uses seed ${p.seed} only.`);
+    }
   }
   for (const x of a.archs) {
     L.push('', `## ${x.arch === 'moe' ? 'MoE' : 'Dense'}: IsoFLOP profiles (Chinchilla approach 2)`, '');
     if (x.iso) {
       L.push('| budget C | runs | M_opt | D_opt (tokens) | L at M_opt | minimum inside the sizes |', '|---|---|---|---|---|---|');
       for (const pb of x.iso.parabolas) L.push(`| ${e(pb.budget, 1)} | ${pb.runs} | ${e(pb.Mopt)} | ${e(pb.Dopt)} | ${pb.Lopt.toFixed(3)} | ${pb.inside ? 'yes' : '**no**'} |`);
-      L.push('', `M_opt = ${e(x.iso.Mopt.k, 3)}·C^**${f3(x.iso.Mopt.exponent)}** (80% interval ${iv(x.isoIntervals.a)}), D_opt = ${e(x.iso.Dopt.k, 3)}·C^**${f3(x.iso.Dopt.exponent)}** (${iv(x.isoIntervals.b)}); residual bootstrap, ${a.replicates} replicates${x.isoFailed ? `, ${x.isoFailed} failed` : ''}. Chinchilla's approach 2: a = 0.49 (0.462–0.534), b = 0.51; DeepSeek LLM: a = 0.524, b = 0.476.`);
+      // When most replicates fail, the survivors are a biased subset: no interval is quoted.
+      const ok = x.isoFailed <= a.replicates / 2;
+      L.push('', `M_opt = ${e(x.iso.Mopt.k, 3)}·C^**${f3(x.iso.Mopt.exponent)}** (80% interval ${ok ? iv(x.isoIntervals.a) : '–'}), D_opt = ${e(x.iso.Dopt.k, 3)}·C^**${f3(x.iso.Dopt.exponent)}** (${ok ? iv(x.isoIntervals.b) : '–'}); residual bootstrap, ${a.replicates} replicates${x.isoFailed ? `, ${x.isoFailed} failed${ok ? '' : ' (more than half: the rest are no fair sample, so no interval is quoted)'}` : ''}. Chinchilla's approach 2: a = 0.49 (0.462–0.534), b = 0.51; DeepSeek LLM: a = 0.524, b = 0.476.`);
     }
     if (x.parametric) {
       const q = x.parametric, pi = x.parametricIntervals;
       L.push('', `Parametric fit (approach 3, N = M/6, Huber δ = 10⁻³ on log-loss): L = ${q.E.toFixed(3)} + ${e(q.A)}/N^${f3(q.alpha)} + ${e(q.B)}/D^${f3(q.beta)}; α ${iv(pi.alpha)}, β ${iv(pi.beta)} (80% intervals, run bootstrap); so a = β/(α+β) = **${f3(q.a)}** (${iv(pi.a)}), b = ${f3(q.b)} (${iv(pi.b)}). Chinchilla: α 0.34, β 0.28, a = 0.46.`);
     }
     if (x.near?.fit) {
-      const nf = x.near.fit, ni = x.near.intervals;
+      const nf = x.near.fit, ni = x.near.failed <= a.replicates / 2 ? x.near.intervals : {};
       L.push('', `**Near the minimum.** Each budget's parabola through the ${x.near.window} sizes nearest (in ln M) to its lowest-loss run, so the fit reads the curvature around the optimum rather than the steep, uneven rise far from it. This view was added to the analysis after the fit over all sizes had failed on this sweep's first runs: it is a choice made after seeing the data.`, '',
         '| budget C | sizes | M_opt | D_opt (tokens) | L at M_opt | minimum inside the sizes |', '|---|---|---|---|---|---|');
       for (const pb of nf.parabolas) L.push(`| ${e(pb.budget, 1)} | ${pb.runs} | ${e(pb.Mopt)} | ${e(pb.Dopt)} | ${pb.Lopt.toFixed(3)} | ${pb.inside ? 'yes' : '**no**'} |`);
-      L.push('', `M_opt = ${e(nf.Mopt.k, 3)}·C^**${f3(nf.Mopt.exponent)}** (80% interval ${iv(ni.a)}, 95% ${iv95(ni.a)}), D_opt = ${e(nf.Dopt.k, 3)}·C^**${f3(nf.Dopt.exponent)}** (80% ${iv(ni.b)}); ${ni.a ? `noise bootstrap at the seed σ (${a.replicates} replicates, every run's loss perturbed by N(0, σ²) and the sizes chosen again${x.near.failed ? `; ${x.near.failed} replicates failed (a parabola opened downwards) and are left out` : ''})` : 'no interval (no seed replicates)'}.`);
+      L.push('', `M_opt = ${e(nf.Mopt.k, 3)}·C^**${f3(nf.Mopt.exponent)}** (80% interval ${iv(ni.a)}, 95% ${iv95(ni.a)}), D_opt = ${e(nf.Dopt.k, 3)}·C^**${f3(nf.Dopt.exponent)}** (80% ${iv(ni.b)}); ${ni.a ? `noise bootstrap at the seed σ (${a.replicates} replicates, every run's loss perturbed by N(0, σ²) and the sizes chosen again${x.near.failed ? `; ${x.near.failed} replicates failed (a parabola opened downwards) and are left out` : ''})` : x.near.failed > a.replicates / 2 ? `no interval: ${x.near.failed} of ${a.replicates} noise-bootstrap replicates failed` : 'no interval (no seed replicates)'}.`);
     }
     for (const n of x.note) L.push('', `Note: ${n}.`);
     L.push('', `![IsoFLOP profiles, ${x.arch}](${stem}-isoflop-${x.arch}.svg)`);
   }
+  const hidden = a.archs.filter((x) => x.iso && !x.iso.parabolas.every((q) => q.inside)).map((x) => x.arch);
   L.push('', '## Compute-optimal frontier', '', `![M_opt against C](${stem}-frontier.svg)`, '');
+  if (hidden.length) L.push(`The fit over all sizes is not drawn for ${hidden.join(' and ')}: some of its parabolas have their minimum outside the sizes trained.`, '');
   if (a.archs.length > 1) {
     L.push('## MoE against dense at equal compute', '', `| budget C | ${a.archs.map((x) => `best ${x.arch} loss`).join(' | ')} |`, `|---|${a.archs.map(() => '---').join('|')}|`);
     for (const C of p.budgets) L.push(`| ${e(C, 1)} | ${a.archs.map((x) => { const b = x.bestPerBudget.find((y) => y.budget === C); return b ? `${b.loss.toFixed(3)} (${b.name.replace(/^isoflop-\w+-C[^-]+-/, '')})` : '–'; }).join(' | ')} |`);
@@ -118,7 +127,9 @@ export function sweepMarkdown(r: SweepReport, stem: string): string {
   L.push('## What is different here', '',
     `- The models are tiny (M ≈ 10⁵–10⁷ FLOPs per token; the embedding and head, left out of M, are a large share of the parameters and of the wall time), the ${p.budgets.length} budgets span ${(Math.max(...p.budgets) / Math.min(...p.budgets)).toFixed(0)}× (Chinchilla: 9 budgets over 500×), and at most ${p.sizes.length} sizes per budget leave each parabola and each power law with one or two degrees of freedom: expect intervals far wider than the papers'.`,
     '- The data are synthetic task text (worked arithmetic, sorting, countdown), far more regular than web text: DeepSeek LLM found that the better the data, the larger a (more of the extra compute should go into the model); its values for three datasets run from 0.450 to 0.578.',
-    '- One seed per run: seed-to-seed noise in the final loss is of the order of the differences near an optimum.',
+    a.seedSigma === null
+      ? '- One seed per run: seed-to-seed noise in the final loss is of the order of the differences near an optimum.'
+      : `- One seed per run apart from the replicates: the measured seed-to-seed σ of ${a.seedSigma.toFixed(4)} nats/token is of the order of the differences between neighbouring sizes near an optimum, so which size is lowest at a budget is itself uncertain (the noise bootstrap of the fit near the minimum redoes that choice in every replicate).`,
     '');
   return L.join('\n');
 }
@@ -154,18 +165,20 @@ async function renderFiles(r: SweepReport, base: string, stem: string): Promise<
   }
   const fr: Series[] = [];
   for (const x of a.archs) {
-    if (!x.iso) continue;
+    // A fit whose parabolas extrapolate (minimum outside the sizes) would stretch the axis over decades
+    // and hide the rest: the frontier shows only fits whose minima are all inside their sizes.
+    if (!x.iso || !x.iso.parabolas.every((q) => q.inside)) continue;
     fr.push({ name: `${x.arch}: parabola minima`, x: x.iso.parabolas.map((q) => q.budget), y: x.iso.parabolas.map((q) => q.Mopt), mark: 'point' });
     const k = x.iso.Mopt.k, ex = x.iso.Mopt.exponent;
     // The band exists only when the bootstrap succeeded (its failure is one of the report's notes).
-    const banded = x.band.lo.length === x.band.C.length;
+    const banded = x.band.lo.length === x.band.C.length && x.isoFailed <= a.replicates / 2;
     fr.push({ name: `${x.arch}: M_opt ∝ C^${ex.toFixed(2)}${banded ? ' (80% band)' : ''}`, x: x.band.C, y: x.band.C.map((C) => k * Math.pow(C, ex)), ...(banded ? { band: { lo: x.band.lo, hi: x.band.hi } } : {}) });
   }
   for (const x of a.archs) {
     const nf = x.near?.fit;
     if (!nf) continue;
     fr.push({ name: `${x.arch}: minima near the lowest loss`, x: nf.parabolas.map((q) => q.budget), y: nf.parabolas.map((q) => q.Mopt), mark: 'point' });
-    const banded = x.near!.band.lo.length === x.near!.band.C.length;
+    const banded = x.near!.band.lo.length === x.near!.band.C.length && x.near!.failed <= a.replicates / 2;
     fr.push({ name: `${x.arch} near the minimum: M_opt ∝ C^${nf.Mopt.exponent.toFixed(2)}${banded ? ' (80% band)' : ''}`, x: x.near!.band.C, y: x.near!.band.C.map((C) => nf.Mopt.k * Math.pow(C, nf.Mopt.exponent)), ...(banded ? { band: { lo: x.near!.band.lo, hi: x.near!.band.hi } } : {}) });
   }
   if (fr.length) {
