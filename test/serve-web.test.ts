@@ -257,7 +257,7 @@ test('the stop button aborts the reply and the server frees its slot', { skip, t
   }
 });
 
-test('runs page: SVG charts of loss, reward, completion length and KL, expert-load heatmaps, eval table', { skip, timeout: 120_000 }, async () => {
+test('runs page: SVG charts of loss, reward, completion length and KL, expert-load heatmaps, eval table; the result reports\' figures', { skip, timeout: 120_000 }, async () => {
   const api = (await (await fetch(`${srv.url}/api/runs`)).json()) as { runs: { name: string; lines: number; lastStep: number | null; hasEval: boolean }[] };
   assert.deepEqual(api.runs.map((r) => r.name), ['demo-grpo'], 'only directories with metrics.jsonl are runs');
   assert.equal(api.runs[0].lastStep, 60, 'the last complete row');
@@ -295,6 +295,19 @@ test('runs page: SVG charts of loss, reward, completion length and KL, expert-lo
     assert.equal(info.band, 1, 'the reward ± std band');
     assert.ok(info.evalRows.includes('addition') && info.evalRows.includes('countdown'), `eval table rows: ${info.evalRows.join(', ')}`);
     await page.screenshot({ path: path.join(artifacts, 'runs.png'), fullPage: true });
+    // the result reports of docs/results with figures, below the runs: the scaling report's SVGs load
+    await page.click('#reports a[href="#report:scaling"]');
+    await page.waitForFunction(() => document.querySelectorAll('.figures img').length > 0 && [...document.querySelectorAll<HTMLImageElement>('.figures img')].every((i) => i.complete));
+    const rep = await page.evaluate(() => ({
+      listed: [...document.querySelectorAll('#reports a')].map((a) => a.getAttribute('href')),
+      title: document.querySelector('#run h2')?.textContent,
+      images: [...document.querySelectorAll<HTMLImageElement>('.figures img')].map((i) => ({ src: i.getAttribute('src'), w: i.naturalWidth })),
+    }));
+    assert.ok(rep.listed.includes('#report:scaling') && rep.listed.includes('#report:test-time'), rep.listed.join(', '));
+    assert.equal(rep.title, 'Scaling laws measured on tinyseek: sweep');
+    assert.ok(rep.images.some((i) => i.src === '/api/reports/scaling-frontier.svg'), JSON.stringify(rep.images));
+    for (const i of rep.images) assert.ok(i.w > 100, `${i.src} drawn (${i.w} px wide)`);
+    await page.screenshot({ path: path.join(artifacts, 'runs-report.png'), fullPage: true });
     assert.deepEqual(errors, [], 'no page errors');
   } finally {
     await close();

@@ -1,4 +1,4 @@
-// The HTTP application: the OpenAI-compatible API under /v1, the runs API and the model card (what
+// The HTTP application: the OpenAI-compatible API under /v1, the runs and reports APIs and the model card (what
 // the chat page shows before the first question) under /api, /health, and the web UI at /. Cross-cutting rules live here: the body size limit (413, and the connection is
 // closed rather than the rest of the body read), the API key (401), CORS for /v1 (off unless
 // origins are named: the API needs no browser on another site, and a permissive default would let
@@ -13,6 +13,7 @@ import { ApiError, CLIENT_CLOSED, payloadTooLarge, toApiError } from './errors.j
 import { requireApiKey } from './auth.js';
 import { openaiRoutes } from './openai.js';
 import { runsRoutes } from './runs.js';
+import { defaultReportsDir, reportsRoutes } from './reports.js';
 import { webRoutes } from './web.js';
 import { DEFAULT_EXAMPLE_FAMILIES, modelCard } from './model-card.js';
 import type { ModelHost } from './model-host.js';
@@ -27,6 +28,8 @@ export interface AppOptions {
   maxBodyBytes?: number;
   /** Directory of training runs for /runs (default ./runs). */
   runsDir?: string;
+  /** Directory of result reports whose figures the runs page shows (default: the repository's docs/results). */
+  reportsDir?: string;
   /** The web UI's directory. */
   webDir: string;
   /** Default reasoning format (default "separate": DeepSeek's reasoning_content). */
@@ -84,6 +87,7 @@ export function createApp(o: AppOptions): Hono {
   app.get('/api/model', (c) => c.json(card));
   app.route('/v1', openaiRoutes(o.host, { reasoningFormat: o.reasoningFormat ?? 'separate' }));
   app.route('/api', runsRoutes(o.runsDir ?? 'runs'));
+  app.route('/api', reportsRoutes(o.reportsDir ?? defaultReportsDir()));
   app.route('/', webRoutes(o.webDir));
 
   app.notFound((c) => {

@@ -1,6 +1,8 @@
 // The runs page: for the selected run under runs/, charts of loss, reward, completion length and KL
 // over steps (plus every other numeric metric), the MoE expert-load heatmap per layer, and the
-// evaluation tables of eval.json — all drawn from /api/runs/:name/metrics.
+// evaluation tables of eval.json — all drawn from /api/runs/:name/metrics. Below the runs, the result
+// reports of docs/results that have figures (scaling laws, test-time compute, …): #report:<name> shows
+// a report's SVG figures from /api/reports.
 import { lineChart, heatmap, fmt, PALETTE } from './charts.js';
 
 const $ = (id) => document.getElementById(id);
@@ -12,6 +14,8 @@ $('smooth').checked = prefs.smooth;
 $('auto').checked = prefs.auto;
 
 let runs = [];
+let reports = [];
+const REPORT = 'report:';
 let selected = decodeURIComponent(location.hash.slice(1)) || null;
 let lastData = null;
 
@@ -205,6 +209,33 @@ function card(title, content, last) {
   return c;
 }
 
+function renderReportList() {
+  const ul = $('reports');
+  ul.replaceChildren();
+  $('reports-h').hidden = reports.length === 0;
+  for (const r of reports) {
+    const li = document.createElement('li');
+    if (selected === REPORT + r.name) li.className = 'active';
+    li.innerHTML = `<a href="#${REPORT}${encodeURIComponent(r.name)}">${esc(r.title)}<span class="sub">${esc(r.name)} · ${r.figures.length} figure${r.figures.length === 1 ? '' : 's'}</span></a>`;
+    ul.append(li);
+  }
+}
+
+function renderReport(r) {
+  const head = document.createElement('div');
+  head.innerHTML = `<h2>${esc(r.title)}</h2><div class="summary">docs/results/${esc(r.name)}.md · ${r.figures.length} figure${r.figures.length === 1 ? '' : 's'}</div>`;
+  const grid = document.createElement('div');
+  grid.className = 'figures';
+  for (const f of r.figures) {
+    const img = document.createElement('img');
+    img.src = `/api/reports/${encodeURIComponent(f)}`;
+    img.alt = f.slice(r.name.length + 1, -4).replace(/-/g, ' ');
+    img.loading = 'lazy';
+    grid.append(card(img.alt, img));
+  }
+  $('run').replaceChildren(head, grid);
+}
+
 function renderList() {
   const ul = $('runs');
   ul.replaceChildren();
@@ -293,13 +324,25 @@ function renderRun(data) {
 
 async function refresh() {
   try {
-    runs = (await getJson('/api/runs')).runs;
+    [runs, reports] = await Promise.all([getJson('/api/runs').then((x) => x.runs), getJson('/api/reports').then((x) => x.reports).catch(() => [])]);
   } catch (e) {
     $('run').replaceChildren(Object.assign(document.createElement('div'), { className: 'error-box', textContent: `Cannot list runs: ${e.message}` }));
     return;
   }
-  if (!selected || !runs.some((r) => r.name === selected)) selected = runs[0]?.name ?? null;
+  const report = selected?.startsWith(REPORT) ? reports.find((r) => REPORT + r.name === selected) : undefined;
+  if (!report && (!selected || !runs.some((r) => r.name === selected))) selected = runs[0]?.name ?? (reports[0] ? REPORT + reports[0].name : null);
   renderList();
+  renderReportList();
+  const shown = selected?.startsWith(REPORT) ? reports.find((r) => REPORT + r.name === selected) : undefined;
+  if (shown) {
+    // A report's figures do not change while the page is open: drawn once, not on every auto-refresh.
+    if ($('run').dataset.report !== shown.name) {
+      renderReport(shown);
+      $('run').dataset.report = shown.name;
+    }
+    return;
+  }
+  delete $('run').dataset.report;
   if (!selected) {
     $('run').replaceChildren(Object.assign(document.createElement('p'), { className: 'muted', textContent: 'No runs to show.' }));
     return;
@@ -320,7 +363,7 @@ for (const id of ['smooth', 'auto']) {
   $(id).addEventListener('change', () => {
     prefs[id] = $(id).checked;
     localStorage.setItem(SETTINGS, JSON.stringify(prefs));
-    if (id === 'smooth' && lastData) renderRun(lastData);
+    if (id === 'smooth' && lastData && !selected?.startsWith(REPORT)) renderRun(lastData);
   });
 }
 setInterval(() => {

@@ -28,6 +28,7 @@ interface ServeOptions {
   speculative: boolean;
   reasoningFormat: ReasoningFormat;
   runsDir: string;
+  reportsDir?: string;
   maxBody: number;
   name?: string;
   log: boolean;
@@ -213,6 +214,7 @@ export function register(program: Command): void {
     .option('--speculative', 'MTP speculative decoding', false)
     .option('--reasoning-format <f>', 'default for requests: "separate" (reasoning_content) or "inline" (<think> in content)', reasoningFormat, 'separate')
     .option('--runs-dir <dir>', 'training runs shown at /runs', 'runs')
+    .option('--reports-dir <dir>', 'result reports whose figures /runs shows (default: the repository\'s docs/results)')
     .option('--max-body <bytes>', 'largest request body', positiveInt('--max-body'), 1 << 20)
     .option('--name <id>', 'model id clients send (default: the directory name)')
     .option('--log', 'log one line per request', false)
@@ -247,7 +249,7 @@ export function register(program: Command): void {
       try {
         running = await startServer({
           model: lm, id: o.name, port: o.port, hostname: o.host, apiKey: apiKey || undefined, maxBatch: o.maxBatch, speculative: o.speculative,
-          reasoningFormat: o.reasoningFormat, runsDir: o.runsDir, maxBodyBytes: o.maxBody,
+          reasoningFormat: o.reasoningFormat, runsDir: o.runsDir, reportsDir: o.reportsDir, maxBodyBytes: o.maxBody,
           log: o.log ? (line) => console.log(line) : undefined,
           cors: o.cors.length ? o.cors : undefined, allowedHosts: o.allowHost,
           requestTimeoutMs: Math.round(o.requestTimeout * 1000), headersTimeoutMs: Math.round(o.headersTimeout * 1000),
