@@ -8,7 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../src/tensor/random.js';
-import { consAtK, majority, passAtK, type Vote } from '../src/analysis/pass-at-k.js';
+import { bestOfK, consAtK, majority, passAtK, type Vote } from '../src/analysis/pass-at-k.js';
+import { LinearRewardModel } from '../src/rl/r1/reward-model.js';
+import { CATEGORIES, HELDOUT_GENERAL } from '../src/data/conversations.js';
 import { loadModel } from '../src/model/checkpoint.js';
 import { Tokenizer } from '../src/tokenizer/index.js';
 import { Generator } from '../src/infer/generator.js';
@@ -74,6 +76,29 @@ test('cons@k: the majority vote, and its subset average against exact enumeratio
   assert.throws(() => consAtK(votes, 9, new Rng(0)), /1 ≤ k ≤ n = 8, found k = 9/);
 });
 
+test('best-of-k equals the share of k-subsets whose highest-scored sample is good (brute force, ties to the earlier sample)', () => {
+  const rng = new Rng(5);
+  for (let trial = 0; trial < 30; trial++) {
+    const n = 1 + rng.int(9);
+    // scores from a small set, so ties happen
+    const scores = Array.from({ length: n }, () => rng.int(4));
+    const good = Array.from({ length: n }, () => rng.uniform() < 0.5);
+    for (let k = 1; k <= n; k++) {
+      let hit = 0, all = 0;
+      for (const sub of subsets(n, k)) {
+        const best = sub.reduce((a, i) => (scores[i]! > scores[a]! ? i : a));
+        hit += good[best] ? 1 : 0;
+        all++;
+      }
+      assert.ok(Math.abs(bestOfK(scores, good, k) - hit / all) < 1e-12, `n ${n} k ${k}: ${bestOfK(scores, good, k)} vs ${hit / all}`);
+    }
+    // k = 1 is a random pick (pass@1); k = n keeps the top-scored sample
+    assert.ok(Math.abs(bestOfK(scores, good, 1) - passAtK(n, good.filter(Boolean).length, 1)) < 1e-12);
+  }
+  assert.throws(() => bestOfK([1, 2], [true], 1), /one score per sample: 2 scores, 1 outcomes/);
+  assert.throws(() => bestOfK([1, 2], [true, false], 3), /1 ≤ k ≤ n = 2, found k = 3/);
+});
+
 test('answers are read after the last </think>', () => {
   assert.equal(answerOf('add', '<think>\n3 + 4 = 7\n</think>\n\nThe answer is 8.'), '8');
   assert.equal(answerOf('add', '<think>\n3 + 4 = 7, so 7'), '7', 'no </think>: the whole completion');
@@ -120,12 +145,23 @@ test('budget forcing on the shipped model: </think> is forced at exactly B think
   await assert.rejects(generateWithBudget(gen, prompt, { ...base, budget: -1 }), /budget must be an integer ≥ 0, found -1/);
 });
 
-test('tinyseek ttc end to end on the shipped model (tiny settings): JSON, Markdown, three SVGs, re-render', async () => {
+test('tinyseek ttc end to end on the shipped model (tiny settings) with its reward model: JSON, Markdown, four SVGs, re-render', async () => {
   const model = loadModel(MODEL);
   model.eval();
   const tok = Tokenizer.fromDir(MODEL);
   const gen = new Generator(model, { maxBatch: 16, maxLen: 512 });
-  const rep = await measureTestTimeCompute(gen, tok, 'tinyseek-r1-mini', { ...TTC_DEFAULTS, families: ['add'], difficulties: [1], n: 2, samples: 4, maxTokens: 120, budgets: [0, 8], waits: [1], waitCap: 200, consDraws: 50 });
+  const rm = LinearRewardModel.load(path.join(MODEL, 'reward-model.json'));
+  const rep = await measureTestTimeCompute(gen, tok, 'tinyseek-r1-mini', { ...TTC_DEFAULTS, families: ['add'], difficulties: [1], n: 2, samples: 4, maxTokens: 120, budgets: [0, 8], waits: [1], waitCap: 200, consDraws: 50 }, () => {}, { model: rm, source: 'models/tinyseek-r1-mini/reward-model.json' });
+  // best-of-N: k = 1 is a random pick (pass@1 on tasks); the RM's pick is never better than any-of-k
+  const b = rep.bestOfN!;
+  assert.deepEqual(b.k, [1, 2, 4]);
+  assert.ok(Math.abs(b.task[0]! - rep.sampling.passAtK[0]!) < 1e-12);
+  for (let i = 0; i < b.k.length; i++) {
+    assert.ok(b.task[i]! <= rep.sampling.passAtK[b.k[i]! - 1]! + 1e-12);
+    assert.ok(b.general.bestOfK[i]! <= b.general.anyOfK[i]! + 1e-12);
+  }
+  assert.equal(b.general.prompts, CATEGORIES.flatMap((c) => HELDOUT_GENERAL[c]).length);
+  assert.ok(Math.abs(b.general.bestOfK[0]! - b.general.anyOfK[0]!) < 1e-12, 'k = 1: the pick is the sample');
   assert.equal(rep.problems, 2);
   assert.deepEqual(rep.sampling.k, [1, 2, 3, 4]);
   for (let i = 1; i < 4; i++) assert.ok(rep.sampling.passAtK[i] >= rep.sampling.passAtK[i - 1] - 1e-12, 'pass@k never falls with k');
@@ -134,10 +170,11 @@ test('tinyseek ttc end to end on the shipped model (tiny settings): JSON, Markdo
   assert.equal(rep.budget[1].meanThinking, 8);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ttc-'));
   const md = await writeTtcReport(rep, dir, 'tt', 'npx tinyseek ttc test');
-  for (const f of ['tt.json', 'tt.md', 'tt-samples.svg', 'tt-budget.svg', 'tt-compute.svg']) assert.ok(fs.existsSync(path.join(dir, f)), f);
+  for (const f of ['tt.json', 'tt.md', 'tt-samples.svg', 'tt-budget.svg', 'tt-compute.svg', 'tt-best-of-n.svg']) assert.ok(fs.existsSync(path.join(dir, f)), f);
   const text = fs.readFileSync(md, 'utf8');
   assert.match(text, /\| pass@k % \|/);
   assert.match(text, /npx tinyseek ttc test/);
+  assert.match(text, /## Best-of-N with the reward model[\s\S]*\| tasks: best-of-k accuracy % \|/);
   assert.match(fs.readFileSync(path.join(dir, 'tt-compute.svg'), 'utf8'), /<svg /);
   fs.rmSync(path.join(dir, 'tt.md'));
   assert.equal(await renderTtcReport(path.join(dir, 'tt.json')), path.join(dir, 'tt.md'));

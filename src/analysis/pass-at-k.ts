@@ -56,3 +56,24 @@ export function consAtK(votes: readonly Vote[], k: number, rng: Rng, draws = 200
   }
   return hits / draws;
 }
+
+/**
+ * Expected best-of-k of one problem's n scored samples: k of the n are drawn without replacement, the
+ * one a reward model scores highest is kept, and the result is its `good` (correct answer, clean
+ * reply, …). Exact, not sampled: with the samples ranked by score (ties: the earlier sample ranks
+ * higher), the r-th ranked (0-based) is the kept one exactly when it is drawn and none ranked above it
+ * is, with probability C(n−1−r, k−1)/C(n, k).
+ */
+export function bestOfK(scores: readonly number[], good: readonly boolean[], k: number): number {
+  const n = scores.length;
+  if (good.length !== n) throw new RangeError(`best-of-k needs one score per sample: ${n} scores, ${good.length} outcomes`);
+  if (!Number.isInteger(k) || k < 1 || k > n) throw new RangeError(`best-of-k needs an integer 1 ≤ k ≤ n = ${n}, found k = ${k}`);
+  const order = scores.map((s, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
+  // p_r = C(n−1−r, k−1)/C(n, k): p_0 = k/n, p_{r+1} = p_r · (n−k−r)/(n−1−r)
+  let p = k / n, e = 0;
+  for (let r = 0; r <= n - k; r++) {
+    if (good[order[r]!]) e += p;
+    p *= (n - k - r) / (n - 1 - r);
+  }
+  return e;
+}

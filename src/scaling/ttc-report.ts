@@ -54,10 +54,24 @@ export function ttcMarkdown(r: TtcReport, stem: string, command: string): string
     `![accuracy against generated tokens per problem](${stem}-compute.svg)`,
     '',
   ];
+  const b = r.bestOfN;
+  if (b) {
+    const bi = (k: number) => b.k.indexOf(k);
+    const bk = ks.filter((k) => bi(k) >= 0);
+    lines.push('## Best-of-N with the reward model', '',
+      `The reward model \`${b.rm}\` (the R1 pipeline's Bradley–Terry model, trained on chosen/rejected replies to general prompts) scores each sample's final answer (the text after \`</think>\`), as R1 judges helpfulness; of k samples the highest-scored is kept. Exact expectation over the k-subsets of the ${o.samples} samples. On the task problems the kept answer is checked as above; on the ${b.general.prompts} held-out general prompts (${o.samples} replies each, mean ${b.general.meanTokens.toFixed(1)} tokens) the kept reply is checked by the rule the R1 evaluation's clean-reply rate uses (an answer in words, no thinking leaked) — a rule that overlaps with what the reward model was trained to prefer, so this measures how well the RM finds what it was taught, not independent quality.`, '',
+      `| k | ${bk.join(' | ')} |`,
+      `|---|${bk.map(() => '---').join('|')}|`,
+      `| tasks: best-of-k accuracy % | ${bk.map((k) => pct(b.task[bi(k)])).join(' | ')} |`,
+      `| tasks: pass@k % (any of k) | ${bk.map((k) => pct(s.passAtK[at(k)])).join(' | ')} |`,
+      `| general: best-of-k clean replies % | ${bk.map((k) => pct(b.general.bestOfK[bi(k)])).join(' | ')} |`,
+      `| general: any of k clean % | ${bk.map((k) => pct(b.general.anyOfK[bi(k)])).join(' | ')} |`,
+      '', `![best-of-N against k](${stem}-best-of-n.svg)`, '');
+  }
   return lines.join('\n');
 }
 
-/** Writes <dir>/<stem>.{json,md} and the three SVGs; returns the Markdown's path. */
+/** Writes <dir>/<stem>.{json,md} and the SVGs (three, four with best-of-N); returns the Markdown's path. */
 export async function writeTtcReport(r: TtcReport, dir: string, stem = 'test-time', command = 'tinyseek ttc'): Promise<string> {
   fs.mkdirSync(dir, { recursive: true });
   const base = path.join(dir, stem);
@@ -90,6 +104,18 @@ async function renderTtcFiles(r: TtcReport, base: string, stem: string, command:
       ...(ext.length ? [{ name: '"Wait" extension', x: ext.map((b) => b.meanGenerated), y: ext.map((b) => b.accuracy), mark: 'point' as const }] : []),
     ],
   }));
+  if (r.bestOfN) {
+    const b = r.bestOfN;
+    writeFileAtomic(`${base}-best-of-n.svg`, await lineChartSvg({
+      title: 'best-of-N with the reward model', xTitle: 'k (samples per prompt)', yTitle: 'share', logX: true,
+      series: [
+        { name: 'tasks: RM pick correct', x: b.k, y: b.task, mark: 'line+point' },
+        { name: 'tasks: any of k correct (pass@k)', x: s.k, y: s.passAtK, dash: true },
+        { name: 'general: RM pick clean', x: b.k, y: b.general.bestOfK, mark: 'line+point' },
+        { name: 'general: any of k clean', x: b.k, y: b.general.anyOfK, dash: true },
+      ],
+    }));
+  }
   writeFileAtomic(`${base}.md`, ttcMarkdown(r, stem, command));
 }
 

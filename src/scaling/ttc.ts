@@ -3,7 +3,11 @@
 //    pass@k (Chen et al.'s unbiased estimator) and majority-vote cons@k for k = 1…n;
 // 2. a thinking budget (s1's budget forcing, greedy as s1 runs it): the thinking capped at B tokens for
 //    B from 0 past the model's natural length, then extended with "Wait" (1, 2, 4 times);
-// both against generated tokens per problem, the inference-compute axis.
+// 3. best-of-N with a reward model (when given one, e.g. the R1 pipeline's, shipped with the model as
+//    reward-model.json): of k samples the one the RM scores highest is kept (exact expectation over
+//    k-subsets of the n samples, `bestOfK`), on the task problems (kept answer correct?) and on the
+//    held-out general prompts (kept reply clean, by the rule the R1 evaluation uses?);
+// all against generated tokens per problem, the inference-compute axis.
 // Answers are read leniently from the text after the last `</think>` (the whole completion when the
 // model never closed its thinking): the last number / list / expression, as `tinyseek eval` does for
 // models trained on R1's chat format ("… </think> The answer is X.").
@@ -11,7 +15,10 @@ import type { Tokenizer } from '../tokenizer/index.js';
 import type { Generator } from '../infer/generator.js';
 import { heldOutProblems, promptIds } from '../infer/evaluate.js';
 import { generateWithBudget } from '../infer/budget-forcing.js';
-import { consAtK, passAtK, type Vote } from '../analysis/pass-at-k.js';
+import { bestOfK, consAtK, passAtK, type Vote } from '../analysis/pass-at-k.js';
+import { CATEGORIES, HELDOUT_GENERAL } from '../data/conversations.js';
+import { parseR1, r1ReplyOk } from '../rl/r1/format.js';
+import type { RewardModel } from '../rl/r1/reward-model.js';
 import { getTask, lenientExtract, taskNames, type Problem } from '../tasks/index.js';
 import { Rng } from '../tensor/random.js';
 
@@ -79,7 +86,17 @@ export interface TtcReport {
     perFamily: { family: string; problems: number; pass1: number; passMax: number; consMax: number }[];
   };
   budget: BudgetPoint[];
-  seconds: { sampling: number; budget: number };
+  /** Best-of-N with a reward model (absent without one). */
+  bestOfN?: {
+    /** Where the reward model came from. */
+    rm: string;
+    k: number[];
+    /** Task problems: expected accuracy of the RM's pick of k samples (the same samples as pass@k). */
+    task: number[];
+    /** Held-out general prompts, `samples` replies each: the clean-reply rate of the RM's pick, and of any of k (the oracle). */
+    general: { prompts: number; bestOfK: number[]; anyOfK: number[]; meanTokens: number };
+  };
+  seconds: { sampling: number; budget: number; bestOfN?: number };
 }
 
 /** The answer of a completion: lenient extraction from the text after the last `</think>`. */
@@ -96,7 +113,7 @@ function vote(p: Problem, text: string): Vote {
 }
 
 /** Runs the measurement with one generator. */
-export async function measureTestTimeCompute(gen: Generator, tok: Tokenizer, modelName: string, o: TtcOptions, log: (m: string) => void = () => {}): Promise<TtcReport> {
+export async function measureTestTimeCompute(gen: Generator, tok: Tokenizer, modelName: string, o: TtcOptions, log: (m: string) => void = () => {}, rm: { model: RewardModel; source: string } | null = null): Promise<TtcReport> {
   if (o.samples < 1) throw new RangeError(`ttc: samples must be ≥ 1, found ${o.samples}`);
   const families = o.families ?? taskNames();
   const problems = families.flatMap((f) => o.difficulties.flatMap((d) => heldOutProblems(f, d, o.n, o.seed)));
@@ -112,7 +129,8 @@ export async function measureTestTimeCompute(gen: Generator, tok: Tokenizer, mod
     seed: o.seed * 1_000_003 + i * 1009 + j, stopTokenIds: [tok.eosId],
   })));
   const outs = await gen.generateAll(reqs);
-  const votes: Vote[][] = problems.map((p, i) => outs.slice(i * o.samples, (i + 1) * o.samples).map((r) => vote(p, decode(r.tokens))));
+  const texts: string[][] = problems.map((_, i) => outs.slice(i * o.samples, (i + 1) * o.samples).map((r) => decode(r.tokens)));
+  const votes: Vote[][] = problems.map((p, i) => texts[i].map((t) => vote(p, t)));
   let tokens = 0, thinking = 0, closed = 0;
   for (const r of outs) {
     tokens += r.tokens.length;
@@ -155,6 +173,32 @@ export async function measureTestTimeCompute(gen: Generator, tok: Tokenizer, mod
       forced: avg((r) => (r.forced ? 1 : 0)), meanWaitsUsed: avg((r) => r.waitsUsed),
     });
   }
+  // 3. Best-of-N with the reward model, judged on the final answer (the summary after </think>) as R1 judges helpfulness.
+  let bestOfN: TtcReport['bestOfN'];
+  const t2 = performance.now();
+  if (rm) {
+    const bk = ks.filter((k) => (k & (k - 1)) === 0 || k === o.samples);
+    const task = bk.map((k) => mean((i) => bestOfK(texts[i].map((t) => rm.model.score(problems[i].prompt, parseR1(t).summary)), votes[i].map((v) => v.correct), k)));
+    const gp = CATEGORIES.flatMap((c) => HELDOUT_GENERAL[c]);
+    log(`best-of-N: ${gp.length} held-out general prompts × ${o.samples} samples`);
+    const gPrompt = (text: string) => tok.encode(tok.applyChatTemplate([{ role: 'user', content: text }], { template: o.template, addGenerationPrompt: true }), { allowSpecial: true });
+    const gOuts = await gen.generateAll(gp.flatMap((text, i) => Array.from({ length: o.samples }, (_, j) => ({
+      prompt: gPrompt(text), maxNewTokens: o.maxTokens, sampling: { temperature: o.temperature, topP: o.topP },
+      seed: o.seed * 1_000_003 + 500_000 + i * 1009 + j, stopTokenIds: [tok.eosId],
+    }))));
+    const replies = gp.map((_, i) => gOuts.slice(i * o.samples, (i + 1) * o.samples).map((r) => decode(r.tokens)));
+    const gm = (f: (i: number) => number) => gp.reduce((a, _, i) => a + f(i), 0) / gp.length;
+    const clean = replies.map((rs) => rs.map((t) => r1ReplyOk(t)));
+    bestOfN = {
+      rm: rm.source, k: bk, task,
+      general: {
+        prompts: gp.length,
+        bestOfK: bk.map((k) => gm((i) => bestOfK(replies[i].map((t) => rm.model.score(gp[i], parseR1(t).summary)), clean[i], k))),
+        anyOfK: bk.map((k) => gm((i) => passAtK(o.samples, clean[i].filter(Boolean).length, k))),
+        meanTokens: gOuts.reduce((a, r) => a + r.tokens.length, 0) / gOuts.length,
+      },
+    };
+  }
   return {
     model: modelName, options: o, problems: problems.length, families,
     sampling: {
@@ -162,6 +206,7 @@ export async function measureTestTimeCompute(gen: Generator, tok: Tokenizer, mod
       meanThinking: thinking / outs.length, closedThinking: closed / outs.length, perFamily,
     },
     budget,
-    seconds: { sampling: tSampling, budget: (performance.now() - t1) / 1000 },
+    ...(bestOfN ? { bestOfN } : {}),
+    seconds: { sampling: tSampling, budget: (t2 - t1) / 1000, ...(bestOfN ? { bestOfN: (performance.now() - t2) / 1000 } : {}) },
   };
 }

@@ -1,5 +1,6 @@
 // `tinyseek ttc MODEL_DIR`: test-time compute of a reasoning model (pass@k and cons@k against samples
-// per problem, accuracy against a thinking budget with budget forcing), report in docs/results.
+// per problem, accuracy against a thinking budget with budget forcing, best-of-N with the R1 pipeline's
+// reward model when the model directory has one), report in docs/results.
 import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -35,8 +36,9 @@ export function register(program: Command): void {
     .option('--seed <s>', 'seed of the problems and samplers', num('seed', true), 0)
     .option('--report <dir>', 'report directory', 'docs/results')
     .option('--name <stem>', 'report file stem', 'test-time')
+    .option('--rm <file>', 'reward model for best-of-N (default: MODEL_DIR/reward-model.json when it exists; "none" to skip)')
     .option('--render', 'only redraw the report (Markdown and SVGs) from its JSON', false)
-    .action(async (dirArg: string | undefined, f: { families?: string[]; difficulties: number[]; n: number; samples: number; maxTokens: number; budgets: number[]; waits: number[]; waitCap: number; template: string; seed: number; report: string; name: string; render: boolean }) => {
+    .action(async (dirArg: string | undefined, f: { families?: string[]; difficulties: number[]; n: number; samples: number; maxTokens: number; budgets: number[]; waits: number[]; waitCap: number; template: string; seed: number; report: string; name: string; rm?: string; render: boolean }) => {
       const { renderTtcReport, writeTtcReport } = await import('../../scaling/ttc-report.js');
       if (f.render) {
         const file = path.join(f.report, `${f.name}.json`);
@@ -63,10 +65,21 @@ export function register(program: Command): void {
       try { tok.idOf('</think>'); } catch { throw new CliError(`${dir}: the tokenizer has no </think> token, so the thinking cannot be delimited`); }
       const gen = new Generator(model, { maxBatch: 128, maxLen: Math.min(512, model.cfg.maxPositionEmbeddings) });
       const opts = { ...TTC_DEFAULTS, families: f.families, difficulties: f.difficulties, n: f.n, samples: f.samples, maxTokens: f.maxTokens, budgets: f.budgets, waits: f.waits, waitCap: f.waitCap, template: f.template, seed: f.seed };
+      const rmFile = f.rm === 'none' ? null : f.rm ?? (fs.existsSync(path.join(dir, 'reward-model.json')) ? path.join(dir, 'reward-model.json') : null);
+      let rm = null;
+      if (rmFile) {
+        if (!fs.existsSync(rmFile)) throw new CliError(`--rm ${rmFile}: no such file (expected a reward model saved by the R1 pipeline, <run>/rm/reward-model.json)`);
+        const { LinearRewardModel } = await import('../../rl/r1/reward-model.js');
+        try {
+          rm = { model: LinearRewardModel.load(rmFile), source: path.relative(process.cwd(), rmFile) || rmFile };
+        } catch (e) {
+          throw new CliError(`--rm ${rmFile}: ${(e as Error).message}`);
+        }
+      }
       const argv = process.argv.slice(2).join(' ');
       let rep;
       try {
-        rep = await measureTestTimeCompute(gen, tok, path.basename(path.resolve(dir)), opts, (m) => console.error(m));
+        rep = await measureTestTimeCompute(gen, tok, path.basename(path.resolve(dir)), opts, (m) => console.error(m), rm);
       } catch (e) {
         if (e instanceof RangeError) throw new CliError(e.message);
         throw e;
