@@ -23,6 +23,7 @@ import { SftDataset } from '../train/sft-data.js';
 import { runStage } from '../rl/r1/pipeline.js';
 import type { StageRecord } from '../rl/r1/report.js';
 import { trainProblems } from '../rl/r1/data.js';
+import { r1Verify } from '../rl/r1/format.js';
 import type { DistillRecipe } from './config.js';
 import { parseDistillRecipe } from './config.js';
 import { checkVocabularies, DistillError } from './vocabulary.js';
@@ -158,6 +159,8 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
       objective = gkdObjective(teacher, Tokenizer.fromDir(r.student.init), { ...r.gkd, seed: r.seed });
     }
   }
-  const res = await train({ recipe, out, resume: o.resume, quiet: o.quiet, stopAfter: o.stopAfter, objective, dp: o.dp });
+  // The student learns R1's chat format (an R1-Zero teacher's traces are cleaned into it): its in-training
+  // evaluation asks in that template and checks with R1's verifier.
+  const res = await train({ recipe, out, resume: o.resume, quiet: o.quiet, stopAfter: o.stopAfter, objective, dp: o.dp, evalFormat: { template: 'default', verify: r1Verify } });
   return { ...res, teacherStage: teacherStage ?? (JSON.parse(fs.readFileSync(path.join(tdir, 'STAGE.json'), 'utf8')) as StageRecord) };
 }

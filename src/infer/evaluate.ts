@@ -3,7 +3,7 @@
 // plus the lenient measure (last number/list/expression anywhere, tags ignored) that shows
 // whether a gain is more than learning the output format.
 import type { Tokenizer } from '../tokenizer/index.js';
-import type { Problem } from '../tasks/index.js';
+import type { Problem, VerifyResult } from '../tasks/index.js';
 import { getTask, lenientExtract, sampleProblem, streamSeed, taskNames } from '../tasks/index.js';
 import type { Generator, GenerateRequest } from './generator.js';
 
@@ -22,6 +22,8 @@ export interface EvalOptions {
   seed?: number;
   /** Chat template name used to build prompts (default r1zero). */
   template?: string;
+  /** The strict check of a completion (default: the task's R1-Zero verifier, <answer> tags); a model trained on another output format passes that format's verifier. */
+  verify?: (p: Problem, completion: string) => VerifyResult;
 }
 
 /** Scores of one family (fractions in [0, 1]). */
@@ -81,6 +83,7 @@ export async function evaluate(gen: Generator, tok: Tokenizer, opts: EvalOptions
   const rows: FamilyScores[] = [];
   for (const family of families) {
     const task = getTask(family);
+    const verify = opts.verify ?? ((p: Problem, c: string) => task.verify(p, c));
     const problems = opts.difficulties.flatMap((d) => heldOutProblems(family, d, opts.n, seed));
     const prompts = problems.map((p) => promptIds(tok, p, opts.template));
     const greedyReqs: GenerateRequest[] = prompts.map((prompt) => ({ prompt, maxNewTokens: opts.maxNewTokens, sampling: { temperature: 0 }, stopTokenIds: stops }));
@@ -94,15 +97,15 @@ export async function evaluate(gen: Generator, tok: Tokenizer, opts: EvalOptions
     let g = 0, gl = 0, p1 = 0, cons = 0, lp1 = 0, fmt = 0, len = 0;
     problems.forEach((p, i) => {
       const gt = decode(greedy[i].tokens);
-      if (task.verify(p, gt).correct) g++;
+      if (verify(p, gt).correct) g++;
       const le = lenientExtract(family, gt);
       if (le !== null && task.check(p, le)) gl++;
-      if (opts.k === 0) { len += greedy[i].tokens.length; fmt += task.verify(p, gt).formatOk ? 1 : 0; return; }
+      if (opts.k === 0) { len += greedy[i].tokens.length; fmt += verify(p, gt).formatOk ? 1 : 0; return; }
       const votes = new Map<string, { n: number; correct: boolean; first: number }>();
       for (let j = 0; j < opts.k; j++) {
         const r = samples[i * opts.k + j];
         const text = decode(r.tokens);
-        const v = task.verify(p, text);
+        const v = verify(p, text);
         len += r.tokens.length;
         if (v.correct) p1 += 1 / opts.k;
         if (v.formatOk) fmt++;

@@ -20,6 +20,7 @@ import { copyFileAtomic, writeFileAtomic } from '../io/index.js';
 import { Generator } from '../infer/generator.js';
 import { evaluate } from '../infer/evaluate.js';
 import type { EvalReport } from '../infer/evaluate.js';
+import type { Problem, VerifyResult } from '../tasks/index.js';
 import { MetricsWriter } from './metrics.js';
 import { PackedDataset, encodeDocuments } from './packing.js';
 import { copyProbe } from '../infer/copy-probe.js';
@@ -61,6 +62,12 @@ export interface TrainOptions {
   onGradients?: (step: number, params: [string, Tensor][]) => void;
   /** Replaces the model's own loss (and optionally the batches) of an SFT run: distillation (src/distill). */
   objective?: TrainObjective;
+  /**
+   * How the in-training evaluation prompts and checks a model (default: the R1-Zero template and the
+   * tasks' <answer> verifier). A model trained on R1's chat format (distillation students) is asked
+   * with that template and checked with R1's verifier, or its strict score stays 0 whatever it learns.
+   */
+  evalFormat?: { template: string; verify: (p: Problem, completion: string) => VerifyResult };
 }
 
 /** A micro-batch as flat arrays: ids [n, T+1], target weights [n, T], and the dataset rows it came from. */
@@ -461,7 +468,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
         if (root) metrics.write({ step: done, digit_nll: probe.meanDigitNll, digit_nll_by_family: Object.fromEntries(probe.families.map((f) => [f.family, f.digitNll])) });
       }
       if (r.eval.every > 0 && done % r.eval.every === 0) {
-        const report = await runEval(model, tok, r);
+        const report = await runEval(model, tok, r, opts.evalFormat);
         evals.push({ step: done, report });
         if (root) metrics.write({ step: done, eval: report.families.map((f) => ({ family: f.family, greedy: f.greedy, greedy_lenient: f.greedyLenient })), eval_greedy_mean: report.mean.greedy });
         model.train();
@@ -481,7 +488,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   if (root) saveModel(finalDir, whole!, { tokenizerFiles: tokFiles });
   save(step);
   if (r.eval.final && (root || ep)) {
-    const report = evals.at(-1)?.step === step ? evals.at(-1)!.report : await runEval(model, tok, r);
+    const report = evals.at(-1)?.step === step ? evals.at(-1)!.report : await runEval(model, tok, r, opts.evalFormat);
     if (evals.at(-1)?.step !== step) evals.push({ step, report });
     if (root) writeFileAtomic(path.join(out, 'eval.json'), JSON.stringify({ step, ...report }, null, 2) + '\n');
   }
@@ -518,8 +525,8 @@ function globalDenominators(dp: DataParallel, local: LossDenominators): LossDeno
 }
 
 /** Held-out greedy accuracy per task family (the trainer's periodic evaluation). */
-export async function runEval(model: CausalLM, tok: Tokenizer, r: Recipe): Promise<EvalReport> {
+export async function runEval(model: CausalLM, tok: Tokenizer, r: Recipe, format?: TrainOptions['evalFormat']): Promise<EvalReport> {
   model.eval();
   const gen = new Generator(model, { maxBatch: 64, maxLen: Math.min(model.cfg.maxPositionEmbeddings, 512) });
-  return evaluate(gen, tok, { families: r.eval.families, difficulties: r.eval.difficulties, n: r.eval.n, k: 0, maxNewTokens: r.eval.maxNewTokens, seed: r.seed });
+  return evaluate(gen, tok, { families: r.eval.families, difficulties: r.eval.difficulties, n: r.eval.n, k: 0, maxNewTokens: r.eval.maxNewTokens, seed: r.seed, ...(format ? { template: format.template, verify: format.verify } : {}) });
 }
