@@ -2,7 +2,8 @@
 // the shipped model, trained on R1's chat format, fine-tuned one step with a learning rate too small to
 // change it. Asked with the R1-Zero template and checked for <answer> tags (the default), its strict
 // greedy score is 0; asked with R1's template and checked with R1's verifier, it is what evaluate()
-// gives the final model with the same options.
+// gives the final model with the same options. And the R1 evaluation of the distillation study
+// (evaluateFamilies) scores each model in its own format.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -16,6 +17,7 @@ import { Tokenizer } from '../src/tokenizer/index.js';
 import { Generator } from '../src/infer/generator.js';
 import { evaluate } from '../src/infer/evaluate.js';
 import { r1Verify } from '../src/rl/r1/format.js';
+import { evaluateFamilies } from '../src/rl/r1/evaluate.js';
 
 const SHIPPED = path.resolve('models/tinyseek-r1-mini');
 const EVAL = { families: ['add'], difficulties: [1], n: 12, maxNewTokens: 120 };
@@ -44,4 +46,18 @@ test('in-training evaluation: the R1-Zero template and verifier by default, the 
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('evaluateFamilies scores a model in the format it was trained for: R1\'s chat format, or R1-Zero\'s template and <answer> tags', async () => {
+  const model = loadModel(SHIPPED);
+  model.eval();
+  const gen = new Generator(model, { maxBatch: 64, maxLen: 512 });
+  const tok = Tokenizer.fromDir(SHIPPED);
+  const o = { families: ['add'], difficulties: [1], n: 12, k: 2, maxNewTokens: 120, seed: 4 };
+  const r1 = await evaluateFamilies(gen, tok, o);
+  const zero = await evaluateFamilies(gen, tok, { ...o, format: 'r1zero' });
+  assert.deepEqual(await evaluateFamilies(gen, tok, { ...o, format: 'r1' }), r1, 'r1 is the default');
+  assert.ok(r1.mean.greedy > 0.2 && r1.mean.well_formed > 0.9, `the shipped model in its own format: ${JSON.stringify(r1.mean)}`);
+  // asked in R1-Zero's template it answers, but never inside <answer> tags: strict 0, well-formed 0
+  assert.deepEqual([zero.mean.greedy, zero.mean.pass1, zero.mean.well_formed], [0, 0, 0]);
 });

@@ -20,6 +20,14 @@ import { distillRecipeSchema } from './config.js';
 export const STUDY_ARMS = ['base', 'grpo', 'trace-sft', 'answer-sft', 'logit-kd', 'gkd', 'trace-grpo', 'teacher'] as const;
 export type StudyArm = (typeof STUDY_ARMS)[number];
 
+/** The output format an arm is evaluated in: the one it was trained for. */
+export type EvalFormat = 'r1' | 'r1zero';
+
+/** GRPO on the student runs R1-Zero-style (R1-Zero template, <answer> rewards), so it is scored in that format; every other arm answers in R1's chat format. */
+export const ARM_FORMAT: Readonly<Record<StudyArm, EvalFormat>> = {
+  base: 'r1', grpo: 'r1zero', 'trace-sft': 'r1', 'answer-sft': 'r1', 'logit-kd': 'r1', gkd: 'r1', 'trace-grpo': 'r1', teacher: 'r1',
+};
+
 const shared = distillRecipeSchema.shape;
 
 export const studyRecipeSchema = z.object({

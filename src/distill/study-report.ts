@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../io/index.js';
 import type { R1FamilyEval, R1Eval } from '../rl/r1/evaluate.js';
 import type { StudyArm, StudyRecipe } from './study-config.js';
 import { STUDY_ARMS } from './study-config.js';
+import type { EvalFormat } from './study-config.js';
 import { binomialSe, efficiencyClaim, proportionClaim, teacherBar } from './study-claims.js';
 import type { ArmScore, Bar, Claim } from './study-claims.js';
 
@@ -27,6 +28,8 @@ export interface ArmResult {
   /** Held-out greedy accuracy against student training tokens (arms 3, 5, 6). */
   curve?: { step: number; tokens: number; greedy: number }[];
   skipped: boolean;
+  /** The output format it was evaluated in (its training format; absent in reports made before: R1's). */
+  eval_format?: EvalFormat;
 }
 
 /** The study's report. */
@@ -120,11 +123,11 @@ export function studyMarkdown(rep: StudyReport): string {
     '',
     `## Arms`,
     '',
-    `pass@1 and cons@${r.eval.k} from ${r.eval.k} samples per problem (T = 0.6, top-p 0.95), strict = R1 format and verified answer, lenient = last number anywhere; mean over ${fams.join(', ')}.`,
+    `pass@1 and cons@${r.eval.k} from ${r.eval.k} samples per problem (T = 0.6, top-p 0.95), strict = the arm's output format and a verified answer (R1's chat format: reasoning, \`</think>\`, "The answer is X."; R1-Zero's: the R1-Zero template and \`<answer>\` tags), lenient = last number anywhere; mean over ${fams.join(', ')}. Each arm is scored in the format it was trained for (column "format").`,
     '',
-    '| arm | pass@1 strict | pass@1 lenient | cons@k strict | cons@k lenient | greedy | mean thinking tokens | student steps | student tokens | teacher generated tokens | teacher forward tokens | train min | min |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...arms.map((a) => `| ${a.arm} | ${pct(a.eval.mean.pass1)} | ${pct(a.eval.mean.lenient_pass1)} | ${pct(a.eval.mean.cons)} | ${pct(a.eval.mean.lenient_cons)} | ${pct(a.eval.mean.greedy)} | ${a.eval.mean.mean_thinking_tokens.toFixed(1)} | ${a.student_steps} | ${int(a.student_tokens)} | ${int(a.teacher_generated_tokens)} | ${int(a.teacher_forward_tokens)} | ${a.train_minutes.toFixed(2)} | ${a.minutes.toFixed(2)} |`),
+    '| arm | format | pass@1 strict | pass@1 lenient | cons@k strict | cons@k lenient | greedy | mean thinking tokens | student steps | student tokens | teacher generated tokens | teacher forward tokens | train min | min |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...arms.map((a) => `| ${a.arm} | ${a.eval_format === 'r1zero' ? 'R1-Zero' : 'R1'} | ${pct(a.eval.mean.pass1)} | ${pct(a.eval.mean.lenient_pass1)} | ${pct(a.eval.mean.cons)} | ${pct(a.eval.mean.lenient_cons)} | ${pct(a.eval.mean.greedy)} | ${a.eval.mean.mean_thinking_tokens.toFixed(1)} | ${a.student_steps} | ${int(a.student_tokens)} | ${int(a.teacher_generated_tokens)} | ${int(a.teacher_forward_tokens)} | ${a.train_minutes.toFixed(2)} | ${a.minutes.toFixed(2)} |`),
     '',
     `Per family (pass@1 strict / lenient / cons@${r.eval.k} strict, %):`,
     '',
@@ -132,7 +135,7 @@ export function studyMarkdown(rep: StudyReport): string {
     `|---|${fams.map(() => '---').join('|')}|`,
     ...arms.map((a) => `| ${a.arm} | ${famRow(a).join(' | ')} |`),
     '',
-    `The teacher's generated tokens are the shared sampling's, counted in full for every arm that trains on it. The GRPO arm samples with the R1-Zero template but is evaluated, like every arm, in the R1 chat format, so its strict score can lag its lenient one.`,
+    `The teacher's generated tokens are the shared sampling's, counted in full for every arm that trains on it. The GRPO arm trains R1-Zero-style (the R1-Zero template, rule rewards on \`<answer>\`) and is scored in that format; scored in R1's chat format instead, a model that never learnt it would read 0 whatever it can solve.`,
     '',
     `## Accuracy against student training tokens`,
     '',

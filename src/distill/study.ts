@@ -37,7 +37,8 @@ import { sampleTeacher } from './teacher-data.js';
 import type { TeacherSamples } from './teacher-data.js';
 import { DistillError } from './vocabulary.js';
 import type { StudyArm, StudyRecipe } from './study-config.js';
-import { STUDY_ARMS } from './study-config.js';
+import { ARM_FORMAT, STUDY_ARMS } from './study-config.js';
+import type { EvalFormat } from './study-config.js';
 import { buildStudyReport, writeStudyReport } from './study-report.js';
 import type { ArmResult, StudyReport } from './study-report.js';
 
@@ -116,11 +117,11 @@ export async function runStudy(o: StudyOptions): Promise<string> {
   fs.mkdirSync(out, { recursive: true });
   const tAll = performance.now();
   const budgetTokens = (steps: number) => steps * r.budget.batchSize * r.budget.seqLen;
-  const evalDir = async (dir: string): Promise<Pick<R1Eval, 'families' | 'mean'>> => {
+  const evalDir = async (dir: string, format: EvalFormat): Promise<Pick<R1Eval, 'families' | 'mean'>> => {
     const model = loadModel(dir);
     model.eval();
     const gen = new Generator(model, { maxBatch: 128, maxLen: Math.min(512, model.cfg.maxPositionEmbeddings) });
-    return evaluateFamilies(gen, Tokenizer.fromDir(dir), { families: r.prompts.families, difficulties: r.prompts.difficulties, ...r.eval });
+    return evaluateFamilies(gen, Tokenizer.fromDir(dir), { families: r.prompts.families, difficulties: r.prompts.difficulties, ...r.eval, format });
   };
 
   // ---- the teacher's samples, drawn once
@@ -148,6 +149,7 @@ export async function runStudy(o: StudyOptions): Promise<string> {
         arm: a, eval: i.eval as ArmResult['eval'], student_tokens: i.student_tokens as number, student_steps: i.student_steps as number,
         teacher_generated_tokens: i.teacher_generated_tokens as number, teacher_forward_tokens: i.teacher_forward_tokens as number,
         train_minutes: i.train_minutes as number, minutes: s.seconds / 60, curve: i.curve as ArmResult['curve'], skipped: s.skipped === true,
+        eval_format: (i.eval_format as EvalFormat | undefined) ?? 'r1',
       };
     });
     const rep: StudyReport = buildStudyReport({
@@ -156,13 +158,16 @@ export async function runStudy(o: StudyOptions): Promise<string> {
     });
     return writeStudyReport(rep, o.reportDir);
   };
+  // Each arm is evaluated in the output format it was trained for (ARM_FORMAT): the GRPO arm learns
+  // R1-Zero's, every other arm R1's chat format.
   const arm = async (a: StudyArm, fn: () => Promise<Record<string, unknown>>, settings: unknown): Promise<void> => {
+    const format = ARM_FORMAT[a];
     stages[a] = await runStage(path.join(out, 'arms', a), a, async () => {
       const t0 = performance.now();
       const info = await fn();
       const trainMinutes = (performance.now() - t0) / 60000;
-      return { ...info, train_minutes: trainMinutes, eval: await evalDir(info.model as string) };
-    }, say, [settings, r.eval], 'distill-study');
+      return { ...info, train_minutes: trainMinutes, eval_format: format, eval: await evalDir(info.model as string, format) };
+    }, say, [settings, r.eval, ...(format === 'r1' ? [] : [format])], 'distill-study');
   };
   const greedyAt0 = () => ((stages.base?.info.eval as R1Eval | undefined)?.mean.greedy ?? NaN);
   const distillArm = async (mode: DistillMode, curve: boolean, steps = r.budget.steps, dir = path.join(out, 'arms', mode, 'run')) => {

@@ -75,9 +75,18 @@ function majority(answers: (string | null)[], ok: (a: string) => boolean): boole
 }
 
 /** The families part of the evaluation: held-out pass@1 and cons@k (strict and lenient), greedy, form, thinking length. */
-export async function evaluateFamilies(gen: Generator, tok: Tokenizer, o: Pick<R1EvalOptions, 'families' | 'difficulties' | 'n' | 'k' | 'maxNewTokens' | 'seed'>): Promise<Pick<R1Eval, 'families' | 'mean'>> {
+export async function evaluateFamilies(gen: Generator, tok: Tokenizer, o: Pick<R1EvalOptions, 'families' | 'difficulties' | 'n' | 'k' | 'maxNewTokens' | 'seed'> & {
+  /**
+   * The output format the model was trained for: "r1" (default: the model's chat template, R1's
+   * verifier: reasoning, </think>, "The answer is X.") or "r1zero" (the R1-Zero template, the tasks'
+   * <answer> verifier), so that an R1-Zero-style RL model is scored in its own format.
+   */
+  format?: 'r1' | 'r1zero';
+}): Promise<Pick<R1Eval, 'families' | 'mean'>> {
   const stops = completionStops(tok);
-  const ids = (msgs: ChatMessage[]) => tok.encode(tok.applyChatTemplate(msgs, { addGenerationPrompt: true }), { allowSpecial: true });
+  const zero = o.format === 'r1zero';
+  const ids = (msgs: ChatMessage[]) => tok.encode(tok.applyChatTemplate(msgs, { addGenerationPrompt: true, ...(zero ? { template: 'r1zero' } : {}) }), { allowSpecial: true });
+  const verify = (p: Problem, text: string) => (zero ? getTask(p.family).verify(p, text) : r1Verify(p, text));
   const decode = (t: number[]) => tok.decode(t.length && t[t.length - 1] === tok.eosId ? t.slice(0, -1) : t);
   const greedyReq = (msgs: ChatMessage[]): GenerateRequest => ({ prompt: ids(msgs), maxNewTokens: o.maxNewTokens, sampling: { temperature: 0 }, stopTokenIds: stops });
   const greedyAll = async (convs: ChatMessage[][]) => (await gen.generateAll(convs.map(greedyReq))).map((r) => decode(r.tokens));
@@ -93,11 +102,11 @@ export async function evaluateFamilies(gen: Generator, tok: Tokenizer, o: Pick<R
     const [greedy, samples] = await Promise.all([greedyAll(convs), gen.generateAll(sampleReqs)]);
     let p1 = 0, lp1 = 0, cons = 0, lcons = 0, g = 0, wf = 0, rd = 0, rr = 0, tl = 0;
     problems.forEach((p, i) => {
-      if (r1Verify(p, greedy[i]!).correct) g++;
+      if (verify(p, greedy[i]!).correct) g++;
       const strictAns: (string | null)[] = [], lenAns: (string | null)[] = [];
       for (let j = 0; j < o.k; j++) {
         const text = decode(samples[i * o.k + j]!.tokens);
-        const v = r1Verify(p, text);
+        const v = verify(p, text);
         const lx = lenientExtract(family, text);
         if (v.correct) p1++;
         if (lx !== null && task.check(p, lx)) lp1++;
