@@ -23,9 +23,14 @@ export type StudyArm = (typeof STUDY_ARMS)[number];
 /** The output format an arm is evaluated in: the one it was trained for. */
 export type EvalFormat = 'r1' | 'r1zero';
 
-/** GRPO on the student runs R1-Zero-style (R1-Zero template, <answer> rewards), so it is scored in that format; every other arm answers in R1's chat format. */
+/**
+ * The student base is a pretrained model (its corpus holds worked solutions in the R1-Zero
+ * conversation format), scored as `tinyseek eval` scores base models: R1-Zero's template and <answer>
+ * tags. GRPO on the student runs R1-Zero-style (R1-Zero template, <answer> rewards), so it is scored
+ * in that format too. Every other arm is trained on, and scored in, R1's chat format.
+ */
 export const ARM_FORMAT: Readonly<Record<StudyArm, EvalFormat>> = {
-  base: 'r1', grpo: 'r1zero', 'trace-sft': 'r1', 'answer-sft': 'r1', 'logit-kd': 'r1', gkd: 'r1', 'trace-grpo': 'r1', teacher: 'r1',
+  base: 'r1zero', grpo: 'r1zero', 'trace-sft': 'r1', 'answer-sft': 'r1', 'logit-kd': 'r1', gkd: 'r1', 'trace-grpo': 'r1', teacher: 'r1',
 };
 
 const shared = distillRecipeSchema.shape;

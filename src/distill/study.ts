@@ -169,7 +169,8 @@ export async function runStudy(o: StudyOptions): Promise<string> {
       return { ...info, train_minutes: trainMinutes, eval_format: format, eval: await evalDir(info.model as string, format) };
     }, say, [settings, r.eval, ...(format === 'r1' ? [] : [format])], 'distill-study');
   };
-  const greedyAt0 = () => ((stages.base?.info.eval as R1Eval | undefined)?.mean.greedy ?? NaN);
+  // The curves are in R1's chat format (the students'), so their step 0 is the base's greedy accuracy in that format.
+  const greedyAt0 = () => ((stages.base?.info.r1_greedy as number | undefined) ?? NaN);
   const distillArm = async (mode: DistillMode, curve: boolean, steps = r.budget.steps, dir = path.join(out, 'arms', mode, 'run')) => {
     const dr = armDistillRecipe(r, mode, steps, curve);
     const usesSamples = mode !== 'gkd';
@@ -181,7 +182,7 @@ export async function runStudy(o: StudyOptions): Promise<string> {
     };
   };
 
-  await arm('base', async () => ({ model: r.student.init, student_steps: 0, student_tokens: 0, teacher_generated_tokens: 0, teacher_forward_tokens: 0 }), r.student);
+  await arm('base', async () => ({ model: r.student.init, student_steps: 0, student_tokens: 0, teacher_generated_tokens: 0, teacher_forward_tokens: 0, r1_greedy: (await evalDir(r.student.init, 'r1')).mean.greedy }), r.student);
   await arm('grpo', async () => {
     const dir = path.join(out, 'arms', 'grpo', 'run');
     const res = finished(await grpo({ recipe: armGrpoRecipe(r, 'grpo', r.student.init, r.budget.steps, 'r1zero'), out: dir, resume: true, quiet: o.quiet }), 'distill-study: grpo');
