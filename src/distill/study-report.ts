@@ -106,7 +106,7 @@ export function studyMarkdown(rep: StudyReport): string {
       `(GRPO: ${r.budget.batchSize / r.grpo.numGenerations} prompts × ${r.grpo.numGenerations} completions per step; trace SFT → GRPO: ${r.traceThenGrpo.sftSteps} SFT + ${r.budget.steps - r.traceThenGrpo.sftSteps} GRPO steps). ` +
       `GRPO and GKD also spend the student's decoding on their own samples, which this budget does not count.`,
     '',
-    `Command: \`tinyseek distill-study --preset ${rep.preset}\` (runs in \`${rep.out}\`; \`tinyseek distill-study --preset ${rep.preset} --render\` redraws this page from [distill-${rep.preset}.json](distill-${rep.preset}.json)). Total ${rep.total_minutes.toFixed(1)} min.`,
+    `Command: \`tinyseek distill-study --preset ${rep.preset}\` (runs in \`${rep.out}\`; \`tinyseek distill-study --preset ${rep.preset} --render\` redraws this page from [distill-${rep.preset}.json](distill-${rep.preset}.json)). The stages took ${(rep.arms.reduce((a, x) => a + x.minutes, 0) + (typeof rep.teacher_samples.seconds === 'number' ? rep.teacher_samples.seconds / 60 : 0)).toFixed(1)} min in all when they ran${rep.arms.some((x) => x.skipped) ? ` (the last invocation, which found some complete, ${rep.total_minutes.toFixed(1)} min)` : ''}.`,
     '',
     `Teacher samples (drawn once, shared by trace SFT, answer-only SFT, logit KD and trace SFT → GRPO): ${rep.teacher_samples.sampled} sampled, ${rep.teacher_samples.kept} kept, ${int(rep.teacher_samples.teacher_generated_tokens as number)} generated tokens.`,
     '',
