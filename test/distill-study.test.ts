@@ -60,6 +60,11 @@ test('two-proportion z, verdicts and the teacher bar on hand-made numbers', () =
   assert.ok(Math.abs(c.left - 3e-4) < 1e-12 && Math.abs(c.right - 1e-3) < 1e-12);
   assert.ok(Math.abs(c.z - (3e-4 - 1e-3) / Math.sqrt(seL ** 2 + seT ** 2)) < 1e-9);
   assert.equal(c.verdict, 'within noise'); // z ≈ −1.13
+  // both arms below the base: a loss per teacher token ranks nothing, whatever z says
+  const loss = efficiencyClaim('s', 'x', { p: 0.14, n: 357, teacherTokens: 2.7e6 }, { p: 0.13, n: 357, teacherTokens: 2.6e5 }, { p: 0.24, n: 357 });
+  assert.ok(Math.abs(loss.z) > 2);
+  assert.equal(loss.verdict, 'no gain');
+  assert.equal(efficiencyClaim('s', 'x', { p: 0.3, n: 357, teacherTokens: 1e3 }, { p: 0.2, n: 357, teacherTokens: 1e3 }, { p: 0.24, n: 357 }).verdict === 'no gain', false, 'one arm gains: ranked as usual');
   assert.throws(() => efficiencyClaim('s', 'x', { p: 0.5, n: 10, teacherTokens: 0 }, { p: 0.3, n: 10, teacherTokens: 5 }, { p: 0.2, n: 10 }), /logits arm has no teacher tokens/);
   const bar = teacherBar({ p: 0.5, n: 100 }, { p: 0.3, n: 100 }, 15);
   assert.ok(bar.holds && Math.abs(bar.points - 20) < 1e-9);

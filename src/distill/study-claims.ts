@@ -27,8 +27,12 @@ export function twoProportionZ(a: ArmScore, b: ArmScore): number {
   return (a.p - b.p) / se;
 }
 
-/** A claim's verdict: the difference in the claimed direction beyond noise, against it beyond noise, or neither. */
-export type Verdict = 'holds' | 'reversed' | 'within noise';
+/**
+ * A claim's verdict: the difference in the claimed direction beyond noise, against it beyond noise, or
+ * neither; for claim (c), 'no gain' when neither arm gains over the base (a loss per teacher token
+ * ranks nothing).
+ */
+export type Verdict = 'holds' | 'reversed' | 'within noise' | 'no gain';
 
 export function verdict(z: number): Verdict {
   if (Math.abs(z) < 2) return 'within noise';
@@ -67,7 +71,7 @@ export function efficiencyClaim(statement: string, compared: string, left: ArmSc
   const d = eff(left) - eff(right);
   const s = Math.sqrt(se(left) ** 2 + se(right) ** 2);
   const z = s === 0 ? 0 : d / s;
-  return { id: 'c', statement, compared, left: eff(left), right: eff(right), difference: d, z, verdict: verdict(z) };
+  return { id: 'c', statement, compared, left: eff(left), right: eff(right), difference: d, z, verdict: eff(left) <= 0 && eff(right) <= 0 ? 'no gain' : verdict(z) };
 }
 
 /** The bar: teacher − base ≥ barPoints/100 (pass@1 strict), with its z. */

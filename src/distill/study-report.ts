@@ -82,7 +82,9 @@ function claimLine(c: Claim, rep: StudyReport): string {
     const base = rep.arms.find((x) => x.arm === 'base')?.eval.mean.pass1;
     extra = ` Answer-only SFT vs the base: ${pct(c.right)} % vs ${pct(base ?? NaN)} %; mean thinking length ${t('trace-sft')?.toFixed(1)} (trace) vs ${t('answer-sft')?.toFixed(1)} (answer-only) tokens.`;
   }
-  const what = c.verdict === 'holds' ? 'holds' : c.verdict === 'reversed' ? 'is contradicted (the difference goes the other way beyond noise)' : `is not decided: within noise (|z| < 2 on ${n} problems)`;
+  const what = c.verdict === 'holds' ? 'holds' : c.verdict === 'reversed' ? 'is contradicted (the difference goes the other way beyond noise)'
+    : c.verdict === 'no gain' ? 'cannot be decided: neither arm scores above the base, so there is no gain per teacher token to compare'
+      : `is not decided: within noise (|z| < 2 on ${n} problems)`;
   return `- **(${c.id}) ${c.statement}** — ${c.compared}: ${nums}, z = ${c.z.toFixed(2)}; the claim ${what}.${extra}`;
 }
 
