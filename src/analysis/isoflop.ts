@@ -104,6 +104,12 @@ function refit(sample: readonly IsoRun[]): IsoFlopFit | null {
   return f.parabolas.some((p) => !(p.p[2] > 0 && p.Mopt > 0 && Number.isFinite(p.Mopt))) ? null : f;
 }
 
+/** What a bootstrap replicate keeps: the exponents a and b, and M_opt at each of `bandC` (`Mopt@i`). */
+function replicateStats(f: IsoFlopFit, bandC: readonly number[]): Record<string, number> {
+  const band = Object.fromEntries(bandC.map((C, i) => [`Mopt@${i}`, f.Mopt.k * Math.pow(C, f.Mopt.exponent)]));
+  return { a: f.Mopt.exponent, b: f.Dopt.exponent, ...band };
+}
+
 /**
  * Bootstrap of the IsoFLOP fit by resampling residuals (the design — which sizes were trained at which
  * budget — stays fixed): each budget's parabola is fitted, the residuals of all budgets are pooled
@@ -125,8 +131,7 @@ export function bootstrapIsoFlop(runs: readonly IsoRun[], replicates: number, se
     const sample = groups.flatMap((g, k) => g.map((r, i) => ({ ...r, L: fitted[k][i] + inflate * resid[rng.int(resid.length)] })));
     const f = refit(sample);
     if (!f) return null;
-    const band = Object.fromEntries(bandC.map((C, i) => [`Mopt@${i}`, f.Mopt.k * Math.pow(C, f.Mopt.exponent)]));
-    return { a: f.Mopt.exponent, b: f.Dopt.exponent, ...band };
+    return replicateStats(f, bandC);
   });
 }
 
@@ -141,7 +146,6 @@ export function noiseBootstrapIsoFlop(runs: readonly IsoRun[], sigma: number, re
   return bootstrap(replicates, seed, (rng) => {
     const f = refit(select(runs.map((r) => ({ ...r, L: r.L + sigma * rng.normal() }))));
     if (!f) return null;
-    const band = Object.fromEntries(bandC.map((C, i) => [`Mopt@${i}`, f.Mopt.k * Math.pow(C, f.Mopt.exponent)]));
-    return { a: f.Mopt.exponent, b: f.Dopt.exponent, ...band };
+    return replicateStats(f, bandC);
   });
 }

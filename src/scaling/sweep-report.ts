@@ -28,6 +28,8 @@ const DEEPSEEK_MOPT = { k: 0.1715, exponent: 0.5243 };
 const e = (x: number, d = 2) => x.toExponential(d).replace('e+', 'e');
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '–');
 const iv = (i?: { lo: number; hi: number }) => (i ? `${f3(i.lo)}–${f3(i.hi)}` : '–');
+/** A bootstrap whose replicates mostly failed leaves a biased remainder: no interval or band is drawn from it. */
+const fair = (failed: number, replicates: number) => failed <= replicates / 2;
 const iv95 = (i?: { lo95: number; hi95: number }) => (i ? `${f3(i.lo95)}–${f3(i.hi95)}` : '–');
 
 /** The Markdown of a report. */
@@ -70,7 +72,7 @@ export function sweepMarkdown(r: SweepReport, stem: string): string {
       L.push('| budget C | runs | M_opt | D_opt (tokens) | L at M_opt | minimum inside the sizes |', '|---|---|---|---|---|---|');
       for (const pb of x.iso.parabolas) L.push(`| ${e(pb.budget, 1)} | ${pb.runs} | ${e(pb.Mopt)} | ${e(pb.Dopt)} | ${pb.Lopt.toFixed(3)} | ${pb.inside ? 'yes' : '**no**'} |`);
       // When most replicates fail, the survivors are a biased subset: no interval is quoted.
-      const ok = x.isoFailed <= a.replicates / 2;
+      const ok = fair(x.isoFailed, a.replicates);
       L.push('', `M_opt = ${e(x.iso.Mopt.k, 3)}·C^**${f3(x.iso.Mopt.exponent)}** (80% interval ${ok ? iv(x.isoIntervals.a) : '–'}), D_opt = ${e(x.iso.Dopt.k, 3)}·C^**${f3(x.iso.Dopt.exponent)}** (${ok ? iv(x.isoIntervals.b) : '–'}); residual bootstrap, ${a.replicates} replicates${x.isoFailed ? `, ${x.isoFailed} failed${ok ? '' : ' (more than half: the rest are no fair sample, so no interval is quoted)'}` : ''}. Chinchilla's approach 2: a = 0.49 (0.462–0.534), b = 0.51; DeepSeek LLM: a = 0.524, b = 0.476.`);
     }
     if (x.parametric) {
@@ -78,11 +80,11 @@ export function sweepMarkdown(r: SweepReport, stem: string): string {
       L.push('', `Parametric fit (approach 3, N = M/6, Huber δ = 10⁻³ on log-loss): L = ${q.E.toFixed(3)} + ${e(q.A)}/N^${f3(q.alpha)} + ${e(q.B)}/D^${f3(q.beta)}; α ${iv(pi.alpha)}, β ${iv(pi.beta)} (80% intervals, run bootstrap); so a = β/(α+β) = **${f3(q.a)}** (${iv(pi.a)}), b = ${f3(q.b)} (${iv(pi.b)}). Chinchilla: α 0.34, β 0.28, a = 0.46.`);
     }
     if (x.near?.fit) {
-      const nf = x.near.fit, ni = x.near.failed <= a.replicates / 2 ? x.near.intervals : {};
+      const nf = x.near.fit, ni = fair(x.near.failed, a.replicates) ? x.near.intervals : {};
       L.push('', `**Near the minimum.** Each budget's parabola through the ${x.near.window} sizes nearest (in ln M) to its lowest-loss run, so the fit reads the curvature around the optimum rather than the steep, uneven rise far from it. This view was added to the analysis after the fit over all sizes had failed on this sweep's first runs: it is a choice made after seeing the data.`, '',
         '| budget C | sizes | M_opt | D_opt (tokens) | L at M_opt | minimum inside the sizes |', '|---|---|---|---|---|---|');
       for (const pb of nf.parabolas) L.push(`| ${e(pb.budget, 1)} | ${pb.runs} | ${e(pb.Mopt)} | ${e(pb.Dopt)} | ${pb.Lopt.toFixed(3)} | ${pb.inside ? 'yes' : '**no**'} |`);
-      L.push('', `M_opt = ${e(nf.Mopt.k, 3)}·C^**${f3(nf.Mopt.exponent)}** (80% interval ${iv(ni.a)}, 95% ${iv95(ni.a)}), D_opt = ${e(nf.Dopt.k, 3)}·C^**${f3(nf.Dopt.exponent)}** (80% ${iv(ni.b)}); ${ni.a ? `noise bootstrap at the seed σ (${a.replicates} replicates, every run's loss perturbed by N(0, σ²) and the sizes chosen again${x.near.failed ? `; ${x.near.failed} replicates failed (a parabola opened downwards) and are left out` : ''})` : x.near.failed > a.replicates / 2 ? `no interval: ${x.near.failed} of ${a.replicates} noise-bootstrap replicates failed` : 'no interval (no seed replicates)'}.`);
+      L.push('', `M_opt = ${e(nf.Mopt.k, 3)}·C^**${f3(nf.Mopt.exponent)}** (80% interval ${iv(ni.a)}, 95% ${iv95(ni.a)}), D_opt = ${e(nf.Dopt.k, 3)}·C^**${f3(nf.Dopt.exponent)}** (80% ${iv(ni.b)}); ${ni.a ? `noise bootstrap at the seed σ (${a.replicates} replicates, every run's loss perturbed by N(0, σ²) and the sizes chosen again${x.near.failed ? `; ${x.near.failed} replicates failed (a parabola opened downwards) and are left out` : ''})` : !fair(x.near.failed, a.replicates) ? `no interval: ${x.near.failed} of ${a.replicates} noise-bootstrap replicates failed` : 'no interval (no seed replicates)'}.`);
     }
     for (const n of x.note) L.push('', `Note: ${n}.`);
     L.push('', `![IsoFLOP profiles, ${x.arch}](${stem}-isoflop-${x.arch}.svg)`);
@@ -171,14 +173,14 @@ async function renderFiles(r: SweepReport, base: string, stem: string): Promise<
     fr.push({ name: `${x.arch}: parabola minima`, x: x.iso.parabolas.map((q) => q.budget), y: x.iso.parabolas.map((q) => q.Mopt), mark: 'point' });
     const k = x.iso.Mopt.k, ex = x.iso.Mopt.exponent;
     // The band exists only when the bootstrap succeeded (its failure is one of the report's notes).
-    const banded = x.band.lo.length === x.band.C.length && x.isoFailed <= a.replicates / 2;
+    const banded = x.band.lo.length === x.band.C.length && fair(x.isoFailed, a.replicates);
     fr.push({ name: `${x.arch}: M_opt ∝ C^${ex.toFixed(2)}${banded ? ' (80% band)' : ''}`, x: x.band.C, y: x.band.C.map((C) => k * Math.pow(C, ex)), ...(banded ? { band: { lo: x.band.lo, hi: x.band.hi } } : {}) });
   }
   for (const x of a.archs) {
     const nf = x.near?.fit;
     if (!nf) continue;
     fr.push({ name: `${x.arch}: minima near the lowest loss`, x: nf.parabolas.map((q) => q.budget), y: nf.parabolas.map((q) => q.Mopt), mark: 'point' });
-    const banded = x.near!.band.lo.length === x.near!.band.C.length && x.near!.failed <= a.replicates / 2;
+    const banded = x.near!.band.lo.length === x.near!.band.C.length && fair(x.near!.failed, a.replicates);
     fr.push({ name: `${x.arch} near the minimum: M_opt ∝ C^${nf.Mopt.exponent.toFixed(2)}${banded ? ' (80% band)' : ''}`, x: x.near!.band.C, y: x.near!.band.C.map((C) => nf.Mopt.k * Math.pow(C, nf.Mopt.exponent)), ...(banded ? { band: { lo: x.near!.band.lo, hi: x.near!.band.hi } } : {}) });
   }
   if (fr.length) {

@@ -178,22 +178,26 @@ export async function measureTestTimeCompute(gen: Generator, tok: Tokenizer, mod
   const t2 = performance.now();
   if (rm) {
     const bk = ks.filter((k) => (k & (k - 1)) === 0 || k === o.samples);
-    const task = bk.map((k) => mean((i) => bestOfK(texts[i].map((t) => rm.model.score(problems[i].prompt, parseR1(t).summary)), votes[i].map((v) => v.correct), k)));
+    // Each sample scored once (on its final answer), then every k reads the same scores.
+    const taskScores = texts.map((ts, i) => ts.map((t) => rm.model.score(problems[i].prompt, parseR1(t).summary)));
+    const taskGood = votes.map((vs) => vs.map((v) => v.correct));
+    const task = bk.map((k) => mean((i) => bestOfK(taskScores[i], taskGood[i], k)));
     const gp = CATEGORIES.flatMap((c) => HELDOUT_GENERAL[c]);
     log(`best-of-N: ${gp.length} held-out general prompts × ${o.samples} samples`);
-    const gPrompt = (text: string) => tok.encode(tok.applyChatTemplate([{ role: 'user', content: text }], { template: o.template, addGenerationPrompt: true }), { allowSpecial: true });
-    const gOuts = await gen.generateAll(gp.flatMap((text, i) => Array.from({ length: o.samples }, (_, j) => ({
-      prompt: gPrompt(text), maxNewTokens: o.maxTokens, sampling: { temperature: o.temperature, topP: o.topP },
+    const gIds = gp.map((text) => tok.encode(tok.applyChatTemplate([{ role: 'user', content: text }], { template: o.template, addGenerationPrompt: true }), { allowSpecial: true }));
+    const gOuts = await gen.generateAll(gIds.flatMap((prompt, i) => Array.from({ length: o.samples }, (_, j) => ({
+      prompt, maxNewTokens: o.maxTokens, sampling: { temperature: o.temperature, topP: o.topP },
       seed: o.seed * 1_000_003 + 500_000 + i * 1009 + j, stopTokenIds: [tok.eosId],
     }))));
     const replies = gp.map((_, i) => gOuts.slice(i * o.samples, (i + 1) * o.samples).map((r) => decode(r.tokens)));
     const gm = (f: (i: number) => number) => gp.reduce((a, _, i) => a + f(i), 0) / gp.length;
     const clean = replies.map((rs) => rs.map((t) => r1ReplyOk(t)));
+    const gScores = replies.map((rs, i) => rs.map((t) => rm.model.score(gp[i], parseR1(t).summary)));
     bestOfN = {
       rm: rm.source, k: bk, task,
       general: {
         prompts: gp.length,
-        bestOfK: bk.map((k) => gm((i) => bestOfK(replies[i].map((t) => rm.model.score(gp[i], parseR1(t).summary)), clean[i], k))),
+        bestOfK: bk.map((k) => gm((i) => bestOfK(gScores[i], clean[i], k))),
         anyOfK: bk.map((k) => gm((i) => passAtK(o.samples, clean[i].filter(Boolean).length, k))),
         meanTokens: gOuts.reduce((a, r) => a + r.tokens.length, 0) / gOuts.length,
       },
