@@ -76,3 +76,22 @@ test('filterTraces drops a correct answer reached through a false step (wrongSte
   assert.equal(filterTraces([trace(wrong)], { ...limits, checkSteps: false }).stats.kept, 1);
   assert.equal(filterTraces([trace(wrong)], { ...limits, checkSteps: true }).stats.wrongStep, 1);
 });
+
+test('falseSteps: the comparisons a subtraction states are claims ("63 is less than 36" is false), merged in order with the equations', () => {
+  assert.deepEqual(falseSteps('63 is less than 36, so compute 36 - 63 and make it negative'), ['63 is less than 36']);
+  assert.deepEqual(falseSteps('15 is at least 97, so subtract column by column from the right'), ['15 is at least 97']);
+  for (const ok of ['21 is less than 56, so', '97 is at least 15, so', '40 is at least 40, so', '-3 is less than 2', '7 is less than 10']) assert.deepEqual(falseSteps(ok), [], ok);
+  assert.deepEqual(falseSteps('40 is less than 40'), ['40 is less than 40'], 'equal operands: "less than" is false');
+  assert.deepEqual(falseSteps('1 + 1 = 3\n9 is less than 2\n2 + 2 = 5'), ['1 + 1 = 3', '9 is less than 2', '2 + 2 = 5'], 'in position order');
+  assert.deepEqual(falseSteps('12.5 is less than 3'), [], 'a decimal is not read as its integer tail');
+});
+
+test('sub worked solutions name both operands on the first line, whichever is larger, and the comparison is true', () => {
+  const sub = getTask('sub');
+  for (const [a, b, first] of [[97, 15, '97 is at least 15, so subtract column by column from the right'], [40, 40, '40 is at least 40, so subtract column by column from the right'], [21, 56, '21 is less than 56, so compute 56 - 21 and make it negative']] as const) {
+    const w = sub.work({ family: 'sub', difficulty: 1, seed: 0, prompt: `Compute ${a} - ${b}`, answer: String(a - b), meta: { a, b } });
+    assert.equal(w.trace.split('\n')[0], first);
+    assert.equal(w.answer, String(a - b));
+    assert.deepEqual(falseSteps(w.trace), []);
+  }
+});

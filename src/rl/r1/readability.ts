@@ -29,7 +29,7 @@ export const CONNECTIVES = [
   'we', 'i', 'are', 'was', 'be', 'this', 'that', 'gives', 'get', 'got', 'equals', 'result', 'total', 'sum',
   'difference', 'product', 'remainder', 'step', 'correct', 'yes', 'no', 'not', 'or', 'with',
   'plus', 'minus', 'times', 'divided', 'modulo', 'digits', 'question', 'asks',
-  'what', 'which', 'because', 'therefore', 'hence', 'in', 'on', 'at', 'for', 'all', 'one', 'two',
+  'what', 'which', 'because', 'therefore', 'hence', 'in', 'on', 'for', 'all', 'one', 'two',
 ];
 
 let vocab: Set<string> | null = null;

@@ -3,7 +3,8 @@
 // with the usual precedence (* / mod before + −, left to right). A trace whose final answer is right
 // but whose reasoning says "9 + 0 + 9 = 10" teaches wrong steps; rejection sampling drops it (R1
 // keeps only correct, readable reasoning for its SFT data). Parenthesized expressions are not parsed:
-// a claim that touches a parenthesis is left unchecked (never dropped on a guess).
+// a claim that touches a parenthesis is left unchecked (never dropped on a guess). The comparisons
+// the worked solutions state ("21 is less than 56", "97 is at least 15") are claims too.
 const NUM = String.raw`-?\d+`;
 const OP = String.raw`(?:[-+*/×÷]|mod)`;
 const EXPR = String.raw`${NUM}(?:\s*${OP}\s*${NUM})*`;
@@ -43,15 +44,22 @@ export function evalArithmetic(expr: string): number | null {
   return v;
 }
 
-/** The false arithmetic claims of a reasoning text ("9 + 0 + 9 = 10"), in order; empty when all hold. */
+const COMPARISON = /(?<![\d.])(-?\d+) is (less than|at least) (-?\d+)(?![\d.])/g;
+
+/** The false claims of a reasoning text ("9 + 0 + 9 = 10", "63 is less than 36"), in order of position; empty when all hold. */
 export function falseSteps(text: string): string[] {
-  const wrong: string[] = [];
+  const wrong: { at: number; claim: string }[] = [];
   for (const m of text.matchAll(CLAIM)) {
     const [whole, lhs, rhs] = m as unknown as [string, string, string];
     const hasOp = (e: string) => /\d\s*(?:[-+*/×÷]|mod)\s*-?\d/.test(e);
     if (!hasOp(lhs) && !hasOp(rhs)) continue; // "12 = 12", "carry = 1": nothing to check
     const a = evalArithmetic(lhs), b = evalArithmetic(rhs);
-    if (a === null || b === null || Math.abs(a - b) > 1e-9 * Math.max(1, Math.abs(a), Math.abs(b))) wrong.push(whole.trim());
+    if (a === null || b === null || Math.abs(a - b) > 1e-9 * Math.max(1, Math.abs(a), Math.abs(b))) wrong.push({ at: m.index, claim: whole.trim() });
   }
-  return wrong;
+  for (const m of text.matchAll(COMPARISON)) {
+    const [whole, x, rel, y] = m as unknown as [string, string, string, string];
+    const less = Number(x) < Number(y);
+    if (less !== (rel === 'less than')) wrong.push({ at: m.index, claim: whole });
+  }
+  return wrong.sort((p, q) => p.at - q.at).map((w) => w.claim);
 }

@@ -1,5 +1,7 @@
 // Subtraction; the result may be negative. Difficulty d: operands of up to d + 1 digits.
-// Worked solution: if a < b, compute b - a and negate; column subtraction from the right, where
+// Worked solution: the first line compares the operands and names both ("97 is at least 15, so …",
+// "21 is less than 56, so …"), so the sign is decided next to the digits it depends on; if a < b,
+// compute b - a and negate; column subtraction from the right, where
 // "column 1: 12 - 4 = 8, borrow 1" borrows from the next column and that column then subtracts the 1.
 
 import { lastInteger, parseInteger } from '../answers.js';
@@ -50,7 +52,7 @@ function work(p: Problem): WorkedSolution {
   const lines: string[] = [];
   let answer: string;
   if (a >= b) {
-    lines.push('subtract column by column from the right');
+    lines.push(`${a} is at least ${b}, so subtract column by column from the right`);
     answer = String(columnSubtract(a, b, lines));
   } else {
     lines.push(`${a} is less than ${b}, so compute ${b} - ${a} and make it negative`);
