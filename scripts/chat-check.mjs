@@ -8,7 +8,9 @@
 // A first- or second-turn answer is correct when the last number in the reply (content, not
 // reasoning) is the answer. A general reply is sensible when it is in words: non-empty, at least two
 // words, no numbers (none of these prompts asks for one: "The answer is 2." to "Hello" is not a
-// reply; a digit inside a name such as DeepSeek-R1 does not count), at most 300 characters, and no leaked template tags. The targets (issue #13): first turn ≥ 60%,
+// reply; a digit inside a name such as DeepSeek-R1 does not count), at most 300 characters, no leaked
+// template tags, and every word one the model was taught (the general replies' and the worked
+// solutions' words: "You're welco!" is a garbled reply, not a sensible one). The targets (issue #13): first turn ≥ 60%,
 // second turn ≥ 4/5 of the first, every general reply sensible.
 //
 //   npm run build && node scripts/chat-check.mjs [MODEL_DIR] [--n 15] [--out docs/results/chat-check]
@@ -22,7 +24,8 @@ import OpenAI from 'openai';
 import { heldOutProblems } from '../dist/src/infer/evaluate.js';
 import { fillPhrasing, phrasingsFor } from '../dist/src/rl/r1/phrasings.js';
 import { HELDOUT_PHRASINGS } from '../dist/src/rl/r1/phrasings-heldout.js';
-import { CATEGORIES, HELDOUT_GENERAL } from '../dist/src/data/conversations.js';
+import { CATEGORIES, HELDOUT_GENERAL, replyVocabulary } from '../dist/src/data/conversations.js';
+import { targetVocabulary } from '../dist/src/rl/r1/readability.js';
 
 const { values: opt, positionals } = parseArgs({
   allowPositionals: true,
@@ -52,6 +55,7 @@ function startServer() {
 }
 
 const lastNumber = (s) => { const m = s.match(/-?\d+/g); return m ? m[m.length - 1] : null; };
+const TAUGHT = new Set([...replyVocabulary(), ...targetVocabulary()]);
 const TAGS = /<\/?(think|answer)>|<｜|\|>/;
 function sensible(reply) {
   const words = reply.match(/[A-Za-z']+/g) ?? [];
@@ -60,6 +64,8 @@ function sensible(reply) {
   if (/(?<![A-Za-z])\d/.test(reply)) return 'a number'; // a digit inside a name (DeepSeek-R1, V3) is not a number
   if (words.length < 2) return 'fewer than two words';
   if (reply.length > 300) return 'longer than 300 characters';
+  const unknown = words.filter((w) => !TAUGHT.has(w.toLowerCase()));
+  if (unknown.length) return `untaught words: ${unknown.join(', ')}`;
   return null;
 }
 

@@ -17,7 +17,7 @@ import { TRAIN_PHRASINGS, fillPhrasing, phrasingsFor, pickPhrasing, trainPhrasin
 import { HELDOUT_PHRASINGS } from '../src/rl/r1/phrasings-heldout.js';
 import { story, STORY_PARTS } from '../src/rl/r1/stories.js';
 import { multiTurnRows, writtenResponse } from '../src/rl/r1/data.js';
-import { HELDOUT_GENERAL, TRAIN_GENERAL, CATEGORIES, generalPrompts, preferencePairs } from '../src/data/conversations.js';
+import { HELDOUT_GENERAL, TRAIN_GENERAL, CATEGORIES, generalPrompts, heldoutMarkersIn, preferencePairs } from '../src/data/conversations.js';
 import { getTask, sampleProblem, streamSeed, taskNames } from '../src/tasks/index.js';
 import { Rng } from '../src/tasks/rng.js';
 import { Tokenizer, applyChatTemplate, SPECIAL } from '../src/tokenizer/index.js';
@@ -75,6 +75,17 @@ test('training and held-out general prompts are disjoint', () => {
   for (const c of CATEGORIES) for (const t of HELDOUT_GENERAL[c]) {
     for (const c2 of CATEGORIES) assert.ok(!TRAIN_GENERAL[c2].some((x) => x.toLowerCase() === t.toLowerCase()), t);
   }
+});
+
+test('no training general prompt shares a held-out marker word, has a digit or repeats; every held-out out-of-scope prompt has a marker', () => {
+  const all = CATEGORIES.flatMap((c) => TRAIN_GENERAL[c]);
+  assert.deepEqual(all.filter((t) => heldoutMarkersIn(t).length > 0), []);
+  assert.deepEqual(all.filter((t) => /\d/.test(t)), [], 'a digit in a general prompt would teach that numbers can mean chat');
+  assert.equal(new Set(all.map((t) => t.toLowerCase())).size, all.length);
+  for (const c of ['greeting', 'capabilities', 'out_of_scope', 'thanks'] as const) for (const t of HELDOUT_GENERAL[c]) assert.ok(heldoutMarkersIn(t).length > 0, t);
+  assert.deepEqual(heldoutMarkersIn('Summarize this email'), ['summar']);
+  assert.deepEqual(heldoutMarkersIn('a comfortable table at nighttime'), [], 'markers match from a word start only');
+  assert.ok(TRAIN_GENERAL.out_of_scope.length >= 200, 'out-of-scope requests come in many wordings');
 });
 
 test('readability: worked solutions score 1; garbled, stuttering, tagged or run-on thinking scores less', () => {

@@ -36,16 +36,65 @@ export const REPLIES: Readonly<Record<ChatCategory, readonly string[]>> = {
   thanks: ["You're welcome!", 'Glad to help!'],
 };
 
-/** Training prompts per category. */
+/**
+ * Words of the held-out prompts that no training prompt may contain, so that the held-out set tests
+ * wordings the model never saw rather than a near copy ("Summarize this email" would give away
+ * "Summarize this article for me"). A test keeps the training lists free of them.
+ */
+export const HELDOUT_MARKERS = ['evening', 'hiya', 'how are you', 'robot', 'about yourself', 'able', 'topics', 'homework', 'joke', 'time', 'president', 'summar', 'article', 'cheers', 'a lot'];
+
+/** The held-out markers a text contains (each matched from a word start, case-insensitive). */
+export function heldoutMarkersIn(text: string): string[] {
+  return HELDOUT_MARKERS.filter((m) => new RegExp(String.raw`\b${m}`, 'i').test(text));
+}
+
+/** Out-of-scope requests built from frames × subjects: many wordings, so the model learns the kind of request, not a list. */
+function outOfScopePrompts(): string[] {
+  const subjects = ['the sea', 'dogs', 'the moon', 'football', 'coffee', 'love', 'the Roman empire', 'music', 'my garden', 'space travel', 'cooking', 'climate change', 'philosophy', 'my cat'];
+  const frames = [
+    'Write a poem about {s}', 'Write a story about {s}', 'Tell me about {s}', 'Explain {s} to me', 'What do you think of {s}?',
+    'Give me some facts about {s}', 'Describe {s}', 'Can you draw {s}?', 'Sing me a song about {s}', 'Teach me about {s}',
+    'Give me advice on {s}', 'What is the history of {s}?', 'Write an essay on {s}', 'I want to learn about {s}', 'Do you like {s}?',
+  ];
+  const texts = ['this email', 'my essay', 'this paragraph', 'this letter', 'my notes', 'this story'];
+  const textFrames = ['Proofread {t}', 'Rewrite {t} to sound nicer', 'Translate {t} into French', 'Translate {t} into Spanish', 'Check the grammar of {t}', 'Make {t} shorter'];
+  return [
+    ...frames.flatMap((f) => subjects.map((x) => f.replace('{s}', x))),
+    ...textFrames.flatMap((f) => texts.map((t) => f.replace('{t}', t))),
+    'Book me a flight', 'Play some music', 'Set an alarm', 'Order a pizza', 'What should I eat for dinner?', 'Is it going to rain tomorrow?',
+    'Who is the best footballer?', 'How tall is Mount Everest?', 'Can you write my essay?', 'Tell me the news', 'What is your favourite colour?',
+    'How do I fix my bike?', 'Give me a recipe for soup', 'Where is Paris?', 'Which phone should I buy?', 'How do I learn to swim?',
+  ];
+}
+
+/** Training prompts per category: a hand-written core, then more wordings of each kind. */
 export const TRAIN_GENERAL: Readonly<Record<ChatCategory, readonly string[]>> = {
-  greeting: ['Hello', 'Hi', 'hey', 'Hello, who are you?', 'Good morning', 'hi there!', 'Hey there', 'Hello!', 'Greetings'],
-  identity: ['Who are you?', 'What is your name?', 'Are you ChatGPT?', 'who made you', 'What are you?', 'Are you a person?', 'Introduce yourself'],
-  capabilities: ['What can you do?', 'How can you help me?', 'What are you good at?', 'what kind of questions can you answer', 'Can you do math?', 'What should I ask you?'],
+  greeting: [
+    'Hello', 'Hi', 'hey', 'Hello, who are you?', 'Good morning', 'hi there!', 'Hey there', 'Hello!', 'Greetings',
+    'Good afternoon', 'Howdy', 'Yo', 'hello again', 'Morning!', 'hi tinyseek', 'Hello tinyseek', 'Hey, anyone there?', "What's up?",
+    'Hi, nice to meet you', 'Good day', 'Hello friend', 'hii', 'Hey you',
+  ],
+  identity: [
+    'Who are you?', 'What is your name?', 'Are you ChatGPT?', 'who made you', 'What are you?', 'Are you a person?', 'Introduce yourself',
+    'Who built you?', 'What model are you?', 'Are you DeepSeek?', 'Are you human?', 'What should I call you?', 'Who am I talking to?',
+    'Are you an AI?', 'What are you called?', 'Where do you come from?', 'Do you have a name?', 'Who trained you?',
+  ],
+  capabilities: [
+    'What can you do?', 'How can you help me?', 'What are you good at?', 'what kind of questions can you answer', 'Can you do math?', 'What should I ask you?',
+    'What do you do?', 'Can you solve equations?', 'Can you sort numbers?', 'Can you help me with math?', 'Can you add numbers?',
+    'What kinds of problems do you solve?', 'How do you work?', 'What are your skills?', 'Can you do arithmetic?', 'Help', 'help me',
+    'What can I ask?', 'Show me what you can do', 'Are you good at sums?',
+  ],
   out_of_scope: [
     "What's the weather today?", 'Write a poem about the sea', 'Who won the world cup?', 'Translate hello to French', 'What is the capital of France?',
     'Tell me a story', 'What is the meaning of life?', 'Recommend a movie', 'How do I cook rice?', 'Write some Python code',
+    ...outOfScopePrompts().filter((t) => t !== 'Write a poem about the sea'),
   ],
-  thanks: ['Thanks!', 'thank you', 'Thank you so much', 'thx', 'Great, thanks'],
+  thanks: [
+    'Thanks!', 'thank you', 'Thank you so much', 'thx', 'Great, thanks',
+    'Thanks', 'Thank you!', 'ty', 'thanks so much', 'Much appreciated', 'That was helpful, thank you', 'Perfect, thanks!', 'Awesome, thank you',
+    'Nice, thanks', 'Thank you very much', 'ok thanks',
+  ],
 };
 
 /** Held-out prompts per category: never used to build training data or reward-model training pairs. */
