@@ -140,6 +140,22 @@ function studentMini(): DenseConfig {
   return c;
 }
 
+/**
+ * `student-micro`: a smaller dense Qwen2 student of `mini` — about a twelfth of mini's activated
+ * parameters, 3 layers, d = 48, 4 query heads over 2 kv heads; for a distillation study whose
+ * student must not already solve what the teacher solves.
+ */
+function studentMicro(): DenseConfig {
+  const c: DenseConfig = {
+    modelType: 'qwen2', vocabSize: 1024, hiddenSize: 48, intermediateSize: 128, numHiddenLayers: 3,
+    numAttentionHeads: 4, numKeyValueHeads: 2, headDim: 12, maxPositionEmbeddings: 512, rmsNormEps: 1e-6,
+    ropeTheta: 10000, tieWordEmbeddings: false, qkvBias: true, oBias: false, bosTokenId: 0, eosTokenId: 1,
+    numNextnPredictLayers: 0, extra: qwen2Extras(3, 512),
+  };
+  validateDenseConfig(c);
+  return c;
+}
+
 const PRESETS: Record<string, () => ModelConfig> = {
   nano,
   mini,
@@ -152,6 +168,7 @@ const PRESETS: Record<string, () => ModelConfig> = {
 const DENSE_PRESETS: Record<string, () => DenseConfig> = {
   'student-nano': studentNano,
   'student-mini': studentMini,
+  'student-micro': studentMicro,
 };
 
 /** The preset names, in a stable order (DeepSeek ones, then the dense students). */
