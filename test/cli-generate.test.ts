@@ -203,3 +203,18 @@ test('generate on a directory whose tokenizer_config.json declares no chat templ
     fs.rmSync(bare, { recursive: true, force: true });
   }
 });
+
+test('eval on the shipped model uses its chat template and scores R1\'s format strictly (not R1-Zero\'s <answer> tags); --template r1zero scores R1-Zero\'s', () => {
+  const shipped = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../models/tinyseek-r1-mini');
+  const r = run(['eval', shipped, '--families', 'add', '--difficulties', '1', '--n', '10', '--k', '0', '--json']);
+  assert.equal(r.code, 0, r.err);
+  const rep = JSON.parse(r.out) as { options: { template: string }; mean: { greedy: number; greedyLenient: number; formatRate: number } };
+  assert.equal(rep.options.template, 'default');
+  assert.ok(rep.mean.formatRate >= 0.9, `R1-format completions: ${rep.mean.formatRate}`);
+  assert.ok(rep.mean.greedy > 0, 'greedy strict accuracy is not zero');
+  assert.ok(rep.mean.greedy <= rep.mean.greedyLenient);
+  assert.doesNotMatch(r.err, /pass --template r1zero/);
+  const z = run(['eval', shipped, '--families', 'add', '--difficulties', '1', '--n', '10', '--k', '0', '--json', '--template', 'r1zero']);
+  assert.equal(z.code, 0, z.err);
+  assert.equal((JSON.parse(z.out) as { options: { template: string } }).options.template, 'r1zero');
+});

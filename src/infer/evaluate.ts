@@ -35,7 +35,7 @@ export interface FamilyScores {
   pass1: number;
   cons: number;
   lenientPass1: number;
-  /** Fraction of sampled completions in the exact <think>…</think><answer>…</answer> format. */
+  /** Fraction of completions in the strict check's format (R1-Zero: <think>…</think><answer>…</answer>; R1: reasoning, </think>, "The answer is X."). */
   formatRate: number;
   /** Mean completion length in tokens (sampled completions, or greedy when k = 0). */
   meanLength: number;

@@ -115,7 +115,11 @@ export function register(program: Command): void {
       if (!(template in tok.templates) && template !== 'r1zero' && !template.includes('{')) {
         throw new CliError(`--template: expected one of ${Object.keys(tok.templates).join(', ')} (from ${dir}/tokenizer_config.json); found "${template}"`);
       }
-      const rep = await evaluate(gen, tok, { families: f.families, difficulties: f.difficulties, n: f.n, k: f.k, temperature: f.temperature, topP: f.topP, maxNewTokens: f.maxTokens, seed: f.seed, template });
+      // The strict check is the format the template asks for: R1-Zero's <answer> tags under the R1-Zero
+      // template, R1's "reasoning </think> The answer is X." under any chat template.
+      const { r1Verify } = await import('../../rl/r1/format.js');
+      const verify = template === 'r1zero' ? undefined : r1Verify;
+      const rep = await evaluate(gen, tok, { families: f.families, difficulties: f.difficulties, n: f.n, k: f.k, temperature: f.temperature, topP: f.topP, maxNewTokens: f.maxTokens, seed: f.seed, template, verify });
       if (f.out) writeFileAtomic(f.out, JSON.stringify(rep, null, 2) + '\n');
       if (f.json) console.log(JSON.stringify(rep));
       else console.log(`${formatEvalTable(rep)}\n(${rep.seconds.toFixed(1)} s; percentages; difficulties ${f.difficulties.join(',')}, ${f.n} problems each; template "${template}")`);
