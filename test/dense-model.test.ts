@@ -305,7 +305,7 @@ test('config validation names the key, the expected and the found value', () => 
   assert.equal(tiny('qwen2', { head_dim: undefined }).headDim, 6);
 });
 
-test('student presets: dense Qwen2, about a fifth of their teacher\'s activated parameters (student-micro: a twelfth of mini\'s)', () => {
+test('student presets: dense Qwen2, about a fifth of their teacher\'s activated parameters (student-micro a twelfth of mini\'s, student-pico a fifteenth)', () => {
   for (const [student, teacher] of [['student-nano', 'nano'], ['student-mini', 'mini']] as const) {
     const s = getAnyPreset(student) as DenseConfig;
     assert.equal(s.modelType, 'qwen2');
@@ -314,11 +314,13 @@ test('student presets: dense Qwen2, about a fifth of their teacher\'s activated 
     assert.ok(ratio > 0.17 && ratio < 0.23, `${student}: ${ratio}`);
     assert.equal(countAnyParams(s).total, denseElements(s));
   }
-  const micro = getAnyPreset('student-micro') as DenseConfig;
-  const r = countAnyParams(micro).activated / countParams(getPreset('mini')).activated;
-  assert.ok(r > 0.07 && r < 0.1, `student-micro: about a twelfth of mini (${r})`);
-  assert.equal(micro.modelType, 'qwen2');
-  assert.equal(countAnyParams(micro).total, denseElements(micro));
+  for (const [name, lo, hi] of [['student-micro', 0.07, 0.1], ['student-pico', 0.055, 0.075]] as const) {
+    const s = getAnyPreset(name) as DenseConfig;
+    const r = countAnyParams(s).activated / countParams(getPreset('mini')).activated;
+    assert.ok(r > lo && r < hi, `${name}: ${r} of mini's activated parameters`);
+    assert.equal(s.modelType, 'qwen2');
+    assert.equal(countAnyParams(s).total, denseElements(s));
+  }
   assert.throws(() => getPreset('student-mini'), /dense qwen2 model, not DeepSeek-V3\/V2/);
 });
 

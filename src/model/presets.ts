@@ -156,6 +156,21 @@ function studentMicro(): DenseConfig {
   return c;
 }
 
+/**
+ * `student-pico`: `student-micro` at d = 40 — about a fifteenth of mini's activated parameters (102K),
+ * 3 layers, 4 query heads over 2 kv heads.
+ */
+function studentPico(): DenseConfig {
+  const c: DenseConfig = {
+    modelType: 'qwen2', vocabSize: 1024, hiddenSize: 40, intermediateSize: 128, numHiddenLayers: 3,
+    numAttentionHeads: 4, numKeyValueHeads: 2, headDim: 10, maxPositionEmbeddings: 512, rmsNormEps: 1e-6,
+    ropeTheta: 10000, tieWordEmbeddings: false, qkvBias: true, oBias: false, bosTokenId: 0, eosTokenId: 1,
+    numNextnPredictLayers: 0, extra: qwen2Extras(3, 512),
+  };
+  validateDenseConfig(c);
+  return c;
+}
+
 const PRESETS: Record<string, () => ModelConfig> = {
   nano,
   mini,
@@ -169,6 +184,7 @@ const DENSE_PRESETS: Record<string, () => DenseConfig> = {
   'student-nano': studentNano,
   'student-mini': studentMini,
   'student-micro': studentMicro,
+  'student-pico': studentPico,
 };
 
 /** The preset names, in a stable order (DeepSeek ones, then the dense students). */
