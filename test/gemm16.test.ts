@@ -1,8 +1,10 @@
 // The 16-bit-weight GEMM/GEMV kernels (native/src/gemm16.c): y = x · Wᵀ with W stored BF16 or F16
 // must equal the float32 GEMM (OpenBLAS, the native `gemm`) of the widened weights up to float
-// summation order, on both the AVX2 path and the scalar fallback, for GEMV (M = 1) and GEMM shapes
-// with K not a multiple of 8/16, N odd and panels with ragged tails. The reference backend's gemm16
-// is checked the same way. Writes past y's M·N elements fail the test (guard cells).
+// summation order, on every exact path this CPU has (avx512, avx2, scalar), for GEMV (M = 1) and GEMM
+// shapes with K not a multiple of 8/16/32, N odd and panels with ragged tails, single weights and the
+// grouped kernel (GEMV, register tiles, widened panels). The opt-in avx512bf16 path (x rounded to BF16)
+// is checked against its documented bound, 2⁻⁸ · Σ|x·w|. The reference backend's gemm16 is checked the
+// same way. Writes past y's M·N elements fail the test (guard cells).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,7 +13,22 @@ import { createRequire } from 'node:module';
 import { nativeBackendOrNull, nativeLoadError, addonPath } from '../src/backend/index.js';
 import { createReferenceBackend } from '../src/backend/reference.js';
 import { bf16ToF32Array, f16ToF32Array, f32ToBf16Array, f32ToF16Array } from '../src/io/dtypes.js';
-import type { Kernels } from '../src/backend/kernels.js';
+import type { Kernels, Gemm16Path } from '../src/backend/kernels.js';
+
+const cpuFlags = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1].split(/\s+/) ?? [];
+/** The CPU flags each native path needs. */
+const NEEDS: Record<Gemm16Path, string[]> = {
+  scalar: [],
+  avx2: ['avx2', 'fma', 'f16c'],
+  avx512: ['avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512vl'],
+  avx512bf16: ['avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_bf16'],
+};
+const PATHS: Gemm16Path[] = ['scalar', 'avx2', 'avx512', 'avx512bf16'];
+const has = (p: Gemm16Path) => NEEDS[p].every((f) => cpuFlags.includes(f));
+/** Skip reason when this CPU cannot run the path (false: it can). */
+const cpuSkip = (p: Gemm16Path) => (has(p) ? false : `this CPU lacks ${NEEDS[p].filter((f) => !cpuFlags.includes(f)).join(', ')}`);
+/** Error bound per Σ|x·w| of a path: float32 summation order, or x rounded to BF16 (avx512bf16 with BF16 weights). */
+const tol = (p: Gemm16Path | 'reference', f16: boolean) => (p === 'avx512bf16' && !f16 ? 2 ** -8 : 1e-5);
 
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -29,6 +46,7 @@ const SHAPES: [number, number, number][] = [
   [1, 1, 1], [1, 7, 13], [1, 5, 8], [1, 3, 16], [1, 4, 23], [1, 257, 129], [1, 33, 1000], [1, 96, 2049],
   [2, 5, 7], [3, 9, 17], [4, 1, 33], [17, 131, 1031], [64, 33, 300], [5, 64, 16], [2, 9, 20001], [7, 3, 0],
   [260, 150, 700], // ≥ 256 rows: wider panels (4 × 16 W rows here), the last one ragged
+  [1, 6, 15], [1, 9, 31], [6, 10, 31], [8, 13, 48], [3, 7, 65], // 16/32-wide tails (K % 16, K % 32), 4 × 4 tiles with tails
 ];
 
 function operands(M: number, N: number, K: number, f16: boolean, seed: number) {
@@ -41,8 +59,8 @@ function operands(M: number, N: number, K: number, f16: boolean, seed: number) {
   return { x, W, wide };
 }
 
-/** Checks k.gemm16 against `ref`'s float32 gemm of the widened weights: |y − y₃₂| ≤ 1e-5 · Σ_k |x_k w_k|. */
-function check(k: Kernels, ref: Kernels, M: number, N: number, K: number, f16: boolean, label: string): void {
+/** Checks k.gemm16 against `ref`'s float32 gemm of the widened weights: |y − y₃₂| ≤ eps · Σ_k |x_k w_k|. */
+function check(k: Kernels, ref: Kernels, M: number, N: number, K: number, f16: boolean, label: string, eps = 1e-5): void {
   const { x, W, wide } = operands(M, N, K, f16, M * 1000003 + N * 101 + K + (f16 ? 7 : 0));
   const y32 = new Float32Array(M * N);
   if (K > 0) ref.gemm(1, false, true, M, N, K, 1, x, 0, K, wide, 0, K, 0, y32, 0, N);
@@ -59,7 +77,7 @@ function check(k: Kernels, ref: Kernels, M: number, N: number, K: number, f16: b
       let mag = 0;
       for (let kk = 0; kk < K; kk++) mag += Math.abs(x[m * K + kk] * wide[n * K + kk]);
       const got = y[m * N + n], want = y32[m * N + n];
-      assert.ok(Math.abs(got - want) <= 1e-5 * mag + 1e-30, `${label} [${M}×${N}×${K}] y[${m},${n}] = ${got}, float32 GEMM of the widened weights gives ${want} (Σ|x·w| = ${mag})`);
+      assert.ok(Math.abs(got - want) <= eps * mag + 1e-30, `${label} [${M}×${N}×${K}] y[${m},${n}] = ${got}, float32 GEMM of the widened weights gives ${want} (Σ|x·w| = ${mag})`);
     }
   }
 }
@@ -69,14 +87,15 @@ const skip = native ? false : `native addon unavailable: ${nativeLoadError()}`;
 
 describe('gemm16 (16-bit weights widened on the fly)', () => {
   for (const dtype of ['bf16', 'f16'] as const) {
-    for (const path of ['avx2', 'scalar'] as const) {
-      it(`native ${path} path, ${dtype}: GEMV and GEMM equal float32 GEMM of the widened weights`, { skip }, () => {
+    for (const path of PATHS) {
+      const what = path === 'avx512bf16' && dtype === 'bf16' ? `within 2⁻⁸·Σ|x·w| of` : 'equal';
+      it(`native ${path} path, ${dtype}: GEMV and GEMM ${what} float32 GEMM of the widened weights`, { skip: skip || cpuSkip(path) }, () => {
         const k = native!;
         const ran = k.setGemm16Path(path);
         try {
-          assert.equal(ran, path, `asked for the ${path} path, got ${ran} (the avx2 path needs a CPU with avx2, fma and f16c)`);
+          assert.equal(ran, path, `asked for the ${path} path, got ${ran}`);
           assert.equal(k.gemm16Path(), path);
-          for (const [M, N, K] of SHAPES) check(k, k, M, N, K, dtype === 'f16', `${path}/${dtype}`);
+          for (const [M, N, K] of SHAPES) check(k, k, M, N, K, dtype === 'f16', `${path}/${dtype}`, tol(path, dtype === 'f16'));
         } finally {
           k.setGemm16Path('auto');
         }
@@ -92,10 +111,11 @@ describe('gemm16 (16-bit weights widened on the fly)', () => {
     const k = native!;
     // one row x = e_j picks W[n, j] exactly: y = W widened
     const bits = new Uint16Array([0x0000, 0x8000, 0x0001, 0x03ff, 0x0400, 0x7bff, 0xfbff, 0x3c00, 0x7c00, 0xfc00, 0x3555, 0xc001]);
-    for (const path of ['avx2', 'scalar'] as const) {
+    // avx512bf16 multiplies BF16 weights with vdpbf16ps, which flushes denormals: its F16 weights only
+    for (const path of PATHS.filter(has)) {
       k.setGemm16Path(path);
       try {
-        for (const f16 of [false, true]) {
+        for (const f16 of path === 'avx512bf16' ? [true] : [false, true]) {
           const want = f16 ? f16ToF32Array(bits) : bf16ToF32Array(bits);
           const N = bits.length, K = 1;
           const y = new Float32Array(N);
@@ -119,17 +139,18 @@ describe('gemm16 (16-bit weights widened on the fly)', () => {
     }
   });
 
-  it('TINYSEEK_GEMM16=scalar forces the scalar path; unset, this CPU runs avx2 when it has avx2+fma+f16c', { skip }, () => {
-    const run = (env: Record<string, string>) => spawnSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(addonPath())}).gemm16Path())`], { env: { ...process.env, ...env }, encoding: 'utf8' });
-    const forced = run({ TINYSEEK_GEMM16: 'scalar' });
-    assert.equal(forced.status, 0, forced.stderr);
-    assert.equal(forced.stdout.trim(), 'scalar');
+  it('TINYSEEK_GEMM16 forces a path (the next lower one the CPU has otherwise); unset, this CPU runs its best exact path', { skip }, () => {
     const env = { ...process.env };
     delete env.TINYSEEK_GEMM16;
-    const dflt = spawnSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(addonPath())}).gemm16Path())`], { env, encoding: 'utf8' });
-    const flags = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1].split(/\s+/) ?? [];
-    const want = ['avx2', 'fma', 'f16c'].every((f) => flags.includes(f)) ? 'avx2' : 'scalar';
-    assert.equal(dflt.stdout.trim(), want);
+    const run = (value?: string) => {
+      const r = spawnSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(addonPath())}).gemm16Path())`], { env: value ? { ...env, TINYSEEK_GEMM16: value } : env, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    const best = (upTo: Gemm16Path) => PATHS.slice(0, PATHS.indexOf(upTo) + 1).filter(has).pop();
+    for (const p of PATHS) assert.equal(run(p), best(p), `TINYSEEK_GEMM16=${p}`);
+    assert.equal(run(), best('avx512'), 'default: the best exact path, never avx512bf16');
+    assert.equal(run('nonsense'), best('avx512'));
   });
 
   it('rejects bad operands with errors naming them', { skip }, () => {
@@ -146,7 +167,7 @@ describe('gemm16 (16-bit weights widened on the fly)', () => {
   // (2..8 rows: every tail of 4-row × 3-column tiles), the widened-panel sgemm (m > 8, and N over one
   // panel), empty groups, a weight used by two groups, odd N, K not a multiple of 8, and columns of y
   // no group writes (they must keep their value).
-  function checkGrouped(k: Kernels, ref: Kernels, K: number, f16: boolean, label: string): void {
+  function checkGrouped(k: Kernels, ref: Kernels, K: number, f16: boolean, label: string, eps = 1e-5): void {
     const r = prng(K * 7919 + (f16 ? 3 : 0));
     // [m, N, weight]: weight 2 is shared by two groups
     const spec: [number, number, number][] = [[1, 7, 0], [2, 5, 1], [3, 13, 2], [4, 3, 3], [5, 1, 4], [6, 9, 5], [7, 4, 6], [8, 11, 7],
@@ -180,19 +201,19 @@ describe('gemm16 (16-bit weights widened on the fly)', () => {
           const n = c - c0;
           let mag = 0;
           for (let kk = 0; kk < K; kk++) mag += Math.abs(x[(r0 + i) * K + kk] * wides[w][n * K + kk]);
-          assert.ok(Math.abs(got - want[i * N + n]) <= 1e-5 * mag + 1e-30, `${label} K=${K} group ${g} (m=${m}, N=${N}) y[${i},${n}] = ${got}, float32 GEMM of the widened weights gives ${want[i * N + n]}`);
+          assert.ok(Math.abs(got - want[i * N + n]) <= eps * mag + 1e-30, `${label} K=${K} group ${g} (m=${m}, N=${N}) y[${i},${n}] = ${got}, float32 GEMM of the widened weights gives ${want[i * N + n]}`);
         }
       }
     }
   }
 
   for (const dtype of ['bf16', 'f16'] as const) {
-    for (const path of ['avx2', 'scalar'] as const) {
-      it(`grouped, native ${path} path, ${dtype}: every group equals float32 GEMM of its widened weight; other columns untouched`, { skip }, () => {
+    for (const path of PATHS) {
+      it(`grouped, native ${path} path, ${dtype}: every group ${path === 'avx512bf16' && dtype === 'bf16' ? 'within 2⁻⁸·Σ|x·w| of' : 'equals'} float32 GEMM of its widened weight; other columns untouched`, { skip: skip || cpuSkip(path) }, () => {
         const k = native!;
-        k.setGemm16Path(path);
+        assert.equal(k.setGemm16Path(path), path);
         try {
-          for (const K of [1, 7, 8, 23, 64, 300]) checkGrouped(k, k, K, dtype === 'f16', `${path}/${dtype}`);
+          for (const K of [1, 7, 8, 15, 16, 23, 33, 64, 300]) checkGrouped(k, k, K, dtype === 'f16', `${path}/${dtype}`, tol(path, dtype === 'f16'));
         } finally {
           k.setGemm16Path('auto');
         }

@@ -85,8 +85,11 @@ const native = nativeBackendOrNull();
 const nskip = native ? false : 'native addon unavailable';
 
 describe('resident 16-bit weights', () => {
-  for (const path of ['avx2', 'scalar'] as const) {
-    it(`BF16 checkpoint, weights 'bf16' (native ${path}): same logits and greedy tokens as float32`, { skip: nskip }, async () => {
+  const flags = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1].split(/\s+/) ?? [];
+  const avx512 = ['avx512f', 'avx512bw', 'avx512vl'].every((f) => flags.includes(f));
+  for (const path of ['avx512', 'avx2', 'scalar'] as const) {
+    const skip = nskip || (path === 'avx512' && !avx512 ? 'this CPU lacks AVX-512 F/BW/VL' : false);
+    it(`BF16 checkpoint, weights 'bf16' (native ${path}): same logits and greedy tokens as float32`, { skip }, async () => {
       const prev = backend();
       setBackend(native!);
       native!.setGemm16Path(path);

@@ -312,21 +312,22 @@ static napi_value js_gemm16_grouped(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-/* the path gemm16 runs: "avx2" or "scalar" */
+/* the path gemm16 runs: "scalar", "avx2", "avx512" or "avx512bf16" */
 static napi_value js_gemm16_path(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value r;
-  napi_create_string_utf8(env, ts_gemm16_path() ? "avx2" : "scalar", NAPI_AUTO_LENGTH, &r);
+  napi_create_string_utf8(env, ts_gemm16_path_name(ts_gemm16_path()), NAPI_AUTO_LENGTH, &r);
   return r;
 }
 
-/* setGemm16Path(p): -1 = back to the default (TINYSEEK_GEMM16, then the CPU), 0 = scalar, 1 = avx2 if the CPU has it */
+/* setGemm16Path(p): -1 = back to the default (TINYSEEK_GEMM16, then the CPU), 0 = scalar, 1 = avx2,
+   2 = avx512, 3 = avx512bf16 (each when the CPU has it, else the next lower path); returns the path's name */
 static napi_value js_set_gemm16_path(napi_env env, napi_callback_info info) {
   BEGIN("setGemm16Path", 1);
   int64_t p = -1;
-  CHECK(integer(c, 0, "path", -1, 1, &p));
+  CHECK(integer(c, 0, "path", -1, 3, &p));
   napi_value r;
-  napi_create_string_utf8(env, ts_gemm16_set_path((int)p) ? "avx2" : "scalar", NAPI_AUTO_LENGTH, &r);
+  napi_create_string_utf8(env, ts_gemm16_path_name(ts_gemm16_set_path((int)p)), NAPI_AUTO_LENGTH, &r);
   return r;
 }
 

@@ -56,10 +56,12 @@ void ts_gemm16(int64_t M, int64_t N, int64_t K, const float *x, const uint16_t *
  */
 int ts_gemm16_grouped(int64_t groups, const int32_t *desc, int64_t K, int64_t ldy, const float *x,
                       const uint16_t *const *Ws, int f16, float *y);
-/** 1 if gemm16 runs the AVX2+FMA+F16C path, 0 if scalar. */
+/** The path gemm16 runs: 0 scalar, 1 avx2 (AVX2+FMA+F16C), 2 avx512 (AVX-512 F/BW/VL), 3 avx512bf16 (opt-in, x rounded to BF16). */
 int ts_gemm16_path(void);
-/** Forces the path (0 scalar, 1 avx2 when the CPU has it, -1 default); returns the path now in use. */
+/** Forces the path (0..3 as above, the next lower one when the CPU lacks it; -1 default); returns the path now in use. */
 int ts_gemm16_set_path(int path);
+/** "scalar", "avx2", "avx512" or "avx512bf16". */
+const char *ts_gemm16_path_name(int path);
 
 /* elementwise.c */
 void ts_binary(int op, int ndim, const int64_t *shape, float *out, const float *a, const int64_t *aStrides,

@@ -25,6 +25,10 @@ export const UNARY_OPS: Record<UnaryOp, number> = {
 /** Reduction operations over the middle axis of [outer, n, inner]. */
 export type ReduceOp = 'sum' | 'max';
 
+/** The native gemm16 kernels, lowest first: widening in float32 (scalar, avx2, avx512), then the opt-in avx512bf16. */
+export const GEMM16_PATHS = ['scalar', 'avx2', 'avx512', 'avx512bf16'] as const;
+export type Gemm16Path = (typeof GEMM16_PATHS)[number];
+
 /**
  * The backend contract. Shapes are given in comments as [dims]; `ld*` are leading dimensions
  * (row strides) in elements, as in BLAS.
@@ -58,14 +62,18 @@ export interface Kernels {
    */
   gemm16Grouped(desc: Int32Array, K: number, ldy: number, x: Float32Array, Ws: Uint16Array[], f16: boolean, y: Float32Array): void;
 
-  /** The path gemm16 runs: 'avx2' (AVX2+FMA+F16C) or 'scalar' (native), 'reference' (TypeScript). */
-  gemm16Path(): 'avx2' | 'scalar' | 'reference';
+  /**
+   * The path gemm16 runs (native): 'avx512' (AVX-512 F/BW/VL), 'avx2' (AVX2+FMA+F16C), 'scalar', or the
+   * opt-in 'avx512bf16' (x rounded to BF16, vdpbf16ps); 'reference' (TypeScript).
+   */
+  gemm16Path(): Gemm16Path | 'reference';
 
   /**
-   * Forces gemm16's path: 'scalar', 'avx2' (when the CPU has AVX2+FMA+F16C; else scalar) or 'auto'
-   * (TINYSEEK_GEMM16=scalar if set, else the CPU's best). Returns the path now in use.
+   * Forces gemm16's path — when the CPU lacks it, the next lower one it has (avx512bf16 → avx512 → avx2 →
+   * scalar) — or 'auto' (TINYSEEK_GEMM16 if set, else the CPU's best exact path: avx512, avx2, scalar).
+   * Returns the path now in use.
    */
-  setGemm16Path(path: 'auto' | 'scalar' | 'avx2'): 'avx2' | 'scalar' | 'reference';
+  setGemm16Path(path: 'auto' | Gemm16Path): Gemm16Path | 'reference';
 
   /**
    * out[i] = a[ia] op b[ib] over an n-d index i of `shape` (out is contiguous), where

@@ -1,8 +1,8 @@
 // Adapter from the raw N-API addon (native/) to the `Kernels` interface.
 // The addon's functions take exactly the arguments of the Kernels methods, with the
 // op-name strings replaced by the integer codes of BINARY_OPS / UNARY_OPS and booleans as 0/1.
-import { BINARY_OPS, UNARY_OPS } from './kernels.js';
-import type { Kernels } from './kernels.js';
+import { BINARY_OPS, UNARY_OPS, GEMM16_PATHS } from './kernels.js';
+import type { Kernels, Gemm16Path } from './kernels.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -31,8 +31,8 @@ export function wrapNativeAddon(addon: Record<string, unknown>): Kernels {
       void gemm(batch, tA ? 1 : 0, tB ? 1 : 0, M, N, K, alpha, A, sA, lda, B, sB, ldb, beta, C, sC, ldc),
     gemm16: (M, N, K, x, W, f16, y) => void gemm16(M, N, K, x, W, f16 ? 1 : 0, y),
     gemm16Grouped: (desc, K, ldy, x, Ws, f16, y) => void gemm16Grouped(desc, K, ldy, x, Ws, f16 ? 1 : 0, y),
-    gemm16Path: () => gemm16Path() as 'avx2' | 'scalar',
-    setGemm16Path: (p) => setGemm16Path(p === 'auto' ? -1 : p === 'avx2' ? 1 : 0) as 'avx2' | 'scalar',
+    gemm16Path: () => gemm16Path() as Gemm16Path,
+    setGemm16Path: (p) => setGemm16Path(p === 'auto' ? -1 : GEMM16_PATHS.indexOf(p)) as Gemm16Path,
     binary: (op, shape, out, a, as, b, bs) => void binary(BINARY_OPS[op], shape, out, a, as, b, bs),
     unary: (op, n, out, x, p) => void unary(UNARY_OPS[op], n, out, x, p),
     unaryBackward: (op, n, dx, x, y, dy, p, acc) => void unaryBackward(UNARY_OPS[op], n, dx, x, y, dy, p, acc ? 1 : 0),

@@ -1,6 +1,6 @@
 // A pre-norm decoder layer: x = x + attn(input_layernorm(x)); x = x + ffn(post_attention_layernorm(x)),
 // with a dense SwiGLU MLP for the first `first_k_dense_replace` layers and DeepSeekMoE after.
-import { Tensor, Rng } from '../tensor/index.js';
+import { Tensor, Rng, isGradEnabled } from '../tensor/index.js';
 import { Module } from '../nn/module.js';
 import { RMSNorm } from '../nn/layers.js';
 import type { ModelConfig } from './config.js';
@@ -9,7 +9,7 @@ import { MLA } from './mla.js';
 import type { AttnContext } from './mla.js';
 import { MLP } from './mlp.js';
 import { MoE } from './moe.js';
-import { add } from '../ops/index.js';
+import { residual } from '../nn/residual.js';
 
 /** One decoder layer (HF `model.layers.{L}`). */
 export class Block extends Module {
@@ -29,7 +29,11 @@ export class Block extends Module {
 
   /** h [B, T, D] → [B, T, D]. */
   forward(h: Tensor, ctx: AttnContext): Tensor {
-    const a = add(h, this.selfAttn.forward(this.inputLayernorm.forward(h), ctx));
-    return add(a, this.mlp.forward(this.postAttentionLayernorm.forward(a)));
+    // Inference (no gradients, eval mode: no balance loss left behind) releases each half's intermediates early.
+    const release = !isGradEnabled() && !this.training;
+    const a = residual(h, (x) => this.selfAttn.forward(this.inputLayernorm.forward(x), ctx), release);
+    const out = residual(a, (x) => this.mlp.forward(this.postAttentionLayernorm.forward(x)), release);
+    if (release) a.dispose(); // nothing else holds it
+    return out;
   }
 }

@@ -4,6 +4,7 @@
 import { cachePositions } from './slot-cache.js';
 import { Tensor, Rng, noGrad } from '../tensor/index.js';
 import { Module } from '../nn/module.js';
+import { runStack } from '../nn/residual.js';
 import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
 import type { ModelConfig } from './config.js';
 import { validateConfig } from './config.js';
@@ -180,8 +181,7 @@ export class DeepseekV3 extends Module implements CausalLM {
 
   /** Runs decoder layers [from, to) (a pipeline stage). */
   runLayers(h: Tensor, ctx: AttnContext, from = 0, to = this.cfg.numHiddenLayers): Tensor {
-    for (let l = from; l < to; l++) h = this.model.layers[l].forward(h, ctx);
-    return h;
+    return runStack(h, from, to, (x, l) => this.model.layers[l].forward(x, ctx));
   }
 
   /** Head stage: h [B, T, D] → normed hidden and logits [B, T, V]. */

@@ -1,6 +1,7 @@
 // Scaled-dot-product attention as one fused op (forward + backward), in the [B, T, H, D]
 // layout that projections produce, so no transposes are needed around it.
-import { floatArray } from '../tensor/storage.js';
+import { allocF32, floatArray } from '../tensor/storage.js';
+import { isGradEnabled } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 import { backend } from '../backend/index.js';
 import { TensorError, fmtShape } from '../tensor/errors.js';
@@ -41,8 +42,12 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   }
   const qc = contiguous(q), kc = contiguous(k), vc = contiguous(v);
   const out = Tensor.empty([B, Tq, H, Dv]);
-  const probs = floatArray(B * H * Tq * Tk);
+  // The probabilities are kept for the backward pass; without one (inference) they are scratch from the pool.
+  const nProbs = B * H * Tq * Tk;
+  const scratch = isGradEnabled() && (qc.requiresGrad || kc.requiresGrad || vc.requiresGrad) ? null : allocF32(nProbs);
+  const probs = scratch ? (scratch.data as Float32Array).subarray(0, nProbs) : floatArray(nProbs);
   backend().attention(B, Tq, Tk, H, Hkv, Dk, Dv, scale, causal, qc.f32(), kc.f32(), vc.f32(), maskData, maskBatchStride, out.f32(), probs);
+  scratch?.release();
   return out.withNode([qc, kc, vc], () => ({
     op: 'attention', inputs: [qc, kc, vc],
     backward: (g) => {

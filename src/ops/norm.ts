@@ -1,5 +1,6 @@
 // RMSNorm, fused: y = x / sqrt(mean(x²) + eps) * w over the last dimension.
-import { floatArray } from '../tensor/storage.js';
+import { allocF32, floatArray } from '../tensor/storage.js';
+import { isGradEnabled } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 import { backend } from '../backend/index.js';
 import { TensorError, fmtShape } from '../tensor/errors.js';
@@ -13,8 +14,11 @@ export function rmsNorm(x: Tensor, w: Tensor, eps: number): Tensor {
   const wc = contiguous(w);
   const rows = D === 0 ? 0 : x.numel / D;
   const y = Tensor.empty(x.shape);
-  const rstd = floatArray(rows);
+  // 1/rms per row is kept for the backward pass; without one (inference) it is scratch from the pool.
+  const scratch = isGradEnabled() && (xc.requiresGrad || wc.requiresGrad) ? null : allocF32(rows);
+  const rstd = scratch ? (scratch.data as Float32Array).subarray(0, rows) : floatArray(rows);
   backend().rmsNorm(rows, D, y.f32(), rstd, xc.f32(), wc.f32(), eps);
+  scratch?.release();
   return y.withNode([xc, wc], () => ({
     op: 'rmsNorm', inputs: [xc, wc],
     backward: (g) => {

@@ -1,10 +1,10 @@
 // A Qwen2 / Llama decoder layer (`Qwen2DecoderLayer`): pre-norm residual blocks
 //   h = x + self_attn(input_layernorm(x));  out = h + mlp(post_attention_layernorm(h))
 // with the SwiGLU MLP down_proj(silu(gate_proj h) ⊙ up_proj h) that DeepSeek's dense layers share (../mlp.ts).
-import { Tensor, Rng } from '../../tensor/index.js';
+import { Tensor, Rng, isGradEnabled } from '../../tensor/index.js';
 import { Module } from '../../nn/module.js';
 import { RMSNorm } from '../../nn/layers.js';
-import { add } from '../../ops/index.js';
+import { residual } from '../../nn/residual.js';
 import { MLP } from '../mlp.js';
 import type { DenseConfig } from './config.js';
 import { DenseAttention } from './attention.js';
@@ -27,7 +27,11 @@ export class DenseBlock extends Module {
 
   /** h [B, T, D] → [B, T, D]. */
   forward(h: Tensor, ctx: DenseAttnContext): Tensor {
-    const a = add(h, this.selfAttn.forward(this.inputLayernorm.forward(h), ctx));
-    return add(a, this.mlp.forward(this.postAttentionLayernorm.forward(a)));
+    // Inference (no gradients, eval mode: no balance loss left behind) releases each half's intermediates early.
+    const release = !isGradEnabled() && !this.training;
+    const a = residual(h, (x) => this.selfAttn.forward(this.inputLayernorm.forward(x), ctx), release);
+    const out = residual(a, (x) => this.mlp.forward(this.postAttentionLayernorm.forward(x)), release);
+    if (release) a.dispose(); // nothing else holds it
+    return out;
   }
 }

@@ -7,6 +7,7 @@ import { cachePositions } from '../slot-cache.js';
 import { Tensor, Rng } from '../../tensor/index.js';
 import { TensorError, fmtShape } from '../../tensor/errors.js';
 import { Module } from '../../nn/module.js';
+import { runStack } from '../../nn/residual.js';
 import { Embedding, Linear, RMSNorm } from '../../nn/layers.js';
 import { crossEntropy, linear, slice, contiguous, mulScalar } from '../../ops/index.js';
 import { ropeTables } from '../../ops/rope.js';
@@ -81,8 +82,7 @@ export class DenseForCausalLM extends Module implements CausalLM {
 
   /** Runs decoder layers [from, to). */
   runLayers(h: Tensor, ctx: DenseAttnContext, from = 0, to = this.cfg.numHiddenLayers): Tensor {
-    for (let l = from; l < to; l++) h = this.model.layers[l].forward(h, ctx);
-    return h;
+    return runStack(h, from, to, (x, l) => this.model.layers[l].forward(x, ctx));
   }
 
   /** Head stage: h [B, T, D] → normed hidden and logits [B, T, V]. */
