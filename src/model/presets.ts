@@ -126,50 +126,29 @@ function studentNano(): DenseConfig {
 }
 
 /**
- * `student-mini`: the dense Qwen2 student of `mini` (R1-Distill-Qwen's layout at toy size) — about a
- * fifth of mini's activated parameters (312K of 1.54M), 4 layers, d = 64, 4 query heads over 2 kv heads.
+ * A dense Qwen2 student of `mini` (R1-Distill-Qwen's layout at toy size: vocabulary 1024, 512
+ * positions, 4 query heads over 2 kv heads, q/k/v biases, untied head) of the given depth and width.
  */
-function studentMini(): DenseConfig {
+function miniStudent(layers: number, hidden: number, intermediate: number): DenseConfig {
   const c: DenseConfig = {
-    modelType: 'qwen2', vocabSize: 1024, hiddenSize: 64, intermediateSize: 256, numHiddenLayers: 4,
-    numAttentionHeads: 4, numKeyValueHeads: 2, headDim: 16, maxPositionEmbeddings: 512, rmsNormEps: 1e-6,
+    modelType: 'qwen2', vocabSize: 1024, hiddenSize: hidden, intermediateSize: intermediate, numHiddenLayers: layers,
+    numAttentionHeads: 4, numKeyValueHeads: 2, headDim: hidden / 4, maxPositionEmbeddings: 512, rmsNormEps: 1e-6,
     ropeTheta: 10000, tieWordEmbeddings: false, qkvBias: true, oBias: false, bosTokenId: 0, eosTokenId: 1,
-    numNextnPredictLayers: 0, extra: qwen2Extras(4, 512),
+    numNextnPredictLayers: 0, extra: qwen2Extras(layers, 512),
   };
   validateDenseConfig(c);
   return c;
 }
 
+/** `student-mini`: about a fifth of mini's activated parameters (312K of 1.54M), 4 layers, d = 64. */
+const studentMini = () => miniStudent(4, 64, 256);
 /**
- * `student-micro`: a smaller dense Qwen2 student of `mini` — about a twelfth of mini's activated
- * parameters, 3 layers, d = 48, 4 query heads over 2 kv heads; for a distillation study whose
- * student must not already solve what the teacher solves.
+ * `student-micro`: about a twelfth of mini's activated parameters (126K), 3 layers, d = 48; for a
+ * distillation study whose student must not already solve what the teacher solves.
  */
-function studentMicro(): DenseConfig {
-  const c: DenseConfig = {
-    modelType: 'qwen2', vocabSize: 1024, hiddenSize: 48, intermediateSize: 128, numHiddenLayers: 3,
-    numAttentionHeads: 4, numKeyValueHeads: 2, headDim: 12, maxPositionEmbeddings: 512, rmsNormEps: 1e-6,
-    ropeTheta: 10000, tieWordEmbeddings: false, qkvBias: true, oBias: false, bosTokenId: 0, eosTokenId: 1,
-    numNextnPredictLayers: 0, extra: qwen2Extras(3, 512),
-  };
-  validateDenseConfig(c);
-  return c;
-}
-
-/**
- * `student-pico`: `student-micro` at d = 40 — about a fifteenth of mini's activated parameters (102K),
- * 3 layers, 4 query heads over 2 kv heads.
- */
-function studentPico(): DenseConfig {
-  const c: DenseConfig = {
-    modelType: 'qwen2', vocabSize: 1024, hiddenSize: 40, intermediateSize: 128, numHiddenLayers: 3,
-    numAttentionHeads: 4, numKeyValueHeads: 2, headDim: 10, maxPositionEmbeddings: 512, rmsNormEps: 1e-6,
-    ropeTheta: 10000, tieWordEmbeddings: false, qkvBias: true, oBias: false, bosTokenId: 0, eosTokenId: 1,
-    numNextnPredictLayers: 0, extra: qwen2Extras(3, 512),
-  };
-  validateDenseConfig(c);
-  return c;
-}
+const studentMicro = () => miniStudent(3, 48, 128);
+/** `student-pico`: `student-micro` at d = 40 — about a fifteenth of mini's activated parameters (102K). */
+const studentPico = () => miniStudent(3, 40, 128);
 
 const PRESETS: Record<string, () => ModelConfig> = {
   nano,
