@@ -32,7 +32,12 @@ test('bad input: exit 2, a reason, no stack trace', () => {
     ['bad budget list', ['ttc', '--budgets', '0,x'], /--budgets expects comma-separated non-negative integers, found "0,x"/],
     ['no ttc report to render', ['ttc', '--render', '--report', dir], /no report at .*test-time\.json/],
     ['unknown family', ['ttc', '--families', 'add,nope', '--samples', '1'], /unknown task family "nope"/],
+    ['no comparison report', ['ttc', '--compare', path.join(dir, 'none.json')], /--compare .*none\.json: no such file \(expected a report written by `tinyseek ttc`/],
+    ['comparison not a report', ['ttc', '--compare', path.join(dir, 'x.json')], /--compare .*x\.json: not a test-time report \(it has no "sampling" field\)/],
+    ['comparison on other settings', ['ttc', '--compare', path.join(dir, 'y.json'), '--n', '3'], /--compare .*y\.json: measured with other settings \(n 2 there, 3 here\)/],
   ];
+  fs.writeFileSync(path.join(dir, 'x.json'), '{"a":1}');
+  fs.writeFileSync(path.join(dir, 'y.json'), JSON.stringify({ sampling: {}, budget: [], options: { difficulties: [1, 2, 3], n: 2, seed: 0, samples: 64, maxTokens: 200 } }));
   for (const [what, args, msg] of cases) {
     const r = run(args);
     assert.equal(r.code, 2, `${what}: exit ${r.code}, stderr ${r.err}`);

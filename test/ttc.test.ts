@@ -17,7 +17,7 @@ import { Generator } from '../src/infer/generator.js';
 import { generateWithBudget } from '../src/infer/budget-forcing.js';
 import { heldOutProblems, promptIds } from '../src/infer/evaluate.js';
 import { answerOf, measureTestTimeCompute, TTC_DEFAULTS } from '../src/scaling/ttc.js';
-import { renderTtcReport, writeTtcReport } from '../src/scaling/ttc-report.js';
+import { comparisonOf, renderTtcReport, writeTtcReport } from '../src/scaling/ttc-report.js';
 
 const MODEL = fileURLToPath(new URL('../../models/tinyseek-r1-mini', import.meta.url));
 
@@ -179,5 +179,19 @@ test('tinyseek ttc end to end on the shipped model (tiny settings) with its rewa
   fs.rmSync(path.join(dir, 'tt.md'));
   assert.equal(await renderTtcReport(path.join(dir, 'tt.json')), path.join(dir, 'tt.md'));
   assert.equal(fs.readFileSync(path.join(dir, 'tt.md'), 'utf8'), text);
+  // --compare: another model's report on the same problems is tabulated beside this one and drawn in the compute plot
+  const other = { ...rep, model: 'other-model', sampling: { ...rep.sampling, passAtK: rep.sampling.passAtK.map(() => 0.125), meanThinking: 42.5 } };
+  const compare = comparisonOf(rep, other, 'other.json');
+  await writeTtcReport({ ...rep, compare }, dir, 'cmp', 'npx tinyseek ttc test --compare other.json');
+  const cmd = fs.readFileSync(path.join(dir, 'cmp.md'), 'utf8');
+  assert.match(cmd, /## Beside other-model/);
+  assert.match(cmd, /\| pass@1 % \| [0-9.]+ \| 12\.5 \|/);
+  assert.match(cmd, /\| mean thinking tokens per sample \| [0-9.]+ \| 42\.5 \|/);
+  assert.match(fs.readFileSync(path.join(dir, 'cmp-compute.svg'), 'utf8'), /other-model: cons@k/);
+  fs.rmSync(path.join(dir, 'cmp.md'));
+  await renderTtcReport(path.join(dir, 'cmp.json'));
+  assert.equal(fs.readFileSync(path.join(dir, 'cmp.md'), 'utf8'), cmd, 'the comparison renders from the JSON alone');
+  assert.throws(() => comparisonOf(rep, { ...other, options: { ...rep.options, n: 3 } }, 'x.json'), /x\.json: measured on other problems or settings \(n: 3 there, 2 here\)/);
+  assert.throws(() => comparisonOf(rep, { ...other, families: ['sub'] }, 'x.json'), /families: \["sub"\] there, \["add"\] here/);
   fs.rmSync(dir, { recursive: true });
 });

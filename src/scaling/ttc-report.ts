@@ -5,12 +5,65 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { lineChartSvg } from '../analysis/line-chart.js';
 import { writeFileAtomic } from '../io/index.js';
-import type { TtcReport } from './ttc.js';
+import type { BudgetPoint, TtcReport } from './ttc.js';
+
+/** Another model's report drawn beside this one (`tinyseek ttc --compare OTHER.json`): a snapshot of its curves, so the report still renders from its own JSON. */
+export interface TtcComparison {
+  /** The other report's model name and JSON file. */
+  model: string;
+  file: string;
+  /** Its problems and options that must match for the curves to be comparable. */
+  problems: number;
+  families: string[];
+  samples: number;
+  sampling: Pick<TtcReport['sampling'], 'k' | 'passAtK' | 'consAtK' | 'tokensPerProblem' | 'meanTokens' | 'meanThinking' | 'closedThinking'>;
+  budget: BudgetPoint[];
+}
+
+/** The comparison snapshot of another report; refuses one measured on other problems (families, difficulties, n, seed or samples differ). */
+export function comparisonOf(mine: TtcReport, other: TtcReport, file: string): TtcComparison {
+  const o = mine.options, p = other.options;
+  const differs = (['difficulties', 'n', 'seed', 'samples', 'maxTokens'] as const).filter((k) => JSON.stringify(o[k]) !== JSON.stringify(p[k]));
+  if (JSON.stringify(mine.families) !== JSON.stringify(other.families)) differs.unshift('families' as never);
+  if (differs.length) throw new Error(`--compare ${file}: measured on other problems or settings (${differs.map((k) => `${k}: ${JSON.stringify((k as string) === 'families' ? other.families : p[k])} there, ${JSON.stringify((k as string) === 'families' ? mine.families : o[k])} here`).join('; ')}); measure both with the same --families, --difficulties, --n, --seed, --samples and --max-tokens`);
+  const s = other.sampling;
+  return {
+    model: other.model, file, problems: other.problems, families: other.families, samples: p.samples,
+    sampling: { k: s.k, passAtK: s.passAtK, consAtK: s.consAtK, tokensPerProblem: s.tokensPerProblem, meanTokens: s.meanTokens, meanThinking: s.meanThinking, closedThinking: s.closedThinking },
+    budget: other.budget,
+  };
+}
+
+/** The comparison's table rows: the headline numbers of both models side by side. */
+function comparisonLines(r: TtcReport & { compare?: TtcComparison }): string[] {
+  const c = r.compare;
+  if (!c) return [];
+  const s = r.sampling, n = r.options.samples;
+  const greedyNatural = (b: BudgetPoint[]) => {
+    const caps = b.filter((x) => x.waits === 0).sort((x, y) => y.budget - x.budget);
+    return caps.length ? `${pct(caps[0].accuracy)} (B = ${caps[0].budget})` : '–';
+  };
+  const bestCap = (b: BudgetPoint[]) => Math.max(...b.map((x) => x.accuracy));
+  return [
+    `## Beside ${c.model}`, '',
+    `The same ${r.problems} problems, samples and budgets, measured on ${c.model} (\`${c.file}\`); its curves are drawn dashed in the compute plot above.`, '',
+    `| | ${r.model} | ${c.model} |`, '|---|---|---|',
+    `| pass@1 % | ${pct(s.passAtK[0])} | ${pct(c.sampling.passAtK[0])} |`,
+    `| pass@${n} % | ${pct(s.passAtK.at(-1)!)} | ${pct(c.sampling.passAtK.at(-1)!)} |`,
+    `| cons@${n} % | ${pct(s.consAtK.at(-1)!)} | ${pct(c.sampling.consAtK.at(-1)!)} |`,
+    `| mean tokens per sample | ${s.meanTokens.toFixed(1)} | ${c.sampling.meanTokens.toFixed(1)} |`,
+    `| mean thinking tokens per sample | ${s.meanThinking.toFixed(1)} | ${c.sampling.meanThinking.toFixed(1)} |`,
+    `| samples that close their thinking % | ${pct(s.closedThinking)} | ${pct(c.sampling.closedThinking)} |`,
+    `| greedy accuracy at the largest cap % | ${greedyNatural(r.budget)} | ${greedyNatural(c.budget)} |`,
+    `| best greedy accuracy over the budgets % | ${pct(bestCap(r.budget))} | ${pct(bestCap(c.budget))} |`,
+    '',
+  ];
+}
 
 const pct = (x: number) => (100 * x).toFixed(1);
 
 /** The Markdown of a report (the plots are referenced by file name beside it). */
-export function ttcMarkdown(r: TtcReport, stem: string, command: string): string {
+export function ttcMarkdown(r: TtcReport & { compare?: TtcComparison }, stem: string, command: string): string {
   const s = r.sampling, o = r.options;
   const at = (k: number) => s.k.indexOf(k);
   const ks = [1, 2, 4, 8, 16, 32, 64].filter((k) => at(k) >= 0);
@@ -53,6 +106,7 @@ export function ttcMarkdown(r: TtcReport, stem: string, command: string): string
     '',
     `![accuracy against generated tokens per problem](${stem}-compute.svg)`,
     '',
+    ...comparisonLines(r),
   ];
   const b = r.bestOfN;
   if (b) {
@@ -72,7 +126,7 @@ export function ttcMarkdown(r: TtcReport, stem: string, command: string): string
 }
 
 /** Writes <dir>/<stem>.{json,md} and the SVGs (three, four with best-of-N); returns the Markdown's path. */
-export async function writeTtcReport(r: TtcReport, dir: string, stem = 'test-time', command = 'tinyseek ttc'): Promise<string> {
+export async function writeTtcReport(r: TtcReport & { compare?: TtcComparison }, dir: string, stem = 'test-time', command = 'tinyseek ttc'): Promise<string> {
   fs.mkdirSync(dir, { recursive: true });
   const base = path.join(dir, stem);
   writeFileAtomic(`${base}.json`, JSON.stringify({ command, ...r }, null, 2) + '\n');
@@ -80,7 +134,7 @@ export async function writeTtcReport(r: TtcReport, dir: string, stem = 'test-tim
   return `${base}.md`;
 }
 
-async function renderTtcFiles(r: TtcReport, base: string, stem: string, command: string): Promise<void> {
+async function renderTtcFiles(r: TtcReport & { compare?: TtcComparison }, base: string, stem: string, command: string): Promise<void> {
   const s = r.sampling;
   const caps = r.budget.filter((b) => b.waits === 0).sort((a, b) => a.budget - b.budget);
   const ext = r.budget.filter((b) => b.waits > 0).sort((a, b) => a.waits - b.waits);
@@ -102,6 +156,7 @@ async function renderTtcFiles(r: TtcReport, base: string, stem: string, command:
       { name: 'pass@k (k samples)', x: s.tokensPerProblem, y: s.passAtK, dash: true },
       { name: 'budget forcing (1 greedy sample)', x: caps.map((b) => b.meanGenerated), y: caps.map((b) => b.accuracy), mark: 'line+point' },
       ...(ext.length ? [{ name: '"Wait" extension', x: ext.map((b) => b.meanGenerated), y: ext.map((b) => b.accuracy), mark: 'point' as const }] : []),
+      ...(r.compare ? comparisonSeries(r.compare) : []),
     ],
   }));
   if (r.bestOfN) {
@@ -117,6 +172,15 @@ async function renderTtcFiles(r: TtcReport, base: string, stem: string, command:
     }));
   }
   writeFileAtomic(`${base}.md`, ttcMarkdown(r, stem, command));
+}
+
+/** The other model's compute curves (dashed): its majority vote and its budget forcing. */
+function comparisonSeries(c: TtcComparison) {
+  const caps = c.budget.filter((b) => b.waits === 0).sort((a, b) => a.budget - b.budget);
+  return [
+    { name: `${c.model}: cons@k`, x: c.sampling.tokensPerProblem, y: c.sampling.consAtK, dash: true },
+    { name: `${c.model}: budget forcing`, x: caps.map((b) => b.meanGenerated), y: caps.map((b) => b.accuracy), mark: 'line+point' as const, dash: true },
+  ];
 }
 
 /** Redraws the Markdown and SVGs of a report from its JSON. */

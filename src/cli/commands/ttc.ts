@@ -37,9 +37,10 @@ export function register(program: Command): void {
     .option('--report <dir>', 'report directory', 'docs/results')
     .option('--name <stem>', 'report file stem', 'test-time')
     .option('--rm <file>', 'reward model for best-of-N (default: MODEL_DIR/reward-model.json when it exists; "none" to skip)')
+    .option('--compare <json>', "another model's report (a ttc JSON measured with the same problems and settings) to draw beside this one")
     .option('--render', 'only redraw the report (Markdown and SVGs) from its JSON', false)
-    .action(async (dirArg: string | undefined, f: { families?: string[]; difficulties: number[]; n: number; samples: number; maxTokens: number; budgets: number[]; waits: number[]; waitCap: number; template: string; seed: number; report: string; name: string; rm?: string; render: boolean }) => {
-      const { renderTtcReport, writeTtcReport } = await import('../../scaling/ttc-report.js');
+    .action(async (dirArg: string | undefined, f: { families?: string[]; difficulties: number[]; n: number; samples: number; maxTokens: number; budgets: number[]; waits: number[]; waitCap: number; template: string; seed: number; report: string; name: string; rm?: string; compare?: string; render: boolean }) => {
+      const { renderTtcReport, writeTtcReport, comparisonOf } = await import('../../scaling/ttc-report.js');
       if (f.render) {
         const file = path.join(f.report, `${f.name}.json`);
         if (!fs.existsSync(file)) throw new CliError(`no report at ${file}: run \`tinyseek ttc MODEL_DIR\` first`);
@@ -49,6 +50,16 @@ export function register(program: Command): void {
           throw new CliError((e as Error).message);
         }
         return;
+      }
+      let other = null;
+      if (f.compare) {
+        if (!fs.existsSync(f.compare)) throw new CliError(`--compare ${f.compare}: no such file (expected a report written by \`tinyseek ttc\`, e.g. docs/results/test-time.json)`);
+        try {
+          other = JSON.parse(fs.readFileSync(f.compare, 'utf8'));
+        } catch (e) {
+          throw new CliError(`--compare ${f.compare}: not JSON (${(e as Error).message})`);
+        }
+        for (const k of ['sampling', 'budget', 'options']) if (!other || typeof other !== 'object' || !(k in other)) throw new CliError(`--compare ${f.compare}: not a test-time report (it has no "${k}" field)`);
       }
       const dir = modelDirOrShipped(dirArg);
       if (!fs.existsSync(path.join(dir, 'config.json'))) throw new CliError(`${dir} is not a model directory (no config.json)`);
@@ -76,6 +87,10 @@ export function register(program: Command): void {
           throw new CliError(`--rm ${rmFile}: ${(e as Error).message}`);
         }
       }
+      if (other) {
+        const bad = (['difficulties', 'n', 'seed', 'samples', 'maxTokens'] as const).filter((k) => JSON.stringify(other.options[k]) !== JSON.stringify(opts[k]));
+        if (bad.length) throw new CliError(`--compare ${f.compare}: measured with other settings (${bad.map((k) => `${k} ${JSON.stringify(other.options[k])} there, ${JSON.stringify(opts[k])} here`).join('; ')}); use the same ones so both models see the same problems`);
+      }
       const argv = process.argv.slice(2).join(' ');
       let rep;
       try {
@@ -84,7 +99,13 @@ export function register(program: Command): void {
         if (e instanceof RangeError) throw new CliError(e.message);
         throw e;
       }
-      const md = await writeTtcReport(rep, f.report, f.name, `npx tinyseek ${argv}`);
+      let compare;
+      try {
+        compare = other ? comparisonOf(rep, other, f.compare!) : undefined;
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
+      const md = await writeTtcReport(compare ? { ...rep, compare } : rep, f.report, f.name, `npx tinyseek ${argv}`);
       const s = rep.sampling;
       console.log(`pass@1 ${(100 * s.passAtK[0]).toFixed(1)}%, pass@${f.samples} ${(100 * s.passAtK.at(-1)!).toFixed(1)}%, cons@${f.samples} ${(100 * s.consAtK.at(-1)!).toFixed(1)}% (${rep.problems} problems)`);
       console.log(`report: ${md}`);
