@@ -1,7 +1,12 @@
 // In-process GRPO reproduces, bit for bit, the metrics and final weights stored before grpo() was
 // split into rollout, reward and learner roles (test/fixtures/grpo-reference-<backend>.json).
 // The runs go in a child process pinned to one thread, so that the bits do not depend on the
-// machine's core count. TINYSEEK_WRITE_FIXTURES=1 rewrites the fixture instead of comparing (only
+// machine's core count, and with OpenBLAS's kernel pinned to its AVX2 one (Haswell), so that they do
+// not depend on the CPU either: left to choose, OpenBLAS picks its AVX-512 kernels on an AVX-512 machine
+// (SkylakeX, Cooperlake, …), which sum in another order (the CI's machine differed from the one that
+// recorded the fixture in the 8th digit of every loss). tinyseek's own float32 kernels are compiled for
+// x86-64-v3 and do not dispatch at run time; TINYSEEK_GEMM16 pins the 16-bit ones all the same.
+// TINYSEEK_WRITE_FIXTURES=1 rewrites the fixture instead of comparing (only
 // ever done on the code the fixture is meant to pin down, and committed with a commit that says so).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,7 +28,7 @@ test(`in-process GRPO matches the stored pre-split runs bit for bit (${backendNa
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-grpo-ref-'));
   try {
     const outFile = path.join(root, 'outcome.json');
-    const env = { ...process.env, TINYSEEK_BACKEND: backendName, TINYSEEK_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
+    const env = { ...process.env, TINYSEEK_BACKEND: backendName, TINYSEEK_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', OPENBLAS_CORETYPE: 'Haswell', TINYSEEK_GEMM16: 'avx2' };
     const r = spawnSync(process.execPath, [MAIN, outFile, path.join(root, 'work')], { env, encoding: 'utf8' });
     assert.equal(r.status, 0, `the reference runs failed:\n${r.stderr}`);
     if (WRITE) {
