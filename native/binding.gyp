@@ -6,6 +6,7 @@
         "src/addon.c",
         "src/pool.c",
         "src/gemm.c",
+        "src/gemv.c",
         "src/gemm16.c",
         "src/elementwise.c",
         "src/strided.c",

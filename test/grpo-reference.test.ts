@@ -5,7 +5,9 @@
 // not depend on the CPU either: left to choose, OpenBLAS picks its AVX-512 kernels on an AVX-512 machine
 // (SkylakeX, Cooperlake, …), which sum in another order (the CI's machine differed from the one that
 // recorded the fixture in the 8th digit of every loss). tinyseek's own float32 kernels are compiled for
-// x86-64-v3 and do not dispatch at run time; TINYSEEK_GEMM16 pins the 16-bit ones all the same.
+// x86-64-v3 and do not dispatch at run time; TINYSEEK_GEMM16 pins the 16-bit ones all the same, and
+// TINYSEEK_GEMV=blas keeps the matrix-vector products (the rollouts' decode steps) on OpenBLAS's sgemv, as
+// when the fixture was recorded (native/src/gemv.c sums in another order).
 // TINYSEEK_WRITE_FIXTURES=1 rewrites the fixture instead of comparing (only
 // ever done on the code the fixture is meant to pin down, and committed with a commit that says so).
 import { test } from 'node:test';
@@ -28,7 +30,7 @@ test(`in-process GRPO matches the stored pre-split runs bit for bit (${backendNa
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-grpo-ref-'));
   try {
     const outFile = path.join(root, 'outcome.json');
-    const env = { ...process.env, TINYSEEK_BACKEND: backendName, TINYSEEK_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', OPENBLAS_CORETYPE: 'Haswell', TINYSEEK_GEMM16: 'avx2' };
+    const env = { ...process.env, TINYSEEK_BACKEND: backendName, TINYSEEK_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', OPENBLAS_CORETYPE: 'Haswell', TINYSEEK_GEMM16: 'avx2', TINYSEEK_GEMV: 'blas' };
     const r = spawnSync(process.execPath, [MAIN, outFile, path.join(root, 'work')], { env, encoding: 'utf8' });
     assert.equal(r.status, 0, `the reference runs failed:\n${r.stderr}`);
     if (WRITE) {

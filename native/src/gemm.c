@@ -39,27 +39,39 @@ static void scale_c(int64_t M, int64_t N, float beta, float *C, int64_t ldc) {
 }
 
 /*
- * Matrix-vector shapes (M == 1: one decode row; N == 1) go to cblas_sgemv: OpenBLAS 0.3.21's sgemm
- * costs 9–14 µs per call at M = 1 on decode-sized weights where sgemv takes 2–3 µs, and a batch-1
- * decode step makes dozens of such calls. Returns 0 if the shape is not matrix-vector.
+ * Matrix-vector shapes (M == 1: one decode row; N == 1) skip sgemm: OpenBLAS 0.3.21's sgemm costs
+ * 9–14 µs per call at M = 1 on decode-sized weights. With a unit-stride vector they go to gemv.c's
+ * AVX2 loops (no per-call setup); otherwise, or under TINYSEEK_GEMV=blas, to cblas_sgemv.
+ * Returns 0 if the shape is not matrix-vector.
  */
 static int gemv_path(const gemm_job *j, int64_t batch) {
   if (j->M != 1 && j->N != 1) return 0;
+  const int own = ts_gemv_enabled();
   for (int64_t b = 0; b < batch; b++) {
     const float *A = j->A + b * j->sA, *B = j->B + b * j->sB;
     float *C = j->C + b * j->sC;
-    if (j->beta == 0.0f) scale_c(j->M, j->N, 0.0f, C, j->ldc); /* y must not keep NaN garbage */
-    const float beta = j->beta == 0.0f ? 0.0f : j->beta;
     if (j->M == 1) {
       /* y[N] = op(B)ᵀ x, x = op(A) row of length K */
       const int incx = j->ta == CblasNoTrans ? 1 : j->lda;
-      if (j->tb == CblasNoTrans) cblas_sgemv(CblasRowMajor, CblasTrans, j->K, j->N, j->alpha, B, j->ldb, A, incx, beta, C, 1);
-      else cblas_sgemv(CblasRowMajor, CblasNoTrans, j->N, j->K, j->alpha, B, j->ldb, A, incx, beta, C, 1);
+      if (own && (incx == 1 || j->K == 1)) {
+        if (j->tb == CblasTrans) ts_gemv_rows(j->N, j->K, j->alpha, B, j->ldb, A, j->beta, C, 1);
+        else ts_gemv_cols(j->K, j->N, j->alpha, B, j->ldb, A, j->beta, C);
+        continue;
+      }
+      if (j->beta == 0.0f) scale_c(j->M, j->N, 0.0f, C, j->ldc); /* y must not keep NaN garbage */
+      if (j->tb == CblasNoTrans) cblas_sgemv(CblasRowMajor, CblasTrans, j->K, j->N, j->alpha, B, j->ldb, A, incx, j->beta, C, 1);
+      else cblas_sgemv(CblasRowMajor, CblasNoTrans, j->N, j->K, j->alpha, B, j->ldb, A, incx, j->beta, C, 1);
     } else {
       /* y[M] (stride ldc) = op(A) x, x = op(B) column of length K */
       const int incx = j->tb == CblasNoTrans ? j->ldb : 1;
-      if (j->ta == CblasNoTrans) cblas_sgemv(CblasRowMajor, CblasNoTrans, j->M, j->K, j->alpha, A, j->lda, B, incx, beta, C, j->ldc);
-      else cblas_sgemv(CblasRowMajor, CblasTrans, j->K, j->M, j->alpha, A, j->lda, B, incx, beta, C, j->ldc);
+      if (own && (incx == 1 || j->K == 1) && (j->ta == CblasNoTrans || j->ldc == 1)) {
+        if (j->ta == CblasNoTrans) ts_gemv_rows(j->M, j->K, j->alpha, A, j->lda, B, j->beta, C, j->ldc);
+        else ts_gemv_cols(j->K, j->M, j->alpha, A, j->lda, B, j->beta, C);
+        continue;
+      }
+      if (j->beta == 0.0f) scale_c(j->M, j->N, 0.0f, C, j->ldc); /* y must not keep NaN garbage */
+      if (j->ta == CblasNoTrans) cblas_sgemv(CblasRowMajor, CblasNoTrans, j->M, j->K, j->alpha, A, j->lda, B, incx, j->beta, C, j->ldc);
+      else cblas_sgemv(CblasRowMajor, CblasTrans, j->K, j->M, j->alpha, A, j->lda, B, incx, j->beta, C, j->ldc);
     }
   }
   return 1;

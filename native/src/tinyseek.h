@@ -47,6 +47,14 @@ void ts_gemm(int64_t batch, int transA, int transB, int64_t M, int64_t N, int64_
              const float *A, int64_t strideA, int64_t lda, const float *B, int64_t strideB, int64_t ldb,
              float beta, float *C, int64_t strideC, int64_t ldc);
 
+/* gemv.c: y[n·incy] = alpha·Σ_k W[n, k] x[k] + beta·y (W [N, K], row stride ldw); beta 0 does not read y */
+void ts_gemv_rows(int64_t N, int64_t K, float alpha, const float *W, int64_t ldw, const float *x, float beta, float *y,
+                  int64_t incy);
+/* gemv.c: y[n] = alpha·Σ_k x[k] B[k, n] + beta·y (B [K, N], row stride ldb); beta 0 does not read y */
+void ts_gemv_cols(int64_t K, int64_t N, float alpha, const float *B, int64_t ldb, const float *x, float beta, float *y);
+/** 0 when TINYSEEK_GEMV=blas sends the matrix-vector shapes of ts_gemm to cblas_sgemv instead. */
+int ts_gemv_enabled(void);
+
 /* gemm16.c: y[M, N] = x[M, K] · Wᵀ, W [N, K] BF16 (f16 = 0) or F16 (f16 = 1) bits */
 void ts_gemm16(int64_t M, int64_t N, int64_t K, const float *x, const uint16_t *W, int f16, float *y);
 /*
