@@ -8,7 +8,8 @@
 import { Tensor, Rng } from '../tensor/index.js';
 import { Module } from '../nn/module.js';
 import type { ModelConfig } from './config.js';
-import { linear, sigmoid, softmax, gather, sum, div, addScalar, mulScalar } from '../ops/index.js';
+import { linear, sigmoid, softmax, gather, sum, div, addScalar, mulScalar, contiguous } from '../ops/index.js';
+import { backend } from '../backend/index.js';
 
 /** Routing decision for N tokens. */
 export interface Routing {
@@ -89,5 +90,40 @@ export class Gate extends Module {
     if (c.normTopkProb && (c.modelType === 'deepseek_v3' || k > 1)) weights = div(weights, addScalar(sum(weights, -1, true), 1e-20));
     if (c.routedScalingFactor !== 1) weights = mulScalar(weights, c.routedScalingFactor);
     return { indices, weights, scores };
+  }
+
+  /**
+   * The routing of `forward` on plain arrays, for inference (no gradient, no scores kept): x [N, D] →
+   * idx [N, k] and weights [N, k]. The same kernels in the same order (the logits GEMM, sigmoid or
+   * softmax), the weights' sum in float64 rounded once as the sum kernel does, and every other step
+   * rounded to float32 as the float32 kernels do, so the values equal `forward`'s bit for bit.
+   */
+  route(x: Tensor): { idx: Int32Array; weights: Float32Array } {
+    const c = this.cfg;
+    const E = c.nRoutedExperts, k = c.numExpertsPerTok, [N, D] = x.shape;
+    const kern = backend();
+    const logits = new Float32Array(N * E), scores = new Float32Array(N * E);
+    kern.gemm(1, false, true, N, E, D, 1, contiguous(x).f32(), 0, D, this.weight.f32(), 0, D, 0, logits, 0, E);
+    if (c.scoringFunc === 'sigmoid') kern.unary('sigmoid', N * E, scores, logits, 0);
+    else kern.softmax(N, E, scores, logits);
+    const grouped = c.topkMethod !== 'greedy' && c.nGroup > 1;
+    const idx = selectExperts(
+      scores, this.bias ? this.bias.f32() : null, N, E, k,
+      grouped ? c.nGroup : 1, grouped ? c.topkGroup : 1, c.topkMethod === 'noaux_tc' ? 'top2sum' : 'max',
+    );
+    const weights = new Float32Array(N * k);
+    for (let a = 0; a < N * k; a++) weights[a] = scores[Math.floor(a / k) * E + idx[a]];
+    const norm = c.normTopkProb && (c.modelType === 'deepseek_v3' || k > 1);
+    const eps = Math.fround(1e-20), f = Math.fround(c.routedScalingFactor);
+    for (let n = 0; n < N; n++) {
+      if (norm && k > 1) {
+        let s = 0;
+        for (let j = 0; j < k; j++) s += weights[n * k + j];
+        const d = Math.fround(Math.fround(s) + eps);
+        for (let j = 0; j < k; j++) weights[n * k + j] = Math.fround(weights[n * k + j] / d);
+      } else if (norm) weights[n * k] = Math.fround(weights[n * k] / Math.fround(weights[n * k] + eps));
+      if (c.routedScalingFactor !== 1) for (let j = 0; j < k; j++) weights[n * k + j] = Math.fround(weights[n * k + j] * f);
+    }
+    return { idx, weights };
   }
 }

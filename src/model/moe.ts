@@ -5,12 +5,13 @@
 // resident weights the grouped GEMMs are gemm16Grouped calls over the experts' own 16-bit weights.
 // Load balancing as in DeepSeek-V3: the auxiliary-loss-free bias update (after each
 // optimizer step, from the batch's expert load) and the sequence-wise balance loss α·Σ f_i P_i.
-import { Tensor, Rng } from '../tensor/index.js';
+import { Tensor, Rng, isGradEnabled } from '../tensor/index.js';
+import { backend } from '../backend/index.js';
 import { Module } from '../nn/module.js';
 import type { ModelConfig } from './config.js';
 import { Gate } from './gate.js';
 import { MLP } from './mlp.js';
-import { add, concat, groupedLinear, groupedLinear16, indexSelect, mean, mul, mulScalar, reshape, slice, sum, div, swiglu, weightedIndexAdd } from '../ops/index.js';
+import { add, concat, contiguous, groupedLinear, groupedLinear16, indexSelect, mean, mul, mulScalar, reshape, slice, sum, div, swiglu, weightedIndexAdd } from '../ops/index.js';
 import type { Linear16Part } from '../ops/grouped-linear16.js';
 
 /** Expert-load statistics of one MoE layer over the tokens seen since the last reset. */
@@ -181,6 +182,8 @@ export class MoE extends Module {
       this.dispatcher!.dispatch(Tensor.empty([0, D]), new Int32Array(E), (xe, offsets) => this.heldExperts(xe, offsets));
       return Tensor.empty([0, D]);
     }
+    if (!isGradEnabled() && !this.training && !this.dispatcher && N * k < MoE.groupedMinRowsPerExpert * E &&
+      !this.experts.some((m) => m.gateProj.weight16 || m.upProj.weight16 || m.downProj.weight16)) return this.forwardFew(flat);
     const { indices, weights, scores } = this.gate.forward(flat);
     const idx = indices.i32();
 
@@ -225,6 +228,47 @@ export class MoE extends Module {
 
     this.lastBalanceLoss = this.training && this.cfg.auxLossAlpha > 0 && B > 0 ? this.balanceLoss(scores, idx, B, T) : null;
     return y;
+  }
+
+  /**
+   * Inference with few routed rows (decode: fewer than groupedMinRowsPerExpert per expert), float32
+   * weights, every expert in this process, eval mode: forwardRows' one-by-one branch without its tensor
+   * ops around the experts — the routing on plain arrays (Gate.route), each chosen expert on copies of
+   * its rows, the outputs combined by the same weighted scatter-add kernel in the same order, then the
+   * shared experts added. The same values as forwardRows, bit for bit. flat [N, D] → [N, D].
+   */
+  private forwardFew(flat: Tensor): Tensor {
+    const [N, D] = flat.shape;
+    const E = this.cfg.nRoutedExperts, k = this.cfg.numExpertsPerTok;
+    const { idx, weights } = this.gate.route(flat);
+    // Group the N·k (token, slot) assignments by expert, token order within an expert (as forwardRows).
+    const counts = new Int32Array(E);
+    for (let a = 0; a < N * k; a++) counts[idx[a]]++;
+    const start = new Int32Array(E + 1);
+    for (let e = 0; e < E; e++) start[e + 1] = start[e] + counts[e];
+    const fill = start.slice(0, E);
+    const tokenOf = new Int32Array(N * k), w = new Float32Array(N * k); // sorted position → token, gate weight
+    for (let a = 0; a < N * k; a++) {
+      const p = fill[idx[a]]++;
+      tokenOf[p] = Math.floor(a / k);
+      w[p] = weights[a];
+    }
+    const x = contiguous(flat).f32();
+    const y = Tensor.zeros([N, D]);
+    const yf = y.f32();
+    for (let e = 0; e < E; e++) {
+      const rows = counts[e], s0 = start[e];
+      if (rows === 0) continue;
+      let xe = flat; // one token: its row is the input (an expert is chosen at most once per token)
+      if (N > 1) {
+        xe = Tensor.empty([rows, D]);
+        const xd = xe.f32();
+        for (let r = 0; r < rows; r++) xd.set(x.subarray(tokenOf[s0 + r] * D, (tokenOf[s0 + r] + 1) * D), r * D);
+      }
+      const ye = contiguous(this.experts[e].forward(xe)).f32();
+      backend().weightedIndexAdd(N, D, rows, yf, ye, w.subarray(s0, s0 + rows), tokenOf.subarray(s0, s0 + rows));
+    }
+    return this.sharedExperts ? add(y, this.sharedExperts.forward(flat)) : y;
   }
 
   /**
