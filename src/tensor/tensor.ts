@@ -176,6 +176,10 @@ export class Tensor {
 
   /** The float32 elements of a contiguous tensor (a view into its storage, not a copy). */
   f32(): Float32Array {
+    // A tensor that is its whole float32 buffer (weights, fresh outputs) returns the buffer itself: no
+    // view object per call (a decode step reads ~100 weights).
+    const d = this.storage.data;
+    if (this.offset === 0 && !this.disposed && d instanceof Float32Array && d.length === this.numel && this.isContiguous()) return d;
     this.alive('f32');
     if (this.storage.data instanceof Int32Array) throw new TensorError('f32', `expected a float32 tensor, found int32 of shape ${fmtShape(this.shape)}`);
     if (!this.isContiguous()) throw new TensorError('f32', `expected a contiguous tensor, found shape ${fmtShape(this.shape)} strides ${fmtShape(this.strides)}; call .contiguous() first`);
