@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Batch-1 greedy decode (and prefill) timing of a shipped model, tinyseek only, for A/B runs of two
-// builds in the same window: `node scripts/decode-timing.mjs [ROOT] [--runs N] [--model DIR]`,
+// builds in the same window: `node scripts/decode-timing.mjs [ROOT] [--runs N] [--new N] [--model DIR] [--speculative] [--quiet]`,
 // where ROOT is a checkout whose dist/ and native/build/ are built (default: this one). Prompt 32
 // tokens, 128 new tokens, as `bench decode`. Prints one JSON line per run (decode and prefill tok/s)
 // and, at the end, the medians; *Cpu rates are per second of this process's CPU time (user + system),
@@ -19,6 +19,7 @@ const opt = (name, dflt) => {
 };
 const runs = Number(opt('--runs', 5));
 const quiet = args.includes('--quiet') && (args.splice(args.indexOf('--quiet'), 1), true);
+const speculative = args.includes('--speculative') && (args.splice(args.indexOf('--speculative'), 1), true);
 const newTokens = Number(opt('--new', 128));
 const modelDir = path.resolve(opt('--model', path.join(here, '..', 'models', 'tinyseek-r1-mini')));
 const root = path.resolve(args[0] ?? path.join(here, '..'));
@@ -35,7 +36,7 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.le
 const decode = [], prefill = [], decodeCpu = [], prefillCpu = [];
 let firstTokens = null;
 for (let r = 0; r < runs + 1; r++) {
-  const gen = new Generator(lm.model, { maxBatch: 1, maxLen: PROMPT + newTokens + 2 });
+  const gen = new Generator(lm.model, { maxBatch: 1, maxLen: PROMPT + newTokens + 2, speculative });
   let tFirst = 0, cFirst = 0;
   const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
   const c0 = cpu(), t0 = performance.now();
@@ -52,4 +53,4 @@ for (let r = 0; r < runs + 1; r++) {
   prefillCpu.push(pc);
   if (!quiet) console.log(JSON.stringify({ root, run: r, decode: +d.toFixed(1), decodeCpu: +dc.toFixed(1), prefill: +p.toFixed(1), prefillCpu: +pc.toFixed(1) }));
 }
-console.log(JSON.stringify({ root, median: true, decode: +median(decode).toFixed(1), decodeMin: +Math.min(...decode).toFixed(1), decodeMax: +Math.max(...decode).toFixed(1), decodeCpu: +median(decodeCpu).toFixed(1), decodeCpuMin: +Math.min(...decodeCpu).toFixed(1), decodeCpuMax: +Math.max(...decodeCpu).toFixed(1), prefill: +median(prefill).toFixed(1), prefillCpu: +median(prefillCpu).toFixed(1), tokensHash: firstTokens.length + ':' + firstTokens.slice(0, 60) }));
+console.log(JSON.stringify({ root, median: true, speculative, decode: +median(decode).toFixed(1), decodeMin: +Math.min(...decode).toFixed(1), decodeMax: +Math.max(...decode).toFixed(1), decodeCpu: +median(decodeCpu).toFixed(1), decodeCpuMin: +Math.min(...decodeCpu).toFixed(1), decodeCpuMax: +Math.max(...decodeCpu).toFixed(1), prefill: +median(prefill).toFixed(1), prefillCpu: +median(prefillCpu).toFixed(1), tokensHash: firstTokens.length + ':' + firstTokens.slice(0, 60) }));
