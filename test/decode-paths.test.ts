@@ -2,7 +2,8 @@
 // Gate.route, MLP's side-by-side gate/up into the fused SwiGLU) must give the tensor paths' values bit
 // for bit: the same forwards run once under noGrad (array paths) and once recording gradients (tensor
 // paths), over prefills of different lengths, batch-1 and batched steps whose rows hold different
-// numbers of cached tokens (padding and masks), and two-token steps (speculative decoding), on nano and
+// numbers of cached tokens (padding and masks), two-token steps (speculative decoding) and a step of 34
+// rows (where MLP stacks gate_proj and up_proj), on nano and
 // on variants without q-LoRA, with an intermediate size that is not a multiple of 8 (the fused SwiGLU
 // is then skipped), softmax/greedy routing over 3 experts with a scaling factor.
 import { describe, it } from 'node:test';
@@ -16,7 +17,7 @@ import type { KVCache } from '../src/model/cache.js';
 /** Logits of every step and the final cache of a fixed schedule of cached forwards. */
 function schedule(model: DeepseekV3, arrays: boolean): { logits: Float32Array[]; cache: Float32Array[] } {
   const V = model.cfg.vocabSize;
-  const cache: KVCache = model.newCache(3, 32);
+  const cache: KVCache = model.newCache(3, 64);
   const logits: Float32Array[] = [];
   let next = 7;
   const ids = (n: number) => Int32Array.from({ length: n }, () => (next = (next * 37 + 11) % V));
@@ -34,6 +35,7 @@ function schedule(model: DeepseekV3, arrays: boolean): { logits: Float32Array[];
   step([1], 1); // batch-1 decode
   step([2, 0], 2); // two tokens per row (speculative verification)
   step([0], 1);
+  step([0, 1], 17); // 34 rows: the MLPs' products side by side where the tensor path stacks the weights
   return { logits, cache: cache.data.map((d) => Float32Array.from(d)) };
 }
 
