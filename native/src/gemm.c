@@ -41,20 +41,12 @@ static void scale_c(int64_t M, int64_t N, float beta, float *C, int64_t ldc) {
 /*
  * Matrix-vector shapes (M == 1: one decode row; N == 1) skip sgemm: OpenBLAS 0.3.21's sgemm costs
  * 9–14 µs per call at M = 1 on decode-sized weights. With a unit-stride vector they go to gemv.c's
- * AVX2 loops (no per-call setup); otherwise, or under TINYSEEK_GEMV=blas, to cblas_sgemv. x·Wᵀ with
- * 2..TS_GEMV_MAX_ROWS rows (a speculative step, a small decode batch) goes to gemv.c too (sgemm under
- * TINYSEEK_GEMV=blas). Returns 0 if the shape is neither.
+ * AVX2 loops (no per-call setup); otherwise, or under TINYSEEK_GEMV=blas, to cblas_sgemv.
+ * Returns 0 if the shape is not matrix-vector.
  */
 static int gemv_path(const gemm_job *j, int64_t batch) {
-  const int own = ts_gemv_enabled();
-  if (own && j->M > 1 && j->M <= TS_GEMV_MAX_ROWS && j->N > 1 && j->ta == CblasNoTrans && j->tb == CblasTrans) {
-    /* a few rows of x against W [N, K] (x·Wᵀ): gemv.c's row loops, W read once for all rows */
-    for (int64_t b = 0; b < batch; b++)
-      ts_gemv_rows(j->M, j->N, j->K, j->alpha, j->A + b * j->sA, j->lda, j->B + b * j->sB, j->ldb, j->beta,
-                   j->C + b * j->sC, j->ldc, 1);
-    return 1;
-  }
   if (j->M != 1 && j->N != 1) return 0;
+  const int own = ts_gemv_enabled();
   for (int64_t b = 0; b < batch; b++) {
     const float *A = j->A + b * j->sA, *B = j->B + b * j->sB;
     float *C = j->C + b * j->sC;
@@ -62,7 +54,7 @@ static int gemv_path(const gemm_job *j, int64_t batch) {
       /* y[N] = op(B)ᵀ x, x = op(A) row of length K */
       const int incx = j->ta == CblasNoTrans ? 1 : j->lda;
       if (own && (incx == 1 || j->K == 1)) {
-        if (j->tb == CblasTrans) ts_gemv_rows(1, j->N, j->K, j->alpha, A, j->K, B, j->ldb, j->beta, C, j->N, 1);
+        if (j->tb == CblasTrans) ts_gemv_rows(j->N, j->K, j->alpha, B, j->ldb, A, j->beta, C, 1);
         else ts_gemv_cols(j->K, j->N, j->alpha, B, j->ldb, A, j->beta, C);
         continue;
       }
@@ -73,7 +65,7 @@ static int gemv_path(const gemm_job *j, int64_t batch) {
       /* y[M] (stride ldc) = op(A) x, x = op(B) column of length K */
       const int incx = j->tb == CblasNoTrans ? j->ldb : 1;
       if (own && (incx == 1 || j->K == 1) && (j->ta == CblasNoTrans || j->ldc == 1)) {
-        if (j->ta == CblasNoTrans) ts_gemv_rows(1, j->M, j->K, j->alpha, B, j->K, A, j->lda, j->beta, C, j->M, j->ldc);
+        if (j->ta == CblasNoTrans) ts_gemv_rows(j->M, j->K, j->alpha, A, j->lda, B, j->beta, C, j->ldc);
         else ts_gemv_cols(j->K, j->M, j->alpha, A, j->lda, B, j->beta, C);
         continue;
       }

@@ -1,20 +1,17 @@
-// Float32 matrix-vector products on AVX2 + FMA: the M = 1 (one decode row) and N = 1 shapes of ts_gemm,
-// and x·Wᵀ with a few rows of x (M ≤ TS_GEMV_MAX_ROWS: a speculative step, a small decode batch).
+// Float32 matrix-vector products on AVX2 + FMA: the M = 1 (one decode row) and N = 1 shapes of ts_gemm.
 // OpenBLAS 0.3.21's cblas_sgemv costs several µs per call at decode sizes ([128, 192] … [552, 192]) of
-// which little is arithmetic, and its sgemm 9–14 µs at M = 1–4; these loops have no setup beyond a
-// thread-count check. A batch-1 decode step of the mini model makes ~60 such calls.
+// which little is arithmetic; these loops have no setup beyond a thread-count check. A batch-1 decode
+// step of the mini model makes ~60 such calls.
 //
-//   ts_gemv_rows: y[m, n · incy] = alpha · Σ_k W[n, k] x[m, k] (+ beta · y)   W [N, K] row stride ldw (x·Wᵀ: linear)
-//   ts_gemv_cols: y[n]           = alpha · Σ_k x[k] B[k, n] (+ beta · y)      B [K, N] row stride ldb (x·B)
+//   ts_gemv_rows: y[n · incy] = alpha · Σ_k W[n, k] x[k] (+ beta · y)   W [N, K] row stride ldw (x·Wᵀ: linear)
+//   ts_gemv_cols: y[n]        = alpha · Σ_k x[k] B[k, n] (+ beta · y)   B [K, N] row stride ldb (x·B)
 //
-// Summation order (differs from OpenBLAS's sgemv/sgemm, so results agree with them to float rounding
-// only): rows — 2 interleaved 8-wide accumulators per output over k (k ≡ 0..7 and 8..15 mod 16), a
-// masked 8-wide tail, then the two added and summed horizontally, the same for every row of x, so a
-// row's outputs do not depend on the other rows computed with it; cols — one running sum per output in
-// k order (each k one FMA). Outputs are split over threads by blocks of W rows / columns, never along
-// k, so results do not depend on the thread count. Each block of 4 W rows is applied to every x row
-// while it is in L1, so W is read from memory once. TINYSEEK_GEMV=blas sends every call back to
-// OpenBLAS (the bit-for-bit GRPO fixture test pins it).
+// Summation order (differs from OpenBLAS's sgemv, so results agree with it to float rounding only):
+// rows — 2 interleaved 8-wide accumulators per output over k (k ≡ 0..7 and 8..15 mod 16), a masked
+// 8-wide tail, then the two added and summed horizontally; cols — one running sum per output in k order
+// (each k one FMA). Outputs are split over threads by blocks of rows / columns, never along k, so
+// results do not depend on the thread count. TINYSEEK_GEMV=blas sends every call back to cblas_sgemv
+// (the bit-for-bit GRPO fixture test pins it).
 #include <cblas.h>
 #include <immintrin.h>
 #include <stdlib.h>
@@ -42,7 +39,7 @@ static inline float finish(float acc, float alpha, float beta, const float *y) {
 /* ---- rows: y = W x ---- */
 
 typedef struct {
-  int64_t M, N, K, ldx, ldw, ldy, incy;
+  int64_t N, K, ldw, incy;
   float alpha, beta;
   const float *W, *x;
   float *y;
@@ -61,64 +58,54 @@ static float dot1(const float *w, const float *x, int64_t K, __m256i tm) {
   return hsum(_mm256_add_ps(a0, a1));
 }
 
-/* 4 outputs y[n .. n+4) of one x row against W rows w0 .. w0 + 3·ldw */
-static void dot4(const float *w0, int64_t ldw, const float *x, int64_t K, __m256i tm, float s[4]) {
-  const float *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-  int64_t k = 0;
-  for (; k + 16 <= K; k += 16) {
-    const __m256 xa = _mm256_loadu_ps(x + k), xb = _mm256_loadu_ps(x + k + 8);
-    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + k), xa, a0);
-    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + k), xa, a1);
-    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + k), xa, a2);
-    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + k), xa, a3);
-    c0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + k + 8), xb, c0);
-    c1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + k + 8), xb, c1);
-    c2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + k + 8), xb, c2);
-    c3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + k + 8), xb, c3);
-  }
-  if (k + 8 <= K) {
-    const __m256 xa = _mm256_loadu_ps(x + k);
-    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + k), xa, a0);
-    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + k), xa, a1);
-    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + k), xa, a2);
-    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + k), xa, a3);
-    k += 8;
-  }
-  if (k < K) {
-    const __m256 xb = _mm256_maskload_ps(x + k, tm);
-    c0 = _mm256_fmadd_ps(_mm256_maskload_ps(w0 + k, tm), xb, c0);
-    c1 = _mm256_fmadd_ps(_mm256_maskload_ps(w1 + k, tm), xb, c1);
-    c2 = _mm256_fmadd_ps(_mm256_maskload_ps(w2 + k, tm), xb, c2);
-    c3 = _mm256_fmadd_ps(_mm256_maskload_ps(w3 + k, tm), xb, c3);
-  }
-  s[0] = hsum(_mm256_add_ps(a0, c0));
-  s[1] = hsum(_mm256_add_ps(a1, c1));
-  s[2] = hsum(_mm256_add_ps(a2, c2));
-  s[3] = hsum(_mm256_add_ps(a3, c3));
-}
-
 static void rows_range(void *p, int64_t b0, int64_t b1) {
   const rows_job *j = p;
   const int64_t K = j->K, ldw = j->ldw;
+  const float *x = j->x;
   const __m256i tm = tail_mask(K & 7);
   int64_t n = b0 * 4;
   const int64_t end = b1 * 4 < j->N ? b1 * 4 : j->N;
   for (; n + 4 <= end; n += 4) {
-    for (int64_t m = 0; m < j->M; m++) {
-      float s[4];
-      dot4(j->W + n * ldw, ldw, j->x + m * j->ldx, K, tm, s);
-      for (int i = 0; i < 4; i++) {
-        float *y = j->y + m * j->ldy + (n + i) * j->incy;
-        *y = finish(s[i], j->alpha, j->beta, y);
-      }
+    const float *w0 = j->W + n * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+    int64_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+      const __m256 xa = _mm256_loadu_ps(x + k), xb = _mm256_loadu_ps(x + k + 8);
+      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + k), xa, a0);
+      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + k), xa, a1);
+      a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + k), xa, a2);
+      a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + k), xa, a3);
+      c0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + k + 8), xb, c0);
+      c1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + k + 8), xb, c1);
+      c2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + k + 8), xb, c2);
+      c3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + k + 8), xb, c3);
+    }
+    if (k + 8 <= K) {
+      const __m256 xa = _mm256_loadu_ps(x + k);
+      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + k), xa, a0);
+      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + k), xa, a1);
+      a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + k), xa, a2);
+      a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + k), xa, a3);
+      k += 8;
+    }
+    if (k < K) {
+      const __m256 xb = _mm256_maskload_ps(x + k, tm);
+      c0 = _mm256_fmadd_ps(_mm256_maskload_ps(w0 + k, tm), xb, c0);
+      c1 = _mm256_fmadd_ps(_mm256_maskload_ps(w1 + k, tm), xb, c1);
+      c2 = _mm256_fmadd_ps(_mm256_maskload_ps(w2 + k, tm), xb, c2);
+      c3 = _mm256_fmadd_ps(_mm256_maskload_ps(w3 + k, tm), xb, c3);
+    }
+    const float s[4] = {hsum(_mm256_add_ps(a0, c0)), hsum(_mm256_add_ps(a1, c1)), hsum(_mm256_add_ps(a2, c2)),
+                        hsum(_mm256_add_ps(a3, c3))};
+    for (int i = 0; i < 4; i++) {
+      float *y = j->y + (n + i) * j->incy;
+      *y = finish(s[i], j->alpha, j->beta, y);
     }
   }
-  for (; n < end; n++)
-    for (int64_t m = 0; m < j->M; m++) {
-      float *y = j->y + m * j->ldy + n * j->incy;
-      *y = finish(dot1(j->W + n * ldw, j->x + m * j->ldx, K, tm), j->alpha, j->beta, y);
-    }
+  for (; n < end; n++) {
+    float *y = j->y + n * j->incy;
+    *y = finish(dot1(j->W + n * ldw, x, K, tm), j->alpha, j->beta, y);
+  }
 }
 
 /* ---- cols: y = x B ---- */
@@ -183,11 +170,11 @@ int ts_gemv_enabled(void) {
   return !g_blas;
 }
 
-void ts_gemv_rows(int64_t M, int64_t N, int64_t K, float alpha, const float *x, int64_t ldx, const float *W, int64_t ldw,
-                  float beta, float *y, int64_t ldy, int64_t incy) {
-  rows_job j = {M, N, K, ldx, ldw, ldy, incy, alpha, beta, W, x, y};
-  /* blocks of 4 W rows, each about 4·K·M multiply-adds */
-  ts_parallel_auto((N + 3) / 4, 4.0 * (double)K * (double)M, rows_range, &j);
+void ts_gemv_rows(int64_t N, int64_t K, float alpha, const float *W, int64_t ldw, const float *x, float beta, float *y,
+                  int64_t incy) {
+  rows_job j = {N, K, ldw, incy, alpha, beta, W, x, y};
+  /* blocks of 4 rows, each about 4·K multiply-adds */
+  ts_parallel_auto((N + 3) / 4, 4.0 * (double)K, rows_range, &j);
 }
 
 void ts_gemv_cols(int64_t K, int64_t N, float alpha, const float *B, int64_t ldb, const float *x, float beta, float *y) {

@@ -47,11 +47,9 @@ void ts_gemm(int64_t batch, int transA, int transB, int64_t M, int64_t N, int64_
              const float *A, int64_t strideA, int64_t lda, const float *B, int64_t strideB, int64_t ldb,
              float beta, float *C, int64_t strideC, int64_t ldc);
 
-/* gemv.c: y[m, n·incy] (row stride ldy) = alpha·Σ_k W[n, k] x[m, k] + beta·y for M rows of x (row stride
- * ldx), W [N, K] (row stride ldw); beta 0 does not read y. Each output's sum is the same whatever M. */
-#define TS_GEMV_MAX_ROWS 4
-void ts_gemv_rows(int64_t M, int64_t N, int64_t K, float alpha, const float *x, int64_t ldx, const float *W, int64_t ldw,
-                  float beta, float *y, int64_t ldy, int64_t incy);
+/* gemv.c: y[n·incy] = alpha·Σ_k W[n, k] x[k] + beta·y (W [N, K], row stride ldw); beta 0 does not read y */
+void ts_gemv_rows(int64_t N, int64_t K, float alpha, const float *W, int64_t ldw, const float *x, float beta, float *y,
+                  int64_t incy);
 /* gemv.c: y[n] = alpha·Σ_k x[k] B[k, n] + beta·y (B [K, N], row stride ldb); beta 0 does not read y */
 void ts_gemv_cols(int64_t K, int64_t N, float alpha, const float *B, int64_t ldb, const float *x, float beta, float *y);
 /** 0 when TINYSEEK_GEMV=blas sends the matrix-vector shapes of ts_gemm to cblas_sgemv instead. */
