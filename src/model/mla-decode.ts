@@ -21,14 +21,24 @@ import { backend } from '../backend/index.js';
 import { contiguous } from '../ops/index.js';
 import type { MLA, AttnContext } from './mla.js';
 
-/** Grow-only scratch arrays of one MLA layer (valid until its next call). */
+/** Grow-only scratch arrays of one MLA layer (valid until its next call); the last view of each is reused. */
 class Scratch {
-  private readonly bufs = new Map<string, Float32Array>();
+  private readonly bufs = new Map<string, { buf: Float32Array; view: Float32Array }>();
   get(name: string, n: number): Float32Array {
-    let b = this.bufs.get(name);
-    if (!b || b.length < n) this.bufs.set(name, (b = new Float32Array(Math.max(n, Math.ceil((b?.length ?? 0) * 1.5)))));
-    return b.subarray(0, n);
+    let e = this.bufs.get(name);
+    if (e && e.view.length === n) return e.view;
+    if (!e || e.buf.length < n) {
+      const buf = new Float32Array(Math.max(n, Math.ceil((e?.buf.length ?? 0) * 1.5)));
+      this.bufs.set(name, (e = { buf, view: buf }));
+    }
+    e.view = e.buf.subarray(0, n);
+    return e.view;
   }
+}
+
+/** dst[d0 .. d0 + n) = src[s0 .. s0 + n) (short runs: no view object as `set(subarray)` would make). */
+function copy(dst: Float32Array, d0: number, src: Float32Array, s0: number, n: number): void {
+  for (let i = 0; i < n; i++) dst[d0 + i] = src[s0 + i];
 }
 const scratchOf = new WeakMap<MLA, Scratch>();
 
@@ -72,8 +82,8 @@ export function mlaDecode(mla: MLA, x: Tensor, ctx: AttnContext): Tensor {
   const qPeRaw = s.get('qPeRaw', BT * H * dr), qh = s.get('qh', H * BT * dn);
   for (let i = 0; i < BT; i++) for (let h = 0; h < H; h++) {
     const src = (i * H + h) * qk;
-    qPeRaw.set(q.subarray(src + dn, src + qk), (i * H + h) * dr);
-    qh.set(q.subarray(src, src + dn), (h * BT + i) * dn);
+    copy(qPeRaw, (i * H + h) * dr, q, src + dn, dr);
+    copy(qh, (h * BT + i) * dn, q, src, dn);
   }
   const qPe = s.get('qPe', BT * H * dr);
   k.rope(BT, H, dr, qPe, qPeRaw, pos, tables.cos, tables.sin, false);
@@ -82,8 +92,8 @@ export function mlaDecode(mla: MLA, x: Tensor, ctx: AttnContext): Tensor {
   const kv = lin('kv', xf, BT, mla.kvAProj.weight, D, w);
   const cKv = s.get('cKv', BT * r), kPeRaw = s.get('kPeRaw', BT * dr);
   for (let i = 0; i < BT; i++) {
-    cKv.set(kv.subarray(i * w, i * w + r), i * r);
-    kPeRaw.set(kv.subarray(i * w + r, (i + 1) * w), i * dr);
+    copy(cKv, i * r, kv, i * w, r);
+    copy(kPeRaw, i * dr, kv, i * w + r, dr);
   }
   const cN = norm('cN', cKv, BT, r, mla.kvANorm.weight, mla.kvANorm.eps);
   const kPe = s.get('kPe', BT * dr);
@@ -95,8 +105,8 @@ export function mlaDecode(mla: MLA, x: Tensor, ctx: AttnContext): Tensor {
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const i = b * T + t, at = (slots[b] * cache.maxLen + starts[b] + t) * w;
-      buf.set(cN.subarray(i * r, (i + 1) * r), at);
-      buf.set(kPe.subarray(i * dr, (i + 1) * dr), at + r);
+      copy(buf, at, cN, i * r, r);
+      copy(buf, at + r, kPe, i * dr, dr);
     }
     Lmax = Math.max(Lmax, starts[b] + T);
   }
@@ -127,20 +137,20 @@ export function mlaDecode(mla: MLA, x: Tensor, ctx: AttnContext): Tensor {
   const qAbs = s.get('qAbs', BT * H * w);
   for (let i = 0; i < BT; i++) for (let h = 0; h < H; h++) {
     const at = (i * H + h) * w;
-    qAbs.set(qLat.subarray((h * BT + i) * r, (h * BT + i + 1) * r), at);
-    qAbs.set(qPe.subarray((i * H + h) * dr, (i * H + h + 1) * dr), at + r);
+    copy(qAbs, at, qLat, (h * BT + i) * r, r);
+    copy(qAbs, at + r, qPe, (i * H + h) * dr, dr);
   }
   // Values = keys (v = c_kv is their first r columns); the last dr output columns are dropped below.
   const o2 = s.get('o2', BT * H * w);
   k.attention(B, R, Lmax, 1, 1, w, w, mla.scale, false, qAbs, keys, keys, mask, B === 1 ? 0 : R * Lmax, o2, s.get('probs', B * R * Lmax));
   // oh [H, BT, r] = o2[..., :r] with heads outermost; o [H, BT, dv] = oh · W_UVᵀ per head.
   const oh = s.get('oh', H * BT * r);
-  for (let i = 0; i < BT; i++) for (let h = 0; h < H; h++) oh.set(o2.subarray((i * H + h) * w, (i * H + h) * w + r), (h * BT + i) * r);
+  for (let i = 0; i < BT; i++) for (let h = 0; h < H; h++) copy(oh, (h * BT + i) * r, o2, (i * H + h) * w, r);
   const oHead = s.get('oHead', H * BT * dv);
   k.gemm(H, false, true, BT, dv, r, 1, oh, BT * r, r, W.subarray(dn * r), (dn + dv) * r, r, 0, oHead, BT * dv, dv);
   // [BT, H·dv] → o_proj.
   const o = s.get('o', BT * H * dv);
-  for (let i = 0; i < BT; i++) for (let h = 0; h < H; h++) o.set(oHead.subarray((h * BT + i) * dv, (h * BT + i + 1) * dv), (i * H + h) * dv);
+  for (let i = 0; i < BT; i++) for (let h = 0; h < H; h++) copy(o, (i * H + h) * dv, oHead, (h * BT + i) * dv, dv);
   const out = Tensor.empty([B, T, D]);
   k.gemm(1, false, true, BT, D, H * dv, 1, o, 0, H * dv, mla.oProj.weight.f32(), 0, H * dv, 0, out.f32(), 0, D);
   return out;
