@@ -20,26 +20,14 @@ import { Tensor } from '../tensor/index.js';
 import { backend } from '../backend/index.js';
 import { contiguous } from '../ops/index.js';
 import type { MLA, AttnContext } from './mla.js';
-
-/** Grow-only scratch arrays of one MLA layer (valid until its next call); the last view of each is reused. */
-class Scratch {
-  private readonly bufs = new Map<string, { buf: Float32Array; view: Float32Array }>();
-  get(name: string, n: number): Float32Array {
-    let e = this.bufs.get(name);
-    if (e && e.view.length === n) return e.view;
-    if (!e || e.buf.length < n) {
-      const buf = new Float32Array(Math.max(n, Math.ceil((e?.buf.length ?? 0) * 1.5)));
-      this.bufs.set(name, (e = { buf, view: buf }));
-    }
-    e.view = e.buf.subarray(0, n);
-    return e.view;
-  }
-}
+import { Scratch } from './scratch.js';
 
 /** dst[d0 .. d0 + n) = src[s0 .. s0 + n) (short runs: no view object as `set(subarray)` would make). */
 function copy(dst: Float32Array, d0: number, src: Float32Array, s0: number, n: number): void {
   for (let i = 0; i < n; i++) dst[d0 + i] = src[s0 + i];
 }
+
+/** The scratch arrays of each MLA layer. */
 const scratchOf = new WeakMap<MLA, Scratch>();
 
 /** Whether `mla` can take the array path: float32 weights without biases (every DeepSeek MLA). */

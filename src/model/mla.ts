@@ -18,6 +18,7 @@ import type { CacheView, KVCache } from './cache.js';
 import type { RopeTables } from '../ops/rope.js';
 import { attention, concat, contiguous, expand, matmul, permute, reshape, rope, slice, split } from '../ops/index.js';
 import { mlaDecode, mlaDecodeSupported } from './mla-decode.js';
+import { arrayPathsApply } from './scratch.js';
 
 /** Which of the two exact MLA forms to run (as `attn_impl` in DeepSeek's reference). */
 export type AttnImpl = 'naive' | 'absorb';
@@ -84,7 +85,7 @@ export class MLA extends Module {
     const [B, T] = x.shape;
     const { H, dn, dr, dv, r } = this;
     // Generation without gradients: the same computation on plain arrays (mla-decode.ts), bit for bit.
-    if (ctx.cache && ctx.impl === 'absorb' && !ctx.docMask && !isGradEnabled() && mlaDecodeSupported(this)) return mlaDecode(this, x, ctx);
+    if (ctx.cache && ctx.impl === 'absorb' && !ctx.docMask && arrayPathsApply() && mlaDecodeSupported(this)) return mlaDecode(this, x, ctx);
     // Queries.
     const qFlat = this.qProj ? this.qProj.forward(x) : this.qBProj!.forward(this.qANorm!.forward(this.qAProj!.forward(x)));
     const q = reshape(qFlat, [B, T, H, dn + dr]);

@@ -4,8 +4,8 @@ import { Tensor, Rng } from '../tensor/index.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers.js';
 import { concat, contiguous, groupedLinear16, linear, mul, reshape, silu, swiglu } from '../ops/index.js';
-import { isGradEnabled } from '../tensor/index.js';
 import { backend } from '../backend/index.js';
+import { Scratch, arrayPathsApply } from './scratch.js';
 
 /** SwiGLU MLP with Hugging Face names gate_proj (w1), up_proj (w3), down_proj (w2). */
 export class MLP extends Module {
@@ -23,6 +23,8 @@ export class MLP extends Module {
    * fewer (decode), stacking the weights costs more than the two matrix-vector products it saves.
    */
   static stackedMinRows = 32;
+  /** Intermediates of the inference path on plain arrays (created on first use). */
+  private scratch: Scratch | null = null;
 
   /**
    * x [..., dim] → [..., dim]. With enough rows, gate_proj and up_proj run as one GEMM over their
@@ -40,9 +42,12 @@ export class MLP extends Module {
       return this.downProj.forward(reshape(swiglu(h), [...x.shape.slice(0, -1), I]));
     }
     if (x.numel / x.shape[x.ndim - 1] < MLP.stackedMinRows || g16 || u16) {
-      const I = this.gateProj.outFeatures;
-      if (!g16 && !u16 && !isGradEnabled() && !this.gateProj.bias && !this.upProj.bias && I % 8 === 0) {
-        return this.downProj.forward(reshape(swiglu(this.gateUpInto(x)), [...x.shape.slice(0, -1), I]));
+      if (arrayPathsApply() && this.arraysSupported()) {
+        // Inference (decode): the products and the fused SwiGLU on plain arrays, no tensor per step.
+        const D = x.shape[x.ndim - 1];
+        const y = Tensor.empty(x.shape);
+        this.forwardArrays(contiguous(x).f32(), x.numel / D, y.f32(), (this.scratch ??= new Scratch()));
+        return y;
       }
       return this.downProj.forward(mul(silu(this.gateProj.forward(x)), this.upProj.forward(x)));
     }
@@ -51,22 +56,29 @@ export class MLP extends Module {
   }
 
   /**
-   * Inference with few rows (decode): gate_proj x and up_proj x written side by side into one
-   * h [rows, 2·inter] (gate in columns [0, inter), up in [inter, 2·inter)) by two GEMMs with row
-   * stride 2·inter, for the fused SwiGLU — the same products as the two linears (bit for bit), without
-   * their two outputs, the silu and the mul. x [..., dim] → h [rows, 2·inter]; no gradient. Used when
-   * inter is a multiple of 8: the fused SwiGLU's scalar tail rounds differently from silu's vector one.
+   * Whether forwardArrays applies: float32 weights without biases and inter a multiple of 8 (the
+   * fused SwiGLU's scalar tail rounds differently from silu's vector one).
    */
-  private gateUpInto(x: Tensor): Tensor {
-    const D = x.shape[x.ndim - 1], I = this.gateProj.outFeatures, rows = x.numel / D;
-    const xc = contiguous(x).f32();
-    const h = Tensor.empty([rows, 2 * I]);
-    const hf = h.f32();
-    if (rows > 0 && I > 0) {
-      const k = backend();
-      k.gemm(1, false, true, rows, I, D, 1, xc, 0, D, this.gateProj.weight.f32(), 0, D, 0, hf, 0, 2 * I);
-      k.gemm(1, false, true, rows, I, D, 1, xc, 0, D, this.upProj.weight.f32(), 0, D, 0, hf.subarray(I), 0, 2 * I);
-    }
-    return h;
+  arraysSupported(): boolean {
+    const ls = [this.gateProj, this.upProj, this.downProj];
+    return ls.every((l) => !l.weight16 && !l.bias) && this.gateProj.outFeatures % 8 === 0;
+  }
+
+  /**
+   * The few-row inference forward on plain arrays: y [rows, dim] = down_proj(swiglu(h)) with h = [gate_proj x ;
+   * up_proj x] [rows, 2·inter], for x [rows, dim]: gate_proj and up_proj written side by side (row stride
+   * 2·inter) for the fused SwiGLU — the same products as the two linears, bit for bit, and the same
+   * values as silu(gate_proj x) ⊙ up_proj x (inter % 8 = 0) — without tensors; h and the SwiGLU output
+   * live in `scratch`. Only where arraysSupported() and rows < stackedMinRows (more rows stack the
+   * weights into one GEMM, whose sums differ).
+   */
+  forwardArrays(x: Float32Array, rows: number, y: Float32Array, scratch: Scratch): void {
+    const D = this.gateProj.inFeatures, I = this.gateProj.outFeatures;
+    const k = backend();
+    const h = scratch.get('mlp.h', rows * 2 * I), g = scratch.get('mlp.swiglu', rows * I);
+    k.gemm(1, false, true, rows, I, D, 1, x, 0, D, this.gateProj.weight.f32(), 0, D, 0, h, 0, 2 * I);
+    k.gemm(1, false, true, rows, I, D, 1, x, 0, D, this.upProj.weight.f32(), 0, D, 0, h.subarray(I), 0, 2 * I);
+    k.swiglu(rows, I, g, h);
+    k.gemm(1, false, true, rows, D, I, 1, g, 0, I, this.downProj.weight.f32(), 0, I, 0, y, 0, D);
   }
 }

@@ -5,7 +5,7 @@
 // resident weights the grouped GEMMs are gemm16Grouped calls over the experts' own 16-bit weights.
 // Load balancing as in DeepSeek-V3: the auxiliary-loss-free bias update (after each
 // optimizer step, from the batch's expert load) and the sequence-wise balance loss α·Σ f_i P_i.
-import { Tensor, Rng, isGradEnabled } from '../tensor/index.js';
+import { Tensor, Rng } from '../tensor/index.js';
 import { backend } from '../backend/index.js';
 import { Module } from '../nn/module.js';
 import type { ModelConfig } from './config.js';
@@ -13,6 +13,10 @@ import { Gate } from './gate.js';
 import { MLP } from './mlp.js';
 import { add, concat, contiguous, groupedLinear, groupedLinear16, indexSelect, mean, mul, mulScalar, reshape, slice, sum, div, swiglu, weightedIndexAdd } from '../ops/index.js';
 import type { Linear16Part } from '../ops/grouped-linear16.js';
+import { Scratch, arrayPathsApply } from './scratch.js';
+
+/** The strides of a flat contiguous operand of the binary kernel. */
+const UNIT_STRIDE = Int32Array.of(1);
 
 /** Expert-load statistics of one MoE layer over the tokens seen since the last reset. */
 export interface ExpertLoad {
@@ -76,6 +80,8 @@ export class MoE extends Module {
   lastBalanceLoss: Tensor | null = null;
   /** Expert parallelism: where the routed experts run (null: all of them here). */
   dispatcher: ExpertDispatcher | null = null;
+  /** Intermediates of forwardFew's array path. */
+  private readonly scratch = new Scratch();
 
   constructor(readonly cfg: ModelConfig, rng: Rng, std: number) {
     super();
@@ -182,7 +188,7 @@ export class MoE extends Module {
       this.dispatcher!.dispatch(Tensor.empty([0, D]), new Int32Array(E), (xe, offsets) => this.heldExperts(xe, offsets));
       return Tensor.empty([0, D]);
     }
-    if (!isGradEnabled() && !this.training && !this.dispatcher && N * k < MoE.groupedMinRowsPerExpert * E &&
+    if (arrayPathsApply() && !this.training && !this.dispatcher && N * k < MoE.groupedMinRowsPerExpert * E &&
       !this.experts.some((m) => m.gateProj.weight16 || m.upProj.weight16 || m.downProj.weight16)) return this.forwardFew(flat);
     const { indices, weights, scores } = this.gate.forward(flat);
     const idx = indices.i32();
@@ -234,8 +240,9 @@ export class MoE extends Module {
    * Inference with few routed rows (decode: fewer than groupedMinRowsPerExpert per expert), float32
    * weights, every expert in this process, eval mode: forwardRows' one-by-one branch without its tensor
    * ops around the experts — the routing on plain arrays (Gate.route), each chosen expert on copies of
-   * its rows, the outputs combined by the same weighted scatter-add kernel in the same order, then the
-   * shared experts added. The same values as forwardRows, bit for bit. flat [N, D] → [N, D].
+   * its rows (MLP.forwardArrays where it applies), the outputs combined by the same weighted scatter-add
+   * kernel in the same order, then the shared experts added by the add kernel. The same values as
+   * forwardRows, bit for bit. flat [N, D] → [N, D].
    */
   private forwardFew(flat: Tensor): Tensor {
     const [N, D] = flat.shape;
@@ -254,21 +261,44 @@ export class MoE extends Module {
       w[p] = weights[a];
     }
     const x = contiguous(flat).f32();
-    const y = Tensor.zeros([N, D]);
+    const kern = backend();
+    const s = this.scratch;
+    const arrays = N < MLP.stackedMinRows && (!this.sharedExperts || this.sharedExperts.arraysSupported());
+    const y = arrays ? Tensor.empty([N, D]) : Tensor.zeros([N, D]);
     const yf = y.f32();
+    const routed = arrays ? s.get('routed', N * D).fill(0) : yf; // Σ_i g_i FFN_i(u)
     for (let e = 0; e < E; e++) {
       const rows = counts[e], s0 = start[e];
       if (rows === 0) continue;
-      let xe = flat; // one token: its row is the input (an expert is chosen at most once per token)
+      const m = this.experts[e];
+      if (arrays && m.arraysSupported()) {
+        let xe = x; // one token: its row is the input (an expert is chosen at most once per token)
+        if (N > 1) {
+          xe = s.get('xe', rows * D);
+          for (let r = 0; r < rows; r++) xe.set(x.subarray(tokenOf[s0 + r] * D, (tokenOf[s0 + r] + 1) * D), r * D);
+        }
+        const ye = s.get('ye', rows * D);
+        m.forwardArrays(xe, rows, ye, s);
+        kern.weightedIndexAdd(N, D, rows, routed, ye, w.subarray(s0, s0 + rows), tokenOf.subarray(s0, s0 + rows));
+        continue;
+      }
+      let xe = flat;
       if (N > 1) {
         xe = Tensor.empty([rows, D]);
         const xd = xe.f32();
         for (let r = 0; r < rows; r++) xd.set(x.subarray(tokenOf[s0 + r] * D, (tokenOf[s0 + r] + 1) * D), r * D);
       }
-      const ye = contiguous(this.experts[e].forward(xe)).f32();
-      backend().weightedIndexAdd(N, D, rows, yf, ye, w.subarray(s0, s0 + rows), tokenOf.subarray(s0, s0 + rows));
+      const ye = contiguous(m.forward(xe)).f32();
+      kern.weightedIndexAdd(N, D, rows, routed, ye, w.subarray(s0, s0 + rows), tokenOf.subarray(s0, s0 + rows));
     }
-    return this.sharedExperts ? add(y, this.sharedExperts.forward(flat)) : y;
+    if (!arrays) return this.sharedExperts ? add(y, this.sharedExperts.forward(flat)) : y;
+    if (!this.sharedExperts) { yf.set(routed); return y; }
+    // y = routed + shared, the elementwise add kernel of `add`
+    const sh = s.get('shared', N * D);
+    this.sharedExperts.forwardArrays(x, N, sh, s);
+    const n = Int32Array.of(N * D);
+    kern.binary('add', n, yf, routed, UNIT_STRIDE, sh, UNIT_STRIDE);
+    return y;
   }
 
   /**

@@ -19,6 +19,11 @@ export function setFloat64Mode(on: boolean): void {
   float64Mode = on;
 }
 
+/** Whether float storage is Float64Array (gradient checks). */
+export function isFloat64Mode(): boolean {
+  return float64Mode;
+}
+
 /** A new float array of n zeros in the current precision (typed as Float32Array for the kernels). */
 export function floatArray(n: number): Float32Array {
   return (float64Mode ? new Float64Array(n) : new Float32Array(n)) as unknown as Float32Array;
