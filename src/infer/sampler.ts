@@ -32,6 +32,12 @@ export function sampleToken(logits: Float32Array, p: SamplingParams, rng: Rng, s
   const invT = T > 0 ? 1 / T : 1;
   let mx = -Infinity, arg = 0;
   for (let i = 0; i < V; i++) if (logits[i] > mx) { mx = logits[i]; arg = i; }
+  if (T <= 0) {
+    // Greedy: only the normalizer of the logprob (the same sum as below, without storing the terms).
+    let z = 0;
+    for (let i = 0; i < V; i++) z += Math.exp(logits[i] - mx);
+    return { token: arg, logprob: logits[arg] - mx - Math.log(z) };
+  }
   const probs = scratch && scratch.length >= V ? scratch : new Float64Array(V); // unnormalized: e^{(l − max)/T}
   let z = 0;
   for (let i = 0; i < V; i++) { const e = Math.exp((logits[i] - mx) * invT); probs[i] = e; z += e; }
