@@ -145,6 +145,21 @@ test('budget forcing on the shipped model: </think> is forced at exactly B think
   await assert.rejects(generateWithBudget(gen, prompt, { ...base, budget: -1 }), /budget must be an integer ≥ 0, found -1/);
 });
 
+test('ttc refuses a thinking budget or "Wait" cap that cannot fit beside the longest prompt before it samples anything', async () => {
+  const model = loadModel(MODEL);
+  model.eval();
+  const tok = Tokenizer.fromDir(MODEL);
+  const gen = new Generator(model, { maxBatch: 8, maxLen: 512 });
+  let calls = 0;
+  const counting = Object.create(gen) as Generator;
+  counting.generateAll = (async (...a: Parameters<Generator['generateAll']>) => { calls++; return gen.generateAll(...a); }) as Generator['generateAll'];
+  const o = { ...TTC_DEFAULTS, families: ['add'], difficulties: [1], n: 1, samples: 2, maxTokens: 40, budgets: [0], waits: [1], consDraws: 10 };
+  // R1-Zero's template makes a prompt of ~100 tokens: a "Wait" cap of 450 + 24 answer tokens does not fit in 512
+  await assert.rejects(measureTestTimeCompute(counting, tok, 'm', { ...o, template: 'r1zero', waitCap: 450 }), /--wait-cap 450 cannot fit: with the longest prompt \(\d+ tokens, template "r1zero"\) and 24 answer tokens, at most \d+ thinking tokens fit in the generator's 512 positions/);
+  await assert.rejects(measureTestTimeCompute(counting, tok, 'm', { ...o, budgets: [0, 500], waits: [] }), /--budgets 500 cannot fit/);
+  assert.equal(calls, 0, 'nothing was sampled');
+});
+
 test('tinyseek ttc end to end on the shipped model (tiny settings) with its reward model: JSON, Markdown, four SVGs, re-render', async () => {
   const model = loadModel(MODEL);
   model.eval();

@@ -119,6 +119,14 @@ export async function measureTestTimeCompute(gen: Generator, tok: Tokenizer, mod
   const problems = families.flatMap((f) => o.difficulties.flatMap((d) => heldOutProblems(f, d, o.n, o.seed)));
   const prompts = problems.map((p) => promptIds(tok, p, o.template));
   const thinkEnd = tok.idOf('</think>');
+  // Every thinking budget must fit beside the longest prompt and the forced answer: checked before any
+  // sampling, so a budget that cannot fit fails at once rather than after the whole measurement.
+  const longest = Math.max(0, ...prompts.map((p) => p.length));
+  const room = gen.maxLen - longest - 1 - o.maxAnswerTokens;
+  const tooBig = [...o.budgets.map((b) => ['--budgets', b] as const), ...(o.waits.length ? [['--wait-cap', o.waitCap] as const] : [])].filter(([, b]) => b > room);
+  if (tooBig.length) {
+    throw new RangeError(`ttc: ${tooBig.map(([flag, b]) => `${flag} ${b}`).join(', ')} cannot fit: with the longest prompt (${longest} tokens, template "${o.template}") and ${o.maxAnswerTokens} answer tokens, at most ${Math.max(0, room)} thinking tokens fit in the generator's ${gen.maxLen} positions`);
+  }
   const decode = (ids: number[]) => tok.decode(ids.length && ids[ids.length - 1] === tok.eosId ? ids.slice(0, -1) : ids, { skipSpecial: false });
 
   // 1. Samples per problem.
