@@ -2,9 +2,11 @@
 // tokenizer trained on a tiny corpus of R1-style chats ("<think>\n…\n</think>\n\nanswer"), given a
 // few hundred AdamW steps so that it opens with reasoning, closes </think> and then answers.
 // Built once per machine into the OS temp dir (keyed by a version string) and reused.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Tensor, Rng, tidy } from '../../src/tensor/index.js';
 import { getPreset } from '../../src/model/presets.js';
 import { DeepseekV3 } from '../../src/model/model.js';
@@ -17,7 +19,7 @@ import { loadModelDir } from '../../src/infer/load.js';
 import type { LoadedModel } from '../../src/infer/load.js';
 import { Generator } from '../../src/infer/generator.js';
 
-const FIXTURE_VERSION = 'v1';
+const FIXTURE_VERSION = 'v2';
 
 /** One training chat: a question, its reasoning and its answer. */
 export interface FixtureChat {
@@ -122,12 +124,22 @@ function usable(dir: string): boolean {
   }
 }
 
-/** The fixture model directory, built on first use (about 30–60 s) and cached in the OS temp dir. */
+/**
+ * The fixture model directory, built on first use (about 10–60 s) and cached in the OS temp dir.
+ * It is trained in a child process with OpenBLAS's kernel pinned to its AVX2 one (Haswell) and one
+ * thread, so that the same weights come out on every x86-64-v3 machine: left to choose, OpenBLAS
+ * runs its AVX-512 kernels on an AVX-512 CPU, which sum in another order, and after 300 steps the
+ * model trained there answered the chat's first example prompt without opening its reasoning (the
+ * web test failed on such a CI machine and passed on an AVX2 one).
+ */
 export function serveFixtureDir(): string {
   const dir = process.env.TINYSEEK_SERVE_FIXTURE ?? path.join(os.tmpdir(), `tinyseek-serve-fixture-${FIXTURE_VERSION}`);
   if (!usable(dir)) {
     fs.rmSync(dir, { recursive: true, force: true });
-    trainFixture(dir);
+    const main = fileURLToPath(new URL('./serve-fixture-main.js', import.meta.url));
+    const env = { ...process.env, OPENBLAS_CORETYPE: 'Haswell', OPENBLAS_NUM_THREADS: '1', TINYSEEK_NUM_THREADS: '1' };
+    const r = spawnSync(process.execPath, [main, dir], { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`training the serving fixture into ${dir} failed (exit ${r.status}):\n${r.stderr}`);
   }
   return dir;
 }
