@@ -10,7 +10,9 @@
 // words, no numbers (none of these prompts asks for one: "The answer is 2." to "Hello" is not a
 // reply; a digit inside a name such as DeepSeek-R1 does not count), at most 300 characters, no leaked
 // template tags, and every word one the model was taught (the general replies' and the worked
-// solutions' words: "You're welco!" is a garbled reply, not a sensible one). The targets (issue #13): first turn ≥ 60%,
+// solutions' words: "You're welco!" is a garbled reply, not a sensible one); a greeting, who-are-you,
+// what-can-you-do or thanks must not be declined ("I can't answer that; …" to "Hiya" is no answer), and
+// an out-of-scope request must not be thanked. The targets (issue #13): first turn ≥ 60%,
 // second turn ≥ 4/5 of the first, every general reply sensible.
 //
 //   npm run build && node scripts/chat-check.mjs [MODEL_DIR] [--n 15] [--out docs/results/chat-check]
@@ -24,7 +26,7 @@ import OpenAI from 'openai';
 import { heldOutProblems } from '../dist/src/infer/evaluate.js';
 import { fillPhrasing, phrasingsFor } from '../dist/src/rl/r1/phrasings.js';
 import { HELDOUT_PHRASINGS } from '../dist/src/rl/r1/phrasings-heldout.js';
-import { CATEGORIES, HELDOUT_GENERAL, replyVocabulary } from '../dist/src/data/conversations.js';
+import { CATEGORIES, HELDOUT_GENERAL, REPLIES, replyVocabulary } from '../dist/src/data/conversations.js';
 import { targetVocabulary } from '../dist/src/rl/r1/readability.js';
 
 const { values: opt, positionals } = parseArgs({
@@ -57,9 +59,15 @@ function startServer() {
 const lastNumber = (s) => { const m = s.match(/-?\d+/g); return m ? m[m.length - 1] : null; };
 const TAUGHT = new Set([...replyVocabulary(), ...targetVocabulary()]);
 const TAGS = /<\/?(think|answer)>|<｜|\|>/;
-function sensible(reply) {
+/** A reply that declines: one of the out-of-scope replies, or a sentence that says it cannot help. */
+const REFUSAL = /\b(?:can't|cannot|can not|unable to)\b|^sorry\b/i;
+const isRefusal = (reply) => REPLIES.out_of_scope.includes(reply.trim()) || REFUSAL.test(reply.trim());
+function sensible(reply, category) {
   const words = reply.match(/[A-Za-z']+/g) ?? [];
   if (!reply.trim()) return 'empty';
+  // A greeting, who-are-you, what-can-you-do or thanks is in the model's scope: declining it is no answer.
+  if (category !== 'out_of_scope' && isRefusal(reply)) return 'refuses a prompt it can answer';
+  if (category === 'out_of_scope' && REPLIES.thanks.includes(reply.trim())) return "thanks a request that wasn't thanks";
   if (TAGS.test(reply)) return 'leaked tags';
   if (/(?<![A-Za-z])\d/.test(reply)) return 'a number'; // a digit inside a name (DeepSeek-R1, V3) is not a number
   if (words.length < 2) return 'fewer than two words';
@@ -102,7 +110,7 @@ try {
     { category: 'issue', text: 'Hello, who are you?' }, { category: 'issue', text: 'what can you do?' }];
   for (const g of prompts) {
     const reply = await ask([{ role: 'user', content: g.text }]);
-    general.push({ ...g, reply, problem: sensible(reply) });
+    general.push({ ...g, reply, problem: sensible(reply, g.category) });
   }
   const issuePrompts = ['Compute 23 + 58', 'What is 23 + 58?', '23 + 58 = ?', 'What is 23 plus 58?'];
   const examples = [];

@@ -17,7 +17,7 @@ import { TRAIN_PHRASINGS, fillPhrasing, phrasingsFor, pickPhrasing, trainPhrasin
 import { HELDOUT_PHRASINGS } from '../src/rl/r1/phrasings-heldout.js';
 import { story, STORY_PARTS } from '../src/rl/r1/stories.js';
 import { multiTurnRows, writtenResponse } from '../src/rl/r1/data.js';
-import { HELDOUT_GENERAL, TRAIN_GENERAL, CATEGORIES, generalPrompts, heldoutMarkersIn, preferencePairs } from '../src/data/conversations.js';
+import { HELDOUT_GENERAL, TRAIN_GENERAL, CATEGORIES, REPLIES, generalPrompts, heldoutMarkersIn, preferencePairs, rejectedKinds } from '../src/data/conversations.js';
 import { getTask, sampleProblem, streamSeed, taskNames } from '../src/tasks/index.js';
 import { Rng } from '../src/tasks/rng.js';
 import { Tokenizer, applyChatTemplate, SPECIAL } from '../src/tokenizer/index.js';
@@ -58,13 +58,32 @@ test('reward model: Bradley–Terry loss and gradient equal a hand computation',
 test('reward model: training ranks held-out pairs (prompts never trained on) better than chance', () => {
   const trainPairs = preferencePairs(generalPrompts(TRAIN_GENERAL), 7, 1);
   const held = preferencePairs(generalPrompts(HELDOUT_GENERAL), 7, 2);
-  // Every prompt gets every kind of rejected answer once.
-  assert.deepEqual(new Set(held.filter((p) => p.prompt === held[0]!.prompt).map((p) => p.kind)), new Set(['empty', 'off_topic', 'number', 'repetition', 'garbled', 'misspelled', 'leaked']));
+  // Every category gets the same number of pairs and every kind of rejected answer of its own; a prompt
+  // the model can answer has the refusal among its rejected answers, an out-of-scope request does not.
+  for (const pairs of [trainPairs, held]) {
+    const per = CATEGORIES.map((c) => pairs.filter((p) => generalPrompts(pairs === held ? HELDOUT_GENERAL : TRAIN_GENERAL).find((g) => g.text === p.prompt)!.category === c));
+    assert.equal(new Set(per.map((x) => x.length)).size, 1, `pairs per category: ${per.map((x) => x.length)}`);
+    CATEGORIES.forEach((c, i) => assert.deepEqual(new Set(per[i]!.map((p) => p.kind)), new Set(rejectedKinds(c)), c));
+  }
+  assert.deepEqual(new Set(rejectedKinds('greeting')), new Set(['empty', 'off_topic', 'number', 'repetition', 'garbled', 'misspelled', 'leaked', 'refusal']));
+  assert.ok(!rejectedKinds('out_of_scope').includes('refusal'));
+  // The refusal is rejected about as often as it is chosen (within a fifth), so its words are not good in themselves.
+  const refusals = new Set(REPLIES.out_of_scope);
+  const chosenRefusal = trainPairs.filter((p) => refusals.has(p.chosen)).length, rejectedRefusal = trainPairs.filter((p) => refusals.has(p.rejected)).length;
+  assert.ok(Math.abs(chosenRefusal - rejectedRefusal) < 0.2 * chosenRefusal, `refusal chosen ${chosenRefusal}, rejected ${rejectedRefusal}`);
+  for (const p of trainPairs.filter((x) => x.kind === 'refusal')) assert.ok(refusals.has(p.rejected) && !refusals.has(p.chosen), p.prompt);
   const { model, losses } = trainRewardModel(trainPairs, { dim: 1024, steps: 60, lr: 0.05, l2: 1e-4 });
   assert.ok(losses.at(-1)! < losses[0]! * 0.5, `loss ${losses[0]} → ${losses.at(-1)}`);
   close(losses[0]!, Math.log(2), 1e-6); // w = 0: every pair is a coin flip
   assert.ok(model.pairAccuracy(trainPairs) > 0.9);
   assert.ok(model.pairAccuracy(held) > 0.7, `held-out pair accuracy ${model.pairAccuracy(held)}`);
+  // Held-out greetings, capability questions and thanks: the category's best reply beats the best refusal.
+  for (const c of ['greeting', 'capabilities', 'thanks'] as const) {
+    for (const prompt of HELDOUT_GENERAL[c]) {
+      const own = Math.max(...REPLIES[c].map((y) => model.score(prompt, y))), refusal = Math.max(...REPLIES.out_of_scope.map((y) => model.score(prompt, y)));
+      assert.ok(own > refusal, `"${prompt}": ${c} reply ${own.toFixed(3)} vs refusal ${refusal.toFixed(3)}`);
+    }
+  }
   assert.equal(rmFeatures('hi', 'hello there', 64).length, 64);
   // A tiny model's garble of the right words scores below the clean reply.
   const clean = "I'm tinyseek, a tiny DeepSeek-R1-style model trained from scratch on a laptop CPU.";

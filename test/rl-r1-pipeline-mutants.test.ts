@@ -22,7 +22,7 @@ import { evaluateR1 } from '../src/rl/r1/evaluate.js';
 import { generalRows, multiTurnRows, trainProblems, writtenRow } from '../src/rl/r1/data.js';
 import { trainPhrasing } from '../src/rl/r1/phrasings.js';
 import { r1Verify } from '../src/rl/r1/format.js';
-import { generalPrompts, preferencePairs, TRAIN_GENERAL, HELDOUT_GENERAL } from '../src/data/conversations.js';
+import { CATEGORIES, generalPrompts, preferencePairs, TRAIN_GENERAL, HELDOUT_GENERAL } from '../src/data/conversations.js';
 import { Rng } from '../src/tasks/rng.js';
 import { getTask } from '../src/tasks/index.js';
 import { loadModel } from '../src/model/checkpoint.js';
@@ -335,6 +335,12 @@ test('stage 4 draws general prompts at the recipe\'s share (the conversation set
     assert.deepEqual([p.answer, p.difficulty, p.meta], ['', 0, { category: category.get(p.prompt) }]);
   }
   assert.ok(new Set(general.map((p) => p.prompt)).size > 20, 'many different general prompts');
+  // Every category about equally often (out-of-scope requests have ~12× the wordings of greetings:
+  // drawn per prompt, greetings would come ~12 times in 180 and GRPO would learn the refusal).
+  for (const c of CATEGORIES) {
+    const k = general.filter((p) => (p.meta as { category: string }).category === c).length;
+    assert.ok(k > 18 && k < 60, `${k} ${c} prompts of ${general.length}: expected about a fifth`);
+  }
   const combos = new Set(tasks.map((p) => `${p.family}:${p.difficulty}`));
   assert.deepEqual([...combos].sort(), ['add:1', 'add:2', 'mul:1', 'mul:2', 'sub:1', 'sub:2']);
   for (const p of tasks) {

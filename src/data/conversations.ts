@@ -134,8 +134,12 @@ export interface PreferencePair {
   prompt: string;
   chosen: string;
   rejected: string;
-  /** What is wrong with the rejected answer. */
-  kind: 'empty' | 'off_topic' | 'number' | 'repetition' | 'garbled' | 'misspelled' | 'leaked';
+  /**
+   * What is wrong with the rejected answer: empty, another category's reply, a bare number, a stutter,
+   * a garble, a misspelling, leaked reasoning, or (for a prompt the model can answer) the out-of-scope
+   * refusal.
+   */
+  kind: 'empty' | 'off_topic' | 'number' | 'repetition' | 'garbled' | 'misspelled' | 'leaked' | 'refusal';
 }
 
 /** A garbled variant of a reply: its words shuffled and some letters dropped. */
@@ -149,22 +153,44 @@ function misspell(text: string, rng: Rng): string {
 }
 
 /**
+ * The rejected kinds, per prompt category, in the order pairs cycle through them. A prompt the model
+ * can answer (a greeting, who-are-you, what-can-you-do, thanks) has the refusal as a rejected answer
+ * in two slots of nine, so that over the four such categories the refusal is rejected about as often
+ * as it is chosen (every out-of-scope pair chooses it): with it only chosen, a linear reward model
+ * learns the refusal's words as good in themselves and GRPO answers every general prompt with it
+ * (attempt 6 of the R1 mini pipeline). An out-of-scope prompt has two more off-topic slots instead.
+ */
+export function rejectedKinds(category: ChatCategory): PreferencePair['kind'][] {
+  const common: PreferencePair['kind'][] = ['empty', 'off_topic', 'number', 'repetition', 'garbled', 'misspelled', 'leaked'];
+  return category === 'out_of_scope' ? [...common, 'off_topic', 'off_topic'] : [...common, 'refusal', 'refusal'];
+}
+
+/**
  * Chosen/rejected pairs over a prompt list: the chosen answer is a reply of the prompt's category;
- * the rejected one is empty, a reply of another category, a bare number, a stutter, a garble, a
- * misspelling, or leaked reasoning — the ways a small model fails a general prompt.
+ * the rejected one is one of `rejectedKinds` — the ways a small model fails a general prompt.
+ * Categories are balanced: every category present gets the same number of pairs
+ * (round(perPrompt × prompts / categories)), the kinds cycled and its prompts taken in turn, shifted
+ * by one every cycle so that a prompt meets different kinds; out-of-scope requests come in far more wordings than greetings,
+ * and pairs per prompt would make the refusal the reply a reward model likes best.
  */
 export function preferencePairs(prompts: readonly GeneralPrompt[], perPrompt: number, seed: number): PreferencePair[] {
   const rng = new Rng(seed);
-  const kinds: PreferencePair['kind'][] = ['empty', 'off_topic', 'number', 'repetition', 'garbled', 'misspelled', 'leaked'];
+  const present = CATEGORIES.filter((c) => prompts.some((p) => p.category === c));
+  const perCategory = Math.round((perPrompt * prompts.length) / Math.max(1, present.length));
   const out: PreferencePair[] = [];
-  for (const [pi, p] of prompts.entries()) {
-    for (let i = 0; i < perPrompt; i++) {
-      const chosen = generalReply(p.category, rng);
-      const kind = kinds[(i + pi) % kinds.length]!;
+  for (const category of present) {
+    const own = prompts.filter((p) => p.category === category);
+    const kinds = rejectedKinds(category);
+    const others = CATEGORIES.filter((c) => c !== category && (category === 'out_of_scope' || c !== 'out_of_scope'));
+    for (let j = 0; j < perCategory; j++) {
+      const p = own[(j + Math.floor(j / kinds.length)) % own.length]!;
+      const chosen = generalReply(category, rng);
+      const kind = kinds[j % kinds.length]!;
       let rejected: string;
       switch (kind) {
         case 'empty': rejected = ''; break;
-        case 'off_topic': rejected = generalReply(rng.pick(CATEGORIES.filter((c) => c !== p.category)), rng); break;
+        case 'off_topic': rejected = generalReply(rng.pick(others), rng); break;
+        case 'refusal': rejected = generalReply('out_of_scope', rng); break;
         case 'number': rejected = `The answer is ${rng.int(0, 999)}.`; break;
         case 'repetition': { const w = rng.pick(chosen.split(' ').slice(0, 4)); rejected = Array.from({ length: rng.int(3, 8) }, () => w).join(' '); break; }
         case 'garbled': rejected = garble(chosen, rng); break;

@@ -32,7 +32,7 @@ import { Rng as TaskRng } from '../../tasks/rng.js';
 import type { Rng } from '../../tensor/index.js';
 import { readMetrics } from '../../train/metrics.js';
 import { writeFileAtomic } from '../../io/index.js';
-import { HELDOUT_GENERAL, TRAIN_GENERAL, generalPrompts, preferencePairs } from '../../data/conversations.js';
+import { CATEGORIES, HELDOUT_GENERAL, TRAIN_GENERAL, generalPrompts, preferencePairs } from '../../data/conversations.js';
 import type { R1Recipe } from './config.js';
 import { cleanR1Zero, collect, filterTraces } from './rejection.js';
 import type { FilterStats, Trace } from './rejection.js';
@@ -133,17 +133,18 @@ export function checkR1Recipe(r: R1Recipe): void {
 
 /**
  * Stage 4's prompts (R1 §2.3.4, "RL for all scenarios"): each draw is a general prompt of the
- * conversation set's training half with probability rl4.generalShare (no answer: the reward model
- * judges it), else a task problem of the recipe's families and difficulties asked in a training
+ * conversation set's training half with probability rl4.generalShare (a category uniformly, then one of
+ * its prompts, as stage 3's general rows are drawn: drawn uniformly over prompts, 4 in 5 would be
+ * out-of-scope requests; no answer: the reward model judges it), else a task problem of the recipe's families and difficulties asked in a training
  * phrasing. GRPO encodes them with the recipe's chat template and its generation prompt.
  */
 export function stage4Prompts(r: R1Recipe): (rng: Rng, n: number) => Problem[] {
-  const general = generalPrompts(TRAIN_GENERAL);
   const fam = r.tasks.families, diffs = r.tasks.difficulties;
   return (rng, n) => Array.from({ length: n }, () => {
     if (rng.uniform() < r.rl4.generalShare) {
-      const g = general[rng.int(general.length)]!;
-      return { family: CHAT_FAMILY, difficulty: 0, seed: 0, prompt: g.text, answer: '', meta: { category: g.category } };
+      const category = CATEGORIES[rng.int(CATEGORIES.length)]!;
+      const list = TRAIN_GENERAL[category];
+      return { family: CHAT_FAMILY, difficulty: 0, seed: 0, prompt: list[rng.int(list.length)]!, answer: '', meta: { category } };
     }
     const p = sampleProblem(fam[rng.int(fam.length)]!, diffs[rng.int(diffs.length)]!, 'train', rng.nextU32());
     return { ...p, prompt: trainPhrasing(p, new TaskRng(rng.nextU32())) };
