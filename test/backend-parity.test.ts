@@ -12,21 +12,10 @@ import { createReferenceBackend } from '../src/backend/reference.js';
 import { toolSkip } from './helpers/tools.js';
 import { BINARY_OPS, UNARY_OPS } from '../src/backend/kernels.js';
 import type { BinaryOp, Kernels, UnaryOp } from '../src/backend/kernels.js';
+import { prng } from './helpers/prng.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-/** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Arr = Float32Array | Int32Array;
 type Bufs = Record<string, Arr>;

@@ -14,6 +14,7 @@ import { nativeBackendOrNull, nativeLoadError, addonPath } from '../src/backend/
 import { createReferenceBackend } from '../src/backend/reference.js';
 import { bf16ToF32Array, f16ToF32Array, f32ToBf16Array, f32ToF16Array } from '../src/io/dtypes.js';
 import type { Kernels, Gemm16Path } from '../src/backend/kernels.js';
+import { prng } from './helpers/prng.js';
 
 const cpuFlags = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1].split(/\s+/) ?? [];
 /** The CPU flags each native path needs. */
@@ -30,16 +31,6 @@ const cpuSkip = (p: Gemm16Path) => (has(p) ? false : `this CPU lacks ${NEEDS[p].
 /** Error bound per Σ|x·w| of a path: float32 summation order, or x rounded to BF16 (avx512bf16 with BF16 weights). */
 const tol = (p: Gemm16Path | 'reference', f16: boolean) => (p === 'avx512bf16' && !f16 ? 2 ** -8 : 1e-5);
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** [M, N, K]: GEMV rows first, then GEMM shapes (K % 8 ≠ 0, N odd, one panel, many panels with a ragged last one; 2–8 rows take the register-tiled kernel). */
 const SHAPES: [number, number, number][] = [

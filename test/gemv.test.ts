@@ -9,17 +9,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { addonPath, nativeBackendOrNull, nativeLoadError } from '../src/backend/index.js';
 import { createReferenceBackend } from '../src/backend/reference.js';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './helpers/prng.js';
 
 const native = nativeBackendOrNull();
 const ref = createReferenceBackend();
