@@ -349,7 +349,8 @@ test('stage 4 draws general prompts at the recipe\'s share (the conversation set
   }
   // asked in training phrasings: many different wordings, and not only the canonical "Compute …"
   assert.ok(tasks.filter((p) => !p.prompt.startsWith('Compute ')).length > tasks.length / 4, 'phrased, not only canonical');
-  assert.equal(new Set(tasks.map((p) => p.prompt)).size, tasks.length, 'fresh problems');
+  // fresh problems, not a fixed list (two-digit problems repeat by chance: ~70 per family and difficulty among ~8,000)
+  assert.ok(new Set(tasks.map((p) => p.prompt)).size >= tasks.length - 3, 'fresh problems');
   assert.equal(stage4Prompts(microRecipe(base, { rl4: { ...recipe.rl4, generalShare: 0 } }))(new TensorRng(1), 50).filter((p) => p.family === CHAT_FAMILY).length, 0);
   assert.equal(stage4Prompts(microRecipe(base, { rl4: { ...recipe.rl4, generalShare: 1 } }))(new TensorRng(1), 50).filter((p) => p.family === CHAT_FAMILY).length, 50);
 });
