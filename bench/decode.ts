@@ -200,13 +200,21 @@ export async function run(opts: BenchOptions): Promise<void> {
   const lmodel = llama ? await llama.loadModel({ modelPath: gguf }) : null;
   if (lmodel) await llamaRun(lmodel, one, 8);
 
+  // Each run starts after an idle pause, so that neither engine's threads still spinning from the
+  // previous run (OpenBLAS's and ggml's pools poll before they sleep) take a core from the next one:
+  // without it, 2-thread batch-1 prefill of either engine measured ~half its speed alone.
   const t1: Speed[] = [], p1: Speed[] = [], tSpec: Speed[] = [];
   for (let r = 0; r < reps; r++) {
+    await settle();
     t1.push(await tinyseekRun(lm.model, one));
+    await settle();
     if (lmodel) p1.push(await llamaRun(lmodel, one));
+    await settle();
     tSpec.push(await tinyseekRun(lm.model, one, true));
   }
+  await settle();
   const t64 = await tinyseekRun(lm.model, prompts);
+  await settle();
   const p64 = lmodel ? await llamaRun(lmodel, prompts) : null;
   await lmodel?.dispose();
   await llama?.dispose();
@@ -235,6 +243,10 @@ export async function run(opts: BenchOptions): Promise<void> {
         : 'so the numbers are noisy'));
   }
 }
+
+/** Time for idle threads of the previous run to stop polling and sleep (OpenBLAS: ~0.1 s of sched_yield). */
+const SETTLE_MS = 500;
+const settle = () => new Promise<void>((resolve) => setTimeout(resolve, SETTLE_MS));
 
 function round(x: number, digits = 1): number {
   const f = 10 ** digits;
