@@ -55,6 +55,9 @@ function outOfScopePrompts(): string[] {
     'Write a poem about {s}', 'Write a story about {s}', 'Tell me about {s}', 'Explain {s} to me', 'What do you think of {s}?',
     'Give me some facts about {s}', 'Describe {s}', 'Can you draw {s}?', 'Sing me a song about {s}', 'Teach me about {s}',
     'Give me advice on {s}', 'What is the history of {s}?', 'Write an essay on {s}', 'I want to learn about {s}', 'Do you like {s}?',
+    // question forms a small model mistakes for problems ("Can you help me with …?", "What … is it?"):
+    // attempt 7 answered held-out ones of these shapes with "The answer is N."
+    'Can you help me with {s}?', 'What is the best thing about {s}?', 'How much do you know about {s}?',
   ];
   const texts = ['this email', 'my essay', 'this paragraph', 'this letter', 'my notes', 'this story'];
   const textFrames = ['Proofread {t}', 'Rewrite {t} to sound nicer', 'Translate {t} into French', 'Translate {t} into Spanish', 'Check the grammar of {t}', 'Make {t} shorter'];
@@ -64,6 +67,9 @@ function outOfScopePrompts(): string[] {
     'Book me a flight', 'Play some music', 'Set an alarm', 'Order a pizza', 'What should I eat for dinner?', 'Is it going to rain tomorrow?',
     'Who is the best footballer?', 'How tall is Mount Everest?', 'Can you write my essay?', 'Tell me the news', 'What is your favourite colour?',
     'How do I fix my bike?', 'Give me a recipe for soup', 'Where is Paris?', 'Which phone should I buy?', 'How do I learn to swim?',
+    'What day is it?', 'What day is it today?', 'What year is it?', 'What season is it?', "What's the date today?", 'What month is it?',
+    'Can you help me with my essay?', 'Can you help me with my email?', 'Can you help me with my project?', 'Can you help me move house?',
+    'Who is the king of Spain?', 'Who wrote Hamlet?', 'What is the biggest city in the world?', 'How old is the universe?',
   ];
 }
 
@@ -78,6 +84,7 @@ export const TRAIN_GENERAL: Readonly<Record<ChatCategory, readonly string[]>> = 
     'Who are you?', 'What is your name?', 'Are you ChatGPT?', 'who made you', 'What are you?', 'Are you a person?', 'Introduce yourself',
     'Who built you?', 'What model are you?', 'Are you DeepSeek?', 'Are you human?', 'What should I call you?', 'Who am I talking to?',
     'Are you an AI?', 'What are you called?', 'Where do you come from?', 'Do you have a name?', 'Who trained you?',
+    'Tell me about you', 'Tell me who you are', 'Describe yourself', 'Tell me something about you', 'Say something about you',
   ],
   capabilities: [
     'What can you do?', 'How can you help me?', 'What are you good at?', 'what kind of questions can you answer', 'Can you do math?', 'What should I ask you?',
