@@ -59,9 +59,9 @@ function startServer() {
 const lastNumber = (s) => { const m = s.match(/-?\d+/g); return m ? m[m.length - 1] : null; };
 const TAUGHT = new Set([...replyVocabulary(), ...targetVocabulary()]);
 const TAGS = /<\/?(think|answer)>|<｜|\|>/;
-/** A reply that declines: one of the out-of-scope replies, or a sentence that says it cannot help. */
+/** A reply that declines (both out-of-scope replies are such sentences). */
 const REFUSAL = /\b(?:can't|cannot|can not|unable to)\b|^sorry\b/i;
-const isRefusal = (reply) => REPLIES.out_of_scope.includes(reply.trim()) || REFUSAL.test(reply.trim());
+const isRefusal = (reply) => REFUSAL.test(reply.trim());
 function sensible(reply, category) {
   const words = reply.match(/[A-Za-z']+/g) ?? [];
   if (!reply.trim()) return 'empty';

@@ -60,8 +60,9 @@ test('reward model: training ranks held-out pairs (prompts never trained on) bet
   const held = preferencePairs(generalPrompts(HELDOUT_GENERAL), 7, 2);
   // Every category gets the same number of pairs and every kind of rejected answer of its own; a prompt
   // the model can answer has the refusal among its rejected answers, an out-of-scope request does not.
-  for (const pairs of [trainPairs, held]) {
-    const per = CATEGORIES.map((c) => pairs.filter((p) => generalPrompts(pairs === held ? HELDOUT_GENERAL : TRAIN_GENERAL).find((g) => g.text === p.prompt)!.category === c));
+  for (const [pairs, list] of [[trainPairs, TRAIN_GENERAL], [held, HELDOUT_GENERAL]] as const) {
+    const category = new Map(generalPrompts(list).map((g) => [g.text, g.category]));
+    const per = CATEGORIES.map((c) => pairs.filter((p) => category.get(p.prompt) === c));
     assert.equal(new Set(per.map((x) => x.length)).size, 1, `pairs per category: ${per.map((x) => x.length)}`);
     CATEGORIES.forEach((c, i) => assert.deepEqual(new Set(per[i]!.map((p) => p.kind)), new Set(rejectedKinds(c)), c));
   }

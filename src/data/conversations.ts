@@ -177,8 +177,8 @@ export function rejectedKinds(category: ChatCategory): PreferencePair['kind'][] 
  * the rejected one is one of `rejectedKinds` — the ways a small model fails a general prompt.
  * Categories are balanced: every category present gets the same number of pairs
  * (round(perPrompt × prompts / categories)), the kinds cycled and its prompts taken in turn, shifted
- * by one every cycle so that a prompt meets different kinds; out-of-scope requests come in far more wordings than greetings,
- * and pairs per prompt would make the refusal the reply a reward model likes best.
+ * by one every cycle so that a prompt meets different kinds. (Out-of-scope requests come in far more
+ * wordings than greetings: pairs per prompt would make the refusal the reply a reward model likes best.)
  */
 export function preferencePairs(prompts: readonly GeneralPrompt[], perPrompt: number, seed: number): PreferencePair[] {
   const rng = new Rng(seed);

@@ -133,10 +133,10 @@ export function checkR1Recipe(r: R1Recipe): void {
 
 /**
  * Stage 4's prompts (R1 §2.3.4, "RL for all scenarios"): each draw is a general prompt of the
- * conversation set's training half with probability rl4.generalShare (a category uniformly, then one of
- * its prompts, as stage 3's general rows are drawn: drawn uniformly over prompts, 4 in 5 would be
- * out-of-scope requests; no answer: the reward model judges it), else a task problem of the recipe's families and difficulties asked in a training
- * phrasing. GRPO encodes them with the recipe's chat template and its generation prompt.
+ * conversation set's training half with probability rl4.generalShare (a category uniformly, then one
+ * of its prompts, as stage 3's general rows are drawn — drawn uniformly over prompts, 4 in 5 would be
+ * out-of-scope requests; no answer: the reward model judges it), else a task problem of the recipe's
+ * families and difficulties asked in a training phrasing. GRPO encodes them with the recipe's chat template and its generation prompt.
  */
 export function stage4Prompts(r: R1Recipe): (rng: Rng, n: number) => Problem[] {
   const fam = r.tasks.families, diffs = r.tasks.difficulties;
