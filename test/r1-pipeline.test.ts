@@ -108,6 +108,20 @@ test('no training general prompt shares a held-out marker word, has a digit or r
   assert.ok(TRAIN_GENERAL.out_of_scope.length >= 200, 'out-of-scope requests come in many wordings');
 });
 
+test('out-of-scope prompts include the arithmetic phrasings\' frames and words with no numbers in them, so neither alone reads as a problem', () => {
+  const oos = TRAIN_GENERAL.out_of_scope;
+  for (const frame of ['What is ', 'Calculate ', 'Can you work out ', 'How much is ', 'Find ', 'What does ', 'Please solve ', 'Quick question: ']) {
+    assert.ok(oos.filter((t) => t.startsWith(frame)).length >= 5, frame);
+  }
+  for (const word of ['sum', 'add', 'subtract', 'multiply', 'sort', 'solve', 'count', 'difference', 'product', 'left']) {
+    assert.ok(oos.some((t) => new RegExp(String.raw`\b${word}\b`, 'i').test(t)), word);
+  }
+  // and capability questions come in the out-of-scope shapes too, so the shape alone does not mean "refuse"
+  for (const shape of [/^Can you help me with /, /^How much do you know about /]) {
+    assert.ok(TRAIN_GENERAL.capabilities.some((t) => shape.test(t)) && oos.some((t) => shape.test(t)), String(shape));
+  }
+});
+
 test('readability: worked solutions score 1; garbled, stuttering, tagged or run-on thinking scores less', () => {
   for (const family of taskNames()) {
     for (const d of getTask(family).difficulties) {

@@ -70,6 +70,31 @@ function outOfScopePrompts(): string[] {
     'What day is it?', 'What day is it today?', 'What year is it?', 'What season is it?', "What's the date today?", 'What month is it?',
     'Can you help me with my essay?', 'Can you help me with my email?', 'Can you help me with my project?', 'Can you help me move house?',
     'Who is the king of Spain?', 'Who wrote Hamlet?', 'What is the biggest city in the world?', 'How old is the universe?',
+    ...problemFramesWithoutNumbers(),
+  ];
+}
+
+/**
+ * The frames of the arithmetic phrasings ("What is …?", "Calculate …", "Find …") and the arithmetic
+ * words ("sum", "add", "solve", "sort", "count") with things in them that are not numbers. Every
+ * problem the model trains on has numbers, so without these it learns the frame or the word as the
+ * cue: attempts 7 and 8 answered held-out questions with a word the problems use ("sum" in
+ * "Summarize …", "time(s)" in "What time is it?") with "The answer is N.".
+ */
+function problemFramesWithoutNumbers(): string[] {
+  const things = ['the meaning of love', 'my taxes', 'the price of a car', 'my horoscope', 'the weight of the sun', 'the best pizza in town',
+    'the way to the station', 'the plot of this film', 'the cost of a house', 'the secret of happiness', 'my future', 'the distance to Mars'];
+  const frames = ['What is {c}?', 'Calculate {c}', 'Can you work out {c}?', 'How much is {c}?', 'Find {c}.', 'What does {c} equal?', 'Please solve {c}',
+    'Quick question: {c}'];
+  return [
+    ...frames.flatMap((f) => things.map((c) => f.replace('{c}', c))),
+    'Sum up this email', 'Sum up my notes', 'Sum up this story for me', 'Give me the gist of this paragraph', 'What is the sum of human knowledge?',
+    'Add salt to my soup', 'Add me as a friend', 'Add this song to my playlist', 'Subtract the noise from this song', 'Multiply my money',
+    'Sort out my room', 'Sort my emails', 'Sort my socks by colour', 'Solve my problems', 'Solve world hunger', 'Solve this riddle for me',
+    'Count the stars in the sky', 'Count sheep with me', 'How many stars are there?', 'How many people live in China?', 'How much does a car cost?',
+    'What is the difference between a cat and a dog?', 'What is the product of this company?', 'What is the answer to everything?',
+    'What hour is it?', 'What week is it?', 'What song is it?', 'What film is it?', 'What colour is it?', 'What country is it?',
+    'What is left of the Roman empire?', 'How many more days until summer?', 'Is it morning or night?',
   ];
 }
 
@@ -91,6 +116,11 @@ export const TRAIN_GENERAL: Readonly<Record<ChatCategory, readonly string[]>> = 
     'What do you do?', 'Can you solve equations?', 'Can you sort numbers?', 'Can you help me with math?', 'Can you add numbers?',
     'What kinds of problems do you solve?', 'How do you work?', 'What are your skills?', 'Can you do arithmetic?', 'Help', 'help me',
     'What can I ask?', 'Show me what you can do', 'Are you good at sums?',
+    // capability questions in the shapes of out-of-scope ones ("Can you help me with {subject}?",
+    // "How much do you know about {subject}?"): attempt 8 refused held-out ones of these shapes
+    'What subjects do you know?', 'What do you know?', 'What things do you know about?', 'Which questions can you answer?',
+    'Can you help me with sums?', 'Can you help me with my maths?', 'Can you help me with numbers?', 'Can you help me with a problem?',
+    'Can you help me with my math class?', 'What can you help with?', 'What kind of things can you do?', 'How much do you know about math?',
   ],
   out_of_scope: [
     "What's the weather today?", 'Write a poem about the sea', 'Who won the world cup?', 'Translate hello to French', 'What is the capital of France?',
