@@ -87,8 +87,17 @@ test('reward model: training ranks held-out pairs (prompts never trained on) bet
   }
   assert.equal(rmFeatures('hi', 'hello there', 64).length, 64);
   // A tiny model's garble of the right words scores below the clean reply.
-  const clean = "I'm tinyseek, a tiny DeepSeek-R1-style model trained from scratch on a laptop CPU.";
+  const clean = REPLIES.identity[0]!;
   assert.ok(model.score('Who are you?', clean) > model.score('Who are you?', 'I t tinys a t I on a t, a I on arithmetic, arithmetic, and simplesn pimplesU.'));
+});
+
+test('no two categories\' replies begin with the same word, so the first token of a reply commits to one category', () => {
+  const firstWord = (r: string) => /^[A-Za-z]+/.exec(r)![0].toLowerCase(); // "I'm" and "I can" both begin with "i"
+  for (const c of CATEGORIES) for (const c2 of CATEGORIES) {
+    if (c === c2) continue;
+    const shared = REPLIES[c].map(firstWord).filter((w) => REPLIES[c2].map(firstWord).includes(w));
+    assert.deepEqual(shared, [], `${c} and ${c2} replies both begin with ${shared.join(', ')}`);
+  }
 });
 
 test('training and held-out general prompts are disjoint', () => {
