@@ -20,7 +20,9 @@ export interface GeneralPrompt {
  * begin with the same word: a greedy decoder commits to a category with its first token, and a shared
  * start lets it slide into another category's words. Attempt 9 answered "What time is it?" with
  * "I'm tinyseek, I'm model. Ask me an arap   I can't answer that; …": identity's "I'm", capability's
- * "I can" and the limitation's "I can't" all began with "I".
+ * "I can" and the limitation's "I can't" all began with "I". (Attempt 10, trained on these replies,
+ * still garbled that prompt, inside the capability line instead: distinct first words remove one way
+ * of mixing categories, not the failure; see docs/results/r1-mini-attempts.md.)
  */
 export const REPLIES: Readonly<Record<ChatCategory, readonly string[]>> = {
   greeting: [
