@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getTask, splitOf } from '../src/tasks/index.js';
 import { CATEGORIES, REPLIES, TRAIN_GENERAL } from '../src/data/conversations.js';
-import { generalRows, multiTurnRows, problemsPerCombo, traceRow, trainProblems, writtenResponse, writtenRow } from '../src/rl/r1/data.js';
+import { generalCategoryShares, generalRows, multiTurnRows, problemsPerCombo, traceRow, trainProblems, writtenResponse, writtenRow } from '../src/rl/r1/data.js';
 import { parseR1, r1Verify } from '../src/rl/r1/format.js';
 import { readability } from '../src/rl/r1/readability.js';
 import type { Trace } from '../src/rl/r1/rejection.js';
@@ -70,6 +70,23 @@ test('generalRows: a training prompt of each category (a quarter lower-cased), t
   // prompts already in lower case count as exact; the lower-cased share of the rest is about 1/4
   assert.ok(lowered > 15 && lowered < 70, `lower-cased ${lowered} of 200`);
   assert.deepEqual(generalRows(200, 3), rows);
+});
+
+test('generalRows: categories drawn in proportion to the square root of their prompt counts, so out-of-scope wordings are not each seen once', () => {
+  const shares = generalCategoryShares();
+  const roots = CATEGORIES.map((c) => Math.sqrt(TRAIN_GENERAL[c].length));
+  const sum = roots.reduce((a, b) => a + b, 0);
+  CATEGORIES.forEach((c, i) => assert.ok(Math.abs(shares[c] - roots[i]! / sum) < 1e-12, `${c}: ${shares[c]}`));
+  assert.deepEqual(generalCategoryShares({ greeting: ['a'], identity: ['a', 'b', 'c', 'd'], capabilities: ['a'], out_of_scope: Array(16).fill('x'), thanks: ['a'] }),
+    { greeting: 1 / 9, identity: 2 / 9, capabilities: 1 / 9, out_of_scope: 4 / 9, thanks: 1 / 9 });
+  const rows = generalRows(4000, 11);
+  const counts = Object.fromEntries(CATEGORIES.map((c) => [c, rows.filter((r) => r.source === `general:${c}`).length]));
+  for (const c of CATEGORIES) {
+    const expected = 4000 * shares[c];
+    // binomial: 4 standard deviations
+    assert.ok(Math.abs(counts[c]! - expected) < 4 * Math.sqrt(expected), `${c}: ${counts[c]} rows, expected about ${expected.toFixed(0)}`);
+  }
+  assert.ok(counts.out_of_scope! > 2 * counts.capabilities!, JSON.stringify(counts));
 });
 
 test('multiTurnRows: follow-up, greeting then problem, thanks, out of scope, in turn; problem turns answered correctly', () => {

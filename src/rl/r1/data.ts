@@ -54,11 +54,30 @@ export function trainProblems(families: readonly string[], difficulties: readonl
 
 const FOLLOW_UPS = ['And {q}', 'Now {q}', 'What about this one: {q}', 'Next: {q}', '{q}', 'ok, {q}'];
 
-/** Single-turn general examples: a training prompt of a category (sometimes lower-cased), an honest reply with an empty reasoning block. */
+/**
+ * The share of single-turn general examples each category gets: proportional to the square root of
+ * how many training prompts it has. Out-of-scope requests come in hundreds of wordings and greetings in
+ * a few dozen; a uniform share (attempts 1–10 of the R1 mini pipeline) showed each out-of-scope
+ * wording about once and each greeting a dozen times, while out-of-scope prompts are where the model
+ * failed. The square root gives the varied category more examples without drowning the small ones.
+ */
+export function generalCategoryShares(prompts: Readonly<Record<ChatCategory, readonly string[]>> = TRAIN_GENERAL): Record<ChatCategory, number> {
+  const w = CATEGORIES.map((c) => Math.sqrt(prompts[c].length));
+  const total = w.reduce((a, b) => a + b, 0);
+  return Object.fromEntries(CATEGORIES.map((c, i) => [c, w[i]! / total])) as Record<ChatCategory, number>;
+}
+
+/** Single-turn general examples: a training prompt of a category (categories drawn by `generalCategoryShares`, a quarter lower-cased), an honest reply with an empty reasoning block. */
 export function generalRows(n: number, seed: number): SftRow[] {
   const rng = new Rng(seed);
+  const shares = generalCategoryShares();
+  const drawCategory = (): ChatCategory => {
+    let u = rng.next();
+    for (const c of CATEGORIES) if ((u -= shares[c]) < 0) return c;
+    return CATEGORIES[CATEGORIES.length - 1]!;
+  };
   return Array.from({ length: n }, () => {
-    const category = CATEGORIES[rng.int(0, CATEGORIES.length - 1)]!;
+    const category = drawCategory();
     const text = rng.pick(TRAIN_GENERAL[category]);
     return { messages: [{ role: 'user' as const, content: rng.chance(0.25) ? text.toLowerCase() : text }, { role: 'assistant' as const, content: generalResponse(generalReply(category, rng)) }], source: `general:${category}` };
   });
