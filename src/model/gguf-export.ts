@@ -248,8 +248,12 @@ export function ggufTensors(model: DeepseekV3, opts: GgufExportOptions = {}): Gg
     mat(`${p}attn_kv_a_mqa.weight`, a.kvAProj.weight.shape, () => a.kvAProj.weight.f32());
     f32(`${p}attn_kv_a_norm.weight`, a.kvANorm.weight.shape, () => a.kvANorm.weight.f32());
     // kv_b_proj.weight [H·(dn+dv), r] viewed [H, dn+dv, r]: k rows → [H, r, dn] (transposed), v rows → [H, dv, r].
-    mat(`${p}attn_k_b.weight`, [H, r, dn], () => splitKvB(a.kvBProj.weight.f32(), H, dn, dv, r).k);
-    mat(`${p}attn_v_b.weight`, [H, dv, r], () => splitKvB(a.kvBProj.weight.f32(), H, dn, dv, r).v);
+    // These two stay F32 in an F16 export: on CPUs with AMX (Sapphire Rapids and later) llama.cpp moves an F16
+    // matrix into its AMX buffer when a contiguous test product fits, but deepseek2 multiplies k_b/v_b by permuted
+    // (non-contiguous) activations, which neither AMX nor the plain CPU path accepts from that buffer, and the
+    // scheduler aborts (GGML_ASSERT(*cur_backend_id != -1), seen with node-llama-cpp 3.21.1). F32 is never moved there.
+    f32(`${p}attn_k_b.weight`, [H, r, dn], () => splitKvB(a.kvBProj.weight.f32(), H, dn, dv, r).k);
+    f32(`${p}attn_v_b.weight`, [H, dv, r], () => splitKvB(a.kvBProj.weight.f32(), H, dn, dv, r).v);
     mat(`${p}attn_output.weight`, a.oProj.weight.shape, () => a.oProj.weight.f32());
     f32(`${p}ffn_norm.weight`, [cfg.hiddenSize], () => block.postAttentionLayernorm.weight.f32());
     const mlp = block.mlp;
