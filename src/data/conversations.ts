@@ -22,7 +22,10 @@ export interface GeneralPrompt {
  * "I'm tinyseek, I'm model. Ask me an arap   I can't answer that; …": identity's "I'm", capability's
  * "I can" and the limitation's "I can't" all began with "I". (Attempt 10, trained on these replies,
  * still garbled that prompt, inside the capability line instead: distinct first words remove one way
- * of mixing categories, not the failure; see docs/results/r1-mini-attempts.md.)
+ * of mixing categories, not the failure; see docs/results/r1-mini-attempts.md. The tokenizer reads
+ * "What time is it?" as "W h at ␣time ␣is ␣it ?", and " time" is otherwise only the start of
+ * multiplication's "times", so the prompt looks like a problem. Attempt 11 answered it with the clean
+ * limitation once out-of-scope rows were drawn more often; see generalCategoryShares.)
  */
 export const REPLIES: Readonly<Record<ChatCategory, readonly string[]>> = {
   greeting: [
@@ -118,6 +121,11 @@ export const TRAIN_GENERAL: Readonly<Record<ChatCategory, readonly string[]>> = 
     'Who built you?', 'What model are you?', 'Are you DeepSeek?', 'Are you human?', 'What should I call you?', 'Who am I talking to?',
     'Are you an AI?', 'What are you called?', 'Where do you come from?', 'Do you have a name?', 'Who trained you?',
     'Tell me about you', 'Tell me who you are', 'Describe yourself', 'Tell me something about you', 'Say something about you',
+    // "Tell me about {subject}" is an out-of-scope frame with 14 subjects: attempt 11, which drew categories
+    // by the square root of their prompt counts, refused "Tell me about yourself"; the self-referent
+    // versions of the frame get more than two wordings here
+    'Tell me about tinyseek', 'Tell me a bit about you', 'Tell me more about you', 'Tell me about your name', 'Tell me about who made you',
+    'Tell me about your model',
   ],
   capabilities: [
     'What can you do?', 'How can you help me?', 'What are you good at?', 'what kind of questions can you answer', 'Can you do math?', 'What should I ask you?',
@@ -129,6 +137,9 @@ export const TRAIN_GENERAL: Readonly<Record<ChatCategory, readonly string[]>> = 
     'What subjects do you know?', 'What do you know?', 'What things do you know about?', 'Which questions can you answer?',
     'Can you help me with sums?', 'Can you help me with my maths?', 'Can you help me with numbers?', 'Can you help me with a problem?',
     'Can you help me with my math class?', 'What can you help with?', 'What kind of things can you do?', 'How much do you know about math?',
+    // the same frame again (18 out-of-scope wordings against 6 here; attempt 11 refused a held-out one)
+    'Can you help me with arithmetic?', 'Can you help me with sorting?', 'Can you help me with equations?', 'Can you help me with my maths test?',
+    'Can you help me with my sums?', 'Can you help me with counting?',
   ],
   out_of_scope: [
     "What's the weather today?", 'Write a poem about the sea', 'Who won the world cup?', 'Translate hello to French', 'What is the capital of France?',
