@@ -12,7 +12,7 @@
 // template tags, and every word one the model was taught (the general replies' and the worked
 // solutions' words: "You're welco!" is a garbled reply, not a sensible one); a greeting, who-are-you,
 // what-can-you-do or thanks must not be declined ("I can't answer that; …" to "Hiya" is no answer), and
-// an out-of-scope request must not be thanked. The targets (issue #13): first turn ≥ 60%,
+// only thanks may be answered with "You're welcome!". The targets (issue #13): first turn ≥ 60%,
 // second turn ≥ 4/5 of the first, every general reply sensible.
 //
 //   npm run build && node scripts/chat-check.mjs [MODEL_DIR] [--n 15] [--out docs/results/chat-check]
@@ -67,7 +67,8 @@ function sensible(reply, category) {
   if (!reply.trim()) return 'empty';
   // A greeting, who-are-you, what-can-you-do or thanks is in the model's scope: declining it is no answer.
   if (category !== 'out_of_scope' && isRefusal(reply)) return 'refuses a prompt it can answer';
-  if (category === 'out_of_scope' && REPLIES.thanks.includes(reply.trim())) return "thanks a request that wasn't thanks";
+  // "You're welcome!" answers thanks and nothing else (attempt 12 said it to "Hey, what's your name?").
+  if (category !== 'thanks' && REPLIES.thanks.includes(reply.trim())) return "thanks a prompt that wasn't thanks";
   if (TAGS.test(reply)) return 'leaked tags';
   if (/(?<![A-Za-z])\d/.test(reply)) return 'a number'; // a digit inside a name (DeepSeek-R1, V3) is not a number
   if (words.length < 2) return 'fewer than two words';
