@@ -161,7 +161,7 @@ test('bad recipes are rejected with what was expected and what was found', () =>
   assert.throws(variant((r) => (r.tokens = -1)), /tokens/);
   assert.throws(variant((r) => (r.extra = 1)), /Unrecognized key/);
   assert.throws(variant((r) => Object.assign(r.components[0], { kind: 'worked', formats: { plain: 0, r1zero: 0 } })), /expected a positive share/);
-  assert.throws(() => loadRecipe('no-such-recipe'), /expected a built-in name \(default, worked-all\) or a path to a \.json file/);
+  assert.throws(() => loadRecipe('no-such-recipe'), /expected a built-in name \(default, prose, worked-all\) or a path to a \.json file/);
 });
 
 test('`tinyseek data build|tasks|tokenizer` write their outputs; bad input exits 2 with one line', () => {

@@ -13,6 +13,7 @@ import { DataError } from './errors.js';
 import { renderBare, renderText, renderWorked, type DocFormat } from './formats.js';
 import type { Recipe, RecipeComponent } from './recipe.js';
 import { tokenCounter } from './token-count.js';
+import { brownParagraphs } from './prose.js';
 
 /** A problem referenced by a document (enough to regenerate and re-check it). */
 export interface DocProblem {
@@ -59,7 +60,7 @@ export interface CorpusManifest {
   byComponent: Record<string, Tally>;
   byFormat: Record<string, Tally>;
   byFamily: Record<string, Tally & { difficulties: Record<string, number> }>;
-  checks: { problems: number; inTestSplit: number; answersVerified: number; answersWrong: number };
+  checks: { problems: number; inTestSplit: number; answersVerified: number; answersWrong: number; proseParagraphsWithHeldoutChat?: number };
   generator: string;
   corpusFile?: string;
   sha256?: string;
@@ -89,10 +90,30 @@ export function buildCorpus(recipe: Recipe, options: BuildCorpusOptions = {}): {
   const totalWeight = recipe.components.reduce((s, c) => s + c.weight, 0);
   const documents: CorpusDocument[] = [];
 
+  let proseLeftOut: number | undefined;
   recipe.components.forEach((c, ci) => {
     const budget = (target * c.weight) / totalWeight;
     const rng = new Rng(hashSeed('corpus', seed, ci));
-    const fams = Object.entries(c.families).map(([name, mix]) => [[name, mix.difficulty] as const, mix.weight] as const);
+    if (c.kind === 'prose') {
+      // Paragraphs in a seeded order, each used once per pass over the source.
+      const { paragraphs, decontaminated } = brownParagraphs();
+      proseLeftOut = decontaminated;
+      let order: number[] = [];
+      let used = 0;
+      for (let docIndex = 0; used < budget; docIndex++) {
+        const parts: string[] = [];
+        for (let j = 0; j < (c.perDocument ?? 1); j++) {
+          if (order.length === 0) order = rng.shuffle(Array.from({ length: paragraphs.length }, (_, i) => i));
+          parts.push(paragraphs[order.pop()!]!);
+        }
+        const text = parts.join('\n\n');
+        const tokens = count(text);
+        used += tokens;
+        documents.push({ text, component: 'prose', format: 'prose', problems: [], tokens });
+      }
+      return;
+    }
+    const fams = Object.entries(c.families!).map(([name, mix]) => [[name, mix.difficulty] as const, mix.weight] as const);
     const formats = c.formats ?? { plain: 1, r1zero: 0 };
     const formatWeights = [['plain', formats.plain] as const, ['r1zero', formats.r1zero] as const].filter(([, w]) => w > 0);
     const draw = (docIndex: number, j: number): Problem => {
@@ -124,6 +145,7 @@ export function buildCorpus(recipe: Recipe, options: BuildCorpusOptions = {}): {
 
   const shuffled = new Rng(hashSeed('corpus-shuffle', seed)).shuffle(documents);
   const manifest = summarize(recipe, seed, target, options.tokenizer ? 'tokens' : 'pre-tokens', shuffled);
+  if (proseLeftOut !== undefined) manifest.checks.proseParagraphsWithHeldoutChat = proseLeftOut;
   if (manifest.checks.inTestSplit > 0 || manifest.checks.answersWrong > 0) {
     throw new DataError(
       `corpus failed its checks: expected 0 test-split problems and 0 wrong answers; found ${manifest.checks.inTestSplit} and ${manifest.checks.answersWrong}`,

@@ -5,12 +5,13 @@
 //            <think>\n<trace>\n</think> <answer>…</answer>         (worked)
 //   bare     Problem: … / Answer: …                               (bare)
 //   text     problem statements, one per line                     (text)
+//   prose    English paragraphs, blank-line separated              (prose; src/data/prose.ts)
 // Documents carry no BOS/EOS: the packer that turns the corpus into training sequences adds them.
 
 import { applyChatTemplate, renderR1ZeroCompletion, renderTemplate } from '../tokenizer/index.js';
 
 /** A document format. */
-export type DocFormat = 'plain' | 'r1zero' | 'bare' | 'text';
+export type DocFormat = 'plain' | 'r1zero' | 'bare' | 'text' | 'prose';
 
 /** The Jinja source of the plain worked-solution format. */
 export const PLAIN_WORKED_TEMPLATE = 'Problem: {{ prompt }}\nSolution:\n{{ trace }}\nAnswer: {{ answer }}';

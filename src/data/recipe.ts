@@ -1,5 +1,5 @@
 // Corpus recipes: a JSON mixture of components (worked solutions, bare question → answer pairs,
-// plain problem text), each with a share of the corpus tokens and per-family weights and
+// plain problem text, English prose), each with a share of the corpus tokens and per-family weights and
 // difficulty ranges. Built-in recipes live in recipes/data/NAME.json.
 
 import fs from 'node:fs';
@@ -20,14 +20,17 @@ const FamilyMixSchema = z
 
 const ComponentSchema = z
   .object({
-    kind: z.enum(['worked', 'bare', 'text']),
+    kind: z.enum(['worked', 'bare', 'text', 'prose']),
     /** Share of the corpus tokens (normalized over components). */
     weight: z.number().positive(),
     /** worked only: relative shares of the document formats. */
     formats: z.object({ plain: z.number().nonnegative().default(0), r1zero: z.number().nonnegative().default(0) }).strict().optional(),
-    /** text only: problem statements per document (default 4). */
+    /** text: problem statements per document (default 4); prose: paragraphs per document (default 1). */
     perDocument: z.number().int().min(1).max(64).optional(),
-    families: z.record(z.string(), FamilyMixSchema),
+    /** prose only: where the paragraphs come from (the Brown corpus, src/data/prose.ts). */
+    source: z.enum(['brown']).optional(),
+    /** Every kind but prose: the problem families and their difficulty ranges. */
+    families: z.record(z.string(), FamilyMixSchema).optional(),
   })
   .strict();
 
@@ -59,6 +62,14 @@ export function parseRecipe(raw: unknown, source = 'recipe'): Recipe {
   const recipe = r.data;
   recipe.components.forEach((c, ci) => {
     const where = `${source}: components[${ci}] (${c.kind})`;
+    if (c.kind === 'prose') {
+      if (c.families !== undefined) throw new DataError(`${where}: a prose component draws English paragraphs, not problems; found "families"`);
+      if (c.formats !== undefined) throw new DataError(`${where}: "formats" applies to worked components only; found it on a prose component`);
+      c.source ??= 'brown';
+      return;
+    }
+    if (c.source !== undefined) throw new DataError(`${where}: "source" applies to prose components only`);
+    if (c.families === undefined) throw new DataError(`${where}: expected "families" (the problem families and their difficulty ranges); found none`);
     const names = Object.keys(c.families);
     if (names.length === 0) throw new DataError(`${where}: expected at least one family; found none`);
     for (const name of names) {
@@ -75,7 +86,7 @@ export function parseRecipe(raw: unknown, source = 'recipe'): Recipe {
     } else if (c.formats !== undefined) {
       throw new DataError(`${where}: "formats" applies to worked components only; found it on a ${c.kind} component`);
     }
-    if (c.perDocument !== undefined && c.kind !== 'text') throw new DataError(`${where}: "perDocument" applies to text components only`);
+    if (c.perDocument !== undefined && c.kind !== 'text') throw new DataError(`${where}: "perDocument" applies to text and prose components only`);
   });
   return recipe;
 }
