@@ -170,7 +170,12 @@ test('`tinyseek data build|tasks|tokenizer` write their outputs; bad input exits
   assert.equal(b.status, 0, b.stderr);
   assert.match(b.stdout, /wrote out\/c.jsonl: \d+ documents, 20\.\dK pre-tokens/);
   assert.match(b.stdout, /0 in the test split/);
+  assert.doesNotMatch(b.stdout, /prose/);
   assert.ok(fs.existsSync(path.join(root, 'out', 'c.manifest.json')));
+  const p = run('build', '--recipe', 'prose', '--tokens', '20000', '--out', 'out/p.jsonl');
+  assert.equal(p.status, 0, p.stderr);
+  assert.match(p.stdout, /prose +\d+ docs +4\.0K pre-tokens \(20\.0%\)/);
+  assert.match(p.stdout, /\d+ prose paragraphs left out \(they contain a held-out chat prompt\)/);
   const k = run('tokenizer', '--corpus', 'out/c.jsonl', '--out', 'out/tok', '--vocab-size', '700');
   assert.equal(k.status, 0, k.stderr);
   const tok = Tokenizer.fromDir(path.join(root, 'out', 'tok'));

@@ -53,7 +53,7 @@ export function register(program: Command): void {
         for (const [k, v] of Object.entries(m.byFormat)) {
           console.log(`  ${k.padEnd(7)} ${String(v.documents).padStart(7)} docs ${fmtCount(v.tokens).padStart(8)} ${m.tokenUnit} (${((100 * v.tokens) / m.tokens).toFixed(1)}%)`);
         }
-        console.log(`  checks: ${m.checks.problems} problems, ${m.checks.inTestSplit} in the test split, ${m.checks.answersVerified} answers verified`);
+        console.log(`  checks: ${m.checks.problems} problems, ${m.checks.inTestSplit} in the test split, ${m.checks.answersVerified} answers verified${m.checks.proseParagraphsWithHeldoutChat !== undefined ? `, ${m.checks.proseParagraphsWithHeldoutChat} prose paragraphs left out (they contain a held-out chat prompt)` : ''}`);
         console.log(`manifest ${manifestPath(out)}`);
       });
     });
