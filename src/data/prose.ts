@@ -75,14 +75,16 @@ export interface ProseParagraphs {
   decontaminated: number;
 }
 
-let cache: ProseParagraphs | null = null;
+/** Parsed paragraphs per package directory (the corpus is read once per process). */
+const cache = new Map<string, ProseParagraphs>();
 
 /**
  * Every paragraph of the Brown corpus as plain text, in file order (ca01 … cr09), without the ones that
  * contain a held-out chat prompt. Paragraphs shorter than four words (headlines, bylines) are skipped.
  */
 export function brownParagraphs(dir = brownDir()): ProseParagraphs {
-  if (cache && dir === brownDir()) return cache;
+  const cached = cache.get(dir);
+  if (cached) return cached;
   const files = fs.readdirSync(dir).filter((f) => /^c[a-r]\d\d$/.test(f)).sort();
   if (files.length === 0) throw new DataError(`prose source "brown": expected sample files ca01 … cr09 in ${dir}; found none`);
   const keys = heldoutChatKeys();
@@ -95,6 +97,6 @@ export function brownParagraphs(dir = brownDir()): ProseParagraphs {
       else out.paragraphs.push(text);
     }
   }
-  if (dir === brownDir()) cache = out;
+  cache.set(dir, out);
   return out;
 }
