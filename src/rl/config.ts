@@ -57,7 +57,10 @@ export const grpoRecipeSchema = z.object({
     difficulties: z.array(z.number().int()).optional(),
   }).prefault({}),
   checkpoint: z.object({ every: z.number().int().nonnegative().default(25) }).prefault({}),
-  /** Stop after this many minutes of RL (0 = no limit). */
+  /**
+   * Stop after this many minutes of RL in this invocation (0 = no limit). A budget, not part of the
+   * run's definition: a resumed run gets the full budget again and may change it (BUDGET_KEYS).
+   */
   maxMinutes: z.number().nonnegative().default(0),
   /**
    * Completions written to `<run>/completions.jsonl` per step (TRL's `log_completions`): the first
