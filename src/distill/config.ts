@@ -14,6 +14,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { RECIPES_DIR } from '../train/recipe.js';
 import { filterSchema } from '../rl/r1/config.js';
+import { parseRecipeWith } from '../train/parse-recipe.js';
 
 /** The distillation modes. */
 export const DISTILL_MODES = ['trace-sft', 'answer-sft', 'logit-kd', 'gkd'] as const;
@@ -84,9 +85,7 @@ export type DistillRecipe = z.infer<typeof distillRecipeSchema>;
 
 /** Parses a distillation recipe object, listing every problem with its path. */
 export function parseDistillRecipe(obj: unknown, where = 'recipe'): DistillRecipe {
-  const r = distillRecipeSchema.safeParse(obj);
-  if (!r.success) throw new Error(`${where} is invalid:\n${r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
-  return r.data;
+  return parseRecipeWith(distillRecipeSchema, obj, where);
 }
 
 /** Reads a distillation recipe file. */

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { RECIPES_DIR } from '../train/recipe.js';
 import { distillRecipeSchema } from './config.js';
+import { parseRecipeWith } from '../train/parse-recipe.js';
 
 /** The study's arms, in the report's order. */
 export const STUDY_ARMS = ['base', 'grpo', 'trace-sft', 'answer-sft', 'logit-kd', 'gkd', 'trace-grpo', 'teacher'] as const;
@@ -75,9 +76,7 @@ export type StudyRecipe = z.infer<typeof studyRecipeSchema>;
 
 /** Parses a study recipe object, listing every problem with its path. */
 export function parseStudyRecipe(obj: unknown, where = 'recipe'): StudyRecipe {
-  const r = studyRecipeSchema.safeParse(obj);
-  if (!r.success) throw new Error(`${where} is invalid:\n${r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
-  return r.data;
+  return parseRecipeWith(studyRecipeSchema, obj, where);
 }
 
 /** Reads a study recipe file. */

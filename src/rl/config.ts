@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { RECIPES_DIR } from '../train/recipe.js';
+import { parseRecipeWith } from '../train/parse-recipe.js';
 
 export const grpoRecipeSchema = z.object({
   kind: z.literal('grpo').default('grpo'),
@@ -75,9 +76,7 @@ export type GrpoRecipe = z.infer<typeof grpoRecipeSchema>;
 
 /** Parses a GRPO recipe object, listing every problem. */
 export function parseGrpoRecipe(obj: unknown, where = 'recipe'): GrpoRecipe {
-  const r = grpoRecipeSchema.safeParse(obj);
-  if (!r.success) throw new Error(`${where} is invalid:\n${r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
-  return r.data;
+  return parseRecipeWith(grpoRecipeSchema, obj, where);
 }
 
 /** Reads a GRPO recipe file, or the built-in recipes/grpo-<name>.json. */

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { parseRecipeWith } from './parse-recipe.js';
 
 const lrSchema = z.object({
   peak: z.number().positive(),
@@ -88,12 +89,7 @@ export const RECIPES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.u
 
 /** Parses and validates a recipe object; the error lists every problem with its path. */
 export function parseRunRecipe(obj: unknown, where = 'recipe'): Recipe {
-  const r = recipeSchema.safeParse(obj);
-  if (!r.success) {
-    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new Error(`${where} is invalid:\n${lines.join('\n')}`);
-  }
-  return r.data;
+  return parseRecipeWith(recipeSchema, obj, where);
 }
 
 /** Reads a recipe file (JSON). */

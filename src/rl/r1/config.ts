@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { RECIPES_DIR } from '../../train/recipe.js';
+import { parseRecipeWith } from '../../train/parse-recipe.js';
 
 const grpoSection = z.record(z.string(), z.unknown());
 const sftSection = z.object({ train: z.record(z.string(), z.unknown()), seqLen: z.number().int().positive().optional() });
@@ -80,9 +81,7 @@ export type R1Recipe = z.infer<typeof r1RecipeSchema>;
 
 /** Parses an R1 recipe object, listing every problem. */
 export function parseR1Recipe(obj: unknown, where = 'recipe'): R1Recipe {
-  const r = r1RecipeSchema.safeParse(obj);
-  if (!r.success) throw new Error(`${where} is invalid:\n${r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
-  return r.data;
+  return parseRecipeWith(r1RecipeSchema, obj, where);
 }
 
 /** Reads an R1 recipe file, or the built-in recipes/r1-<preset>.json. */
