@@ -42,6 +42,7 @@ test('a run recipe with a key its schema does not name is an error naming the ke
   const p = JSON.parse(fs.readFileSync(path.join(RECIPES_DIR, 'pretrain-nano.json'), 'utf8')) as Record<string, Record<string, unknown>>;
   assert.throws(() => parseRunRecipe({ ...p, train: { ...p.train, lr: { ...(p.train.lr as object), peek: 1 } } }), /train\.lr\.peek: unknown key/);
   assert.deepEqual(droppedKeys({ a: [{ b: 1, c: 2 }] }, { a: [{ b: 1 }] }), ['  a[0].c: unknown key; expected one of: b']);
+  assert.deepEqual(droppedKeys({ a: 1, b: undefined }, { a: 1 }), [], 'an undefined value is no key');
 });
 
 test('recipes/ holds the recipes the README and docs name', () => {

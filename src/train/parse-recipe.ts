@@ -12,6 +12,7 @@ export function droppedKeys(raw: unknown, parsed: unknown, at = ''): string[] {
   if (!isObj(raw) || !isObj(parsed)) return [];
   const out: string[] = [];
   for (const k of Object.keys(raw)) {
+    if (raw[k] === undefined) continue; // a code-built recipe's absent optional value, not a key someone wrote
     const p = at ? `${at}.${k}` : k;
     if (k in parsed) out.push(...droppedKeys(raw[k], parsed[k], p));
     else out.push(`  ${p}: unknown key; expected one of: ${Object.keys(parsed).sort().join(', ')}`);
