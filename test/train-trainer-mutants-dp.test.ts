@@ -29,7 +29,7 @@ function recipe(dataFile: string, train: Record<string, unknown> = {}): Recipe {
     model: { preset: 'nano', overrides: { num_hidden_layers: 2, first_k_dense_replace: 1, num_nextn_predict_layers: 1 } },
     tokenizer: { vocabSize: 300 },
     data: { file: dataFile },
-    train: { steps: 4, batchSize: 4, microBatch: 2, seqLen: 16, lr: { peak: 0.01, warmup: 1, schedule: 'constant' }, ...train },
+    train: { steps: 4, batchSize: 4, seqLen: 16, lr: { peak: 0.01, warmup: 1, schedule: 'constant' }, ...train },
     eval: { every: 0, final: false },
     checkpoint: { every: 2 },
   });
