@@ -161,9 +161,10 @@ export function recipeConfig(r: Recipe, vocabSize?: number): AnyModelConfig {
   const base = anyConfigToHF(resolveAnyConfig(r.model.preset));
   const unknown = Object.keys(r.model.overrides).filter((k) => !(k in base));
   if (unknown.length) {
+    const keys = Object.keys(base).sort().join(', ');
     throw new ConfigError(
-      `model.overrides: ${unknown.map((k) => JSON.stringify(k)).join(', ')} ${unknown.length === 1 ? 'is not a key' : 'are not keys'} of the ${JSON.stringify(r.model.preset)} config.json; expected some of: ${Object.keys(base).sort().join(', ')}`,
-      'model.overrides', Object.keys(base).sort().join(', '), unknown.join(', '),
+      `model.overrides: ${unknown.map((k) => JSON.stringify(k)).join(', ')} ${unknown.length === 1 ? 'is not a key' : 'are not keys'} of the ${JSON.stringify(r.model.preset)} config.json; expected some of: ${keys}`,
+      'model.overrides', keys, unknown.join(', '),
     );
   }
   const merged = { ...base, ...r.model.overrides, ...(vocabSize ? { vocab_size: vocabSize } : {}) };
