@@ -24,7 +24,7 @@ import { Tokenizer, applyChatTemplate, SPECIAL } from '../src/tokenizer/index.js
 import type { ChatMessage } from '../src/tokenizer/index.js';
 import { encodeExample } from '../src/train/sft-data.js';
 import { r1RewardFunctions } from '../src/rl/r1/rewards.js';
-import { checkR1Recipe, runStage } from '../src/rl/r1/pipeline.js';
+import { baseRecipeOf, checkR1Recipe, runStage } from '../src/rl/r1/pipeline.js';
 import { loadR1Recipe, parseR1Recipe } from '../src/rl/r1/config.js';
 import os from 'node:os';
 
@@ -316,6 +316,31 @@ test('pipeline recipes: r1-nano and r1-mini check out section by section; a bad 
   assert.throws(() => checkR1Recipe(parseR1Recipe({ ...r, rl4: { ...r.rl4, grpo: { ...r.rl4.grpo, lr: -1 } } })), /r1-nano-stage4 \(recipe section\) is invalid:\n {2}lr/);
   assert.throws(() => checkR1Recipe(parseR1Recipe({ ...r, tasks: { families: ['add'], difficulties: [9] } })), /add has no difficulty 9/);
   assert.throws(() => checkR1Recipe(parseR1Recipe({ ...r, sft3: { train: { steps: 0 } } })), /r1-nano-stage3/);
+});
+
+test('a missing base is pretrained with baseRecipe (a file from the working directory or the package root), else the preset\'s built-in recipe; a bad one is refused up front', () => {
+  const r = loadR1Recipe('nano');
+  const missing = path.join(os.tmpdir(), 'tinyseek-no-such-base', 'final');
+  // default: recipes/pretrain-<preset>.json
+  const def = baseRecipeOf({ ...r, base: missing });
+  assert.deepEqual([def.file, def.recipe.name, def.recipe.kind], ['recipes/pretrain-nano.json', 'pretrain-nano', 'pretrain']);
+  // recipes/r1-small-prose.json names its own: found from any working directory (here the temp dir)
+  const small = loadR1Recipe('small-prose');
+  const cwd = process.cwd();
+  process.chdir(os.tmpdir());
+  try {
+    const got = baseRecipeOf({ ...small, base: missing });
+    assert.deepEqual([got.file, got.recipe.name, got.recipe.train.steps], ['recipes/pretrain-small-prose.json', 'pretrain-small-prose', 4300]);
+    assert.equal(got.recipe.model.overrides?.hidden_size, 256);
+  } finally {
+    process.chdir(cwd);
+  }
+  // a file that does not exist, a recipe of another kind, and a base that a pretraining run cannot write
+  assert.throws(() => checkR1Recipe({ ...r, base: missing, baseRecipe: 'recipes/pretrain-nanoo.json' }), /r1-nano: baseRecipe recipes\/pretrain-nanoo.json not found \(looked in /);
+  assert.throws(() => checkR1Recipe({ ...r, base: missing, baseRecipe: 'recipes/sft-nano.json' }), /r1-nano: baseRecipe recipes\/sft-nano.json is a sft recipe; expected "kind": "pretrain"/);
+  assert.throws(() => checkR1Recipe({ ...r, base: path.join(os.tmpdir(), 'tinyseek-no-such-base', 'model') }), /base .*tinyseek-no-such-base.model does not exist and cannot be pretrained there: .* must be a path ending in \/final/);
+  // an existing base needs no pretraining recipe: a bad baseRecipe is not looked at
+  checkR1Recipe({ ...loadR1Recipe('mini'), baseRecipe: 'recipes/pretrain-nanoo.json' });
 });
 
 test('composed word problems: the answer is a + b or a − b, the same problem reads the same way, they vary, and no part uses the held-out stories\' words', () => {

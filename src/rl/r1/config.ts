@@ -30,8 +30,10 @@ export const r1RecipeSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9._-]+$/),
   preset: z.string(),
   seed: z.number().int().nonnegative().default(0),
-  /** The base model (pretrained first from recipes/pretrain-<preset>.json when missing). */
+  /** The base model (pretrained first when missing, with `baseRecipe`). */
   base: z.string(),
+  /** The pretraining recipe that builds a missing base (a file; default recipes/pretrain-<preset>.json). */
+  baseRecipe: z.string().optional(),
   tasks: z.object({ families: z.array(z.string()).min(1), difficulties: z.array(z.number().int()).min(1) }),
   /** The R1-Zero model the cold-start traces are sampled from: an existing directory, or trained here with `grpo`. */
   r1zero: z.object({ init: z.string().optional(), grpo: grpoSection.default({}) }),

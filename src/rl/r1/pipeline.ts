@@ -17,7 +17,7 @@
 // docs/results/r1-<preset>.{md,json} is rewritten after each stage.
 import fs from 'node:fs';
 import path from 'node:path';
-import { builtinRecipe, parseRunRecipe } from '../../train/recipe.js';
+import { RECIPES_DIR, builtinRecipe, loadRunRecipe, parseRunRecipe } from '../../train/recipe.js';
 import { train } from '../../train/trainer.js';
 import { parseGrpoRecipe } from '../config.js';
 import type { GrpoRecipe } from '../config.js';
@@ -117,12 +117,32 @@ export function stageRecipes(r: R1Recipe): {
   };
 }
 
+/**
+ * The pretraining recipe that builds a missing base: `baseRecipe` (a path from the working directory,
+ * or from the package root, as "recipes/pretrain-small-prose.json"), else recipes/pretrain-<preset>.json.
+ * The pretraining run writes its model to <dir>/final, so the base must be a folder named `final`.
+ */
+export function baseRecipeOf(r: R1Recipe): { file: string; recipe: Recipe } {
+  const fail = (msg: string): never => { throw new Error(`${r.name}: ${msg}`); };
+  if (path.basename(path.resolve(r.base)) !== 'final' && !fs.existsSync(path.join(r.base, 'config.json'))) {
+    fail(`base ${r.base} does not exist and cannot be pretrained there: a pretraining run writes its model to <run>/final, so a base to pretrain must be a path ending in /final`);
+  }
+  if (!r.baseRecipe) return { file: `recipes/pretrain-${r.preset}.json`, recipe: builtinRecipe('pretrain', r.preset) };
+  const root = path.dirname(RECIPES_DIR);
+  const file = fs.existsSync(r.baseRecipe) ? r.baseRecipe : path.join(root, r.baseRecipe);
+  if (!fs.existsSync(file)) fail(`baseRecipe ${r.baseRecipe} not found (looked in ${process.cwd()} and ${root})`);
+  const recipe = loadRunRecipe(file);
+  if (recipe.kind !== 'pretrain') fail(`baseRecipe ${r.baseRecipe} is a ${recipe.kind} recipe; expected "kind": "pretrain"`);
+  return { file: r.baseRecipe, recipe };
+}
+
 /** Checks every section of a pipeline recipe up front (task families, SFT and GRPO sections), so a bad section fails now, not hours in. */
 export function checkR1Recipe(r: R1Recipe): void {
   for (const f of r.tasks.families) {
     const t = getTask(f);
     for (const d of r.tasks.difficulties) if (!t.difficulties.includes(d)) throw new Error(`${r.name}: task family ${f} has no difficulty ${d} (it has ${t.difficulties.join(', ')})`);
   }
+  if (!fs.existsSync(path.join(r.base, 'config.json'))) baseRecipeOf(r);
   const { sftRecipe, grpoRecipe } = stageRecipes(r);
   sftRecipe(`${r.name}-stage1`, 'base', 'data.jsonl', r.sft1);
   sftRecipe(`${r.name}-stage3`, 'base', 'data.jsonl', r.sft3);
@@ -180,8 +200,9 @@ export async function runR1Pipeline(o: R1PipelineOptions): Promise<string> {
   const base = r.base;
   stages.push(await runStage(path.join(out, 'base'), 'base', async () => {
     if (!fs.existsSync(path.join(base, 'config.json'))) {
-      say(`r1: no base model at ${base}; pretraining it (recipes/pretrain-${r.preset}.json)`);
-      finished(await train({ recipe: builtinRecipe('pretrain', r.preset), out: path.dirname(base), resume: true, quiet: o.quiet }), 'r1: pretraining the base');
+      const pre = baseRecipeOf(r);
+      say(`r1: no base model at ${base}; pretraining it (${pre.file})`);
+      finished(await train({ recipe: pre.recipe, out: path.dirname(base), resume: true, quiet: o.quiet }), 'r1: pretraining the base');
     }
     return { model: base };
   }, say, { base }));
