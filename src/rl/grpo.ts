@@ -40,6 +40,7 @@ import type { RolloutSource } from './rollout-source.js';
 import { Learner, advantages, copyWeights } from './learner.js';
 import { noSignalNote, stepRecord } from './step-metrics.js';
 import type { StepRecord } from './step-metrics.js';
+import { onStopSignals } from '../train/interrupted.js';
 
 export { completionLogprobs, assembleBatch, policyGradient } from './policy-gradient.js';
 export type { BatchSequence, GrpoBatch, PassOptions, PassStats } from './policy-gradient.js';
@@ -295,8 +296,8 @@ async function grpoLocked(opts: GrpoOptions): Promise<GrpoResult> {
   const evals: GrpoResult['evals'] = [];
   const t0 = performance.now();
   let interrupted = false;
-  const onSigint = () => { interrupted = true; };
-  process.on('SIGINT', onSigint);
+  const onStop = () => { interrupted = true; };
+  const offSignals = onStopSignals(onStop, run.dp !== null);
   let step = run.start;
   try {
     for (; step < r.steps; step++) {
@@ -317,7 +318,7 @@ async function grpoLocked(opts: GrpoOptions): Promise<GrpoResult> {
     await saveRun(run, source, step);
     return { finalDir, lastStep: step, evals, interrupted: false };
   } finally {
-    process.off('SIGINT', onSigint);
+    offSignals();
     progress.stop();
     await source.close();
   }

@@ -16,3 +16,16 @@ export function finished<T extends { interrupted: boolean; lastStep: number; fin
   if (res.interrupted) throw new RunInterrupted(what, res.lastStep, res.finalDir);
   return res;
 }
+
+/**
+ * Calls `onStop` on Ctrl-C (SIGINT) and, in a single-process run, on SIGTERM too: what `kill`,
+ * `timeout`, `docker stop` and batch schedulers (Slurm's preemption) send before SIGKILL. The run
+ * then stops at the end of its step with a checkpoint instead of losing every step since the last
+ * one. Under MPI SIGTERM stays mpirun's: it ends a job whose rank failed, and a rank must not wait at
+ * the next collective for a peer that is gone. Returns the function that removes the handlers.
+ */
+export function onStopSignals(onStop: () => void, distributed: boolean): () => void {
+  const signals: NodeJS.Signals[] = distributed ? ['SIGINT'] : ['SIGINT', 'SIGTERM'];
+  for (const s of signals) process.on(s, onStop);
+  return () => { for (const s of signals) process.off(s, onStop); };
+}

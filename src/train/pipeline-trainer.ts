@@ -75,6 +75,7 @@ import { expertLoad } from '../model/moe.js';
 import { isDenseConfig } from '../model/registry.js';
 import { ExpertParallel, expertLayoutProblem, isExpertParam } from '../parallel/expert-parallel.js';
 import type { CheckpointView } from './pipeline-checkpoint.js';
+import { onStopSignals } from './interrupted.js';
 
 /** How a run is cut into pipeline stages. */
 export interface PipelineConfig {
@@ -243,8 +244,8 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
     else if (fs.existsSync(metrics.file)) fs.rmSync(metrics.file);
   }
   let sigint = false;
-  const onSigint = () => { sigint = true; };
-  process.on('SIGINT', onSigint);
+  const onStop = () => { sigint = true; };
+  const offSignals = onStopSignals(onStop, true); // always MPI ranks
   const history: StepMetrics[] = [];
   const progress = new Progress(r.train.steps, start, quiet);
   // Under EP, a stage's experts and their moments gathered over its EP group (collective over ep.ep).
@@ -345,7 +346,7 @@ async function trainLocked(opts: TrainOptions & { pp: PipelineConfig }): Promise
       if (r.checkpoint.every > 0 && done % r.checkpoint.every === 0 && done < r.train.steps) save(done);
     }
   } finally {
-    process.off('SIGINT', onSigint);
+    offSignals();
     progress.stop();
   }
   if (opts.pp.trace) {

@@ -42,6 +42,7 @@ import type { OptimizerState } from '../nn/optim.js';
 import { expertLoad } from '../model/moe.js';
 import { DeepseekV3 } from '../model/model.js';
 import type { LossDenominators } from '../model/model.js';
+import { onStopSignals } from './interrupted.js';
 
 /** How to run. */
 export interface TrainOptions {
@@ -333,11 +334,11 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
 
   let interrupted = false;
   let sigint = false; // under data parallelism the ranks agree on stopping at the end of a step
-  const onSigint = () => {
+  const onStop = () => {
     sigint = true;
     if (!dp) interrupted = true;
   };
-  process.on('SIGINT', onSigint);
+  const offSignals = onStopSignals(onStop, comm !== null);
   const history: StepMetrics[] = [];
   const evals: { step: number; report: EvalReport }[] = [];
   const B = r.train.batchSize, A = r.train.gradAccum, T = r.train.seqLen;
@@ -483,7 +484,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
       }
     }
   } finally {
-    process.off('SIGINT', onSigint);
+    offSignals();
     progress.stop();
   }
   if (interrupted || (opts.stopAfter !== undefined && step < r.train.steps)) {
