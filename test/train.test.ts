@@ -15,6 +15,7 @@ import { copyProbe } from '../src/infer/copy-probe.js';
 import { DeepseekV3 } from '../src/model/model.js';
 import { getPreset } from '../src/model/presets.js';
 import { PackedDataset } from '../src/train/packing.js';
+import { Rng } from '../src/tensor/random.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-train-'));
 
@@ -81,6 +82,30 @@ test('packing is a pure function of (seed, block index) with BOS/EOS around docu
   assert.equal(all.filter((t) => t === 1).length, 3);
   assert.equal(all[0], 0);
   assert.notDeepEqual(Array.from(d1.block(0)), Array.from(new PackedDataset(docs, 4, 2, 0, 1).block(0)), 'another seed, another order');
+});
+
+test('packing: every epoch is the documents in the seeded shuffled order, each as BOS + ids + EOS, cut into seqLen + 1 blocks (checkpoints of earlier versions resume on the same data)', () => {
+  // 300 documents of 0–9 tokens (empty ones included), 2+ epochs, against the definition written out.
+  const rng = new Rng(11);
+  const docs = Array.from({ length: 300 }, () => Int32Array.from({ length: rng.int(10) }, () => 2 + rng.int(50)));
+  const seqLen = 7, seed = 4;
+  const d = new PackedDataset(docs, seqLen, seed, 0, 1);
+  const total = docs.reduce((a, x) => a + x.length + 2, 0);
+  assert.equal(d.totalTokens, total);
+  assert.equal(d.documents, 300);
+  assert.equal(d.blocksPerEpoch, Math.floor(total / (seqLen + 1)));
+  for (const e of [0, 1, 2]) {
+    const order = docs.map((_, i) => i);
+    new Rng((seed * 7919 + e * 104729 + 1) >>> 0).shuffle(order);
+    const stream = order.flatMap((i) => [0, ...docs[i]!, 1]);
+    for (const b of [0, 1, d.blocksPerEpoch - 1]) {
+      const g = e * d.blocksPerEpoch + b;
+      assert.deepEqual(Array.from(d.block(g)), stream.slice(b * (seqLen + 1), (b + 1) * (seqLen + 1)), `epoch ${e} block ${b}`);
+    }
+  }
+  // the dataset does not hold on to the caller's arrays
+  docs.find((x) => x.length > 0)!.fill(99);
+  assert.ok(!Array.from(d.batch(0, d.blocksPerEpoch)).includes(99));
 });
 
 test('SFT examples put the loss on the response tokens only', () => {

@@ -13,29 +13,50 @@ export function encodeDocuments(tok: Tokenizer, texts: readonly string[]): Int32
   return texts.map((t) => Int32Array.from(tok.encode(t, { allowSpecial: true })));
 }
 
-/** Packs tokenized documents into fixed-length training blocks. */
+/**
+ * Packs tokenized documents into fixed-length training blocks.
+ *
+ * The documents are held as one flat Int32Array and their start offsets, not as one typed array per
+ * document: a pretraining corpus has hundreds of thousands of documents (228K for `prose` at 14M
+ * tokens), and V8 marks and sweeps every live ArrayBuffer on each major GC, which the training step's
+ * tensor allocations trigger many times per step. With an array per document, that GC work took
+ * about 40% of the CPU while training the larger base.
+ */
 export class PackedDataset {
   private epoch = -1;
   private stream = new Int32Array(0);
+  /** All documents' token ids back to back; document i is flat[starts[i], starts[i + 1]). */
+  private readonly flat: Int32Array;
+  private readonly starts: Float64Array;
   readonly blocksPerEpoch: number;
   readonly totalTokens: number;
 
   /** `docs`: token ids per document (without BOS/EOS). */
-  constructor(private readonly docs: Int32Array[], readonly seqLen: number, readonly seed: number, private readonly bos: number, private readonly eos: number) {
-    this.totalTokens = docs.reduce((a, d) => a + d.length + 2, 0);
+  constructor(docs: readonly Int32Array[], readonly seqLen: number, readonly seed: number, private readonly bos: number, private readonly eos: number) {
+    this.starts = new Float64Array(docs.length + 1);
+    for (let i = 0; i < docs.length; i++) this.starts[i + 1] = this.starts[i]! + docs[i]!.length;
+    this.flat = new Int32Array(this.starts[docs.length]!);
+    for (let i = 0; i < docs.length; i++) this.flat.set(docs[i]!, this.starts[i]!);
+    this.totalTokens = this.flat.length + 2 * docs.length;
     this.blocksPerEpoch = Math.floor(this.totalTokens / (seqLen + 1));
     if (this.blocksPerEpoch < 1) throw new Error(`packing: the corpus has ${this.totalTokens} tokens, fewer than one block of ${seqLen + 1}`);
   }
 
+  /** Number of documents. */
+  get documents(): number {
+    return this.starts.length - 1;
+  }
+
   private buildEpoch(e: number): void {
-    const order = this.docs.map((_, i) => i);
+    const order = Array.from({ length: this.documents }, (_, i) => i);
     new Rng((this.seed * 7919 + e * 104729 + 1) >>> 0).shuffle(order);
     const s = new Int32Array(this.totalTokens);
     let o = 0;
     for (const i of order) {
+      const a = this.starts[i]!, b = this.starts[i + 1]!;
       s[o++] = this.bos;
-      s.set(this.docs[i], o);
-      o += this.docs[i].length;
+      s.set(this.flat.subarray(a, b), o);
+      o += b - a;
       s[o++] = this.eos;
     }
     this.stream = s;
