@@ -1,8 +1,9 @@
 // A training loop's memory stays flat: 1,000 steps of forward + backward + AdamW inside
-// tidy() leave the number of live buffers unchanged.
+// tidy() leave the number of live buffers unchanged, and a step under the pool's limit reuses
+// every buffer instead of allocating afresh.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, Rng, tidy, liveBuffers } from '../src/tensor/index.js';
+import { Tensor, Rng, tidy, liveBuffers, freshAllocations, pooledBufferBytes, poolLimitBytes, setPoolLimitBytes } from '../src/tensor/index.js';
 import { Linear, RMSNorm, Embedding } from '../src/nn/layers.js';
 import { AdamW, clipGradNorm } from '../src/nn/optim.js';
 import { Module } from '../src/nn/module.js';
@@ -26,21 +27,59 @@ class Tiny extends Module {
   }
 }
 
-test('1,000 training steps keep live buffers flat', () => {
-  const rng = new Rng(3);
-  const model = new Tiny(rng);
+/** One training step of Tiny inside tidy() (forward, backward, clipping, AdamW); returns the loss. */
+function trainer(seed: number): () => number {
+  const model = new Tiny(new Rng(seed));
   const opt = new AdamW(model.namedParameters(), { lr: 1e-2 });
   const ids = Tensor.ints([1, 2, 3, 4, 5, 6]);
   const targets = Tensor.ints([2, 3, 4, 5, 6, 7]);
-  const step = () =>
-    tidy(() => {
-      opt.zeroGrad();
-      const loss = O.crossEntropy(model.forward(ids), targets);
-      loss.backward();
-      clipGradNorm(model.parameters(), 1.0);
-      opt.step();
-      return loss.item();
-    });
+  return () => tidy(() => {
+    opt.zeroGrad();
+    const loss = O.crossEntropy(model.forward(ids), targets);
+    loss.backward();
+    clipGradNorm(model.parameters(), 1.0);
+    opt.step();
+    return loss.item();
+  });
+}
+
+test('the buffer pool: a step under its limit reuses every buffer (no fresh allocation); over it, steps allocate afresh', () => {
+  const step = trainer(4);
+  try {
+    setPoolLimitBytes(poolLimitBytes());
+    for (let i = 0; i < 3; i++) step();
+    const before = freshAllocations();
+    for (let i = 0; i < 20; i++) step();
+    assert.equal(freshAllocations(), before, 'steady state allocates nothing new');
+    assert.ok(pooledBufferBytes() > 0 && pooledBufferBytes() <= poolLimitBytes());
+    // a limit of zero keeps nothing: every step's intermediates are new arrays
+    setPoolLimitBytes(0);
+    assert.equal(pooledBufferBytes(), 0, 'lowering the limit frees what exceeds it');
+    const b0 = freshAllocations();
+    step();
+    const perStep = freshAllocations() - b0;
+    assert.ok(perStep > 10, `a step made ${perStep} fresh allocations`);
+    step();
+    assert.equal(freshAllocations() - b0, 2 * perStep);
+  } finally {
+    setPoolLimitBytes(poolLimitBytes());
+  }
+});
+
+test('the pool limit: TINYSEEK_POOL_MB, else a quarter of memory and at least 1 GiB; a bad value is a clear error', () => {
+  const GiB = 2 ** 30;
+  assert.equal(poolLimitBytes({}, 24 * GiB), 6 * GiB);
+  assert.equal(poolLimitBytes({}, 2 * GiB), GiB);
+  assert.equal(poolLimitBytes({ TINYSEEK_POOL_MB: '3000' }, 24 * GiB), 3000 * 2 ** 20);
+  assert.equal(poolLimitBytes({ TINYSEEK_POOL_MB: '0' }, 24 * GiB), 0);
+  assert.equal(poolLimitBytes({ TINYSEEK_POOL_MB: '' }, 8 * GiB), 2 * GiB);
+  assert.throws(() => poolLimitBytes({ TINYSEEK_POOL_MB: '2G' }), /TINYSEEK_POOL_MB must be a number of megabytes \(0 or more\); found "2G"/);
+  assert.throws(() => poolLimitBytes({ TINYSEEK_POOL_MB: '-5' }), /found "-5"/);
+  assert.throws(() => setPoolLimitBytes(-1), /the pool limit must be 0 or more bytes; found -1/);
+});
+
+test('1,000 training steps keep live buffers flat', () => {
+  const step = trainer(3);
   const first = step();
   for (let i = 0; i < 10; i++) step();
   const baseline = liveBuffers();

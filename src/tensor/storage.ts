@@ -4,6 +4,8 @@
 // at the end of a step (see scope.ts) are reused by the next one instead of being left to
 // the garbage collector: memory stays flat, and `liveBuffers()` makes that testable.
 
+import os from 'node:os';
+
 export type DType = 'f32' | 'i32';
 export type TypedArr = Float32Array | Int32Array;
 
@@ -30,7 +32,42 @@ export function floatArray(n: number): Float32Array {
 }
 let live = 0;
 let pooledBytes = 0;
-const MAX_POOLED_BYTES = 1 << 30; // keep at most 1 GiB of free buffers
+
+/**
+ * The most bytes of free buffers the pool keeps: TINYSEEK_POOL_MB if set, else a quarter of the
+ * machine's memory, at least 1 GiB. A training step must find its whole working set in the pool or
+ * it allocates afresh every step: the 6-layer, hidden-256 model of recipes/pretrain-small-prose.json
+ * needs about 2.2 GB at batch 16 × 256, and under a fixed 1 GiB limit it allocated (and zero-filled
+ * and left to the GC) about 1 GB per step.
+ */
+export function poolLimitBytes(env: NodeJS.ProcessEnv = process.env, totalMem = os.totalmem()): number {
+  const mb = env.TINYSEEK_POOL_MB;
+  if (mb !== undefined && mb !== '') {
+    const v = Number(mb);
+    if (!Number.isFinite(v) || v < 0) throw new Error(`TINYSEEK_POOL_MB must be a number of megabytes (0 or more); found "${mb}"`);
+    return Math.floor(v * 2 ** 20);
+  }
+  return Math.max(2 ** 30, Math.floor(totalMem / 4));
+}
+let maxPooledBytes = -1; // read on first release, so a bad TINYSEEK_POOL_MB fails when tensors are used, not on import
+let fresh = 0;
+
+/** Sets the pool's limit in bytes (library users; the default is poolLimitBytes()). Frees what exceeds it. */
+export function setPoolLimitBytes(bytes: number): void {
+  if (!Number.isFinite(bytes) || bytes < 0) throw new Error(`the pool limit must be 0 or more bytes; found ${bytes}`);
+  maxPooledBytes = Math.floor(bytes);
+  if (pooledBytes > maxPooledBytes) clearPool();
+}
+
+/** Float buffers allocated afresh (not reused from the pool) since the process started. */
+export function freshAllocations(): number {
+  return fresh;
+}
+
+/** Bytes of free buffers held by the pool now. */
+export function pooledBufferBytes(): number {
+  return pooledBytes;
+}
 
 /** A buffer shared by a tensor and its views; released to the pool when the last reference goes. */
 export class Storage {
@@ -61,7 +98,8 @@ export class Storage {
     live--;
     if (this.pooled && !(this.data instanceof Int32Array)) {
       const n = this.data.length;
-      if (pooledBytes + n * 4 <= MAX_POOLED_BYTES) {
+      if (maxPooledBytes < 0) maxPooledBytes = poolLimitBytes();
+      if (pooledBytes + n * 4 <= maxPooledBytes) {
         let list = pool.get(n);
         if (!list) pool.set(n, (list = []));
         list.push(this.data as Float32Array);
@@ -92,6 +130,7 @@ export function allocF32(n: number, zero = false): Storage {
     if (zero) buf.fill(0, 0, n);
     return new Storage(buf, true);
   }
+  fresh++;
   return new Storage(floatArray(size), true);
 }
 
