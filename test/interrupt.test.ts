@@ -13,6 +13,7 @@ import { readMetrics } from '../src/train/metrics.js';
 import { finished, RunInterrupted } from '../src/train/interrupted.js';
 import { loadR1Recipe, parseR1Recipe } from '../src/rl/r1/config.js';
 import { runR1Pipeline } from '../src/rl/r1/pipeline.js';
+import { pooledBufferBytes } from '../src/tensor/index.js';
 
 /** Runs `fn` with the harness's own SIGINT handlers set aside (Stryker's tap hook exits on SIGINT), as the CLI's process owns Ctrl-C. */
 async function owningCtrlC<T>(fn: () => Promise<T>): Promise<T> {
@@ -59,6 +60,7 @@ test('Ctrl-C during GRPO stops at the next step with a checkpoint; --resume fini
     const again = await grpo({ recipe, out, quiet: true, resume: true });
     assert.equal(again.interrupted, false);
     assert.equal(again.lastStep, 30);
+    assert.equal(pooledBufferBytes(), 0, 'the run empties the buffer pool when it ends');
     assert.deepEqual(readMetrics(path.join(out, 'metrics.jsonl')).map((m) => m.step), Array.from({ length: 30 }, (_, i) => i + 1));
   } finally {
     fs.rmSync(root, { recursive: true, force: true });

@@ -16,6 +16,7 @@ import { DeepseekV3 } from '../src/model/model.js';
 import { getPreset } from '../src/model/presets.js';
 import { PackedDataset } from '../src/train/packing.js';
 import { Rng } from '../src/tensor/random.js';
+import { pooledBufferBytes } from '../src/tensor/index.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tinyseek-train-'));
 
@@ -37,6 +38,7 @@ test('a nano pretraining run drives the loss well below its start', async () => 
   const res = await train({ recipe: nanoRecipe(60), out, quiet: true });
   const first = res.history[0].ce, last = res.history.slice(-5).reduce((a, m) => a + m.ce, 0) / 5;
   assert.ok(last < first * 0.55, `loss ${first} → ${last}`);
+  assert.equal(pooledBufferBytes(), 0, 'the run empties the buffer pool when it ends (the next run has other shapes)');
   assert.ok(fs.existsSync(path.join(out, 'final', 'config.json')) && fs.existsSync(path.join(out, 'final', 'tokenizer.json')));
   const rows = readMetrics(path.join(out, 'metrics.jsonl'));
   assert.equal(rows.length, 60);

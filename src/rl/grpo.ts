@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Rng } from '../tensor/index.js';
+import { emptyPool } from '../tensor/index.js';
 import { createModel, modelConfig } from '../model/registry.js';
 import { loadModel, saveModel } from '../model/checkpoint.js';
 import { Tokenizer } from '../tokenizer/index.js';
@@ -120,6 +121,7 @@ export async function grpo(opts: GrpoOptions): Promise<GrpoResult> {
     return await grpoLocked(opts);
   } finally {
     unlockRun(opts.out); // taken by openRun
+    emptyPool(); // the next run in this process has other shapes
   }
 }
 

@@ -4,6 +4,6 @@ export type { Shape } from './tensor.js';
 export { tidy, keep, noGrad, isGradEnabled, capture } from './scope.js';
 export { backwardFrom, backwardInputs, DeferredWeightGrad } from './autograd.js';
 export type { BackwardSeed } from './autograd.js';
-export { liveBuffers, setFloat64Mode, isFloat64Mode, freshAllocations, pooledBufferBytes, poolLimitBytes, setPoolLimitBytes } from './storage.js';
+export { liveBuffers, setFloat64Mode, isFloat64Mode, freshAllocations, pooledBufferBytes, emptyPool, poolLimitBytes, setPoolLimitBytes } from './storage.js';
 export { Rng } from './random.js';
 export { TensorError } from './errors.js';

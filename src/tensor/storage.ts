@@ -17,7 +17,7 @@ let float64Mode = false;
 
 /** Switches float storage to Float64Array (tests with the reference backend only). */
 export function setFloat64Mode(on: boolean): void {
-  if (on !== float64Mode) clearPool();
+  if (on !== float64Mode) emptyPool();
   float64Mode = on;
 }
 
@@ -56,7 +56,7 @@ let fresh = 0;
 export function setPoolLimitBytes(bytes: number): void {
   if (!Number.isFinite(bytes) || bytes < 0) throw new Error(`the pool limit must be 0 or more bytes; found ${bytes}`);
   maxPooledBytes = Math.floor(bytes);
-  if (pooledBytes > maxPooledBytes) clearPool();
+  if (pooledBytes > maxPooledBytes) emptyPool();
 }
 
 /** Float buffers allocated afresh (not reused from the pool) since the process started. */
@@ -144,8 +144,12 @@ export function liveBuffers(): number {
   return live;
 }
 
-/** Empties the free pool (lets the GC reclaim it). */
-function clearPool(): void {
+/**
+ * Empties the free pool (lets the GC reclaim it). Runs call it when they end: the next run (the next
+ * stage of a pipeline, in the same process) has other shapes, and buffers sized for this one would
+ * fill the pool's limit without being reused.
+ */
+export function emptyPool(): void {
   pool.clear();
   pooledBytes = 0;
 }

@@ -45,7 +45,7 @@
 import { faultPoint } from '../io/fault.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Tensor, noGrad, tidy } from '../tensor/index.js';
+import { Tensor, noGrad, tidy, emptyPool } from '../tensor/index.js';
 import { DeepseekV3 } from '../model/model.js';
 import { configFromHF } from '../model/config.js';
 import { readModelDir, writeFileAtomic } from '../io/index.js';
@@ -150,6 +150,7 @@ export async function trainPipeline(opts: TrainOptions & { pp: PipelineConfig })
     return await trainLocked(opts);
   } finally {
     if (opts.pp.comm.rank === 0) unlockRun(opts.out);
+    emptyPool(); // the next run in this process has other shapes
   }
 }
 

@@ -5,7 +5,7 @@
 // bit-exactly, Ctrl-C saves and exits, periodic held-out greedy evaluation.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Tensor, tidy, noGrad } from '../tensor/index.js';
+import { Tensor, tidy, noGrad, emptyPool } from '../tensor/index.js';
 import { resolveAnyConfig } from '../model/presets.js';
 import { ConfigError } from '../model/config.js';
 import { anyConfigFromHF, anyConfigToHF, asDeepseek, createModel, deepseekConfig, loadAnyConfigPath } from '../model/registry.js';
@@ -243,6 +243,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     return await trainLocked(opts);
   } finally {
     unlockRun(opts.out); // taken by openRun
+    emptyPool(); // the next run in this process has other shapes
   }
 }
 
