@@ -1,6 +1,8 @@
 // Shared benchmark helpers: timing, medians and output (a table, or one JSON object per line).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { backend, addonPath } from '../src/backend/index.js';
 
 /** Median of a list of numbers. */
 export function median(xs: number[]): number {
@@ -48,4 +50,11 @@ export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'pyt
 export function pythonHas(module: string): string | null {
   const r = spawnSync(PYTHON, ['-c', `import ${module}`], { encoding: 'utf8' });
   return r.status === 0 ? null : (r.stderr || r.error?.message || 'python3 not found').trim().split('\n').pop() ?? 'unknown error';
+}
+
+/** Sets the native backend's thread count (its pool and OpenBLAS), so tinyseek and its peer use the same number of threads. */
+export function setTinyseekThreads(n: number): void {
+  if (backend().name !== 'native') return;
+  const addon = createRequire(import.meta.url)(addonPath()) as { setNumThreads?: (n: number) => number };
+  addon.setNumThreads?.(n);
 }

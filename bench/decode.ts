@@ -12,8 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Rng } from '../src/tensor/index.js';
-import { createRequire } from 'node:module';
-import { backend, addonPath } from '../src/backend/index.js';
+import { backend } from '../src/backend/index.js';
 import { getPreset } from '../src/model/presets.js';
 import { DeepseekV3 } from '../src/model/model.js';
 import type { CausalLM } from '../src/model/causal-lm.js';
@@ -24,7 +23,7 @@ import { Tokenizer, DEFAULT_SPECIAL_TOKENS, BYTE_TO_UNICODE } from '../src/token
 import { Generator } from '../src/infer/generator.js';
 import { loadModelDir } from '../src/infer/load.js';
 import { exportGguf } from '../src/model/gguf-export.js';
-import { report } from './_util.js';
+import { report, setTinyseekThreads } from './_util.js';
 import type { BenchOptions } from '../src/cli/commands/bench.js';
 import type { Llama, LlamaModel, Token } from 'node-llama-cpp';
 
@@ -160,13 +159,6 @@ export async function llamaRun(model: LlamaModel, prompts: number[][], n = NEW, 
 export function best(xs: Speed[]): Speed {
   const max = (k: 'prefill' | 'decode' | 'prefillCpu' | 'decodeCpu') => Math.max(...xs.map((x) => x[k] ?? NaN));
   return { prefill: max('prefill'), decode: max('decode'), acceptance: xs[0].acceptance, prefillCpu: max('prefillCpu'), decodeCpu: max('decodeCpu') };
-}
-
-/** Sets the native backend's thread count (its pool and OpenBLAS) so both engines use THREADS. */
-export function setTinyseekThreads(n: number): void {
-  if (backend().name !== 'native') return;
-  const addon = createRequire(import.meta.url)(addonPath()) as { setNumThreads?: (n: number) => number };
-  addon.setNumThreads?.(n);
 }
 
 /** Runs the benchmark. */

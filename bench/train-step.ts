@@ -11,8 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tensor, Rng, tidy, noGrad } from '../src/tensor/index.js';
-import { createRequire } from 'node:module';
-import { backend, addonPath } from '../src/backend/index.js';
+import { backend } from '../src/backend/index.js';
 import type { ModelConfig } from '../src/model/config.js';
 import { configToHF } from '../src/model/config.js';
 import type { DeepseekV3 } from '../src/model/model.js';
@@ -21,7 +20,7 @@ import { AdamW, clipGradNorm } from '../src/nn/optim.js';
 import { recipeConfig } from '../src/train/trainer.js';
 import { loadRunRecipe, RECIPES_DIR } from '../src/train/recipe.js';
 import type { Recipe } from '../src/train/recipe.js';
-import { PYTHON, pythonHas, report, timeIt } from './_util.js';
+import { PYTHON, pythonHas, report, setTinyseekThreads, timeIt } from './_util.js';
 import type { BenchOptions } from '../src/cli/commands/bench.js';
 
 export const description = 'DeepSeek-V3 training step (MTP, MoE, AdamW), B16×T256, vs PyTorch CPU (ratio = torch ms / tinyseek ms)';
@@ -138,13 +137,6 @@ export function runPeer(cfg: ModelConfig, B: number, T: number, seconds: number,
 export function benchThreads(): number {
   const forced = Number(process.env.TINYSEEK_BENCH_THREADS);
   return Number.isInteger(forced) && forced >= 1 ? forced : 2;
-}
-
-/** Sets the native backend's thread count (its pool and OpenBLAS), as bench/decode.ts does. */
-function setTinyseekThreads(n: number): void {
-  if (backend().name !== 'native') return;
-  const addon = createRequire(import.meta.url)(addonPath()) as { setNumThreads?: (n: number) => number };
-  addon.setNumThreads?.(n);
 }
 
 /** Runs the benchmark. */

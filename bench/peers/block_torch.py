@@ -1,7 +1,8 @@
 # The PyTorch peer of `tinyseek bench block`: forward + backward of one pre-norm transformer block
 # (RMSNorm, causal multi-head attention, SwiGLU MLP) as a PyTorch 1.13 user would write it.
 # Usage: python3 block_torch.py B T D H F SECONDS  → prints {"ms": median ms per iteration}
-import json, sys, time
+import json, sys
+from _timing import median_ms
 import torch
 
 B, T, D, H, F, SECONDS = (int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6]))
@@ -39,13 +40,5 @@ def step():
         t.grad = None
     block(x).backward(gout)
 
-for _ in range(2):
-    step()
-times = []
-end = time.perf_counter() + SECONDS
-while len(times) < 3 or time.perf_counter() < end:
-    t0 = time.perf_counter()
-    step()
-    times.append((time.perf_counter() - t0) * 1000)
-times.sort()
-print(json.dumps({"ms": times[len(times) // 2], "threads": torch.get_num_threads(), "torch": torch.__version__}))
+ms, _ = median_ms(step, SECONDS)
+print(json.dumps({"ms": ms, "threads": torch.get_num_threads(), "torch": torch.__version__}))

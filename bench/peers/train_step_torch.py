@@ -10,7 +10,8 @@
 #
 # Usage: python3 train_step_torch.py CONFIG.json B T SECONDS THREADS MTP_WEIGHT [--count]
 #   → prints {"ms": median ms per step, "params": trainable parameters, ...} (with --count: params only)
-import json, math, sys, time
+import json, math, sys
+from _timing import median_ms
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -275,14 +276,6 @@ def step():
     losses.append(loss.item())
 
 
-for _ in range(2):
-    step()
-times = []
-end = time.perf_counter() + SECONDS
-while len(times) < 3 or time.perf_counter() < end:
-    t0 = time.perf_counter()
-    step()
-    times.append((time.perf_counter() - t0) * 1000)
-times.sort()
-print(json.dumps({"ms": times[len(times) // 2], "params": n_params, "steps": len(times), "first_loss": losses[0],
+ms, runs = median_ms(step, SECONDS)
+print(json.dumps({"ms": ms, "params": n_params, "steps": runs, "first_loss": losses[0],
                   "threads": torch.get_num_threads(), "torch": torch.__version__, "attention": "sdpa" if SDPA else "eager"}))
