@@ -9,7 +9,7 @@ import { runR1Pipeline } from '../../rl/r1/pipeline.js';
 export function register(program: Command): void {
   program
     .command('r1')
-    .description("DeepSeek-R1's four-stage pipeline: cold-start SFT, reasoning RL, rejection sampling + SFT, RL for all scenarios; report in docs/results/r1-<preset>.{md,json}")
+    .description("DeepSeek-R1's four-stage pipeline: cold-start SFT, reasoning RL, rejection sampling + SFT, RL for all scenarios; report in docs/results/r1-<preset>.{md,json} (or r1-<recipe name> for a recipe of another name)")
     .option('--preset <name>', 'pipeline recipe (recipes/r1-<preset>.json) or a recipe file', 'nano')
     .option('--base <dir>', 'base model directory (default from the recipe; pretrained first if missing)')
     .option('--r1zero <dir>', 'an existing R1-Zero model to sample the cold-start traces from (instead of training one)')
@@ -25,6 +25,6 @@ export function register(program: Command): void {
       } catch (e) {
         throw new CliError((e as Error).message);
       }
-      console.log(`report: ${await runR1Pipeline({ recipe: r, out: f.out, reportDir: f.report, quiet: f.quiet })}`);
+      console.log(`report: ${await runR1Pipeline({ recipe: r, out: f.out, reportDir: f.report, quiet: f.quiet, recipeArg: f.preset })}`);
     });
 }

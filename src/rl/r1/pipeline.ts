@@ -54,6 +54,8 @@ export interface R1PipelineOptions {
   out?: string;
   reportDir: string;
   quiet?: boolean;
+  /** What `--preset` named (a recipe name or file), when it is not the recipe's model preset. */
+  recipeArg?: string;
 }
 
 const STAGE_FILE = 'STAGE.json';
@@ -184,7 +186,7 @@ export async function runR1Pipeline(o: R1PipelineOptions): Promise<string> {
   const fam = r.tasks.families, diffs = r.tasks.difficulties;
   const report = (): string => {
     for (const s of stages) if (s.info.eval) evals[s.stage === 'stage3-eval' ? 'stage3-sft' : s.stage] = s.info.eval as R1Eval;
-    const rep: R1Report = { preset: r.preset, name: r.name, out, recipe: r, stages, evals, total_seconds: (performance.now() - tAll) / 1000 };
+    const rep: R1Report = { preset: r.preset, name: r.name, ...(o.recipeArg !== undefined && o.recipeArg !== r.preset ? { recipe_arg: o.recipeArg } : {}), out, recipe: r, stages, evals, total_seconds: (performance.now() - tAll) / 1000 };
     return writeR1Report(rep, o.reportDir);
   };
   const evalDir = async (dir: string, rm: LinearRewardModel | null): Promise<R1Eval> => {

@@ -19,8 +19,14 @@ export interface StageRecord {
 
 /** The report's JSON. */
 export interface R1Report {
+  /** The model-size preset of the recipe (nano, mini). */
   preset: string;
   name: string;
+  /**
+   * What `--preset` named when it differs from `preset` (a recipe such as "small-prose", whose model is
+   * mini, or a recipe file); absent for recipes/r1-<preset>.json.
+   */
+  recipe_arg?: string;
   out: string;
   recipe: unknown;
   stages: StageRecord[];
@@ -45,10 +51,11 @@ function curveLine(name: string, c: Record<string, number[]> | undefined): strin
 
 /** The Markdown of a report. */
 export function r1ReportMarkdown(rep: R1Report): string {
+  const arg = rep.recipe_arg ?? rep.preset;
   const L: string[] = [
-    `# DeepSeek-R1's four-stage pipeline on tinyseek-${rep.preset}`,
+    arg === rep.preset ? `# DeepSeek-R1's four-stage pipeline on tinyseek-${rep.preset}` : `# DeepSeek-R1's four-stage pipeline: ${rep.name} (a tinyseek-${rep.preset} model)`,
     '',
-    `Command: \`npx tinyseek r1 --preset ${rep.preset}\` (run folder \`${rep.out}\`; every stage is skipped on a rerun once complete). Wall time of all stages: **${(rep.stages.reduce((a, s) => a + s.seconds, 0) / 60).toFixed(1)} min** on this 2-core machine (shared with other jobs)${rep.stages.some((s) => s.skipped) ? `; this invocation, which found some stages complete, took ${(rep.total_seconds / 60).toFixed(1)} min` : ''}.`,
+    `Command: \`npx tinyseek r1 --preset ${arg}\` (run folder \`${rep.out}\`; every stage is skipped on a rerun once complete). Wall time of all stages: **${(rep.stages.reduce((a, s) => a + s.seconds, 0) / 60).toFixed(1)} min** on this 2-core machine (shared with other jobs)${rep.stages.some((s) => s.skipped) ? `; this invocation, which found some stages complete, took ${(rep.total_seconds / 60).toFixed(1)} min` : ''}.`,
     '',
     '## Stages',
     '',
@@ -102,10 +109,16 @@ export function r1ReportMarkdown(rep: R1Report): string {
   return L.join('\n');
 }
 
-/** Writes r1-<preset>.{json,md} into `dir`; returns the Markdown's path. */
+/** The report's file stem: r1-<preset>, or the recipe's name (r1-<name>) for any other recipe, so that it does not overwrite the preset's report. */
+export function r1ReportStem(rep: R1Report): string {
+  if ((rep.recipe_arg ?? rep.preset) === rep.preset) return `r1-${rep.preset}`;
+  return rep.name.startsWith('r1-') ? rep.name : `r1-${rep.name}`;
+}
+
+/** Writes <stem>.{json,md} (r1ReportStem) into `dir`; returns the Markdown's path. */
 export function writeR1Report(rep: R1Report, dir: string): string {
   fs.mkdirSync(dir, { recursive: true });
-  const stem = path.join(dir, `r1-${rep.preset}`);
+  const stem = path.join(dir, r1ReportStem(rep));
   writeFileAtomic(`${stem}.json`, JSON.stringify(rep, null, 2) + '\n'); // NaN and ±Infinity become null
   writeFileAtomic(`${stem}.md`, r1ReportMarkdown(rep));
   return `${stem}.md`;
