@@ -18,7 +18,7 @@ const readReport = (name: string) => JSON.parse(fs.readFileSync(path.join(result
 const readMd = (name: string) => fs.readFileSync(path.join(results, `${name}.md`), 'utf8');
 
 test('the committed r1 reports are exactly what r1ReportMarkdown renders from their JSON (NaN stored as null renders as before)', () => {
-  for (const name of ['r1-nano', 'r1-mini-attempt2', 'r1-mini-attempt3', 'r1-mini-attempt4']) {
+  for (const name of ['r1-nano', 'r1-mini-attempt2', 'r1-mini-attempt3', 'r1-mini-attempt4', 'r1-mini-attempt14']) {
     assert.equal(r1ReportMarkdown(readReport(name)), readMd(name), name);
   }
 });
@@ -291,6 +291,29 @@ test('writeR1Report: r1-<preset>.json (non-finite numbers as null, 2-space inden
     assert.deepEqual(fs.readdirSync(dir).sort(), ['r1-x.json', 'r1-x.md']);
     assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'r1-x.json'), 'utf8')).total_seconds, 1);
     assert.match(fs.readFileSync(md, 'utf8'), /\*\*0\.0 min\*\*/);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('a recipe named otherwise than its model preset (r1 --preset small-prose, a mini model) writes r1-<recipe name>, so it never overwrites r1-<preset>, and its command names what was passed', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'r1-report-'));
+  try {
+    const base: R1Report = { preset: 'mini', name: 'r1-small-prose', out: 'runs/r1-small-prose', recipe: null, stages: [], evals: {}, total_seconds: 0 };
+    const rep: R1Report = { ...base, recipe_arg: 'small-prose' };
+    const md = writeR1Report(rep, tmp);
+    assert.equal(md, path.join(tmp, 'r1-small-prose.md'));
+    assert.deepEqual(fs.readdirSync(tmp).sort(), ['r1-small-prose.json', 'r1-small-prose.md']);
+    const text = fs.readFileSync(md, 'utf8');
+    assert.match(text, /^# DeepSeek-R1's four-stage pipeline: r1-small-prose \(a tinyseek-mini model\)\n\nCommand: `npx tinyseek r1 --preset small-prose` \(run folder `runs\/r1-small-prose`;/);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(tmp, 'r1-small-prose.json'), 'utf8')).recipe_arg, 'small-prose');
+    // a recipe file whose name lacks the r1- prefix gets it
+    assert.equal(writeR1Report({ ...base, name: 'mine', recipe_arg: 'my/recipe.json' }, tmp), path.join(tmp, 'r1-mine.md'));
+    assert.match(fs.readFileSync(path.join(tmp, 'r1-mine.md'), 'utf8'), /Command: `npx tinyseek r1 --preset my\/recipe\.json`/);
+    // the preset's own recipe (no recipe_arg, or recipe_arg equal to the preset) keeps r1-<preset> and its title
+    assert.equal(writeR1Report({ ...base, name: 'r1-mini' }, tmp), path.join(tmp, 'r1-mini.md'));
+    assert.equal(writeR1Report({ ...base, name: 'r1-mini', recipe_arg: 'mini' }, tmp), path.join(tmp, 'r1-mini.md'));
+    assert.match(fs.readFileSync(path.join(tmp, 'r1-mini.md'), 'utf8'), /^# DeepSeek-R1's four-stage pipeline on tinyseek-mini\n\nCommand: `npx tinyseek r1 --preset mini`/);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
