@@ -19,7 +19,7 @@ import { runR1Pipeline, stage4Prompts } from '../src/rl/r1/pipeline.js';
 import { Rng as TensorRng } from '../src/tensor/random.js';
 import type { R1Report } from '../src/rl/r1/report.js';
 import { evaluateR1 } from '../src/rl/r1/evaluate.js';
-import { generalRows, multiTurnRows, trainProblems, writtenRow } from '../src/rl/r1/data.js';
+import { generalRows, multiTurnRows, splitGeneral, trainProblems, writtenRow } from '../src/rl/r1/data.js';
 import { trainPhrasing } from '../src/rl/r1/phrasings.js';
 import { r1Verify } from '../src/rl/r1/format.js';
 import { CATEGORIES, generalPrompts, preferencePairs, TRAIN_GENERAL, HELDOUT_GENERAL } from '../src/data/conversations.js';
@@ -44,7 +44,7 @@ function microRecipe(base: string, over: Record<string, unknown> = {}, lr = 0.00
     r1zero: { grpo: g(2, { rewards: { accuracy: 1, format: 0.5 } }) },
     coldStart: { ...nano.coldStart, prompts: 4, samples: 2, maxNewTokens: 96, writtenPerFamily: 3 },
     sft1: sft, rl2: { ...nano.rl2, grpo: g(2) },
-    rejection: { ...nano.rejection, prompts: 4, samples: 2, maxNewTokens: 96, writtenPerFamily: 2, general: 3, multiTurn: 4 },
+    rejection: { ...nano.rejection, prompts: 4, samples: 2, maxNewTokens: 96, writtenPerFamily: 2, general: 3, multiTurn: 4, rlOnlyGeneral: 0.25 },
     sft3: sft, rewardModel: { ...nano.rewardModel, steps: 5, dim: 64 }, rl4: { ...nano.rl4, grpo: g(2, { logCompletions: 100 }) },
     eval: { n: 2, k: 2, maxNewTokens: 16, phrasingN: 1, seed: 5 },
     ...over,
@@ -181,8 +181,12 @@ test('the stage-3 mixture: kept stage-2 samples, written solutions under trainin
   const rng = new Rng(3 + 3);
   const prompts = trainProblems(['add', 'sub'], [1], 2, 3, 'rejection').map((p) => trainPhrasing(p, rng));
   const written = trainProblems(['add', 'sub'], [1], 2, 3, 'phrased-written').map((p) => writtenRow(p, trainPhrasing(p, rng), 'written:phrased'));
-  const want = [...written, ...generalRows(3, 3 + 5), ...multiTurnRows(4, ['add', 'sub'], [1], 3 + 7)].map((r) => ({ messages: r.messages, source: r.source }));
+  // the general rows come from the SFT part of the training general prompts (rejection.rlOnlyGeneral 0.25)
+  const sftGeneral = splitGeneral(0.25).sft;
+  const want = [...written, ...generalRows(3, 3 + 5, sftGeneral), ...multiTurnRows(4, ['add', 'sub'], [1], 3 + 7, sftGeneral)].map((r) => ({ messages: r.messages, source: r.source }));
   assert.deepEqual(rows.slice(info.from_stage2), want);
+  const rlOnly = new Set(Object.values(splitGeneral(0.25).rl).flat());
+  for (const r of rows) for (const m of r.messages) assert.ok(!rlOnly.has(m.content), `an RL-only prompt in stage 3's SFT rows: ${m.content}`);
   for (const r of rows.slice(0, info.from_stage2)) assert.ok(prompts.includes(r.messages[0]!.content), r.messages[0]!.content);
   const bySource: Record<string, number> = { written: 4, general: 3, multi: 4 };
   if (info.from_stage2) bySource.policy = info.from_stage2;
@@ -351,6 +355,12 @@ test('stage 4 draws general prompts at the recipe\'s share (the conversation set
   assert.ok(tasks.filter((p) => !p.prompt.startsWith('Compute ')).length > tasks.length / 4, 'phrased, not only canonical');
   // fresh problems, not a fixed list (two-digit problems repeat by chance: ~70 per family and difficulty among ~8,000)
   assert.ok(new Set(tasks.map((p) => p.prompt)).size >= tasks.length - 3, 'fresh problems');
+  // the micro recipe keeps a quarter of the general prompts for stage 4 only: it asks only those
+  const rlOnly = new Set(Object.values(splitGeneral(0.25).rl).flat());
+  for (const p of general) assert.ok(rlOnly.has(p.prompt), `stage 4 asked a prompt stage 3 trained on: ${p.prompt}`);
+  // with rlOnlyGeneral 0 (every recipe before it) stage 4 asks the whole training set
+  const all = stage4Prompts(microRecipe(base, { rejection: { ...recipe.rejection, rlOnlyGeneral: 0 }, rl4: { ...recipe.rl4, generalShare: 1 } }))(new TensorRng(4), 600);
+  assert.ok(all.some((p) => !rlOnly.has(p.prompt)) && all.some((p) => rlOnly.has(p.prompt)));
   assert.equal(stage4Prompts(microRecipe(base, { rl4: { ...recipe.rl4, generalShare: 0 } }))(new TensorRng(1), 50).filter((p) => p.family === CHAT_FAMILY).length, 0);
   assert.equal(stage4Prompts(microRecipe(base, { rl4: { ...recipe.rl4, generalShare: 1 } }))(new TensorRng(1), 50).filter((p) => p.family === CHAT_FAMILY).length, 50);
 });

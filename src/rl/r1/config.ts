@@ -59,6 +59,11 @@ export const r1RecipeSchema = z.object({
     /** Non-reasoning examples: single-turn general, and multi-turn conversations. */
     general: z.number().int().nonnegative(),
     multiTurn: z.number().int().nonnegative(),
+    /**
+     * Share of each category's training general prompts kept out of these SFT rows (single- and
+     * multi-turn) and asked only by stage 4's RL (splitGeneral); 0 = both use them all.
+     */
+    rlOnlyGeneral: z.number().min(0).max(0.9).default(0),
   }),
   sft3: sftSection,
   rewardModel: z.object({

@@ -6,7 +6,7 @@
 import type { ChatMessage } from '../../tokenizer/index.js';
 import type { Problem } from '../../tasks/index.js';
 import { getTask, sampleProblem, streamSeed } from '../../tasks/index.js';
-import { Rng } from '../../tasks/rng.js';
+import { Rng, hashSeed } from '../../tasks/rng.js';
 import { CATEGORIES, TRAIN_GENERAL, generalReply, generalResponse } from '../../data/conversations.js';
 import type { ChatCategory } from '../../data/conversations.js';
 import { answerSummary, r1Response } from './format.js';
@@ -67,10 +67,38 @@ export function generalCategoryShares(prompts: Readonly<Record<ChatCategory, rea
   return Object.fromEntries(CATEGORIES.map((c, i) => [c, w[i]! / total])) as Record<ChatCategory, number>;
 }
 
+type GeneralSet = Readonly<Record<ChatCategory, readonly string[]>>;
+
+/**
+ * Splits each category's training general prompts into the ones stage 3's SFT rows use and the ones
+ * stage 4's RL asks. With `rlOnly` = 0 both are the whole training set (every recipe before this
+ * setting). With `rlOnly` > 0 a prompt goes to RL only when hashSeed('rl-only-general', prompt) falls
+ * in that share, so the split does not depend on the prompts' order; each side keeps at least one
+ * prompt per category (the one with the smallest hash moves to RL, the largest back to SFT; a
+ * category of one prompt is on both sides).
+ * Why: stage 4 samples prompts the policy was fine-tuned on, which it already answers right, so its
+ * groups agree and give no gradient; prompts it has not seen are where the reward model can teach it.
+ */
+export function splitGeneral(rlOnly: number, prompts: GeneralSet = TRAIN_GENERAL): { sft: GeneralSet; rl: GeneralSet } {
+  if (!(rlOnly >= 0 && rlOnly < 1)) throw new Error(`rlOnlyGeneral: expected a share in [0, 1), found ${rlOnly}`);
+  if (rlOnly === 0) return { sft: prompts, rl: prompts };
+  const sft = {} as Record<ChatCategory, string[]>, rl = {} as Record<ChatCategory, string[]>;
+  for (const c of CATEGORIES) {
+    const h = (t: string) => hashSeed('rl-only-general', t) / 2 ** 32;
+    const byHash = [...prompts[c]].sort((a, b) => h(a) - h(b));
+    if (byHash.length < 2) { sft[c] = [...prompts[c]]; rl[c] = [...prompts[c]]; continue; } // one prompt cannot be split: both use it
+    const cut = Math.min(Math.max(byHash.filter((t) => h(t) < rlOnly).length, 1), byHash.length - 1);
+    const rlSet = new Set(byHash.slice(0, cut));
+    rl[c] = prompts[c].filter((t) => rlSet.has(t));
+    sft[c] = prompts[c].filter((t) => !rlSet.has(t));
+  }
+  return { sft, rl };
+}
+
 /** Single-turn general examples: a training prompt of a category (categories drawn by `generalCategoryShares`, a quarter lower-cased), an honest reply with an empty reasoning block. */
-export function generalRows(n: number, seed: number): SftRow[] {
+export function generalRows(n: number, seed: number, prompts: GeneralSet = TRAIN_GENERAL): SftRow[] {
   const rng = new Rng(seed);
-  const shares = generalCategoryShares();
+  const shares = generalCategoryShares(prompts);
   const drawCategory = (): ChatCategory => {
     let u = rng.next();
     for (const c of CATEGORIES) if ((u -= shares[c]) < 0) return c;
@@ -78,7 +106,7 @@ export function generalRows(n: number, seed: number): SftRow[] {
   };
   return Array.from({ length: n }, () => {
     const category = drawCategory();
-    const text = rng.pick(TRAIN_GENERAL[category]);
+    const text = rng.pick(prompts[category]);
     return { messages: [{ role: 'user' as const, content: rng.chance(0.25) ? text.toLowerCase() : text }, { role: 'assistant' as const, content: generalResponse(generalReply(category, rng)) }], source: `general:${category}` };
   });
 }
@@ -87,7 +115,7 @@ export function generalRows(n: number, seed: number): SftRow[] {
  * Multi-turn examples: a problem and its answer, then a follow-up problem (reasoned); a greeting, then a
  * problem; a problem, then thanks or an out-of-scope question (answered without reasoning).
  */
-export function multiTurnRows(n: number, families: readonly string[], difficulties: readonly number[], seed: number): SftRow[] {
+export function multiTurnRows(n: number, families: readonly string[], difficulties: readonly number[], seed: number, prompts: GeneralSet = TRAIN_GENERAL): SftRow[] {
   const rng = new Rng(seed);
   const problem = (i: number, k: number) => sampleProblem(rng.pick(families), rng.pick(difficulties), 'train', streamSeed('train', seed, 'multi-turn', k, i));
   return Array.from({ length: n }, (_, i) => {
@@ -100,11 +128,11 @@ export function multiTurnRows(n: number, families: readonly string[], difficulti
       const q = trainPhrasing(p2, rng);
       const lead: ChatMessage[] = kind === 0 ? first : (() => {
         const c: ChatCategory = 'greeting';
-        return [{ role: 'user' as const, content: rng.pick(TRAIN_GENERAL[c]) }, { role: 'assistant' as const, content: generalResponse(generalReply(c, rng)) }];
+        return [{ role: 'user' as const, content: rng.pick(prompts[c]) }, { role: 'assistant' as const, content: generalResponse(generalReply(c, rng)) }];
       })();
       return { messages: [...lead, { role: 'user' as const, content: rng.pick(FOLLOW_UPS).replace('{q}', kind === 0 ? q[0]!.toLowerCase() + q.slice(1) : q) }, { role: 'assistant' as const, content: writtenResponse(p2, q) }], source: kind === 0 ? 'multi:follow-up' : 'multi:greeting-then-problem' };
     }
     const c: ChatCategory = kind === 2 ? 'thanks' : 'out_of_scope';
-    return { messages: [...first, { role: 'user' as const, content: rng.pick(TRAIN_GENERAL[c]) }, { role: 'assistant' as const, content: generalResponse(generalReply(c, rng)) }], source: `multi:${c}` };
+    return { messages: [...first, { role: 'user' as const, content: rng.pick(prompts[c]) }, { role: 'assistant' as const, content: generalResponse(generalReply(c, rng)) }], source: `multi:${c}` };
   });
 }

@@ -36,7 +36,7 @@ import { CATEGORIES, HELDOUT_GENERAL, TRAIN_GENERAL, generalPrompts, preferenceP
 import type { R1Recipe } from './config.js';
 import { cleanR1Zero, collect, filterTraces } from './rejection.js';
 import type { FilterStats, Trace } from './rejection.js';
-import { generalRows, multiTurnRows, problemsPerCombo, trainProblems, traceRow, writtenRow } from './data.js';
+import { generalRows, multiTurnRows, splitGeneral, problemsPerCombo, trainProblems, traceRow, writtenRow } from './data.js';
 import type { SftRow } from './data.js';
 import { trainPhrasing } from './phrasings.js';
 import { r1RewardFunctions, CHAT_FAMILY } from './rewards.js';
@@ -155,17 +155,18 @@ export function checkR1Recipe(r: R1Recipe): void {
 
 /**
  * Stage 4's prompts (R1 §2.3.4, "RL for all scenarios"): each draw is a general prompt of the
- * conversation set's training half with probability rl4.generalShare (a category uniformly, then one
+ * conversation set's training half (only its RL share when rejection.rlOnlyGeneral > 0) with probability rl4.generalShare (a category uniformly, then one
  * of its prompts, as stage 3's general rows are drawn — drawn uniformly over prompts, 4 in 5 would be
  * out-of-scope requests; no answer: the reward model judges it), else a task problem of the recipe's
  * families and difficulties asked in a training phrasing. GRPO encodes them with the recipe's chat template and its generation prompt.
  */
 export function stage4Prompts(r: R1Recipe): (rng: Rng, n: number) => Problem[] {
   const fam = r.tasks.families, diffs = r.tasks.difficulties;
+  const general = splitGeneral(r.rejection.rlOnlyGeneral).rl;
   return (rng, n) => Array.from({ length: n }, () => {
     if (rng.uniform() < r.rl4.generalShare) {
       const category = CATEGORIES[rng.int(CATEGORIES.length)]!;
-      const list = TRAIN_GENERAL[category];
+      const list = general[category];
       return { family: CHAT_FAMILY, difficulty: 0, seed: 0, prompt: list[rng.int(list.length)]!, answer: '', meta: { category } };
     }
     const p = sampleProblem(fam[rng.int(fam.length)]!, diffs[rng.int(diffs.length)]!, 'train', rng.nextU32());
@@ -282,8 +283,9 @@ export async function runR1Pipeline(o: R1PipelineOptions): Promise<string> {
       samples: c.samples, temperature: c.temperature, maxNewTokens: c.maxNewTokens, template: 'default', seed: r.seed + 3, source: 'policy',
     });
     const { kept, stats } = filterTraces(sampled, c.filter);
+    const general = splitGeneral(c.rlOnlyGeneral);
     const written = trainProblems(fam, diffs, c.writtenPerFamily, r.seed, 'phrased-written').map((p) => writtenRow(p, trainPhrasing(p, rng), 'written:phrased'));
-    const rows = [...kept.map(traceRow), ...written, ...generalRows(c.general, r.seed + 5), ...multiTurnRows(c.multiTurn, fam, diffs, r.seed + 7)];
+    const rows = [...kept.map(traceRow), ...written, ...generalRows(c.general, r.seed + 5, general.sft), ...multiTurnRows(c.multiTurn, fam, diffs, r.seed + 7, general.sft)];
     writeJsonl(path.join(s3data, 'data.jsonl'), rows);
     return { sampled: sampled.length, filter: stats, from_stage2: kept.length, rows: rows.length, by_source: countBy(rows, (x) => x.source.split(':')[0]!), examples: kept.slice(0, 3).map((t) => t.completion) };
   }, say, r.rejection));
